@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what the tests need, idempotently and fast when already present:
+# the real AWS CLI v1 and boto3 (conformance and real-client tests).
+set -euo pipefail
+want_awscli=1.45.11
+want_boto3=1.43.11
+have() { python3 -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('$1') == '$2' else 1)" 2>/dev/null; }
+if ! have awscli "$want_awscli" || ! have boto3 "$want_boto3"; then
+  python3 -m pip install --quiet --disable-pip-version-check "awscli==$want_awscli" "boto3==$want_boto3"
+fi
