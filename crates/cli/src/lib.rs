@@ -6,6 +6,8 @@
 //! retries -> response read against the model -> output (json, text, table,
 //! `--query`). Every step reproduces AWS CLI v1.45.11's bytes and exit codes.
 
+pub mod args;
+pub mod debug;
 pub mod error;
 pub mod py;
 

@@ -9,10 +9,8 @@ fn main() {
     let argv0 = args.next().unwrap_or_else(|| "cpjobs".to_owned());
     // AWS CLI names itself after how it was invoked (argparse's `prog`), so a
     // link named `aws` prints `aws: error: ...`.
-    let prog = Path::new(&argv0)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "cpjobs".to_owned());
+    let prog =
+        Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "cpjobs".to_owned());
     let rest: Vec<String> = args.collect();
     let code = cpjobs_cli::run(&prog, &rest);
     std::process::exit(code);

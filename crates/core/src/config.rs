@@ -1,0 +1,48 @@
+//! What an operator declares about the service: accounts and their principals,
+//! and the third-party action types partners own.
+
+/// The service's configuration, as read from `cpjobs serve --config FILE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// The region the service answers for (`us-east-1` by default).
+    pub region: String,
+    /// Known accounts.
+    pub accounts: Vec<Account>,
+    /// Third-party action types registered by the operator.
+    pub third_party_action_types: Vec<ThirdPartyActionType>,
+}
+
+/// An account and the principals that act for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// 12-digit id.
+    pub id: String,
+    /// Long-term access keys.
+    pub principals: Vec<Principal>,
+}
+
+/// One access key pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+/// A `ThirdParty` action type a partner account owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThirdPartyActionType {
+    /// The partner's account id.
+    pub owner_account: String,
+    /// `Source`, `Build`, `Deploy`, `Test`, `Invoke` or `Approval`.
+    pub category: String,
+    /// Provider name.
+    pub provider: String,
+    /// Version.
+    pub version: String,
+    /// Accounts allowed to poll for its jobs.
+    pub polling_accounts: Vec<String>,
+    /// Job timeout in seconds (60 to 43200, default 3600).
+    pub job_timeout_seconds: u64,
+}
