@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Record the expected behaviour of the real AWS CLI v1 for every case in cases.spec.
+
+    python3 record.py [AWS_BINARY]      # default: `aws` on PATH (awscli 1.45.11)
+
+For each line of cases.spec (id, argv, response, env, flags, description) it starts
+server.py on 127.0.0.1:18765 with responses/, runs the CLI exactly as run_cases.sh
+will (env -i, HOME=homes/empty, stdin /dev/null, cwd = this folder), and writes
+expected/<id>.{stdout,stderr,req.json} plus cases.tsv, the file run_cases.sh replays.
+Only loopback is ever contacted.
+"""
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+from common import expand_env_words, normalize_requests  # noqa: E402
+
+PORT = 18765
+
+
+def ctl(path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/__control/{path}", timeout=10) as r:
+        return r.read().decode()
+
+
+def main():
+    os.chdir(HERE)
+    aws = sys.argv[1] if len(sys.argv) > 1 else "aws"
+    aws = shutil.which(aws) or aws
+    if "/shims/" in aws and shutil.which("pyenv"):
+        aws = subprocess.run(["pyenv", "which", os.path.basename(aws)], capture_output=True, text=True).stdout.strip()
+    srv = subprocess.Popen([sys.executable, "server.py", str(PORT), "responses"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                ctl("ping")
+                break
+            except OSError:
+                time.sleep(0.1)
+        os.makedirs("expected", exist_ok=True)
+        rows = ["#id\targv\tresponse\texit\tstdout\tstderr\tn_requests\tenv\tflags\trequests\tdescription"]
+        for line in open("cases.spec", encoding="utf-8"):
+            if line.startswith("#") or not line.strip():
+                continue
+            cid, argv, resp, envspec, flags, desc = line.rstrip("\n").split("\t")
+            words = shlex.split(argv)
+            env = expand_env_words([] if envspec == "-" else shlex.split(envspec))
+            env["PATH"] = os.environ["PATH"]
+            ctl(f"set?name={resp}")
+            p = subprocess.run([aws] + words, env=env, stdin=subprocess.DEVNULL, capture_output=True)
+            log = json.loads(ctl("log"))
+            open(f"expected/{cid}.stdout", "wb").write(p.stdout)
+            open(f"expected/{cid}.stderr", "wb").write(p.stderr)
+            json.dump(normalize_requests(log), open(f"expected/{cid}.req.json", "w", encoding="utf-8"), indent=1, ensure_ascii=False)
+            rows.append("\t".join([cid, argv, resp, str(p.returncode), f"expected/{cid}.stdout", f"expected/{cid}.stderr",
+                                   str(len(log)), envspec, flags, f"expected/{cid}.req.json", desc]))
+            print(f"{cid}: exit {p.returncode}, {len(log)} requests", file=sys.stderr)
+        open("cases.tsv", "w", encoding="utf-8").write("\n".join(rows) + "\n")
+    finally:
+        srv.terminate()
+        srv.wait()
+
+
+if __name__ == "__main__":
+    main()
