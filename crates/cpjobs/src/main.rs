@@ -38,7 +38,13 @@ fn open_domain(_config: &ServiceConfig, _data_dir: &Path) -> Result<Domain, Stri
 struct NoDomain;
 
 impl Api for NoDomain {
-    fn call(&self, _: &Caller, operation: &str, _: serde_json::Value, _: SystemTime) -> Result<serde_json::Value, ApiError> {
+    fn call(
+        &self,
+        _: &Caller,
+        operation: &str,
+        _: serde_json::Value,
+        _: SystemTime,
+    ) -> Result<serde_json::Value, ApiError> {
         Err(ApiError::internal(format!("{operation}: this build has no domain store linked in")))
     }
 }

@@ -273,6 +273,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sensitive_values_are_redacted_and_errors_are_counted() {
+        let model = r#"{"metadata": {"apiVersion": "1", "endpointPrefix": "x", "jsonVersion": "1.1",
+            "targetPrefix": "X", "serviceId": "X"},
+          "operations": {"Op": {"input": {"shape": "In"}}},
+          "shapes": {"In": {"type": "structure", "required": ["a"], "members": {
+              "a": {"shape": "Secret"}, "b": {"shape": "Names"}, "c": {"shape": "Tags"}}},
+            "Secret": {"type": "string", "sensitive": true, "min": 3},
+            "Names": {"type": "list", "member": {"shape": "Name"}, "max": 1},
+            "Name": {"type": "string", "pattern": "[a-z]+"},
+            "Tags": {"type": "map", "key": {"shape": "Name"}, "value": {"shape": "Name"}}}}"#;
+        let model: &'static ServiceModel = Box::leak(Box::new(ServiceModel::parse(model).unwrap()));
+        let v = Validator::new(model);
+        let e = v.check("Op", &serde_json::json!({"a": "xy", "b": ["ok", "B"], "c": {"K": "v"}})).unwrap_err();
+        assert_eq!(e.code, "ValidationException");
+        assert_eq!(
+            e.message,
+            "4 validation errors detected: \
+             Value '*** Sensitive Data Redacted ***' at 'a' failed to satisfy constraint: Member must have length greater than or equal to 3; \
+             Value '[ok, B]' at 'b' failed to satisfy constraint: Member must have length less than or equal to 1; \
+             Value 'B' at 'b.2.member' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z]+; \
+             Value 'K' at 'c.K.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z]+"
+        );
+        let e = v.check("Op", &serde_json::json!({"a": "xyz", "b": "ok"})).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("SerializationException", "STRING_VALUE can not be converted to a list")
+        );
+        assert!(v.check("Op", &serde_json::json!({"a": "xyz", "zzz": 1})).is_ok());
+    }
+
+    #[test]
     fn every_model_pattern_translates_and_keeps_java_meaning() {
         let v = Validator::new(ServiceModel::codepipeline());
         assert!(!v.patterns.is_empty());
