@@ -4,7 +4,7 @@
 //! The domain is opened by a function the binary passes in, so this crate does
 //! not depend on any store and the binary decides what backs the service.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,6 +119,13 @@ pub fn credentials_banner(config: &ServiceConfig, endpoint: &str, kept_in: &Path
     )
 }
 
+/// Writes to stdout, ignoring a closed stdout: the service must keep serving
+/// when whoever started it stopped reading (`println!` would panic).
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Runs `cpjobs serve` with `args` (after `serve`); returns the exit code.
 pub fn run(args: &[String], open: impl FnOnce(&ServiceConfig, &Path) -> Result<Domain, String>) -> i32 {
     let args = match parse_args(args) {
@@ -165,21 +172,23 @@ fn serve_blocking(
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let shutdown = crate::shutdown_signal();
         // 0.0.0.0 is where it listens, not where a client connects.
         let shown = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
         let endpoint = format!("http://{shown}");
-        println!("cpjobs serve: listening on {endpoint} (region {})", config.region);
+        let mut banner = format!("cpjobs serve: listening on {endpoint} (region {})\n", config.region);
         match &dev {
-            Some(d) if d.created => println!("{}", credentials_banner(&config, &endpoint, &d.path)),
-            Some(d) => println!(
-                "Using the development account {} (credentials in {}).",
+            Some(d) if d.created => banner.push_str(&credentials_banner(&config, &endpoint, &d.path)),
+            Some(d) => banner.push_str(&format!(
+                "Using the development account {} (credentials in {}).\n",
                 config.accounts[0].id,
                 d.path.display()
-            ),
+            )),
             None => {}
         }
+        say(&banner);
         tracing::info!(listen = %addr, region = %config.region, accounts = config.accounts.len(), "serving");
-        crate::serve(listener, domain.api, &config, domain.options, crate::shutdown_signal())
+        crate::serve(listener, domain.api, &config, domain.options, shutdown)
             .await
             .map_err(|e| format!("server error: {e}"))?;
         tracing::info!("stopped");

@@ -577,3 +577,18 @@ print(json.dumps(out))
     assert!(server.ticks.load(Ordering::SeqCst) > 0, "the tick hook runs while serving");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn slow_requests_are_answered_with_a_json_timeout() {
+    struct Slow;
+    impl Api for Slow {
+        fn call(&self, _: &Caller, _: &str, _: Value, _: SystemTime) -> Result<Value, ApiError> {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(json!({}))
+        }
+    }
+    let options = Options { clock: Arc::new(t0), request_timeout: Duration::from_millis(50), ..Options::default() };
+    let router = app_with(Arc::new(Slow), &config(), options);
+    let a = send(&router, signed(&target("ListPipelines"), "{}", &Signer::default())).await;
+    assert_error(&a, 408, "RequestTimeoutException");
+}
