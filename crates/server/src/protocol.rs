@@ -166,7 +166,7 @@ pub fn resolve_target(model: &ServiceModel, target: &str) -> Option<Target> {
     let (prefix, op) = target.split_once('.')?;
     match prefix {
         CODEPIPELINE_PREFIX if model.operation(op).is_some() => Some(Target::Model(op.to_owned())),
-        CPJOBS_PREFIX if !op.is_empty() && op.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+        CPJOBS_PREFIX if (1..=64).contains(&op.len()) && op.bytes().all(|b| b.is_ascii_alphanumeric()) => {
             Some(Target::Extension(op.to_owned()))
         }
         _ => None,
@@ -219,7 +219,11 @@ async fn answer(state: &AppState, req: Request, outcome: &mut Outcome) -> Result
     let operation = match &resolved {
         Target::Model(op) | Target::Extension(op) => op.clone(),
     };
-    outcome.operation = operation.clone();
+    // Model names are a closed set; extension names are whatever a client
+    // sends, so they become a metrics label only once the caller is known.
+    if matches!(resolved, Target::Model(_)) {
+        outcome.operation = operation.clone();
+    }
 
     let body = read_body(&parts.headers, body, state.max_body_bytes).await?;
     let now = (state.clock)();
@@ -229,6 +233,7 @@ async fn answer(state: &AppState, req: Request, outcome: &mut Outcome) -> Result
         now,
     )?;
     outcome.account = Some(caller.account_id.clone());
+    outcome.operation = operation.clone();
 
     let input = parse_input(&body)?;
     if let Target::Model(op) = &resolved {
