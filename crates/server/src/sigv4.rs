@@ -52,6 +52,8 @@ pub trait TemporaryCredentials: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Verifier {
     region: String,
+    /// Always `codepipeline` in the service; AWS's published test vectors use `service`.
+    service: &'static str,
     principals: Arc<HashMap<String, (String, String)>>,
     temporary: Option<Arc<dyn TemporaryCredentials>>,
 }
@@ -133,7 +135,7 @@ impl Verifier {
                 principals.insert(p.access_key_id.clone(), (account.id.clone(), p.secret_access_key.clone()));
             }
         }
-        Verifier { region: config.region.clone(), principals: Arc::new(principals), temporary }
+        Verifier { region: config.region.clone(), service: SERVICE_NAME, principals: Arc::new(principals), temporary }
     }
 
     /// Checks the request's signature at time `now`; the caller it identifies, or AWS's refusal.
@@ -169,9 +171,10 @@ impl Verifier {
                 "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. "
             )));
         }
-        if service != SERVICE_NAME {
+        if service != self.service {
             return Err(invalid_signature(format!(
-                "Credential should be scoped to correct service: '{SERVICE_NAME}'. "
+                "Credential should be scoped to correct service: '{}'. ",
+                self.service
             )));
         }
         if region != self.region {
@@ -256,7 +259,7 @@ impl Verifier {
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
-            .name(SERVICE_NAME)
+            .name(self.service)
             .time(date)
             .settings(settings)
             .build()
@@ -290,4 +293,129 @@ fn check_skew(date: SystemTime, now: SystemTime) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! AWS's published SigV4 test vectors (the aws-signing-test-suite `v4`
+    //! cases for POST, as shipped with aws-sigv4): the verifier must accept
+    //! exactly the signatures AWS computed, and refuse them once altered.
+
+    use super::*;
+    use cpjobs_core::config::{Account, Principal};
+
+    const KEY: &str = "AKIDEXAMPLE";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const TOKEN: &str = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
+
+    struct StsToken;
+    impl TemporaryCredentials for StsToken {
+        fn lookup(&self, access_key_id: &str) -> Option<TemporaryCredential> {
+            (access_key_id == KEY).then(|| TemporaryCredential {
+                account_id: "123456789012".into(),
+                secret_access_key: SECRET.into(),
+                session_token: TOKEN.into(),
+                expires: amzdate::parse("20150830T133600Z").unwrap(),
+            })
+        }
+    }
+
+    fn verifier() -> Verifier {
+        let config = ServiceConfig {
+            region: "us-east-1".into(),
+            accounts: vec![Account {
+                id: "123456789012".into(),
+                principals: vec![Principal { access_key_id: KEY.into(), secret_access_key: SECRET.into() }],
+            }],
+            third_party_action_types: vec![],
+        };
+        Verifier { service: "service", ..Verifier::new(&config, Some(Arc::new(StsToken))) }
+    }
+
+    /// Verifies a `header-signed-request.txt` as the suite writes it.
+    fn verify_vector(text: &str) -> Result<Caller, ApiError> {
+        let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
+        let mut headers = HeaderMap::new();
+        for line in head.lines().skip(1) {
+            let (k, v) = line.split_once(':').unwrap();
+            headers.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        let now = amzdate::parse("20150830T123600Z").unwrap();
+        let req = SignedRequest { method: "POST", path_and_query: "/", headers: &headers, body: body.as_bytes() };
+        verifier().verify(&req, now)
+    }
+
+    const AUTH: &str = "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request";
+
+    #[test]
+    fn post_vanilla() {
+        let v = format!(
+            "POST / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Date:20150830T123600Z\n{AUTH}, SignedHeaders=host;x-amz-date, \
+             Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
+        );
+        assert_eq!(verify_vector(&v).unwrap().account_id, "123456789012");
+        let altered = v.replace("5da7c1a2", "5da7c1a3");
+        assert_eq!(verify_vector(&altered).unwrap_err().code, "InvalidSignatureException");
+        let other_host = v.replace("Host:example.amazonaws.com", "Host:example.com");
+        assert_eq!(verify_vector(&other_host).unwrap_err().code, "InvalidSignatureException");
+    }
+
+    #[test]
+    fn post_x_www_form_urlencoded_with_a_body() {
+        let v = format!(
+            "POST / HTTP/1.1\nContent-Type:application/x-www-form-urlencoded\nHost:example.amazonaws.com\nContent-Length:13\n\
+             X-Amz-Date:20150830T123600Z\n\
+             x-amz-content-sha256:9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e\n\
+             {AUTH}, SignedHeaders=content-length;content-type;host;x-amz-content-sha256;x-amz-date, \
+             Signature=d3875051da38690788ef43de4db0d8f280229d82040bfac253562e56c3f20e0b\n\nParam1=value1"
+        );
+        assert!(verify_vector(&v).is_ok(), "{:?}", verify_vector(&v));
+        let tampered = v.replace("Param1=value1", "Param1=value2");
+        assert_eq!(verify_vector(&tampered).unwrap_err().code, "InvalidSignatureException");
+    }
+
+    #[test]
+    fn post_sts_token_signed_and_unsigned() {
+        let before = format!(
+            "POST / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Security-Token:{TOKEN}\nX-Amz-Date:20150830T123600Z\n\
+             {AUTH}, SignedHeaders=host;x-amz-date;x-amz-security-token, \
+             Signature=85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead"
+        );
+        assert!(verify_vector(&before).is_ok(), "{:?}", verify_vector(&before));
+        // The token sent but left out of SignedHeaders (post-sts-header-after).
+        let after = format!(
+            "POST / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Security-Token:{TOKEN}\nX-Amz-Date:20150830T123600Z\n\
+             {AUTH}, SignedHeaders=host;x-amz-date, \
+             Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
+        );
+        assert!(verify_vector(&after).is_ok(), "{:?}", verify_vector(&after));
+        let wrong_token = before.replace("EXAMPLEtc764", "EXAMPLEtc765");
+        assert_eq!(verify_vector(&wrong_token).unwrap_err().code, "UnrecognizedClientException");
+    }
+
+    #[test]
+    fn scope_and_header_refusals() {
+        let v = format!(
+            "POST / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Date:20150830T123600Z\n{AUTH}, SignedHeaders=host;x-amz-date, \
+             Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
+        );
+        let e = verify_vector(&v.replace("/20150830/", "/20150831/")).unwrap_err();
+        assert_eq!(e.code, "InvalidSignatureException");
+        assert!(e.message.starts_with("Date in Credential scope does not match YYYYMMDD"), "{}", e.message);
+        let e = verify_vector(&v.replace("/service/", "/s3/")).unwrap_err();
+        assert_eq!(e.message, "Credential should be scoped to correct service: 'service'. ");
+        let e = verify_vector(&v.replace("X-Amz-Date:20150830T123600Z\n", "")).unwrap_err();
+        assert_eq!(e.code, "IncompleteSignatureException");
+        assert!(
+            e.message
+                .starts_with("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+        );
+        let e = verify_vector(&v.replace("AWS4-HMAC-SHA256 Credential", "AWS4-HMAC-SHA512 Credential")).unwrap_err();
+        assert_eq!(e.code, "IncompleteSignatureException");
+        let e = verify_vector(
+            &v.replace("AKIDEXAMPLE/20150830/us-east-1/service/aws4_request", "AKIDEXAMPLE/20150830/us-east-1"),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "IncompleteSignatureException");
+    }
 }
