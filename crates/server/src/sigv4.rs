@@ -78,6 +78,13 @@ fn invalid_signature(message: impl Into<String>) -> ApiError {
     ApiError::client("InvalidSignatureException", message)
 }
 
+fn signature_mismatch() -> ApiError {
+    invalid_signature(
+        "The request signature we calculated does not match the signature you provided. \
+         Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+    )
+}
+
 fn unrecognized() -> ApiError {
     ApiError::client("UnrecognizedClientException", "The security token included in the request is invalid.")
 }
@@ -215,10 +222,7 @@ impl Verifier {
 
         let expected = self.compute_signature(req, &auth, access_key_id, &secret, token, date)?;
         if !bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
-            return Err(invalid_signature(
-                "The request signature we calculated does not match the signature you provided. \
-                 Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-            ));
+            return Err(signature_mismatch());
         }
         Ok(Caller { account_id, access_key_id: access_key_id.to_owned() })
     }
@@ -233,6 +237,21 @@ impl Verifier {
         date: SystemTime,
     ) -> Result<String, ApiError> {
         let signed: Vec<&str> = auth.signed_headers.split(';').collect();
+        // The signer canonicalizes what it is given; make sure that is exactly
+        // what the client declared: lowercase names, each once, each present.
+        let mut seen = std::collections::HashSet::new();
+        for name in &signed {
+            let well_formed = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.!#$%&'*+^`|~".contains(&b));
+            if !well_formed || !seen.insert(*name) || !req.headers.contains_key(*name) {
+                return Err(signature_mismatch());
+            }
+        }
+        if !seen.contains("host") {
+            return Err(invalid_signature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."));
+        }
         // The signer adds x-amz-date (from `time`) and the session token itself;
         // every other signed header is handed over with all its values.
         let mut headers = Vec::new();
@@ -412,6 +431,13 @@ mod tests {
         );
         let e = verify_vector(&v.replace("AWS4-HMAC-SHA256 Credential", "AWS4-HMAC-SHA512 Credential")).unwrap_err();
         assert_eq!(e.code, "IncompleteSignatureException");
+        // Hostile SignedHeaders are refused, never a panic.
+        for signed in
+            ["host;;x-amz-date", "HOST;X-AMZ-DATE", "host;bad header;x-amz-date", "host;x-amz-date;absent", ";"]
+        {
+            let e = verify_vector(&v.replace("SignedHeaders=host;x-amz-date", &format!("SignedHeaders={signed}")));
+            assert_eq!(e.unwrap_err().code, "InvalidSignatureException", "{signed}");
+        }
         let e = verify_vector(
             &v.replace("AKIDEXAMPLE/20150830/us-east-1/service/aws4_request", "AKIDEXAMPLE/20150830/us-east-1"),
         )
