@@ -1,0 +1,344 @@
+//! The operator's TOML configuration (`cpjobs serve --config FILE`) and the
+//! development account used when there is none.
+//!
+//! Invariant: a `ServiceConfig` that leaves this module is consistent: account
+//! ids are 12 digits and unique, access keys are unique across accounts, every
+//! third-party action type is owned by, and polled by, declared accounts, is
+//! declared once, and has a job timeout within 60..=43200 seconds. A bad file
+//! is refused whole, with a message that names the file and what is wrong.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cpjobs_core::ServiceConfig;
+use cpjobs_core::config::{Account, Principal, ThirdPartyActionType};
+use cpjobs_model::ServiceModel;
+use serde::Deserialize;
+
+/// The region the service answers for when the file names none.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// The job timeout of an action type that declares none.
+pub const DEFAULT_JOB_TIMEOUT_SECONDS: u64 = 3600;
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    region: Option<String>,
+    #[serde(default)]
+    account: Vec<RawAccount>,
+    #[serde(default)]
+    third_party_action_type: Vec<RawActionType>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    id: String,
+    #[serde(default)]
+    principal: Vec<RawPrincipal>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrincipal {
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActionType {
+    owner_account: String,
+    category: String,
+    provider: String,
+    version: String,
+    #[serde(default)]
+    polling_accounts: Vec<String>,
+    job_timeout_seconds: Option<u64>,
+}
+
+/// Reads and checks the configuration file at `path`.
+pub fn load(path: &Path) -> Result<ServiceConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
+    parse(&text).map_err(|e| ConfigError(format!("config {}: {}", path.display(), e.0)))
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Parses and checks configuration text.
+pub fn parse(text: &str) -> Result<ServiceConfig, ConfigError> {
+    // toml reports unknown keys, duplicate keys and type errors with line and column.
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError(e.to_string().trim_end().to_owned()))?;
+    let err = |m: String| Err(ConfigError(m));
+
+    let region = raw.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return err(format!("region {region:?} is not a region name (lowercase letters, digits and '-')"));
+    }
+
+    let mut accounts = Vec::new();
+    let mut ids = HashSet::new();
+    let mut keys = HashSet::new();
+    for a in raw.account {
+        if !is_account_id(&a.id) {
+            return err(format!("[[account]] id {:?} is not a 12-digit account id", a.id));
+        }
+        if !ids.insert(a.id.clone()) {
+            return err(format!("[[account]] {} is declared twice", a.id));
+        }
+        let mut principals = Vec::new();
+        for p in a.principal {
+            // '/' would break the SigV4 Credential scope; whitespace cannot be sent in a header token.
+            if p.access_key_id.is_empty() || !p.access_key_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return err(format!(
+                    "account {}: access_key_id {:?} must be non-empty ASCII letters and digits",
+                    a.id, p.access_key_id
+                ));
+            }
+            if p.secret_access_key.is_empty() {
+                return err(format!("account {}: principal {} has an empty secret_access_key", a.id, p.access_key_id));
+            }
+            if !keys.insert(p.access_key_id.clone()) {
+                return err(format!("access_key_id {} is declared twice", p.access_key_id));
+            }
+            principals.push(Principal { access_key_id: p.access_key_id, secret_access_key: p.secret_access_key });
+        }
+        accounts.push(Account { id: a.id, principals });
+    }
+
+    let model = ServiceModel::codepipeline();
+    let categories = &model.shape("ActionCategory").enum_values;
+    let mut types = Vec::new();
+    let mut seen_types = HashSet::new();
+    for t in raw.third_party_action_type {
+        let name = format!("{}/{}/{}", t.category, t.provider, t.version);
+        if !ids.contains(&t.owner_account) {
+            return err(format!(
+                "third_party_action_type {name}: owner_account {:?} is not declared as an [[account]]",
+                t.owner_account
+            ));
+        }
+        if !categories.contains(&t.category) {
+            return err(format!(
+                "third_party_action_type {name}: category {:?} is not one of {}",
+                t.category,
+                categories.join(", ")
+            ));
+        }
+        for (field, value, shape) in [("provider", &t.provider, "ActionProvider"), ("version", &t.version, "Version")] {
+            let s = model.shape(shape);
+            let len = value.chars().count() as i64;
+            let pattern_ok = s.pattern.as_ref().is_none_or(|p| {
+                regex::Regex::new(&crate::validate::java_pattern_to_rust(p)).is_ok_and(|re| re.is_match(value))
+            });
+            if len < s.min.unwrap_or(0) || len > s.max.unwrap_or(i64::MAX) || !pattern_ok {
+                return err(format!(
+                    "third_party_action_type {name}: {field} {value:?} must be {}..{} characters matching {}",
+                    s.min.unwrap_or(0),
+                    s.max.unwrap_or(i64::MAX),
+                    s.pattern.as_deref().unwrap_or(".*")
+                ));
+            }
+        }
+        if !seen_types.insert((t.category.clone(), t.provider.clone(), t.version.clone())) {
+            return err(format!("third_party_action_type {name} is declared twice"));
+        }
+        for p in &t.polling_accounts {
+            if !ids.contains(p) {
+                return err(format!(
+                    "third_party_action_type {name}: polling account {p:?} is not declared as an [[account]]"
+                ));
+            }
+        }
+        let timeout = t.job_timeout_seconds.unwrap_or(DEFAULT_JOB_TIMEOUT_SECONDS);
+        if !(60..=43_200).contains(&timeout) {
+            return err(format!("third_party_action_type {name}: job_timeout_seconds {timeout} is outside 60..=43200"));
+        }
+        types.push(ThirdPartyActionType {
+            owner_account: t.owner_account,
+            category: t.category,
+            provider: t.provider,
+            version: t.version,
+            polling_accounts: t.polling_accounts,
+            job_timeout_seconds: timeout,
+        });
+    }
+    Ok(ServiceConfig { region, accounts, third_party_action_types: types })
+}
+
+/// The development account kept in the data directory when no config is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevAccount {
+    /// The configuration it stands for: one account with one principal.
+    pub config: ServiceConfig,
+    /// Whether this start created it (so its credentials are shown).
+    pub created: bool,
+    /// The file it is kept in.
+    pub path: PathBuf,
+}
+
+/// The name of the development account's file in the data directory.
+pub const DEV_ACCOUNT_FILE: &str = "dev-account.toml";
+
+/// Loads the development account from `data_dir`, creating it with random
+/// credentials on first use. The file is an ordinary config file, so it can
+/// later be passed to `--config` unchanged.
+pub fn dev_account(data_dir: &Path) -> Result<DevAccount, ConfigError> {
+    let path = data_dir.join(DEV_ACCOUNT_FILE);
+    if path.exists() {
+        return Ok(DevAccount { config: load(&path)?, created: false, path });
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| ConfigError(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+    let account_id: String = random_chars(12, b"0123456789");
+    let key = format!("AKIA{}", random_chars(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
+    let secret = random_chars(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    let text = format!(
+        "# The development account cpjobs created on first start (no --config given).\n\
+         # It is an ordinary cpjobs config file: pass it to --config, or edit it.\n\
+         region = \"{DEFAULT_REGION}\"\n\n[[account]]\nid = \"{account_id}\"\n\n[[account.principal]]\n\
+         access_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\n"
+    );
+    write_private(&path, &text)
+        .map_err(|e| ConfigError(format!("cannot write development account {}: {e}", path.display())))?;
+    Ok(DevAccount { config: parse(&text)?, created: true, path })
+}
+
+/// Writes a secret-bearing file readable by its owner only, and durably: a
+/// restart must find the same credentials.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+fn random_chars(n: usize, alphabet: &[u8]) -> String {
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 64];
+    while out.len() < n {
+        getrandom::fill(&mut buf).expect("the OS random source works");
+        // Rejection sampling keeps every character equally likely.
+        let limit = 256 - 256 % alphabet.len();
+        for &b in &buf {
+            if (b as usize) < limit && out.len() < n {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+region = "us-east-1"
+[[account]]
+id = "111111111111"
+[[account.principal]]
+access_key_id = "AKIACUSTOMER00000001"
+secret_access_key = "customer-secret"
+[[account]]
+id = "222222222222"
+[[account.principal]]
+access_key_id = "AKIAPARTNER000000001"
+secret_access_key = "partner-secret"
+[[third_party_action_type]]
+owner_account = "222222222222"     # the partner; declared as an [[account]] too
+category = "Build"
+provider = "AcmeCI"
+version = "1"
+polling_accounts = ["222222222222"]
+job_timeout_seconds = 3600
+"#;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = parse(EXAMPLE).unwrap();
+        assert_eq!(c.region, "us-east-1");
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(c.accounts[0].principals[0].access_key_id, "AKIACUSTOMER00000001");
+        let t = &c.third_party_action_types[0];
+        assert_eq!((t.category.as_str(), t.provider.as_str(), t.version.as_str()), ("Build", "AcmeCI", "1"));
+        assert_eq!(t.polling_accounts, ["222222222222"]);
+        assert_eq!(t.job_timeout_seconds, 3600);
+    }
+
+    fn refused(text: &str) -> String {
+        parse(text).expect_err("config should be refused").0
+    }
+
+    #[test]
+    fn bad_configs_are_refused_with_reasons() {
+        let e = refused(&EXAMPLE.replace("job_timeout_seconds = 3600", "job_timeout_seconds = 59"));
+        assert!(e.contains("job_timeout_seconds 59 is outside 60..=43200"), "{e}");
+        let e = refused(&EXAMPLE.replace("job_timeout_seconds = 3600", "job_timeout_seconds = 43201"));
+        assert!(e.contains("outside"), "{e}");
+        let e = refused(&EXAMPLE.replace("owner_account = \"222222222222\"", "owner_account = \"333333333333\""));
+        assert!(e.contains("owner_account \"333333333333\" is not declared"), "{e}");
+        let e = refused(&EXAMPLE.replace("provider = \"AcmeCI\"", "provider = \"AcmeCI\"\nflavour = 1"));
+        assert!(e.contains("unknown field `flavour`"), "{e}");
+        let e = refused(&EXAMPLE.replace("region = \"us-east-1\"", "region = \"us-east-1\"\nregion = \"eu-west-1\""));
+        assert!(e.to_lowercase().contains("duplicate key"), "{e}");
+        let e = refused(&EXAMPLE.replace("id = \"222222222222\"", "id = \"111111111111\""));
+        assert!(e.contains("declared twice"), "{e}");
+        let e = refused(&EXAMPLE.replace("AKIAPARTNER000000001", "AKIACUSTOMER00000001"));
+        assert!(e.contains("access_key_id AKIACUSTOMER00000001 is declared twice"), "{e}");
+        let e = refused(&EXAMPLE.replace("category = \"Build\"", "category = \"Bake\""));
+        assert!(e.contains("category \"Bake\""), "{e}");
+        let e = refused(&EXAMPLE.replace("id = \"111111111111\"", "id = \"1111\""));
+        assert!(e.contains("12-digit"), "{e}");
+        let e =
+            refused(&EXAMPLE.replace("polling_accounts = [\"222222222222\"]", "polling_accounts = [\"999999999999\"]"));
+        assert!(e.contains("polling account \"999999999999\""), "{e}");
+        let e = refused(&format!("{EXAMPLE}\n{}", &EXAMPLE[EXAMPLE.find("[[third_party_action_type]]").unwrap()..]));
+        assert!(e.contains("Build/AcmeCI/1 is declared twice"), "{e}");
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = parse("[[account]]\nid = \"111111111111\"\n").unwrap();
+        assert_eq!(c.region, DEFAULT_REGION);
+        let c = parse(&EXAMPLE.replace("job_timeout_seconds = 3600", "")).unwrap();
+        assert_eq!(c.third_party_action_types[0].job_timeout_seconds, DEFAULT_JOB_TIMEOUT_SECONDS);
+    }
+
+    #[test]
+    fn dev_account_is_created_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("cpjobs-dev-{}", uuid::Uuid::new_v4()));
+        let first = dev_account(&dir).unwrap();
+        assert!(first.created);
+        let p = &first.config.accounts[0].principals[0];
+        assert!(p.access_key_id.starts_with("AKIA") && p.access_key_id.len() == 20);
+        assert_eq!(p.secret_access_key.len(), 40);
+        let second = dev_account(&dir).unwrap();
+        assert!(!second.created);
+        assert_eq!(second.config, first.config);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

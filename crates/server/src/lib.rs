@@ -1,0 +1,158 @@
+//! The cpjobs service's HTTP face: AWS JSON 1.1 on `POST /`, SigV4-verified,
+//! input checked against the API model, then handed to the domain through
+//! [`cpjobs_core::Api`] on a blocking thread (the store is synchronous).
+//!
+//! Request path (each step answers AWS's own error when it refuses):
+//! route by `X-Amz-Target` → bounded body → SigV4 → JSON → model constraints →
+//! `Api::call`. Storage never sees HTTP; this crate never sees SQL.
+//!
+//! Besides the API: `GET /health`, `GET /metrics` (Prometheus text), a periodic
+//! tick for the domain's timeouts, and graceful shutdown.
+
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod protocol;
+pub mod sigv4;
+pub mod validate;
+
+mod amzdate;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use cpjobs_core::{Api, ServiceConfig};
+
+pub use metrics::{DomainStats, StatsSource};
+pub use sigv4::{TemporaryCredential, TemporaryCredentials};
+
+/// The domain's periodic work (lease expiry, job timeouts), called with the time.
+pub type Tick = Arc<dyn Fn(SystemTime) + Send + Sync>;
+
+/// Where the service reads the time; tests pass a fixed clock.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Everything beyond the `Api` that the domain may plug in, and the service's limits.
+#[derive(Clone)]
+pub struct Options {
+    /// Temporary credentials (session tokens) the verifier accepts.
+    pub temporary_credentials: Option<Arc<dyn TemporaryCredentials>>,
+    /// Job gauges for `/metrics`.
+    pub stats: Option<Arc<dyn StatsSource>>,
+    /// Periodic work, run every `tick_interval` by [`serve`].
+    pub tick: Option<Tick>,
+    /// How often `tick` runs.
+    pub tick_interval: Duration,
+    /// The service's clock (SigV4 skew checks and `Api::call`'s `now`).
+    pub clock: Clock,
+    /// The largest request body accepted; larger ones answer 413.
+    pub max_body_bytes: usize,
+    /// How long a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            temporary_credentials: None,
+            stats: None,
+            tick: None,
+            tick_interval: Duration::from_secs(1),
+            clock: Arc::new(SystemTime::now),
+            // CodePipeline's largest inputs (pipeline declarations) are far below this.
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The service as a router, with default options: the one-line seam for the domain.
+pub fn app(api: Arc<dyn Api>, config: &ServiceConfig) -> Router {
+    app_with(api, config, Options::default())
+}
+
+/// The service as a router, with the domain's hooks and limits.
+pub fn app_with(api: Arc<dyn Api>, config: &ServiceConfig, options: Options) -> Router {
+    protocol::router(api, config, options)
+}
+
+/// Serves `api` on `listener` until `shutdown` completes, then lets requests in
+/// flight finish. Runs `options.tick` every `options.tick_interval` meanwhile.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Arc<dyn Api>,
+    config: &ServiceConfig,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let ticker = options.tick.clone().map(|tick| {
+        let clock = options.clock.clone();
+        let interval = options.tick_interval;
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut timer = tokio::time::interval(interval);
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = timer.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let (tick, now) = (tick.clone(), clock());
+                // The tick touches the synchronous store; a panic in it is logged, not fatal.
+                if let Err(e) = tokio::task::spawn_blocking(move || tick(now)).await {
+                    tracing::error!(error = %e, "tick failed");
+                }
+            }
+        })
+    });
+    let router = app_with(api, config, options);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.changed().await;
+        })
+        .await;
+    if let Some(t) = ticker {
+        let _ = t.await;
+    }
+    result
+}
+
+/// Completes on ctrl-c (SIGINT) or SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled, so a signal that comes
+/// right after the service announced itself still stops it gracefully.
+/// Must be called inside a Tokio runtime.
+#[cfg(unix)]
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = wait(term) => {}
+            _ = wait(int) => {}
+        }
+    }
+}
+
+/// Completes on ctrl-c.
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

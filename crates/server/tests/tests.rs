@@ -1,0 +1,594 @@
+//! The service driven from outside: protocol refusals, validation messages and
+//! SigV4 verification through `app()` with tower's `oneshot`, requests signed by
+//! aws-sigv4's signing side; then the real AWS CLI and boto3 against a server
+//! on 127.0.0.1:0, to prove unmodified clients read our answers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use axum::body::Body;
+use cpjobs_core::config::{Account, Principal};
+use cpjobs_core::{Api, ApiError, Caller, ServiceConfig};
+use cpjobs_server::{Options, TemporaryCredential, TemporaryCredentials, app_with};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const KEY: &str = "AKIACUSTOMER00000001";
+const SECRET: &str = "customer-secret";
+const ACCOUNT: &str = "111111111111";
+const JOB: &str = "11111111-2222-3333-4444-555555555555";
+
+/// A test double of the domain: records what it was asked, answers a few
+/// operations with model-shaped output and a modelled error.
+#[derive(Default)]
+struct Double {
+    calls: Mutex<Vec<(Caller, String, Value)>>,
+}
+
+impl Api for Double {
+    fn call(&self, caller: &Caller, operation: &str, input: Value, _now: SystemTime) -> Result<Value, ApiError> {
+        self.calls.lock().unwrap().push((caller.clone(), operation.to_owned(), input.clone()));
+        match operation {
+            "ListPipelines" => Ok(json!({"pipelines": [{"name": "demo", "version": 1, "created": 1.7e9}]})),
+            "AcknowledgeJob" if input["jobId"] == JOB => Ok(json!({"status": "InProgress"})),
+            "AcknowledgeJob" => Err(ApiError::client("JobNotFoundException", "The job was not found.")),
+            "ListThirdPartyClients" => Ok(json!({"clients": []})),
+            "PollForJobs" => panic!("the double panics here to test the service's catch"),
+            _ => Ok(json!({})),
+        }
+    }
+}
+
+fn config() -> ServiceConfig {
+    ServiceConfig {
+        region: "us-east-1".into(),
+        accounts: vec![Account {
+            id: ACCOUNT.into(),
+            principals: vec![Principal { access_key_id: KEY.into(), secret_access_key: SECRET.into() }],
+        }],
+        third_party_action_types: vec![],
+    }
+}
+
+/// Temporary credentials issued by "the domain": one live, one expired.
+struct Temps {
+    now: SystemTime,
+}
+
+impl TemporaryCredentials for Temps {
+    fn lookup(&self, access_key_id: &str) -> Option<TemporaryCredential> {
+        let expires = match access_key_id {
+            "ASIALIVE" => self.now + Duration::from_secs(900),
+            "ASIAEXPIRED" => self.now - Duration::from_secs(1),
+            _ => return None,
+        };
+        Some(TemporaryCredential {
+            account_id: ACCOUNT.into(),
+            secret_access_key: "temp-secret".into(),
+            session_token: "the-session-token".into(),
+            expires,
+        })
+    }
+}
+
+/// 2026-11-29T18:00:00Z.
+fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_975_200)
+}
+
+struct Harness {
+    api: Arc<Double>,
+    router: axum::Router,
+}
+
+fn harness_at(now: SystemTime) -> Harness {
+    let api = Arc::new(Double::default());
+    let options = Options {
+        clock: Arc::new(move || now),
+        temporary_credentials: Some(Arc::new(Temps { now })),
+        max_body_bytes: 4096,
+        ..Options::default()
+    };
+    let router = app_with(api.clone(), &config(), options);
+    Harness { api, router }
+}
+
+struct Signer<'a> {
+    key: &'a str,
+    secret: &'a str,
+    token: Option<&'a str>,
+    region: &'a str,
+    time: SystemTime,
+}
+
+impl Default for Signer<'_> {
+    fn default() -> Self {
+        Signer { key: KEY, secret: SECRET, token: None, region: "us-east-1", time: t0() }
+    }
+}
+
+/// A request signed as an SDK signs it, by aws-sigv4's signing side.
+fn signed(target: &str, body: &str, s: &Signer<'_>) -> http::Request<Body> {
+    let headers = [
+        ("host", "localhost"),
+        ("content-type", "application/x-amz-json-1.1"),
+        ("x-amz-target", target),
+        ("user-agent", "test/1.0"),
+    ];
+    let identity = Credentials::new(s.key, s.secret, s.token.map(str::to_owned), None, "test").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(s.region)
+        .name("codepipeline")
+        .time(s.time)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        "http://localhost/",
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut req = http::Request::builder().method("POST").uri("/");
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let mut req = req.body(Body::from(body.to_owned())).unwrap();
+    instructions.apply_to_request_http1x(&mut req);
+    req
+}
+
+fn target(op: &str) -> String {
+    format!("CodePipeline_20150709.{op}")
+}
+
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+async fn send(router: &axum::Router, req: http::Request<Body>) -> Answer {
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    Answer { status, headers, body }
+}
+
+fn assert_error(a: &Answer, status: u16, code: &str) -> String {
+    assert_eq!(a.status, status, "{}", a.body);
+    assert_eq!(a.body["__type"], code, "{}", a.body);
+    assert_eq!(a.headers["content-type"], "application/x-amz-json-1.1");
+    assert_eq!(a.headers["x-amzn-requestid"].to_str().unwrap().len(), 36);
+    a.body["message"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signed_request_reaches_the_api_as_its_account() {
+    let h = harness_at(t0());
+    let a = send(&h.router, signed(&target("ListPipelines"), "{}", &Signer::default())).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["pipelines"][0]["name"], "demo");
+    assert_eq!(a.headers["content-type"], "application/x-amz-json-1.1");
+    assert!(a.headers.contains_key("x-amzn-requestid"));
+    let calls = h.api.calls.lock().unwrap();
+    assert_eq!(calls[0].0, Caller { account_id: ACCOUNT.into(), access_key_id: KEY.into() });
+    assert_eq!(calls[0].1, "ListPipelines");
+}
+
+#[tokio::test]
+async fn routing_refusals_follow_aws_json() {
+    let h = harness_at(t0());
+    let a = send(&h.router, signed(&target("NoSuchOperation"), "{}", &Signer::default())).await;
+    let m = assert_error(&a, 400, "UnknownOperationException");
+    assert!(m.contains("CodePipeline_20150709.NoSuchOperation"), "{m}");
+    let a = send(&h.router, signed("Other_20150709.ListPipelines", "{}", &Signer::default())).await;
+    assert_error(&a, 400, "UnknownOperationException");
+
+    let a = send(&h.router, http::Request::post("/").body(Body::from("{}")).unwrap()).await;
+    assert_error(&a, 400, "UnknownOperationException");
+    let a = send(&h.router, http::Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_error(&a, 405, "UnknownOperationException");
+    let req = http::Request::post("/v1/pipelines").header("x-amz-target", target("ListPipelines"));
+    let a = send(&h.router, req.body(Body::from("{}")).unwrap()).await;
+    assert_error(&a, 404, "UnknownOperationException");
+    assert_eq!(a.headers["x-amzn-errortype"], "UnknownOperationException");
+
+    // Extensions route to the domain without model validation.
+    let a = send(&h.router, signed("Cpjobs_20261129.ListThirdPartyClients", "{}", &Signer::default())).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(h.api.calls.lock().unwrap()[0].1, "ListThirdPartyClients");
+}
+
+#[tokio::test]
+async fn bodies_that_cannot_be_read_are_serialization_errors() {
+    let h = harness_at(t0());
+    let a = send(&h.router, signed(&target("ListPipelines"), "{\"nextToken\":", &Signer::default())).await;
+    let m = assert_error(&a, 400, "SerializationException");
+    assert!(m.contains("not valid JSON"), "{m}");
+    let a = send(&h.router, signed(&target("ListPipelines"), "[]", &Signer::default())).await;
+    assert_error(&a, 400, "SerializationException");
+    // Wrong JSON types, in Jackson's words.
+    let body = json!({"actionTypeId": {"category": "Build", "owner": "Custom", "provider": "X", "version": "1"}, "maxBatchSize": "5"});
+    let a = send(&h.router, signed(&target("PollForJobs"), &body.to_string(), &Signer::default())).await;
+    assert_eq!(assert_error(&a, 400, "SerializationException"), "STRING_VALUE can not be converted to an Integer");
+    let a =
+        send(&h.router, signed(&target("AcknowledgeJob"), r#"{"jobId": 5, "nonce": "n"}"#, &Signer::default())).await;
+    assert_eq!(assert_error(&a, 400, "SerializationException"), "NUMBER_VALUE can not be converted to a String");
+    // An empty body is an empty input, as in AWS JSON.
+    let a = send(&h.router, signed(&target("ListPipelines"), "", &Signer::default())).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // Oversized bodies are refused before anything else reads them.
+    let big = format!("{{\"nextToken\": \"{}\"}}", "x".repeat(5000));
+    let a = send(&h.router, signed(&target("ListPipelines"), &big, &Signer::default())).await;
+    assert_error(&a, 413, "SerializationException");
+    assert!(h.api.calls.lock().unwrap().len() == 1);
+}
+
+#[tokio::test]
+async fn constraint_violations_answer_aws_validation_messages() {
+    let h = harness_at(t0());
+    let s = Signer::default();
+    let body = json!({
+        "actionTypeId": {"category": "Bake", "owner": "Custom", "provider": "X", "version": "1"},
+        "maxBatchSize": 0,
+        "someFutureMember": true
+    });
+    let a = send(&h.router, signed(&target("PollForJobs"), &body.to_string(), &s)).await;
+    assert_eq!(
+        assert_error(&a, 400, "ValidationException"),
+        "2 validation errors detected: Value 'Bake' at 'actionTypeId.category' failed to satisfy constraint: \
+         Member must satisfy enum value set: [Source, Build, Deploy, Test, Invoke, Approval, Compute]; \
+         Value '0' at 'maxBatchSize' failed to satisfy constraint: Member must have value greater than or equal to 1"
+    );
+    let body = json!({"jobId": JOB, "executionDetails": {"summary": "s", "percentComplete": 101}});
+    let a = send(&h.router, signed(&target("PutJobSuccessResult"), &body.to_string(), &s)).await;
+    assert_eq!(
+        assert_error(&a, 400, "ValidationException"),
+        "1 validation error detected: Value '101' at 'executionDetails.percentComplete' failed to satisfy constraint: \
+         Member must have value less than or equal to 100"
+    );
+    let a = send(&h.router, signed(&target("AcknowledgeJob"), "{}", &s)).await;
+    assert_eq!(
+        assert_error(&a, 400, "ValidationException"),
+        "2 validation errors detected: Value null at 'jobId' failed to satisfy constraint: Member must not be null; \
+         Value null at 'nonce' failed to satisfy constraint: Member must not be null"
+    );
+    let a =
+        send(&h.router, signed(&target("AcknowledgeJob"), &json!({"jobId": JOB, "nonce": ""}).to_string(), &s)).await;
+    assert_eq!(
+        assert_error(&a, 400, "ValidationException"),
+        "1 validation error detected: Value '' at 'nonce' failed to satisfy constraint: \
+         Member must have length greater than or equal to 1"
+    );
+    let a =
+        send(&h.router, signed(&target("AcknowledgeJob"), &json!({"jobId": "job-1", "nonce": "n"}).to_string(), &s))
+            .await;
+    assert_eq!(
+        assert_error(&a, 400, "ValidationException"),
+        "1 validation error detected: Value 'job-1' at 'jobId' failed to satisfy constraint: Member must satisfy \
+         regular expression pattern: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    );
+    let body = json!({"jobId": JOB, "nonce": "n", "clientToken": "x".repeat(257)});
+    let a = send(&h.router, signed(&target("AcknowledgeThirdPartyJob"), &body.to_string(), &s)).await;
+    let m = assert_error(&a, 400, "ValidationException");
+    assert!(
+        m.ends_with("at 'clientToken' failed to satisfy constraint: Member must have length less than or equal to 256"),
+        "{m}"
+    );
+    // List elements are named by 1-based position, as AWS does.
+    let body = json!({"pipeline": {"name": "p", "roleArn": "arn:aws:iam::123456789012:role/r", "stages": [
+        {"name": "ok", "actions": []},
+        {"name": "bad name!", "actions": []}
+    ]}});
+    let a = send(&h.router, signed(&target("CreatePipeline"), &body.to_string(), &s)).await;
+    let m = assert_error(&a, 400, "ValidationException");
+    assert!(m.contains("Value 'bad name!' at 'pipeline.stages.2.member.name' failed to satisfy constraint: Member must satisfy regular expression pattern"), "{m}");
+    assert!(h.api.calls.lock().unwrap().is_empty(), "nothing invalid reaches the domain");
+
+    // Null members count as absent; unknown members are ignored.
+    let body = json!({"jobId": JOB, "nonce": "n", "extra": {"deep": [1]}, "clientToken": null});
+    let a = send(&h.router, signed(&target("AcknowledgeJob"), &body.to_string(), &s)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body, json!({"status": "InProgress"}));
+}
+
+#[tokio::test]
+async fn domain_errors_and_panics_become_aws_errors() {
+    let h = harness_at(t0());
+    let s = Signer::default();
+    let other = "22222222-2222-3333-4444-555555555555";
+    let a = send(&h.router, signed(&target("AcknowledgeJob"), &json!({"jobId": other, "nonce": "n"}).to_string(), &s))
+        .await;
+    assert_eq!(assert_error(&a, 400, "JobNotFoundException"), "The job was not found.");
+    let body = json!({"actionTypeId": {"category": "Build", "owner": "Custom", "provider": "X", "version": "1"}});
+    let a = send(&h.router, signed(&target("PollForJobs"), &body.to_string(), &s)).await;
+    assert_error(&a, 500, "InternalFailure");
+    // The service is still answering after the panic.
+    let a = send(&h.router, signed(&target("ListPipelines"), "{}", &s)).await;
+    assert_eq!(a.status, 200);
+}
+
+#[tokio::test]
+async fn signature_refusals_use_aws_names_and_words() {
+    let h = harness_at(t0());
+    let list = target("ListPipelines");
+
+    let req = http::Request::post("/").header("x-amz-target", &list).body(Body::from("{}")).unwrap();
+    let a = send(&h.router, req).await;
+    assert_eq!(assert_error(&a, 400, "MissingAuthenticationTokenException"), "Missing Authentication Token");
+
+    let a = send(&h.router, signed(&list, "{}", &Signer { key: "AKIANOBODY", ..Signer::default() })).await;
+    assert_eq!(
+        assert_error(&a, 400, "UnrecognizedClientException"),
+        "The security token included in the request is invalid."
+    );
+
+    let a = send(&h.router, signed(&list, "{}", &Signer { secret: "not-the-secret", ..Signer::default() })).await;
+    let m = assert_error(&a, 400, "InvalidSignatureException");
+    assert!(m.starts_with("The request signature we calculated does not match the signature you provided."), "{m}");
+
+    // A body changed after signing no longer matches.
+    let mut req = signed(&list, "{}", &Signer::default());
+    *req.body_mut() = Body::from("{ }");
+    let a = send(&h.router, req).await;
+    assert_error(&a, 400, "InvalidSignatureException");
+
+    let a = send(&h.router, signed(&list, "{}", &Signer { region: "eu-west-1", ..Signer::default() })).await;
+    let m = assert_error(&a, 400, "InvalidSignatureException");
+    assert!(m.starts_with("Credential should be scoped to a valid region"), "{m}");
+
+    let mut req = signed(&list, "{}", &Signer::default());
+    req.headers_mut().insert(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIACUSTOMER00000001/20261129/us-east-1/codepipeline/aws4_request"
+            .parse()
+            .unwrap(),
+    );
+    let a = send(&h.router, req).await;
+    let m = assert_error(&a, 400, "IncompleteSignatureException");
+    assert!(m.starts_with("Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter."), "{m}");
+    assert_eq!(h.api.calls.lock().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn clock_skew_beyond_fifteen_minutes_is_refused() {
+    let list = target("ListPipelines");
+    let late = harness_at(t0() + Duration::from_secs(16 * 60));
+    let a = send(&late.router, signed(&list, "{}", &Signer::default())).await;
+    assert_eq!(
+        assert_error(&a, 400, "InvalidSignatureException"),
+        "Signature expired: 20261129T180000Z is now earlier than 20261129T180100Z (20261129T181600Z - 15 min.)"
+    );
+    let early = harness_at(t0() - Duration::from_secs(16 * 60));
+    let a = send(&early.router, signed(&list, "{}", &Signer::default())).await;
+    assert_eq!(
+        assert_error(&a, 400, "InvalidSignatureException"),
+        "Signature not yet current: 20261129T180000Z is still later than 20261129T175900Z (20261129T174400Z + 15 min.)"
+    );
+    // Within the window it is accepted.
+    let close = harness_at(t0() + Duration::from_secs(14 * 60));
+    assert_eq!(send(&close.router, signed(&list, "{}", &Signer::default())).await.status, 200);
+}
+
+#[tokio::test]
+async fn session_tokens_are_checked_against_issued_credentials() {
+    let h = harness_at(t0());
+    let list = target("ListPipelines");
+    let temp = Signer { key: "ASIALIVE", secret: "temp-secret", token: Some("the-session-token"), ..Signer::default() };
+    let a = send(&h.router, signed(&list, "{}", &temp)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(h.api.calls.lock().unwrap()[0].0.access_key_id, "ASIALIVE");
+
+    let a = send(&h.router, signed(&list, "{}", &Signer { token: Some("another-token"), ..temp })).await;
+    assert_error(&a, 400, "UnrecognizedClientException");
+    let a = send(&h.router, signed(&list, "{}", &Signer { key: "ASIAEXPIRED", ..temp })).await;
+    assert_eq!(assert_error(&a, 400, "ExpiredTokenException"), "The security token included in the request is expired");
+    // A temporary key without its token, and a long-term key with one, are not valid.
+    let a = send(&h.router, signed(&list, "{}", &Signer { token: None, ..temp })).await;
+    assert_error(&a, 400, "UnrecognizedClientException");
+    let a =
+        send(&h.router, signed(&list, "{}", &Signer { token: Some("the-session-token"), ..Signer::default() })).await;
+    assert_error(&a, 400, "UnrecognizedClientException");
+    // Wrong secret with the right token.
+    let a = send(&h.router, signed(&list, "{}", &Signer { secret: "nope", ..temp })).await;
+    assert_error(&a, 400, "InvalidSignatureException");
+}
+
+#[tokio::test]
+async fn health_and_metrics_report_requests_and_domain_gauges() {
+    struct Stats;
+    impl cpjobs_server::StatsSource for Stats {
+        fn stats(&self, _now: SystemTime) -> cpjobs_server::DomainStats {
+            cpjobs_server::DomainStats {
+                jobs_by_status: vec![("ThirdParty/Build/AcmeCI/1".into(), "Queued".into(), 4)],
+                queue_depth: vec![("ThirdParty/Build/AcmeCI/1".into(), 4)],
+            }
+        }
+    }
+    let api = Arc::new(Double::default());
+    let options = Options { clock: Arc::new(t0), stats: Some(Arc::new(Stats)), ..Options::default() };
+    let router = app_with(api, &config(), options);
+    let a = send(&router, signed(&target("ListPipelines"), "{}", &Signer::default())).await;
+    assert_eq!(a.status, 200);
+    let a = send(&router, signed(&target("ListPipelines"), "{}", &Signer { secret: "x", ..Signer::default() })).await;
+    assert_eq!(a.status, 400);
+
+    let health = router.clone().oneshot(http::Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let resp = router.clone().oneshot(http::Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(text.contains("cpjobs_requests_total{operation=\"ListPipelines\",code=\"OK\"} 1\n"), "{text}");
+    assert!(text.contains("cpjobs_requests_total{operation=\"ListPipelines\",code=\"InvalidSignatureException\"} 1\n"));
+    assert!(text.contains("cpjobs_request_duration_seconds_count{operation=\"ListPipelines\"} 2\n"));
+    assert!(text.contains("cpjobs_queue_depth{action_type=\"ThirdParty/Build/AcmeCI/1\"} 4\n"));
+}
+
+/// A server on 127.0.0.1:0 with the tick hook; stopped by the test.
+struct Running {
+    port: u16,
+    api: Arc<Double>,
+    ticks: Arc<AtomicUsize>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start() -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let api = Arc::new(Double::default());
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let counter = ticks.clone();
+    let options = Options {
+        tick: Some(Arc::new(move |_now| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })),
+        tick_interval: Duration::from_millis(20),
+        temporary_credentials: Some(Arc::new(Temps { now: SystemTime::now() })),
+        ..Options::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let api_dyn: Arc<dyn Api> = api.clone();
+    let task = tokio::spawn(async move {
+        cpjobs_server::serve(listener, api_dyn, &config(), options, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Running { port, api, ticks, stop: Some(tx), task }
+}
+
+impl Running {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("server stops").unwrap().unwrap();
+    }
+}
+
+/// Runs a real client process with only our credentials and endpoint in its environment.
+fn client(program: &str, args: &[&str], key: &str, secret: &str, token: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(t) = token {
+        cmd.env("AWS_SESSION_TOKEN", t);
+    }
+    cmd.output().unwrap_or_else(|e| panic!("{program} must be installed (scripts/setup-test-deps.sh): {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_aws_cli_and_boto3_read_our_answers() {
+    let server = start().await;
+    let endpoint = format!("http://127.0.0.1:{}", server.port);
+    let ep = endpoint.clone();
+    let (cli_ok, cli_err, cli_bad_key) = tokio::task::spawn_blocking(move || {
+        let ok = client("aws", &["--endpoint-url", &ep, "codepipeline", "list-pipelines"], KEY, SECRET, None);
+        let err = client(
+            "aws",
+            &[
+                "--endpoint-url",
+                &ep,
+                "codepipeline",
+                "acknowledge-job",
+                "--job-id",
+                "22222222-2222-3333-4444-555555555555",
+                "--nonce",
+                "n",
+            ],
+            KEY,
+            SECRET,
+            None,
+        );
+        let bad = client("aws", &["--endpoint-url", &ep, "codepipeline", "list-pipelines"], KEY, "wrong", None);
+        (ok, err, bad)
+    })
+    .await
+    .unwrap();
+    assert!(cli_ok.status.success(), "{}", String::from_utf8_lossy(&cli_ok.stderr));
+    let out: Value = serde_json::from_slice(&cli_ok.stdout).unwrap();
+    assert_eq!(out["pipelines"][0]["name"], "demo");
+    // AWS CLI v1 exits 255 on a service error.
+    assert_eq!(cli_err.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&cli_err.stderr);
+    assert!(
+        stderr.contains(
+            "An error occurred (JobNotFoundException) when calling the AcknowledgeJob operation: The job was not found."
+        ),
+        "{stderr}"
+    );
+    let stderr = String::from_utf8_lossy(&cli_bad_key.stderr);
+    assert!(stderr.contains("(InvalidSignatureException) when calling the ListPipelines operation"), "{stderr}");
+
+    // boto3: success, a modelled error, a server-side ValidationException
+    // (client-side validation off), and temporary credentials with a session token.
+    let script = r#"
+import sys, json, boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+ep = sys.argv[1]
+c = boto3.client("codepipeline", endpoint_url=ep, config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+out = {"names": [p["name"] for p in c.list_pipelines()["pipelines"]]}
+out["ack"] = c.acknowledge_job(jobId="11111111-2222-3333-4444-555555555555", nonce="n")["status"]
+for name, call in [("missing", lambda: c.acknowledge_job(jobId="22222222-2222-3333-4444-555555555555", nonce="n")),
+                   ("invalid", lambda: c.poll_for_jobs(actionTypeId={"category": "Bake", "owner": "Custom", "provider": "X", "version": "1"}))]:
+    try:
+        call()
+        out[name] = None
+    except ClientError as e:
+        out[name] = [e.response["Error"]["Code"], e.response["Error"]["Message"], e.response["ResponseMetadata"]["HTTPStatusCode"], len(e.response["ResponseMetadata"]["RequestId"])]
+temp = boto3.client("codepipeline", endpoint_url=ep, aws_access_key_id="ASIALIVE", aws_secret_access_key="temp-secret", aws_session_token="the-session-token")
+out["temp"] = len(temp.list_pipelines()["pipelines"])
+print(json.dumps(out))
+"#;
+    let ep = endpoint.clone();
+    let py =
+        tokio::task::spawn_blocking(move || client("python3", &["-c", script, &ep], KEY, SECRET, None)).await.unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let out: Value = serde_json::from_slice(&py.stdout).unwrap();
+    assert_eq!(out["names"], json!(["demo"]));
+    assert_eq!(out["ack"], "InProgress");
+    assert_eq!(out["missing"], json!(["JobNotFoundException", "The job was not found.", 400, 36]));
+    assert_eq!(out["invalid"][0], "ValidationException");
+    assert!(out["invalid"][1].as_str().unwrap().contains("at 'actionTypeId.category'"), "{out}");
+    assert_eq!(out["temp"], 1);
+
+    let calls = server.api.calls.lock().unwrap().len();
+    assert!(calls >= 5, "{calls}");
+    assert!(server.ticks.load(Ordering::SeqCst) > 0, "the tick hook runs while serving");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn slow_requests_are_answered_with_a_json_timeout() {
+    struct Slow;
+    impl Api for Slow {
+        fn call(&self, _: &Caller, _: &str, _: Value, _: SystemTime) -> Result<Value, ApiError> {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(json!({}))
+        }
+    }
+    let options = Options { clock: Arc::new(t0), request_timeout: Duration::from_millis(50), ..Options::default() };
+    let router = app_with(Arc::new(Slow), &config(), options);
+    let a = send(&router, signed(&target("ListPipelines"), "{}", &Signer::default())).await;
+    assert_error(&a, 408, "RequestTimeoutException");
+}
