@@ -1,1 +1,119 @@
-//! Tests of the public parameter API against texts recorded from AWS CLI 1.45.11.
+//! Tests of the public parameter API against texts recorded from AWS CLI
+//! 1.45.11: the conformance corpus's parameter cases (request body or exact
+//! stderr), and further cases checked by running the real `aws` against the
+//! mock server for other operations.
+
+use super::*;
+use crate::py::json_encode::{DumpOptions, dumps};
+
+fn op(name: &str) -> &'static Operation {
+    ServiceModel::codepipeline().operation(name).expect("operation")
+}
+
+fn spec(op: &Operation, cli_name: &str) -> ArgSpec {
+    operation_args(op).into_iter().find(|s| s.cli_name == cli_name).expect("argument")
+}
+
+/// build_params + validate, as the driver chains them: the JSON body or the exact stderr.
+fn run(op_name: &str, args: &[(&str, RawArg)], cli_input_json: Option<&str>) -> Result<String, String> {
+    let op = op(op_name);
+    let specs: Vec<(ArgSpec, RawArg)> = args.iter().map(|(n, v)| (spec(op, n), v.clone())).collect();
+    let given: Vec<(&ArgSpec, RawArg)> = specs.iter().map(|(s, v)| (s, v.clone())).collect();
+    let params = build_params(op, &given, cli_input_json).map_err(|e| e.stderr)?;
+    validate(op, &params).map_err(|e| e.stderr)?;
+    Ok(dumps(&params, DumpOptions::WIRE).expect("serializable"))
+}
+
+fn value(s: &str) -> RawArg {
+    RawArg::Value(s.to_owned())
+}
+
+/// (case id, --action-type-id, --max-batch-size, --cli-input-json, body or stderr), from the corpus.
+#[rustfmt::skip]
+const CORPUS: &[(&str, Option<&str>, Option<&str>, Option<&str>, Result<&str, &str>)] = &[
+    ("S01_spaces_around_sep", Some("category = Build , owner = ThirdParty , provider = p , version = 1 "), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("S02_leading_space", Some(" category=Build,owner=ThirdParty,provider=p,version=1"), None, None, Err("\nError parsing parameter '--action-type-id': Expected: '=', received: 'c' for input:\n{self._error_location()}\n")),
+    ("S04_single_quoted", Some("category='Build',owner=ThirdParty,provider=p,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("S05_escaped_comma", Some("category=a\\,b,owner=ThirdParty,provider=p,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"a,b\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("S06_value_with_equals", Some("category=a=b,owner=ThirdParty,provider=p,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"a=b\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("S07_duplicate_key", Some("category=Build,category=Deploy"), None, None, Err("\nError parsing parameter '--action-type-id': Second instance of key \"category\" encountered for input:\ncategory=Build,category=Deploy\n               ^\nThis is often because there is a preceding \",\" instead of a space.\n")),
+    ("S08_duplicate_key_late", Some("category=Build,owner=ThirdParty,provider=p,version=1,version=2"), None, None, Err("\nError parsing parameter '--action-type-id': Second instance of key \"version\" encountered for input:\ncategory=Build,owner=ThirdParty,provider=p,version=1,version=2\n                                                     ^\nThis is often because there is a preceding \",\" instead of a space.\n")),
+    ("S10_missing_keys", Some("category=Build"), None, None, Err("\nParameter validation failed:\nMissing required parameter in actionTypeId: \"owner\"\nMissing required parameter in actionTypeId: \"provider\"\nMissing required parameter in actionTypeId: \"version\"\n")),
+    ("S13_empty_key", Some("=x"), None, None, Err("\nParameter validation failed:\nMissing required parameter in actionTypeId: \"category\"\nMissing required parameter in actionTypeId: \"owner\"\nMissing required parameter in actionTypeId: \"provider\"\nMissing required parameter in actionTypeId: \"version\"\nUnknown parameter in actionTypeId: \"\", must be one of: category, owner, provider, version\n")),
+    ("S16_csv_list_value", Some("category=a,b,owner=ThirdParty,provider=p,version=1"), None, None, Err("\nParameter validation failed:\nInvalid type for parameter actionTypeId.category, value: ['a', 'b'], type: <class 'list'>, valid types: <class 'str'>\n")),
+    ("S22_version_empty_quoted", Some("category=Build,owner=ThirdParty,provider=p,version=\"\""), None, None, Err("\nParameter validation failed:\nInvalid length for parameter actionTypeId.version, value: 0, valid min length: 1\n")),
+    ("S25_bad_pattern", Some("category=Build,owner=ThirdParty,provider=p q!,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p q!\", \"version\": \"1\"}}")),
+    ("S27_double_equals", Some("category=Build,owner=ThirdParty,provider=p,\nversion==1"), None, None, Err("\nError parsing parameter '--action-type-id': Expected: ',', received: '=' for input:\n{self._error_location()}\n")),
+    ("S29_semicolon", Some("category=Build;owner=ThirdParty"), None, None, Err("\nParameter validation failed:\nMissing required parameter in actionTypeId: \"owner\"\nMissing required parameter in actionTypeId: \"provider\"\nMissing required parameter in actionTypeId: \"version\"\n")),
+    ("S30_colon_instead_of_eq", Some("category:Build"), None, None, Err("\nError parsing parameter '--action-type-id': Expected: '=', received: 'EOF' for input:\n{self._error_location()}\n")),
+    ("S31_escaped_dquote", Some("category=\"a\\\"b\",owner=ThirdParty,provider=p,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"a\\\"b\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("S32_escaped_squote", Some("category='a\\'b',owner=ThirdParty,provider=p,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"a'b\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("S35_trailing_brace", Some("category=Build,owner=ThirdParty,provider=p,version=1}"), None, None, Err("\nError parsing parameter '--action-type-id': Expected: ',', received: '}' for input:\n{self._error_location()}\n")),
+    ("S36_double_comma", Some("category=Build,,owner=x"), None, None, Err("\nParameter validation failed:\nMissing required parameter in actionTypeId: \"provider\"\nMissing required parameter in actionTypeId: \"version\"\n")),
+    ("S37_at_equals_file", Some("category=Build,owner=ThirdParty,provider@=file://testdata/params/provider.txt,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"MyProvFromFile\\n\", \"version\": \"1\"}}")),
+    ("S38_at_equals_missing_file", Some("category=Build,owner=ThirdParty,provider@=file://testdata/params/nope.txt,version=1"), None, None, Err("\nUnable to load paramfile file://testdata/params/nope.txt: [Errno 2] No such file or directory: 'testdata/params/nope.txt'\n")),
+    ("S40_at_equals_plain", Some("category=Build,owner=ThirdParty,provider@=plain,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"plain\", \"version\": \"1\"}}")),
+    ("S41_plain_file_prefix_not_loaded", Some("category=Build,owner=ThirdParty,provider=file://testdata/params/provider.txt,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"file://testdata/params/provider.txt\", \"version\": \"1\"}}")),
+    ("S42_multi_errors_order", Some("provider=,extra=1,category=Build"), Some("0"), None, Err("\nParameter validation failed:\nMissing required parameter in actionTypeId: \"owner\"\nMissing required parameter in actionTypeId: \"version\"\nUnknown parameter in actionTypeId: \"extra\", must be one of: category, owner, provider, version\nInvalid length for parameter actionTypeId.provider, value: 0, valid min length: 1\nInvalid value for parameter maxBatchSize, value: 0, valid min value: 1\n")),
+    ("S43_missing_plus_mbs0", Some("category=Build"), Some("0"), None, Err("\nParameter validation failed:\nMissing required parameter in actionTypeId: \"owner\"\nMissing required parameter in actionTypeId: \"provider\"\nMissing required parameter in actionTypeId: \"version\"\nInvalid value for parameter maxBatchSize, value: 0, valid min value: 1\n")),
+    ("S44_null_word", Some("null"), None, None, Err("\nError parsing parameter '--action-type-id': Expected: '=', received: 'EOF' for input:\n{self._error_location()}\n")),
+    ("J01_json", Some("{\"category\":\"Build\",\"owner\":\"ThirdParty\",\"provider\":\"p\",\"version\":\"1\"}"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("J02_json_leading_ws", Some("  {\"version\":\"1\",\"category\":\"Build\",\"owner\":\"ThirdParty\",\"provider\":\"p\"}"), None, None, Ok("{\"actionTypeId\": {\"version\": \"1\", \"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\"}}")),
+    ("J03_json_syntax_error", Some("{\"category\":\"Build\","), None, None, Err("\nError parsing parameter '--action-type-id': Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 21 (char 20)\nJSON received: {\"category\":\"Build\",\n")),
+    ("J04_json_int_version", Some("{\"category\":\"Build\",\"owner\":\"ThirdParty\",\"provider\":\"p\",\"version\":1}"), None, None, Err("\nParameter validation failed:\nInvalid type for parameter actionTypeId.version, value: 1, type: <class 'int'>, valid types: <class 'str'>\n")),
+    ("J05_json_duplicate_key", Some("{\"category\":\"Build\",\"owner\":\"ThirdParty\",\"provider\":\"p\",\"version\":\"1\",\"category\":\"Deploy\"}"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
+    ("J07_json_array_ws", Some(" [1]"), None, None, Err("\nError parsing parameter '--action-type-id': Invalid JSON:\n [1]\n")),
+    ("J08_json_unknown_key", Some("{\"category\":\"Build\",\"owner\":\"ThirdParty\",\"provider\":\"p\",\"version\":\"1\",\"extra\":1}"), None, None, Err("\nParameter validation failed:\nUnknown parameter in actionTypeId: \"extra\", must be one of: category, owner, provider, version\n")),
+    ("J09_json_empty_obj", Some("{}"), None, None, Err("\nParameter validation failed:\nMissing required parameter in actionTypeId: \"category\"\nMissing required parameter in actionTypeId: \"owner\"\nMissing required parameter in actionTypeId: \"provider\"\nMissing required parameter in actionTypeId: \"version\"\n")),
+    ("J10_json_null_member", Some("{\"category\":null,\"owner\":\"ThirdParty\",\"provider\":\"p\",\"version\":\"1\"}"), None, None, Err("\nParameter validation failed:\nInvalid type for parameter actionTypeId.category, value: None, type: <class 'NoneType'>, valid types: <class 'str'>\n")),
+    ("J11_json_extra_data", Some("{\"a\":1}x"), None, None, Err("\nError parsing parameter '--action-type-id': Invalid JSON: Extra data: line 1 column 8 (char 7)\nJSON received: {\"a\":1}x\n")),
+    ("J12_json_single_quotes", Some("{'category':'Build'}"), None, None, Err("\nError parsing parameter '--action-type-id': Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\nJSON received: {'category':'Build'}\n")),
+    ("J17_json_unterminated_string", Some("{\"category\":\"Build"), None, None, Err("\nError parsing parameter '--action-type-id': Invalid JSON: Unterminated string starting at: line 1 column 13 (char 12)\nJSON received: {\"category\":\"Build\n")),
+    ("F02_file_json", Some("file://testdata/params/ati.json"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"JsonFile\", \"version\": \"2\"}}")),
+    ("F03_file_missing", Some("file://testdata/params/missing.json"), None, None, Err("\nError parsing parameter '--action-type-id': Unable to load paramfile file://testdata/params/missing.json: [Errno 2] No such file or directory: 'testdata/params/missing.json'\n")),
+    ("F04_fileb_json", Some("fileb://testdata/params/ati.json"), None, None, Err("\n'in <string>' requires string as left operand, not int\n")),
+    ("F05_file_not_utf8", Some("file://testdata/params/notutf8.bin"), None, None, Err("\nError parsing parameter '--action-type-id': Unable to load paramfile (testdata/params/notutf8.bin), text contents could not be decoded.  If this is a binary file, please use the fileb:// prefix instead of the file:// prefix.\n")),
+    ("F08_mbs_from_file", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("file://testdata/params/mbs.txt"), None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": 6}")),
+    ("M01_zero", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("0"), None, Err("\nParameter validation failed:\nInvalid value for parameter maxBatchSize, value: 0, valid min value: 1\n")),
+    ("M03_float", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("1.5"), None, Err("\ninvalid literal for int() with base 10: '1.5'\n")),
+    ("M04_alpha", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("abc"), None, Err("\ninvalid literal for int() with base 10: 'abc'\n")),
+    ("M06_plus_sign", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("+3"), None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": 3}")),
+    ("M07_underscore", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("1_000"), None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": 1000}")),
+    ("M08_huge", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("99999999999999999999"), None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": 99999999999999999999}")),
+    ("M09_empty", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some(""), None, Err("\ninvalid literal for int() with base 10: ''\n")),
+    ("M11_hex", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("0x10"), None, Err("\ninvalid literal for int() with base 10: '0x10'\n")),
+    ("M14_duplicate_last_wins", Some("category=Build,owner=ThirdParty,provider=p,version=1"), Some("2"), None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": 2}")),
+    ("C01_file_full", None, None, Some("file://testdata/params/cli_input_full.json"), Ok("{\"actionTypeId\": {\"category\": \"Test\", \"owner\": \"AWS\", \"provider\": \"CliInput\", \"version\": \"3\"}, \"maxBatchSize\": 7}")),
+    ("C04_mbs_file_plus_ati", Some("category=Build,owner=ThirdParty,provider=p,version=1"), None, Some("file://testdata/params/cli_input_mbs.json"), Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": 4}")),
+    ("C05_mbs_file_only", None, None, Some("file://testdata/params/cli_input_mbs.json"), Err("\nParameter validation failed:\nMissing required parameter in input: \"actionTypeId\"\n")),
+    ("C06_unknown_key", None, None, Some("file://testdata/params/cli_input_unknown.json"), Err("\nParameter validation failed:\nUnknown parameter in input: \"bogusKey\", must be one of: actionTypeId, maxBatchSize\n")),
+    ("C07_bad_json_file", None, None, Some("file://testdata/params/cli_input_bad.json"), Err("\nError parsing parameter 'cli-input-json': Invalid JSON: Expecting value: line 1 column 18 (char 17)\nJSON received: {\"actionTypeId\": \n")),
+    ("C08_missing_file", None, None, Some("file://testdata/params/nonexistent.json"), Err("\nError parsing parameter '--cli-input-json': Unable to load paramfile file://testdata/params/nonexistent.json: [Errno 2] No such file or directory: 'testdata/params/nonexistent.json'\n")),
+    ("C09_inline_json", None, None, Some("{\"maxBatchSize\": 3, \"actionTypeId\":{\"category\":\"Source\",\"owner\":\"AWS\",\"provider\":\"x\",\"version\":\"1\"}}"), Ok("{\"maxBatchSize\": 3, \"actionTypeId\": {\"category\": \"Source\", \"owner\": \"AWS\", \"provider\": \"x\", \"version\": \"1\"}}")),
+    ("C10_mbs_string", None, None, Some("{\"actionTypeId\":{\"category\":\"Source\",\"owner\":\"AWS\",\"provider\":\"x\",\"version\":\"1\"},\"maxBatchSize\":\"5\"}"), Err("\nParameter validation failed:\nInvalid type for parameter maxBatchSize, value: 5, type: <class 'str'>, valid types: <class 'int'>\n")),
+    ("C13_string", None, None, Some("\"str\""), Err("\n'str' object has no attribute 'keys'\n")),
+    ("C14_empty", None, None, Some(""), Err("\nError parsing parameter 'cli-input-json': Invalid JSON: Expecting value: line 1 column 1 (char 0)\nJSON received: \n")),
+    ("C15_not_json", None, None, Some("not json"), Err("\nError parsing parameter 'cli-input-json': Invalid JSON: Expecting value: line 1 column 1 (char 0)\nJSON received: not json\n")),
+    ("C17_mbs_float", None, None, Some("{\"maxBatchSize\": 3.5, \"actionTypeId\":{\"category\":\"Source\",\"owner\":\"AWS\",\"provider\":\"x\",\"version\":\"1\"}}"), Err("\nParameter validation failed:\nInvalid type for parameter maxBatchSize, value: 3.5, type: <class 'float'>, valid types: <class 'int'>\n")),
+    ("C18_fileb", None, None, Some("fileb://testdata/params/cli_input_full.json"), Ok("{\"actionTypeId\": {\"category\": \"Test\", \"owner\": \"AWS\", \"provider\": \"CliInput\", \"version\": \"3\"}, \"maxBatchSize\": 7}")),
+    ("C19_ati_string", None, None, Some("{\"actionTypeId\":\"category=Build,owner=x,provider=y,version=1\"}"), Err("\nParameter validation failed:\nInvalid type for parameter actionTypeId, value: category=Build,owner=x,provider=y,version=1, type: <class 'str'>, valid types: <class 'dict'>\n")),
+    ("C20_nested_unknown", None, None, Some("{\"actionTypeId\":{\"category\":\"Source\",\"owner\":\"AWS\",\"provider\":\"x\",\"version\":\"1\",\"zz\":[1,{\"a\":null}]}}"), Err("\nParameter validation failed:\nUnknown parameter in actionTypeId: \"zz\", must be one of: category, owner, provider, version\n")),
+    ("C21_mbs_null", None, None, Some("{\"actionTypeId\":{\"category\":\"Source\",\"owner\":\"AWS\",\"provider\":\"x\",\"version\":\"1\"},\"maxBatchSize\":null}"), Err("\nParameter validation failed:\nInvalid type for parameter maxBatchSize, value: None, type: <class 'NoneType'>, valid types: <class 'int'>\n")),
+    ("C22_empty_obj", None, None, Some("{}"), Err("\nParameter validation failed:\nMissing required parameter in input: \"actionTypeId\"\n")),
+];
+
+#[test]
+fn corpus_cases_reproduce() {
+    for (id, ati, mbs, cij, want) in CORPUS {
+        let mut args = Vec::new();
+        if let Some(v) = ati {
+            args.push(("action-type-id", value(v)));
+        }
+        if let Some(v) = mbs {
+            args.push(("max-batch-size", value(v)));
+        }
+        let got = run("PollForThirdPartyJobs", &args, *cij);
+        let want = want.map(str::to_owned).map_err(str::to_owned);
+        assert_eq!(got, want, "{id}");
+    }
+}
