@@ -117,3 +117,254 @@ fn corpus_cases_reproduce() {
         assert_eq!(got, want, "{id}");
     }
 }
+
+fn values(v: &[&str]) -> RawArg {
+    RawArg::Values(v.iter().map(|s| s.to_string()).collect())
+}
+
+/// Other operations, each expectation taken from the real `aws` against the mock server.
+#[test]
+fn other_operations_match_aws_cli() {
+    let cases: Vec<(&str, Vec<(&str, RawArg)>, Option<&str>, Result<&str, &str>)> = vec![
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j1")), ("execution-details", value("summary=ok,externalExecutionId=e1,percentComplete=50"))],
+            None,
+            Ok(r#"{"jobId": "j1", "executionDetails": {"summary": "ok", "externalExecutionId": "e1", "percentComplete": 50}}"#),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j1")), ("execution-details", value("summary=ok,percentComplete=abc"))],
+            None,
+            Err("\ninvalid literal for int() with base 10: 'abc'\n"),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j1")), ("execution-details", value("summary=ok,percentComplete=5,6"))],
+            None,
+            Err("\nint() argument must be a string, a bytes-like object or a real number, not 'list'\n"),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j")), ("output-variables", value("k1=v1")), ("execution-details", value("percentComplete=true"))],
+            None,
+            Err("\ninvalid literal for int() with base 10: 'true'\n"),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![
+                ("job-id", value("j1")),
+                ("current-revision", value("revision=r,changeIdentifier=c,created=2020-01-01T00:00:00Z")),
+                ("output-variables", value("a=b,c=d")),
+            ],
+            None,
+            Ok(r#"{"jobId": "j1", "currentRevision": {"revision": "r", "changeIdentifier": "c", "created": "2020-01-01T00:00:00Z"}, "outputVariables": {"a": "b", "c": "d"}}"#),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j1")), ("current-revision", value("revision=r,changeIdentifier=c,created=xyz"))],
+            None,
+            Err("\nParameter validation failed:\nInvalid type for parameter currentRevision.created, value: xyz, type: <class 'str'>, valid types: <class 'datetime.datetime'>, timestamp-string\n"),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j1")), ("output-variables", value(r#"{"a":1}"#))],
+            None,
+            Err("\nParameter validation failed:\nInvalid type for parameter outputVariables.a, value: 1, type: <class 'int'>, valid types: <class 'str'>\n"),
+        ),
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![("job-id", value("j")), ("client-token", value("t")), ("failure-details", value("type=JobFailed,message=boom,externalExecutionId=x"))],
+            None,
+            Ok(r#"{"jobId": "j", "clientToken": "t", "failureDetails": {"type": "JobFailed", "message": "boom", "externalExecutionId": "x"}}"#),
+        ),
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![("job-id", value("j")), ("client-token", value("t")), ("failure-details", value("type=JobFailed"))],
+            None,
+            Err("\nParameter validation failed:\nMissing required parameter in failureDetails: \"message\"\n"),
+        ),
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![("job-id", value("j")), ("client-token", value("t")), ("failure-details", value(r#"{"type":"JobFailed","message":""}"#))],
+            None,
+            Err("\nParameter validation failed:\nInvalid length for parameter failureDetails.message, value: 0, valid min length: 1\n"),
+        ),
+        ("AcknowledgeJob", vec![("job-id", value("j1")), ("nonce", value("n1"))], None, Ok(r#"{"jobId": "j1", "nonce": "n1"}"#)),
+        (
+            "AcknowledgeJob",
+            vec![("nonce", value("")), ("job-id", value("j1"))],
+            None,
+            Err("\nParameter validation failed:\nInvalid length for parameter nonce, value: 0, valid min length: 1\n"),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&["a", "b", "c"]))],
+            None,
+            Ok(r#"{"resourceArn": "arn:x", "tagKeys": ["a", "b", "c"]}"#),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&[r#"["a","b"]"#]))],
+            None,
+            Ok(r#"{"resourceArn": "arn:x", "tagKeys": ["a", "b"]}"#),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&[""]))],
+            None,
+            Err("\nParameter validation failed:\nInvalid length for parameter tagKeys[0], value: 0, valid min length: 1\n"),
+        ),
+        (
+            "TagResource",
+            vec![("resource-arn", value("arn:x")), ("tags", values(&["key=a,value=b", "key=c,value=d"]))],
+            None,
+            Ok(r#"{"resourceArn": "arn:x", "tags": [{"key": "a", "value": "b"}, {"key": "c", "value": "d"}]}"#),
+        ),
+        (
+            "TagResource",
+            vec![("resource-arn", value("arn:x")), ("tags", values(&[r#"{"key":"a","value":"b"}"#, r#"{"key":"c"}"#]))],
+            None,
+            Err("\nParameter validation failed:\nMissing required parameter in tags[1]: \"value\"\n"),
+        ),
+        (
+            "TagResource",
+            vec![("resource-arn", value("arn:x")), ("tags", values(&[r#"[{"key":"a","value":"b"}]"#]))],
+            None,
+            Ok(r#"{"resourceArn": "arn:x", "tags": [{"key": "a", "value": "b"}]}"#),
+        ),
+        (
+            "TagResource",
+            vec![("resource-arn", value("arn:x")), ("tags", values(&[r#"{"key":"a"}"#, "key=b"]))],
+            None,
+            Err("\nError parsing parameter '--tags': Invalid JSON:\nkey=b\n"),
+        ),
+        (
+            "StopPipelineExecution",
+            vec![("pipeline-name", value("p")), ("pipeline-execution-id", value("e")), ("abandon", RawArg::Flag(true)), ("reason", value("r"))],
+            None,
+            Ok(r#"{"pipelineName": "p", "pipelineExecutionId": "e", "abandon": true, "reason": "r"}"#),
+        ),
+        (
+            "StopPipelineExecution",
+            vec![("pipeline-name", value("p")), ("pipeline-execution-id", value("e")), ("abandon", RawArg::Flag(false))],
+            None,
+            Ok(r#"{"pipelineName": "p", "pipelineExecutionId": "e", "abandon": false}"#),
+        ),
+        (
+            "StartPipelineExecution",
+            vec![("name", value("p")), ("variables", values(&["name=a,value=b"])), ("client-request-token", value("tok"))],
+            None,
+            Ok(r#"{"name": "p", "variables": [{"name": "a", "value": "b"}], "clientRequestToken": "tok"}"#),
+        ),
+        (
+            "ListActionExecutions",
+            vec![("max-results", value("5")), ("pipeline-name", value("p")), ("filter", value("pipelineExecutionId=x"))],
+            None,
+            Ok(r#"{"pipelineName": "p", "filter": {"pipelineExecutionId": "x"}, "maxResults": 5}"#),
+        ),
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")), ("query-param", value("a=b,c=d"))],
+            None,
+            Ok(r#"{"actionTypeId": {"category": "Build", "owner": "Custom", "provider": "p", "version": "1"}, "queryParam": {"a": "b", "c": "d"}}"#),
+        ),
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")), ("query-param", value("a="))],
+            None,
+            Err("\nParameter validation failed:\nInvalid length for parameter queryParam.a, value: 0, valid min length: 1\n"),
+        ),
+        (
+            "PutApprovalResult",
+            vec![
+                ("pipeline-name", value("p")),
+                ("stage-name", value("s")),
+                ("action-name", value("a")),
+                ("token", value("t")),
+                ("result", value("summary=ok,status=Approved")),
+            ],
+            None,
+            Ok(r#"{"pipelineName": "p", "stageName": "s", "actionName": "a", "result": {"summary": "ok", "status": "Approved"}, "token": "t"}"#),
+        ),
+        (
+            "PutJobFailureResult",
+            vec![("job-id", value("j")), ("failure-details", value("type=JobFailed,message=m"))],
+            Some(r#"{"jobId":"other","failureDetails":[1]}"#),
+            Ok(r#"{"jobId": "j", "failureDetails": {"type": "JobFailed", "message": "m"}}"#),
+        ),
+        (
+            "GetJobDetails",
+            vec![],
+            Some(r#"{"jobId":["a"]}"#),
+            Err("\nParameter validation failed:\nInvalid type for parameter jobId, value: ['a'], type: <class 'list'>, valid types: <class 'str'>\n"),
+        ),
+        ("GetJobDetails", vec![], Some("[]"), Err("\n'list' object has no attribute 'keys'\n")),
+        ("GetJobDetails", vec![], Some("5"), Err("\n'int' object has no attribute 'keys'\n")),
+        ("GetJobDetails", vec![], Some("null"), Err("\n'NoneType' object has no attribute 'keys'\n")),
+    ];
+    for (op_name, args, cij, want) in cases {
+        let got = run(op_name, &args, cij);
+        let want = want.map(str::to_owned).map_err(str::to_owned);
+        assert_eq!(got, want, "{op_name} {args:?} {cij:?}");
+    }
+}
+
+#[test]
+fn argument_table_follows_the_model() {
+    let names = |op_name: &str| -> Vec<(String, ArgKind, bool)> {
+        operation_args(op(op_name)).into_iter().map(|s| (s.cli_name, s.kind, s.required)).collect()
+    };
+    assert_eq!(
+        names("PollForThirdPartyJobs"),
+        [("action-type-id".to_owned(), ArgKind::Structure, true), ("max-batch-size".to_owned(), ArgKind::Scalar, false)]
+    );
+    let start = names("StartPipelineExecution");
+    assert_eq!(start[1], ("variables".to_owned(), ArgKind::List, false));
+    // An idempotency token is never required on the command line.
+    assert_eq!(start[2], ("client-request-token".to_owned(), ArgKind::Scalar, false));
+    assert_eq!(names("StopPipelineExecution")[2], ("abandon".to_owned(), ArgKind::Boolean, false));
+    assert_eq!(names("ListWebhooks")[0].0, "next-token");
+    assert_eq!(names("PollForJobs")[2], ("query-param".to_owned(), ArgKind::Map, false));
+}
+
+#[test]
+fn idempotency_tokens_are_appended() {
+    let op = op("StartPipelineExecution");
+    let name = spec(op, "name");
+    let mut params = build_params(op, &[(&name, value("p"))], None).unwrap();
+    fill_idempotency_tokens(op, &mut params, || "uuid-1".to_owned());
+    assert_eq!(dumps(&params, DumpOptions::WIRE).unwrap(), r#"{"name": "p", "clientRequestToken": "uuid-1"}"#);
+}
+
+#[test]
+fn skeletons_match_botocore() {
+    let text = skeleton_input(op("PutJobSuccessResult"));
+    assert_eq!(
+        text,
+        "{\n    \"jobId\": \"\",\n    \"currentRevision\": {\n        \"revision\": \"\",\n        \"changeIdentifier\": \"\",\n        \"created\": \"1970-01-01T00:00:00\",\n        \"revisionSummary\": \"\"\n    },\n    \"continuationToken\": \"\",\n    \"executionDetails\": {\n        \"summary\": \"\",\n        \"externalExecutionId\": \"\",\n        \"percentComplete\": 0\n    },\n    \"outputVariables\": {\n        \"KeyName\": \"\"\n    }\n}\n"
+    );
+    // Enum members are random: mask them as the corpus runner does.
+    let poll = skeleton_input(op("PollForThirdPartyJobs"));
+    let category = crate::py::json_decode::loads(&poll).unwrap();
+    let ati = category.get("actionTypeId").unwrap();
+    let cat = ati.get("category").unwrap().py_str();
+    assert!(["Source", "Build", "Deploy", "Test", "Invoke", "Approval", "Compute"].contains(&cat.as_str()), "{cat}");
+    let masked = poll.replace(&format!("\"{cat}\""), "\"<C>\"").replace(&format!("\"{}\"", ati.get("owner").unwrap().py_str()), "\"<O>\"");
+    assert_eq!(
+        masked,
+        "{\n    \"actionTypeId\": {\n        \"category\": \"<C>\",\n        \"owner\": \"<O>\",\n        \"provider\": \"\",\n        \"version\": \"\"\n    },\n    \"maxBatchSize\": 0\n}\n"
+    );
+    assert_eq!(
+        dumps(&skeleton_output(op("PollForThirdPartyJobs")), DumpOptions::WIRE).unwrap(),
+        r#"{"jobs": [{"clientId": "clientId", "jobId": "jobId"}]}"#
+    );
+    assert_eq!(
+        skeleton_output_checked(op("ListPipelines")).unwrap_err().stderr,
+        "\nParameter validation failed:\nInvalid value for parameter pipelines[0].version, value: 0, valid min value: 1\n"
+    );
+    assert_eq!(
+        skeleton_output_checked(op("GetJobDetails")).unwrap_err().stderr,
+        "\nParameter validation failed:\nInvalid length for parameter jobDetails.data.actionConfiguration.configuration.KeyName, value: 0, valid min length: 1\n"
+    );
+}
