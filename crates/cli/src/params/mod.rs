@@ -15,6 +15,7 @@
 
 pub mod paramfile;
 pub mod pyops;
+pub mod serialize;
 pub mod shorthand;
 pub mod skeleton;
 mod unpack;
@@ -203,6 +204,12 @@ fn validation_result(lines: Vec<String>) -> Result<(), CliError> {
     } else {
         Err(CliError::general(format!("Parameter validation failed:\n{}", lines.join("\n"))))
     }
+}
+
+/// The JSON request body botocore would send for validated `params`
+/// (timestamps as epoch seconds, blobs as base64, key order kept).
+pub fn wire_body(op: &Operation, params: &PyValue) -> String {
+    serialize::body(model(), params, op.input.as_deref())
 }
 
 /// botocore's `generate_idempotent_uuid`: fills each absent idempotency-token

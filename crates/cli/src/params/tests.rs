@@ -21,16 +21,20 @@ fn run(op_name: &str, args: &[(&str, RawArg)], cli_input_json: Option<&str>) -> 
     let given: Vec<(&ArgSpec, RawArg)> = specs.iter().map(|(s, v)| (s, v.clone())).collect();
     let params = build_params(op, &given, cli_input_json).map_err(|e| e.stderr)?;
     validate(op, &params).map_err(|e| e.stderr)?;
-    Ok(dumps(&params, DumpOptions::WIRE).expect("serializable"))
+    Ok(wire_body(op, &params))
 }
 
 fn value(s: &str) -> RawArg {
     RawArg::Value(s.to_owned())
 }
 
+type Expect = Result<&'static str, &'static str>;
+type CorpusCase = (&'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>, Expect);
+type OpCase = (&'static str, Vec<(&'static str, RawArg)>, Option<&'static str>, Expect);
+
 /// (case id, --action-type-id, --max-batch-size, --cli-input-json, body or stderr), from the corpus.
 #[rustfmt::skip]
-const CORPUS: &[(&str, Option<&str>, Option<&str>, Option<&str>, Result<&str, &str>)] = &[
+const CORPUS: &[CorpusCase] = &[
     ("S01_spaces_around_sep", Some("category = Build , owner = ThirdParty , provider = p , version = 1 "), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
     ("S02_leading_space", Some(" category=Build,owner=ThirdParty,provider=p,version=1"), None, None, Err("\nError parsing parameter '--action-type-id': Expected: '=', received: 'c' for input:\n{self._error_location()}\n")),
     ("S04_single_quoted", Some("category='Build',owner=ThirdParty,provider=p,version=1"), None, None, Ok("{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}")),
@@ -125,12 +129,17 @@ fn values(v: &[&str]) -> RawArg {
 /// Other operations, each expectation taken from the real `aws` against the mock server.
 #[test]
 fn other_operations_match_aws_cli() {
-    let cases: Vec<(&str, Vec<(&str, RawArg)>, Option<&str>, Result<&str, &str>)> = vec![
+    let cases: Vec<OpCase> = vec![
         (
             "PutJobSuccessResult",
-            vec![("job-id", value("j1")), ("execution-details", value("summary=ok,externalExecutionId=e1,percentComplete=50"))],
+            vec![
+                ("job-id", value("j1")),
+                ("execution-details", value("summary=ok,externalExecutionId=e1,percentComplete=50")),
+            ],
             None,
-            Ok(r#"{"jobId": "j1", "executionDetails": {"summary": "ok", "externalExecutionId": "e1", "percentComplete": 50}}"#),
+            Ok(
+                r#"{"jobId": "j1", "executionDetails": {"summary": "ok", "externalExecutionId": "e1", "percentComplete": 50}}"#,
+            ),
         ),
         (
             "PutJobSuccessResult",
@@ -146,7 +155,11 @@ fn other_operations_match_aws_cli() {
         ),
         (
             "PutJobSuccessResult",
-            vec![("job-id", value("j")), ("output-variables", value("k1=v1")), ("execution-details", value("percentComplete=true"))],
+            vec![
+                ("job-id", value("j")),
+                ("output-variables", value("k1=v1")),
+                ("execution-details", value("percentComplete=true")),
+            ],
             None,
             Err("\ninvalid literal for int() with base 10: 'true'\n"),
         ),
@@ -158,25 +171,37 @@ fn other_operations_match_aws_cli() {
                 ("output-variables", value("a=b,c=d")),
             ],
             None,
-            Ok(r#"{"jobId": "j1", "currentRevision": {"revision": "r", "changeIdentifier": "c", "created": "2020-01-01T00:00:00Z"}, "outputVariables": {"a": "b", "c": "d"}}"#),
+            Ok(
+                r#"{"jobId": "j1", "currentRevision": {"revision": "r", "changeIdentifier": "c", "created": 1577836800}, "outputVariables": {"a": "b", "c": "d"}}"#,
+            ),
         ),
         (
             "PutJobSuccessResult",
             vec![("job-id", value("j1")), ("current-revision", value("revision=r,changeIdentifier=c,created=xyz"))],
             None,
-            Err("\nParameter validation failed:\nInvalid type for parameter currentRevision.created, value: xyz, type: <class 'str'>, valid types: <class 'datetime.datetime'>, timestamp-string\n"),
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter currentRevision.created, value: xyz, type: <class 'str'>, valid types: <class 'datetime.datetime'>, timestamp-string\n",
+            ),
         ),
         (
             "PutJobSuccessResult",
             vec![("job-id", value("j1")), ("output-variables", value(r#"{"a":1}"#))],
             None,
-            Err("\nParameter validation failed:\nInvalid type for parameter outputVariables.a, value: 1, type: <class 'int'>, valid types: <class 'str'>\n"),
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter outputVariables.a, value: 1, type: <class 'int'>, valid types: <class 'str'>\n",
+            ),
         ),
         (
             "PutThirdPartyJobFailureResult",
-            vec![("job-id", value("j")), ("client-token", value("t")), ("failure-details", value("type=JobFailed,message=boom,externalExecutionId=x"))],
+            vec![
+                ("job-id", value("j")),
+                ("client-token", value("t")),
+                ("failure-details", value("type=JobFailed,message=boom,externalExecutionId=x")),
+            ],
             None,
-            Ok(r#"{"jobId": "j", "clientToken": "t", "failureDetails": {"type": "JobFailed", "message": "boom", "externalExecutionId": "x"}}"#),
+            Ok(
+                r#"{"jobId": "j", "clientToken": "t", "failureDetails": {"type": "JobFailed", "message": "boom", "externalExecutionId": "x"}}"#,
+            ),
         ),
         (
             "PutThirdPartyJobFailureResult",
@@ -186,11 +211,22 @@ fn other_operations_match_aws_cli() {
         ),
         (
             "PutThirdPartyJobFailureResult",
-            vec![("job-id", value("j")), ("client-token", value("t")), ("failure-details", value(r#"{"type":"JobFailed","message":""}"#))],
+            vec![
+                ("job-id", value("j")),
+                ("client-token", value("t")),
+                ("failure-details", value(r#"{"type":"JobFailed","message":""}"#)),
+            ],
             None,
-            Err("\nParameter validation failed:\nInvalid length for parameter failureDetails.message, value: 0, valid min length: 1\n"),
+            Err(
+                "\nParameter validation failed:\nInvalid length for parameter failureDetails.message, value: 0, valid min length: 1\n",
+            ),
         ),
-        ("AcknowledgeJob", vec![("job-id", value("j1")), ("nonce", value("n1"))], None, Ok(r#"{"jobId": "j1", "nonce": "n1"}"#)),
+        (
+            "AcknowledgeJob",
+            vec![("job-id", value("j1")), ("nonce", value("n1"))],
+            None,
+            Ok(r#"{"jobId": "j1", "nonce": "n1"}"#),
+        ),
         (
             "AcknowledgeJob",
             vec![("nonce", value("")), ("job-id", value("j1"))],
@@ -213,7 +249,9 @@ fn other_operations_match_aws_cli() {
             "UntagResource",
             vec![("resource-arn", value("arn:x")), ("tag-keys", values(&[""]))],
             None,
-            Err("\nParameter validation failed:\nInvalid length for parameter tagKeys[0], value: 0, valid min length: 1\n"),
+            Err(
+                "\nParameter validation failed:\nInvalid length for parameter tagKeys[0], value: 0, valid min length: 1\n",
+            ),
         ),
         (
             "TagResource",
@@ -241,39 +279,66 @@ fn other_operations_match_aws_cli() {
         ),
         (
             "StopPipelineExecution",
-            vec![("pipeline-name", value("p")), ("pipeline-execution-id", value("e")), ("abandon", RawArg::Flag(true)), ("reason", value("r"))],
+            vec![
+                ("pipeline-name", value("p")),
+                ("pipeline-execution-id", value("e")),
+                ("abandon", RawArg::Flag(true)),
+                ("reason", value("r")),
+            ],
             None,
             Ok(r#"{"pipelineName": "p", "pipelineExecutionId": "e", "abandon": true, "reason": "r"}"#),
         ),
         (
             "StopPipelineExecution",
-            vec![("pipeline-name", value("p")), ("pipeline-execution-id", value("e")), ("abandon", RawArg::Flag(false))],
+            vec![
+                ("pipeline-name", value("p")),
+                ("pipeline-execution-id", value("e")),
+                ("abandon", RawArg::Flag(false)),
+            ],
             None,
             Ok(r#"{"pipelineName": "p", "pipelineExecutionId": "e", "abandon": false}"#),
         ),
         (
             "StartPipelineExecution",
-            vec![("name", value("p")), ("variables", values(&["name=a,value=b"])), ("client-request-token", value("tok"))],
+            vec![
+                ("name", value("p")),
+                ("variables", values(&["name=a,value=b"])),
+                ("client-request-token", value("tok")),
+            ],
             None,
             Ok(r#"{"name": "p", "variables": [{"name": "a", "value": "b"}], "clientRequestToken": "tok"}"#),
         ),
         (
             "ListActionExecutions",
-            vec![("max-results", value("5")), ("pipeline-name", value("p")), ("filter", value("pipelineExecutionId=x"))],
+            vec![
+                ("max-results", value("5")),
+                ("pipeline-name", value("p")),
+                ("filter", value("pipelineExecutionId=x")),
+            ],
             None,
             Ok(r#"{"pipelineName": "p", "filter": {"pipelineExecutionId": "x"}, "maxResults": 5}"#),
         ),
         (
             "PollForJobs",
-            vec![("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")), ("query-param", value("a=b,c=d"))],
+            vec![
+                ("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")),
+                ("query-param", value("a=b,c=d")),
+            ],
             None,
-            Ok(r#"{"actionTypeId": {"category": "Build", "owner": "Custom", "provider": "p", "version": "1"}, "queryParam": {"a": "b", "c": "d"}}"#),
+            Ok(
+                r#"{"actionTypeId": {"category": "Build", "owner": "Custom", "provider": "p", "version": "1"}, "queryParam": {"a": "b", "c": "d"}}"#,
+            ),
         ),
         (
             "PollForJobs",
-            vec![("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")), ("query-param", value("a="))],
+            vec![
+                ("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")),
+                ("query-param", value("a=")),
+            ],
             None,
-            Err("\nParameter validation failed:\nInvalid length for parameter queryParam.a, value: 0, valid min length: 1\n"),
+            Err(
+                "\nParameter validation failed:\nInvalid length for parameter queryParam.a, value: 0, valid min length: 1\n",
+            ),
         ),
         (
             "PutApprovalResult",
@@ -285,7 +350,9 @@ fn other_operations_match_aws_cli() {
                 ("result", value("summary=ok,status=Approved")),
             ],
             None,
-            Ok(r#"{"pipelineName": "p", "stageName": "s", "actionName": "a", "result": {"summary": "ok", "status": "Approved"}, "token": "t"}"#),
+            Ok(
+                r#"{"pipelineName": "p", "stageName": "s", "actionName": "a", "result": {"summary": "ok", "status": "Approved"}, "token": "t"}"#,
+            ),
         ),
         (
             "PutJobFailureResult",
@@ -297,7 +364,9 @@ fn other_operations_match_aws_cli() {
             "GetJobDetails",
             vec![],
             Some(r#"{"jobId":["a"]}"#),
-            Err("\nParameter validation failed:\nInvalid type for parameter jobId, value: ['a'], type: <class 'list'>, valid types: <class 'str'>\n"),
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter jobId, value: ['a'], type: <class 'list'>, valid types: <class 'str'>\n",
+            ),
         ),
         ("GetJobDetails", vec![], Some("[]"), Err("\n'list' object has no attribute 'keys'\n")),
         ("GetJobDetails", vec![], Some("5"), Err("\n'int' object has no attribute 'keys'\n")),
@@ -317,7 +386,10 @@ fn argument_table_follows_the_model() {
     };
     assert_eq!(
         names("PollForThirdPartyJobs"),
-        [("action-type-id".to_owned(), ArgKind::Structure, true), ("max-batch-size".to_owned(), ArgKind::Scalar, false)]
+        [
+            ("action-type-id".to_owned(), ArgKind::Structure, true),
+            ("max-batch-size".to_owned(), ArgKind::Scalar, false)
+        ]
     );
     let start = names("StartPipelineExecution");
     assert_eq!(start[1], ("variables".to_owned(), ArgKind::List, false));
@@ -350,7 +422,9 @@ fn skeletons_match_botocore() {
     let ati = category.get("actionTypeId").unwrap();
     let cat = ati.get("category").unwrap().py_str();
     assert!(["Source", "Build", "Deploy", "Test", "Invoke", "Approval", "Compute"].contains(&cat.as_str()), "{cat}");
-    let masked = poll.replace(&format!("\"{cat}\""), "\"<C>\"").replace(&format!("\"{}\"", ati.get("owner").unwrap().py_str()), "\"<O>\"");
+    let masked = poll
+        .replace(&format!("\"{cat}\""), "\"<C>\"")
+        .replace(&format!("\"{}\"", ati.get("owner").unwrap().py_str()), "\"<O>\"");
     assert_eq!(
         masked,
         "{\n    \"actionTypeId\": {\n        \"category\": \"<C>\",\n        \"owner\": \"<O>\",\n        \"provider\": \"\",\n        \"version\": \"\"\n    },\n    \"maxBatchSize\": 0\n}\n"
