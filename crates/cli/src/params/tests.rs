@@ -442,3 +442,56 @@ fn skeletons_match_botocore() {
         "\nParameter validation failed:\nInvalid length for parameter jobDetails.data.actionConfiguration.configuration.KeyName, value: 0, valid min length: 1\n"
     );
 }
+
+/// Thousands of generated inputs whose expected results were recorded from
+/// CPython 3.11 with awscli 1.45.11 (`ShorthandParser().parse`,
+/// `json.loads(..., object_pairs_hook=OrderedDict)`, `int()`); see
+/// `testdata/params/README.md` for how they were made.
+#[test]
+fn differential_against_python() {
+    let data = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/params/differential.jsonl"))
+        .expect("differential data");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for line in data.lines() {
+        let case: serde_json::Value = serde_json::from_str(line).expect("jsonl");
+        let input = case["input"].as_str().expect("input");
+        let field = |k: &str| case.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let (got, want) = match case["kind"].as_str() {
+            Some("shorthand") => {
+                let got = match shorthand::parse(input) {
+                    Ok(v) => ("ok", v.repr()),
+                    Err(shorthand::ShorthandError::Parse(m)) => ("parse_error", m),
+                    Err(shorthand::ShorthandError::Plain(m)) => ("other_error", m),
+                };
+                let want = ["ok", "parse_error", "other_error"].into_iter().find_map(|k| field(k).map(|v| (k, v)));
+                (got, want)
+            }
+            Some("json") => {
+                let got = match crate::py::json_decode::loads(input) {
+                    Ok(v) => ("ok", v.repr()),
+                    Err(m) => ("error", m),
+                };
+                (got, ["ok", "error"].into_iter().find_map(|k| field(k).map(|v| (k, v))))
+            }
+            _ => {
+                let got = match crate::py::int::parse_int(input) {
+                    Ok(v) => ("ok", v),
+                    Err(m) => ("error", m),
+                };
+                (got, ["ok", "error"].into_iter().find_map(|k| field(k).map(|v| (k, v))))
+            }
+        };
+        count += 1;
+        if Some((got.0, got.1.clone())) != want {
+            failures.push(format!("{} {input:?}\n  got  {got:?}\n  want {want:?}", case["kind"]));
+        }
+    }
+    assert!(count > 1000, "only {count} cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {count} differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(15)].join("\n")
+    );
+}

@@ -13,19 +13,18 @@ pub const MAX_STR_DIGITS: usize = 4300;
 
 /// `int(text)`: the canonical decimal text, or Python's `ValueError` message.
 pub fn parse_int(text: &str) -> Result<String, String> {
-    // CPython maps every Unicode decimal digit to its ASCII digit and every
-    // whitespace character to a space before parsing.
+    // CPython keeps ASCII as is and maps every other whitespace character to a
+    // space and every Unicode decimal digit to its ASCII digit; the parser then
+    // skips ASCII whitespace only (so '\x1c', whitespace to `str.isspace`, fails).
     let mapped: Option<String> = text
         .chars()
         .map(|c| {
-            if is_py_space(c) {
-                Some(' ')
-            } else if let Some(d) = unicode_decimal(c) {
-                char::from_digit(d, 10)
-            } else if c.is_ascii() {
+            if (c as u32) < 127 {
                 Some(c)
+            } else if is_py_space(c) {
+                Some(' ')
             } else {
-                None
+                unicode_decimal(c).and_then(|d| char::from_digit(d, 10))
             }
         })
         .collect();
@@ -35,7 +34,7 @@ pub fn parse_int(text: &str) -> Result<String, String> {
         format!("invalid literal for int() with base 10: {}", truncate_chars(&r, 200))
     };
     let mapped = mapped.ok_or_else(invalid)?;
-    parse_ascii(mapped.trim_matches(' ')).map_err(|e| e.unwrap_or_else(invalid))
+    parse_ascii(mapped.trim_matches(is_ascii_space)).map_err(|e| e.unwrap_or_else(invalid))
 }
 
 /// `int(b'...')`: bytes are parsed with ASCII whitespace and ASCII digits only.
@@ -45,8 +44,13 @@ pub fn parse_int_bytes(bytes: &[u8]) -> Result<String, String> {
         format!("invalid literal for int() with base 10: {}", truncate_chars(&r, 200))
     };
     let text = std::str::from_utf8(bytes).ok().filter(|t| t.is_ascii()).ok_or_else(invalid)?;
-    let trimmed = text.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
+    let trimmed = text.trim_matches(is_ascii_space);
     parse_ascii(trimmed).map_err(|e| e.unwrap_or_else(invalid))
+}
+
+/// CPython's `Py_ISSPACE`: the ASCII whitespace `int()` skips around the digits.
+fn is_ascii_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
 /// Parses `[+-]digits(_digits)*`; `Err(None)` means "invalid literal", `Err(Some(m))` another error.
@@ -147,6 +151,7 @@ mod tests {
             ("_1", "invalid literal for int() with base 10: '_1'"),
             ("+", "invalid literal for int() with base 10: '+'"),
             ("1\0", "invalid literal for int() with base 10: '1\\x00'"),
+            ("\x1c1", "invalid literal for int() with base 10: '\\x1c1'"),
             ("it's", "invalid literal for int() with base 10: \"it's\""),
         ] {
             assert_eq!(parse_int(input), Err(want.to_owned()), "{input:?}");
