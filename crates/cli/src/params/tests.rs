@@ -495,3 +495,474 @@ fn differential_against_python() {
         failures[..failures.len().min(15)].join("\n")
     );
 }
+
+/// More operations and value forms (files, bytes, lists, nested shorthand, timestamps,
+/// cli-input-json), each expectation recorded from the real `aws` against the mock server.
+#[test]
+fn recorded_aws_cli_behaviour() {
+    let cases: Vec<OpCase> = vec![
+        (
+            "PollForThirdPartyJobs",
+            vec![(
+                "action-type-id",
+                value("category=Build,owner=ThirdParty,provider@=fileb://testdata/params/prov.txt,version=1"),
+            )],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter actionTypeId.provider, value: b'MyProv\\n', type: <class 'bytes'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![("action-type-id", value("file://testdata/params/ati_sh.txt"))],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"ThirdParty\", \"provider\": \"p\", \"version\": \"1\"}}",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![("action-type-id", value("category=Build,owner=ThirdParty,provider={\"a\": 1},version=1"))],
+            None,
+            Err(
+                "\nError parsing parameter '--action-type-id': Expected: '=', received: '\"' for input:\n{self._error_location()}\n",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![(
+                "action-type-id",
+                value(
+                    "{\"category\": {\"a\": 1}, \"owner\": [1, 2.5, null, true], \"provider\": \"p\", \"version\": \"1\"}",
+                ),
+            )],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter actionTypeId.category, value: OrderedDict([('a', 1)]), type: <class 'collections.OrderedDict'>, valid types: <class 'str'>\nInvalid type for parameter actionTypeId.owner, value: [1, 2.5, None, True], type: <class 'list'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![],
+            Some("{\"actionTypeId\": [{\"a\": 1}]}"),
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter actionTypeId, value: [{'a': 1}], type: <class 'list'>, valid types: <class 'dict'>\n",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![("max-batch-size", value("2"))],
+            Some(
+                "{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"AWS\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": 1}",
+            ),
+            Ok(
+                "{\"maxBatchSize\": 2, \"actionTypeId\": {\"category\": \"Build\", \"owner\": \"AWS\", \"provider\": \"p\", \"version\": \"1\"}}",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![],
+            Some("fileb://testdata/params/bad.bin"),
+            Err(
+                "\nError parsing parameter 'cli-input-json': Invalid JSON: 'utf-16-le' codec can't decode byte 0x7b in position 2: truncated data\nJSON received: b'\\xff\\xfe{'\n",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![],
+            Some(
+                "{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"AWS\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": true}",
+            ),
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"AWS\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": true}",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![],
+            Some(
+                "{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"AWS\", \"provider\": \"p\", \"version\": \"1\"}, \"maxBatchSize\": false}",
+            ),
+            Err(
+                "\nParameter validation failed:\nInvalid value for parameter maxBatchSize, value: False, valid min value: 1\n",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![
+                ("action-type-id", value("category=Build,owner=ThirdParty,provider=p,version=1")),
+                ("max-batch-size", value("fileb://testdata/params/prov.txt")),
+            ],
+            None,
+            Err("\ninvalid literal for int() with base 10: b'MyProv\\n'\n"),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![("action-type-id", value(""))],
+            None,
+            Err(
+                "\nError parsing parameter '--action-type-id': Expected: '=', received: 'EOF' for input:\n{self._error_location()}\n",
+            ),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![("action-type-id", value("[1,2]"))],
+            None,
+            Err("\nError parsing parameter '--action-type-id': Invalid JSON:\n[1,2]\n"),
+        ),
+        (
+            "PollForThirdPartyJobs",
+            vec![("action-type-id", value("category=[a,b],owner={x=y},provider=p,version=1"))],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter actionTypeId.category, value: ['a', 'b'], type: <class 'list'>, valid types: <class 'str'>\nInvalid type for parameter actionTypeId.owner, value: {'x': 'y'}, type: <class 'dict'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&["fileb://testdata/params/keys2.txt"]))],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter tagKeys[0], value: 97, type: <class 'int'>, valid types: <class 'str'>\nInvalid type for parameter tagKeys[1], value: 98, type: <class 'int'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&["file://testdata/params/keys2.txt"]))],
+            None,
+            Ok("{\"resourceArn\": \"arn:x\", \"tagKeys\": [\"a\", \"b\"]}"),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&["file://testdata/params/empty.txt"]))],
+            None,
+            Err("\nstring index out of range\n"),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&["a", "[b]"]))],
+            None,
+            Ok("{\"resourceArn\": \"arn:x\", \"tagKeys\": [\"a\", \"[b]\"]}"),
+        ),
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", values(&["  [1]"]))],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter tagKeys[0], value: 1, type: <class 'int'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        (
+            "TagResource",
+            vec![("resource-arn", value("arn:x")), ("tags", values(&[""]))],
+            None,
+            Err(
+                "\nError parsing parameter '--tags': Expected: '=', received: 'EOF' for input:\n{self._error_location()}\n",
+            ),
+        ),
+        (
+            "TagResource",
+            vec![("resource-arn", value("arn:x")), ("tags", values(&["key=a,value=b,extra=c"]))],
+            None,
+            Err(
+                "\nParameter validation failed:\nUnknown parameter in tags[0]: \"extra\", must be one of: key, value\n",
+            ),
+        ),
+        (
+            "TagResource",
+            vec![
+                ("resource-arn", value("arn:x")),
+                ("tags", values(&["key=a,value=b", "{\"key\": \"c\", \"value\": \"d\"}"])),
+            ],
+            None,
+            Err(
+                "\nError parsing parameter '--tags': Expected: '=', received: '{' for input:\n{self._error_location()}\n",
+            ),
+        ),
+        (
+            "TagResource",
+            vec![("resource-arn", value("arn:x")), ("tags", values(&["{\"key\": \"c\", \"value\": \"d\"}", ""]))],
+            None,
+            Err("\nstring index out of range\n"),
+        ),
+        (
+            "CreateCustomActionType",
+            vec![
+                ("category", value("Build")),
+                ("provider", value("p")),
+                ("input-artifact-details", value("minimumCount=0,maximumCount=1")),
+                ("output-artifact-details", value("minimumCount=0,maximumCount=1")),
+                ("configuration-properties", values(&["name=a,required=true,key=TRUE,secret=no"])),
+            ],
+            Some("{\"version\": \"1\"}"),
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter configurationProperties[0].secret, value: no, type: <class 'str'>, valid types: <class 'bool'>\n",
+            ),
+        ),
+        (
+            "CreateCustomActionType",
+            vec![
+                ("category", value("Build")),
+                ("provider", value("p")),
+                ("input-artifact-details", value("minimumCount=0,maximumCount=1")),
+                ("output-artifact-details", value("minimumCount=0,maximumCount=1")),
+                (
+                    "configuration-properties",
+                    values(&["name=a,required=true,key=false,secret=False,queryable=True,type=String"]),
+                ),
+            ],
+            Some("{\"version\": \"1\"}"),
+            Ok(
+                "{\"category\": \"Build\", \"provider\": \"p\", \"configurationProperties\": [{\"name\": \"a\", \"required\": true, \"key\": false, \"secret\": false, \"queryable\": true, \"type\": \"String\"}], \"inputArtifactDetails\": {\"minimumCount\": 0, \"maximumCount\": 1}, \"outputArtifactDetails\": {\"minimumCount\": 0, \"maximumCount\": 1}, \"version\": \"1\"}",
+            ),
+        ),
+        (
+            "CreateCustomActionType",
+            vec![
+                ("category", value("Build")),
+                ("provider", value("p")),
+                ("input-artifact-details", value("minimumCount=x,maximumCount=1")),
+                ("output-artifact-details", value("minimumCount=0,maximumCount=1")),
+            ],
+            Some("{\"version\": \"1\"}"),
+            Err("\ninvalid literal for int() with base 10: 'x'\n"),
+        ),
+        (
+            "CreateCustomActionType",
+            vec![
+                ("category", value("Build")),
+                ("provider", value("p")),
+                ("input-artifact-details", value("minimumCount=0,maximumCount=1")),
+                ("output-artifact-details", value("minimumCount=0,maximumCount=1")),
+                ("configuration-properties", values(&["name=a,required=[true],key=false,secret=false"])),
+            ],
+            Some("{\"version\": \"1\"}"),
+            Err("\n'list' object has no attribute 'lower'\n"),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![
+                ("job-id", value("j")),
+                ("current-revision", value("revision=r,changeIdentifier=c,created=1577836800.5")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"j\", \"currentRevision\": {\"revision\": \"r\", \"changeIdentifier\": \"c\", \"created\": 1577836800}}",
+            ),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![
+                ("job-id", value("j")),
+                ("current-revision", value("revision=r,changeIdentifier=c,created=2020-06-01T12:30:00+02:00")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"j\", \"currentRevision\": {\"revision\": \"r\", \"changeIdentifier\": \"c\", \"created\": 1591007400}}",
+            ),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![
+                ("job-id", value("j")),
+                ("execution-details", value("percentComplete=-1")),
+                ("output-variables", value("{}")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid value for parameter executionDetails.percentComplete, value: -1, valid min value: 0\n",
+            ),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j")), ("execution-details", value("percentComplete= 5 "))],
+            None,
+            Ok("{\"jobId\": \"j\", \"executionDetails\": {\"percentComplete\": 5}}"),
+        ),
+        (
+            "StartPipelineExecution",
+            vec![
+                ("name", value("p")),
+                ("variables", values(&["[{\"name\":\"a\",\"value\":\"b\"}]"])),
+                ("source-revisions", values(&["actionName=a,revisionType=COMMIT_ID,revisionValue=v"])),
+            ],
+            None,
+            Ok(
+                "{\"name\": \"p\", \"variables\": [{\"name\": \"a\", \"value\": \"b\"}], \"sourceRevisions\": [{\"actionName\": \"a\", \"revisionType\": \"COMMIT_ID\", \"revisionValue\": \"v\"}], \"clientRequestToken\": \"4f6b1a4f-07c9-4cdf-b0b4-e4e0cc1f4aed\"}",
+            ),
+        ),
+        (
+            "StartPipelineExecution",
+            vec![("name", value("p")), ("variables", values(&["name=a,value=b", "name=c"]))],
+            None,
+            Err("\nParameter validation failed:\nMissing required parameter in variables[1]: \"value\"\n"),
+        ),
+        (
+            "GetJobDetails",
+            vec![("job-id", value("file://testdata/params/nope.txt"))],
+            None,
+            Err(
+                "\nError parsing parameter '--job-id': Unable to load paramfile file://testdata/params/nope.txt: [Errno 2] No such file or directory: 'testdata/params/nope.txt'\n",
+            ),
+        ),
+        (
+            "GetPipelineState",
+            vec![("name", value(""))],
+            None,
+            Err("\nParameter validation failed:\nInvalid length for parameter name, value: 0, valid min length: 1\n"),
+        ),
+        (
+            "UpdatePipeline",
+            vec![(
+                "pipeline",
+                value(
+                    "name=p,roleArn=r,stages=[{name=s,actions=[{name=a,actionTypeId={category=Build,owner=AWS,provider=CodeBuild,version=1},runOrder=1}]}]",
+                ),
+            )],
+            None,
+            Ok(
+                "{\"pipeline\": {\"name\": \"p\", \"roleArn\": \"r\", \"stages\": [{\"name\": \"s\", \"actions\": [{\"name\": \"a\", \"actionTypeId\": {\"category\": \"Build\", \"owner\": \"AWS\", \"provider\": \"CodeBuild\", \"version\": \"1\"}, \"runOrder\": 1}]}]}}",
+            ),
+        ),
+        (
+            "UpdatePipeline",
+            vec![("pipeline", value("name=p,roleArn=r,version=x,stages=[]"))],
+            None,
+            Err("\ninvalid literal for int() with base 10: 'x'\n"),
+        ),
+        (
+            "UpdatePipeline",
+            vec![(
+                "pipeline",
+                value("name=p,roleArn=r,stages=[{name=s,actions=[{name=a,runOrder=0,configuration={k=v}}]}]"),
+            )],
+            None,
+            Err(
+                "\nParameter validation failed:\nMissing required parameter in pipeline.stages[0].actions[0]: \"actionTypeId\"\nInvalid value for parameter pipeline.stages[0].actions[0].runOrder, value: 0, valid min value: 1\n",
+            ),
+        ),
+        (
+            "PollForJobs",
+            vec![
+                ("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")),
+                ("query-param", value("{\"a\":\"b\"}")),
+            ],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Build\", \"owner\": \"Custom\", \"provider\": \"p\", \"version\": \"1\"}, \"queryParam\": {\"a\": \"b\"}}",
+            ),
+        ),
+        (
+            "PollForJobs",
+            vec![
+                ("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")),
+                ("query-param", value("a=b,a=c")),
+            ],
+            None,
+            Err(
+                "\nError parsing parameter '--query-param': Second instance of key \"a\" encountered for input:\na=b,a=c\n    ^\nThis is often because there is a preceding \",\" instead of a space.\n",
+            ),
+        ),
+        (
+            "PollForJobs",
+            vec![
+                ("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")),
+                ("query-param", value("a=[x,y]")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter queryParam.a, value: ['x', 'y'], type: <class 'list'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        (
+            "PollForJobs",
+            vec![
+                ("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")),
+                ("query-param", value("a=x,y")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter queryParam.a, value: ['x', 'y'], type: <class 'list'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        (
+            "StopPipelineExecution",
+            vec![("pipeline-name", value("p")), ("pipeline-execution-id", value("e"))],
+            Some("{\"abandon\": \"yes\"}"),
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter abandon, value: yes, type: <class 'str'>, valid types: <class 'bool'>\n",
+            ),
+        ),
+        (
+            "ListActionExecutions",
+            vec![
+                ("pipeline-name", value("p")),
+                (
+                    "filter",
+                    value(
+                        "{\"pipelineExecutionId\": 5, \"latestInPipelineExecution\": {\"pipelineExecutionId\": \"x\"}}",
+                    ),
+                ),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter filter.pipelineExecutionId, value: 5, type: <class 'int'>, valid types: <class 'str'>\nMissing required parameter in filter.latestInPipelineExecution: \"startTimeRange\"\n",
+            ),
+        ),
+        (
+            "PutWebhook",
+            vec![
+                (
+                    "webhook",
+                    value(
+                        "name=w,targetPipeline=p,targetAction=a,filters=[{jsonPath=$.ref,matchEquals=x}],authentication=GITHUB_HMAC,authenticationConfiguration={SecretToken=s}",
+                    ),
+                ),
+                ("tags", values(&["key=k,value=v"])),
+            ],
+            None,
+            Ok(
+                "{\"webhook\": {\"name\": \"w\", \"targetPipeline\": \"p\", \"targetAction\": \"a\", \"filters\": [{\"jsonPath\": \"$.ref\", \"matchEquals\": \"x\"}], \"authentication\": \"GITHUB_HMAC\", \"authenticationConfiguration\": {\"SecretToken\": \"s\"}}, \"tags\": [{\"key\": \"k\", \"value\": \"v\"}]}",
+            ),
+        ),
+        (
+            "UpdateActionType",
+            vec![(
+                "action-type",
+                value(
+                    "executor={configuration={lambdaFunctionArn=a},type=Lambda,jobTimeout=30},id={category=Build,owner=o,provider=p,version=1},inputArtifactDetails={minimumCount=0,maximumCount=1},outputArtifactDetails={minimumCount=0,maximumCount=1}",
+                ),
+            )],
+            None,
+            Err(
+                "\nParameter validation failed:\nUnknown parameter in actionType.executor.configuration: \"lambdaFunctionArn\", must be one of: lambdaExecutorConfiguration, jobWorkerExecutorConfiguration\nInvalid value for parameter actionType.executor.jobTimeout, value: 30, valid min value: 60\n",
+            ),
+        ),
+        (
+            "RetryStageExecution",
+            vec![
+                ("pipeline-name", value("p")),
+                ("stage-name", value("s")),
+                ("pipeline-execution-id", value("e")),
+                ("retry-mode", value("FAILED_ACTIONS")),
+            ],
+            Some("{\"extra\": 1, \"pipelineName\": 5}"),
+            Err(
+                "\nParameter validation failed:\nUnknown parameter in input: \"extra\", must be one of: pipelineName, stageName, pipelineExecutionId, retryMode\n",
+            ),
+        ),
+    ];
+    for (op_name, args, cij, want) in cases {
+        let op = op(op_name);
+        let specs: Vec<(ArgSpec, RawArg)> = args.iter().map(|(n, v)| (spec(op, n), v.clone())).collect();
+        let given: Vec<(&ArgSpec, RawArg)> = specs.iter().map(|(s, v)| (s, v.clone())).collect();
+        let got = build_params(op, &given, cij).and_then(|mut params| {
+            // The recorded run drew this token.
+            fill_idempotency_tokens(op, &mut params, || "4f6b1a4f-07c9-4cdf-b0b4-e4e0cc1f4aed".to_owned());
+            validate(op, &params)?;
+            Ok(wire_body(op, &params))
+        });
+        let want = want.map(str::to_owned).map_err(str::to_owned);
+        assert_eq!(got.map_err(|e| e.stderr), want, "{op_name} {args:?} {cij:?}");
+    }
+}

@@ -76,9 +76,11 @@ fn decode_bytes(b: &[u8]) -> Result<String, String> {
                 .map(|c| if big { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) })
                 .collect();
             if body.len() % 2 == 1 {
+                // Python names the byte order it settled on, BOM or not.
+                let codec = if big { "utf-16-be" } else { "utf-16-le" };
                 return Err(format!(
                     "'{}' codec can't decode byte 0x{:02x} in position {}: truncated data",
-                    enc,
+                    codec,
                     body[body.len() - 1],
                     b.len() - 1
                 ));
