@@ -12,6 +12,7 @@ use cpjobs_model::{ServiceModel, Shape, ShapeKind};
 use super::pyops::{self, PyErr, PyErrKind};
 use super::shorthand::{self, ShorthandError};
 use super::{ArgKind, ArgSpec, ParamOptions, RawArg, param_error, paramfile};
+use crate::debug;
 use crate::error::CliError;
 use crate::py::PyValue;
 use crate::py::json_decode;
@@ -59,19 +60,27 @@ pub(super) fn unpack_argument(
     if spec.kind == ArgKind::Boolean {
         return Ok(value);
     }
-    let result = if should_parse_as_shorthand(model, model.shape(&spec.shape), &value) {
+    let py_name = spec.cli_name.replace('-', "_");
+    let shown = value.repr();
+    let result = if should_parse_as_shorthand(model, model.shape(&spec.shape), &value, &py_name) {
+        debug::log("awscli.argprocess", format!("Parsing param {cli_name} as shorthand"));
         parse_as_shorthand(model, &spec.shape, value)
     } else {
         unpack_cli_arg(model, &spec.shape, value)
     };
-    result.map_err(|f| match f {
+    let unpacked = result.map_err(|f| match f {
         Fail::Param(m) => param_error(&cli_name, &m),
         Fail::Py(e) => CliError::general(e.message),
-    })
+    })?;
+    debug::log(
+        "awscli.arguments",
+        format!("Unpacked value of {shown} for parameter \"{py_name}\": {}", unpacked.repr()),
+    );
+    Ok(unpacked)
 }
 
 /// `_should_parse_as_shorthand`: not JSON-looking, and a shape shorthand supports.
-fn should_parse_as_shorthand(model: &ServiceModel, shape: &Shape, value: &PyValue) -> bool {
+fn should_parse_as_shorthand(model: &ServiceModel, shape: &Shape, value: &PyValue, py_name: &str) -> bool {
     let check = match value {
         PyValue::List(items) if !items.is_empty() => &items[0],
         v => v,
@@ -79,6 +88,10 @@ fn should_parse_as_shorthand(model: &ServiceModel, shape: &Shape, value: &PyValu
     if let PyValue::Str(s) = check
         && pyops::strip(s).starts_with(['[', '{'])
     {
+        debug::log(
+            "awscli.argprocess",
+            format!("Param {py_name} looks like JSON, not considered for param shorthand."),
+        );
         return false;
     }
     match shape.kind {
