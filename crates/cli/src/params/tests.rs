@@ -369,6 +369,32 @@ fn other_operations_match_aws_cli() {
             ),
         ),
         ("GetJobDetails", vec![], Some("[]"), Err("\n'list' object has no attribute 'keys'\n")),
+        (
+            "PollForJobs",
+            vec![
+                ("action-type-id", value("category=Build,owner=Custom,provider=p,version=1")),
+                ("query-param", value("=x")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid length for parameter queryParam (key: ), value: 0, valid min length: 1\n",
+            ),
+        ),
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("j")), ("output-variables", value(r#"{"": 1}"#))],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter outputVariables., value: 1, type: <class 'int'>, valid types: <class 'str'>\n",
+            ),
+        ),
+        // A list argument handed over as a single value is a one-element list.
+        (
+            "UntagResource",
+            vec![("resource-arn", value("arn:x")), ("tag-keys", value("k"))],
+            None,
+            Ok(r#"{"resourceArn": "arn:x", "tagKeys": ["k"]}"#),
+        ),
         ("GetJobDetails", vec![], Some("5"), Err("\n'int' object has no attribute 'keys'\n")),
         ("GetJobDetails", vec![], Some("null"), Err("\n'NoneType' object has no attribute 'keys'\n")),
     ];

@@ -38,6 +38,8 @@ pub(super) fn unpack_argument(
 ) -> Result<PyValue, CliError> {
     let cli_name = format!("--{}", spec.cli_name);
     let mut value = match raw {
+        // argparse gives a list argument (`nargs='*'`) a list, even of one value.
+        RawArg::Value(s) if spec.kind == ArgKind::List => PyValue::List(vec![PyValue::str(s.clone())]),
         RawArg::Value(s) => PyValue::str(s.clone()),
         RawArg::Values(v) => PyValue::List(v.iter().cloned().map(PyValue::Str).collect()),
         RawArg::Flag(b) => PyValue::Bool(*b),
