@@ -114,11 +114,23 @@ pub fn expand_user(path: &str) -> String {
 /// `get_uri`: a GET without redirects; anything but 200 is an error.
 fn get_uri(uri: &str) -> Result<String, String> {
     let fail = |why: String| format!("Unable to retrieve {uri}: {why}");
-    let agent: ureq::Agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
+    // botocore's bare URLLib3Session: no redirects, no proxies, 60 s timeout, and
+    // only Host, `Accept-Encoding: identity` and urllib3's User-Agent on the wire.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .user_agent("python-urllib3/2.7.0")
+        .accept("")
+        .accept_encoding("identity")
+        .build()
+        .into();
     let response = agent.get(uri).call().map_err(|e| match e {
         ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
             fail(format!("Could not connect to the endpoint URL: \"{uri}\""))
         }
+        ureq::Error::Timeout(_) => fail(format!("Read timeout on endpoint URL: \"{uri}\"")),
         other => fail(other.to_string()),
     })?;
     let status = response.status().as_u16();
@@ -207,6 +219,16 @@ mod tests {
     }
 
     #[test]
+    fn unreachable_urls_read_like_botocore() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/x");
+        assert_eq!(
+            get_paramfile(&url, true).unwrap_err(),
+            format!("Unable to retrieve {url}: Could not connect to the endpoint URL: \"{url}\"")
+        );
+    }
+
+    #[test]
     fn http_values_are_fetched_from_a_local_server() {
         use std::io::Write;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -215,7 +237,13 @@ mod tests {
             for body in [("200 OK", "category=Build"), ("404 Not Found", "")] {
                 let (mut s, _) = listener.accept().unwrap();
                 let mut buf = [0u8; 2048];
-                let _ = s.read(&mut buf).unwrap();
+                let n = s.read(&mut buf).unwrap();
+                let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                let mut names: Vec<&str> =
+                    head.lines().skip(1).filter_map(|l| l.split_once(':').map(|(k, _)| k)).collect();
+                names.sort_unstable();
+                assert_eq!(names, ["accept-encoding", "host", "user-agent"], "{head}");
+                assert!(head.starts_with("get /ati.txt http/1.1"), "{head}");
                 let resp = format!(
                     "HTTP/1.1 {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
                     body.0,
