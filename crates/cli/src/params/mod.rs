@@ -18,6 +18,7 @@ pub mod pyops;
 pub mod serialize;
 pub mod shorthand;
 pub mod skeleton;
+pub mod timestamp;
 mod unpack;
 pub mod validate;
 

@@ -9,7 +9,7 @@
 
 use cpjobs_model::{ServiceModel, Shape, ShapeKind};
 
-use super::pyops::parse_float;
+use super::timestamp;
 use crate::py::PyValue;
 
 /// Validates `params` against `shape`; returns the report lines.
@@ -169,68 +169,9 @@ fn validate(model: &ServiceModel, v: &PyValue, shape: &Shape, name: &str, errors
             }
         }
         ShapeKind::Timestamp => {
-            if !is_timestamp(v) {
+            if timestamp::epoch_seconds(v).is_none() {
                 invalid_type(errors, name, v, "<class 'datetime.datetime'>, timestamp-string");
             }
         }
     }
-}
-
-/// `parse_to_aware_datetime` succeeds: epoch numbers (also as text) and
-/// ISO 8601 date-times. botocore also accepts everything `dateutil` can read
-/// ("Jan 1 2020"); those free forms are not recognised here.
-pub fn is_timestamp(v: &PyValue) -> bool {
-    match v {
-        PyValue::Int(_) | PyValue::Float(_) | PyValue::Bool(_) => true,
-        PyValue::Str(s) => parse_float(s).is_some() || iso8601(s.trim()),
-        PyValue::Bytes(b) => std::str::from_utf8(b).is_ok_and(|s| parse_float(s).is_some() || iso8601(s.trim())),
-        _ => false,
-    }
-}
-
-fn iso8601(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    if !(digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7) && b.get(7) == Some(&b'-') && digits(8..10)) {
-        return false;
-    }
-    let month: u32 = s[5..7].parse().unwrap_or(0);
-    let day: u32 = s[8..10].parse().unwrap_or(0);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return false;
-    }
-    let rest = &s[10..];
-    if rest.is_empty() {
-        return true;
-    }
-    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else { return false };
-    let tb = time.as_bytes();
-    let tdig = |r: std::ops::Range<usize>| tb.get(r.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    if !(tdig(0..2) && tb.get(2) == Some(&b':') && tdig(3..5)) {
-        return false;
-    }
-    let mut i = 5;
-    if tb.get(i) == Some(&b':') {
-        if !tdig(i + 1..i + 3) {
-            return false;
-        }
-        i += 3;
-        if tb.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            while tb.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == start {
-                return false;
-            }
-        }
-    }
-    let zone = &time[i..];
-    zone.is_empty()
-        || zone.eq_ignore_ascii_case("z")
-        || (zone.len() == 6
-            && matches!(zone.as_bytes()[0], b'+' | b'-')
-            && zone.as_bytes()[3] == b':'
-            && zone[1..3].bytes().chain(zone[4..6].bytes()).all(|c| c.is_ascii_digit()))
 }
