@@ -20,7 +20,7 @@ pub mod shorthand;
 pub mod skeleton;
 pub mod timestamp;
 mod unpack;
-pub mod validate;
+pub mod validator;
 
 use cpjobs_model::{Operation, ServiceModel, ShapeKind};
 
@@ -196,7 +196,7 @@ fn merge_cli_input_json(
 /// "Parameter validation failed:" report, exit 255.
 pub fn validate(op: &Operation, params: &PyValue) -> Result<(), CliError> {
     let Some(input) = op.input.as_deref() else { return Ok(()) };
-    validation_result(validate::report(model(), params, input))
+    validation_result(validator::report(model(), params, input))
 }
 
 fn validation_result(lines: Vec<String>) -> Result<(), CliError> {
@@ -252,7 +252,7 @@ pub fn skeleton_output(op: &Operation) -> PyValue {
 pub fn skeleton_output_checked(op: &Operation) -> Result<PyValue, CliError> {
     let value = skeleton_output(op);
     if let Some(output) = op.output.as_deref() {
-        validation_result(validate::report(model(), &value, output))?;
+        validation_result(validator::report(model(), &value, output))?;
     }
     Ok(value)
 }
