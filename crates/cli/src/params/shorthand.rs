@@ -28,7 +28,7 @@ pub enum ShorthandError {
 /// `ShorthandParser().parse(value)` for a `str` value: a plain `dict`.
 pub fn parse(value: &str) -> Result<PyValue, ShorthandError> {
     let chars: Vec<char> = value.chars().collect();
-    Parser { s: &chars, i: 0, resolve_files: false }.parameter()
+    Parser { s: &chars, i: 0, resolve_files: false, depth: 0 }.parameter()
 }
 
 /// `ShorthandParser().parse(value)` for a `bytes` value (from `fileb://`):
@@ -95,7 +95,12 @@ struct Parser<'a> {
     /// `_should_resolve_paramfiles`: one flag for the whole parser, as in AWS CLI
     /// (a nested `{...}` resets it for the rest of the enclosing value).
     resolve_files: bool,
+    /// Open `[`/`{` levels: AWS CLI's recursive parser hits Python's recursion limit past ~487.
+    depth: usize,
 }
+
+/// Nesting levels the Python parser survives (measured with `a=[[...]]`).
+const MAX_NESTING: usize = 487;
 
 type R<T> = Result<T, ShorthandError>;
 
@@ -180,8 +185,8 @@ impl Parser<'_> {
     fn values(&mut self) -> R<PyValue> {
         match self.current() {
             None => Ok(PyValue::str("")),
-            Some('[') => self.explicit_list(),
-            Some('{') => self.hash_literal(),
+            Some('[') => self.nested(Self::explicit_list),
+            Some('{') => self.nested(Self::hash_literal),
             Some(_) => self.csv_value(),
         }
     }
@@ -335,10 +340,20 @@ impl Parser<'_> {
 
     fn explicit_values(&mut self) -> R<PyValue> {
         match self.current() {
-            Some('[') => self.explicit_list(),
-            Some('{') => self.hash_literal(),
+            Some('[') => self.nested(Self::explicit_list),
+            Some('{') => self.nested(Self::hash_literal),
             _ => self.first_value(),
         }
+    }
+
+    fn nested(&mut self, parse: fn(&mut Self) -> R<PyValue>) -> R<PyValue> {
+        if self.depth >= MAX_NESTING {
+            return Err(ShorthandError::Plain("maximum recursion depth exceeded".into()));
+        }
+        self.depth += 1;
+        let v = parse(self);
+        self.depth -= 1;
+        v
     }
 
     fn hash_literal(&mut self) -> R<PyValue> {
@@ -497,6 +512,14 @@ mod tests {
             parse_err("a=1,\nb=2,\nb=3\nx"),
             "Second instance of key \"b\" encountered for input:\na=1,\nb=2,\n    ^\nb=3\nx\nThis is often because there is a preceding \",\" instead of a space."
         );
+    }
+
+    #[test]
+    fn deep_nesting_fails_like_python_instead_of_overflowing() {
+        let nest = |n: usize| format!("a={}{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse(&nest(487)).is_ok());
+        assert_eq!(parse(&nest(488)), Err(ShorthandError::Plain("maximum recursion depth exceeded".into())));
+        assert!(parse(&"a=[".repeat(50_000)).is_err());
     }
 
     #[test]

@@ -11,14 +11,22 @@
 use super::int::{MAX_STR_DIGITS, canonical};
 use super::value::PyValue;
 
+/// How many nested arrays/objects CPython's scanner enters before its
+/// `RecursionError`, from where AWS CLI calls it on an argument value
+/// (1000 frames less the ~19 already on the stack there; measured).
+pub const ARG_MAX_DEPTH: usize = 981;
+
+/// The same limit for `--cli-input-json`, called one frame higher up.
+pub const CLI_INPUT_MAX_DEPTH: usize = 982;
+
 /// `json.loads(text, object_pairs_hook=OrderedDict)`: objects become `OrderedDict`s.
 pub fn loads(text: &str) -> Result<PyValue, String> {
-    decode(text, true)
+    decode(text, true, ARG_MAX_DEPTH)
 }
 
 /// `json.loads(text)`: objects become plain `dict`s (what `--cli-input-json` uses).
 pub fn loads_plain(text: &str) -> Result<PyValue, String> {
-    decode(text, false)
+    decode(text, false, CLI_INPUT_MAX_DEPTH)
 }
 
 /// `json.loads(data)` on bytes: the encoding is detected like Python does
@@ -27,15 +35,16 @@ pub fn loads_plain(text: &str) -> Result<PyValue, String> {
 pub fn loads_bytes(data: &[u8], ordered: bool) -> Result<PyValue, String> {
     let text = decode_bytes(data)?;
     let chars: Vec<char> = text.chars().collect();
-    Decoder { s: &chars, ordered }.document()
+    let max_depth = if ordered { ARG_MAX_DEPTH } else { CLI_INPUT_MAX_DEPTH };
+    Decoder { s: &chars, ordered, max_depth }.document()
 }
 
-fn decode(text: &str, ordered: bool) -> Result<PyValue, String> {
+fn decode(text: &str, ordered: bool, max_depth: usize) -> Result<PyValue, String> {
     let chars: Vec<char> = text.chars().collect();
     if chars.first() == Some(&'\u{feff}') {
         return Err(located("Unexpected UTF-8 BOM (decode using utf-8-sig)", &chars, 0));
     }
-    Decoder { s: &chars, ordered }.document()
+    Decoder { s: &chars, ordered, max_depth }.document()
 }
 
 /// `bytes.decode(json.detect_encoding(b), 'surrogatepass')`, with the `UnicodeDecodeError` text on failure.
@@ -161,6 +170,8 @@ enum Fail {
 struct Decoder<'a> {
     s: &'a [char],
     ordered: bool,
+    /// Containers that may be open at once; one more is Python's `RecursionError`.
+    max_depth: usize,
 }
 
 fn is_ws(c: char) -> bool {
@@ -193,15 +204,115 @@ impl Decoder<'_> {
         self.s.len() >= i + w.len() && self.s[i..i + w.len()] == w[..]
     }
 
-    /// `scan_once(s, idx)`: one value starting exactly at `i`.
-    fn scan(&self, i: usize) -> Result<(PyValue, usize), Fail> {
+    /// `scan_once(s, idx)`: one value starting exactly at `i`. Containers are
+    /// tracked on an explicit stack (CPython recurses; a deep input must not
+    /// overflow ours), and checked in the same textual order as CPython's.
+    fn scan(&self, mut i: usize) -> Result<(PyValue, usize), Fail> {
+        enum Open {
+            Array(Vec<PyValue>),
+            Object(Vec<(String, PyValue)>, String),
+        }
+        let mut stack: Vec<Open> = Vec::new();
+        'value: loop {
+            // Expecting a value at `i`.
+            let (mut value, mut next) = match self.s.get(i) {
+                Some(&c @ ('{' | '[')) => {
+                    if stack.len() >= self.max_depth {
+                        let what = if c == '{' { "object" } else { "array" };
+                        return Err(Fail::Plain(format!(
+                            "maximum recursion depth exceeded while decoding a JSON {what} from a unicode string"
+                        )));
+                    }
+                    let j = self.skip_ws(i + 1);
+                    if c == '[' {
+                        if self.s.get(j) == Some(&']') {
+                            (PyValue::List(Vec::new()), j + 1)
+                        } else {
+                            stack.push(Open::Array(Vec::new()));
+                            i = j;
+                            continue 'value;
+                        }
+                    } else if self.s.get(j) == Some(&'}') {
+                        (self.object_value(Vec::new()), j + 1)
+                    } else {
+                        let (key, after) = self.key(j)?;
+                        stack.push(Open::Object(Vec::new(), key));
+                        i = after;
+                        continue 'value;
+                    }
+                }
+                _ => self.scalar(i)?,
+            };
+            // A complete value ends at `next`: hand it to the open container.
+            loop {
+                let Some(top) = stack.last_mut() else {
+                    return Ok((value, next));
+                };
+                let j = self.skip_ws(next);
+                let close = match top {
+                    Open::Array(items) => {
+                        items.push(value);
+                        ']'
+                    }
+                    Open::Object(entries, key) => {
+                        let key = std::mem::take(key);
+                        match entries.iter_mut().find(|(k, _)| *k == key) {
+                            Some(slot) => slot.1 = value,
+                            None => entries.push((key, value)),
+                        }
+                        '}'
+                    }
+                };
+                match self.s.get(j) {
+                    Some(&c) if c == close => {
+                        value = match stack.pop().expect("open container") {
+                            Open::Array(items) => PyValue::List(items),
+                            Open::Object(entries, _) => self.object_value(entries),
+                        };
+                        next = j + 1;
+                    }
+                    Some(',') => {
+                        let k = self.skip_ws(j + 1);
+                        match top {
+                            Open::Array(_) => i = k,
+                            Open::Object(_, key) => {
+                                let (new_key, after) = self.key(k)?;
+                                *key = new_key;
+                                i = after;
+                            }
+                        }
+                        continue 'value;
+                    }
+                    _ => return Err(Fail::At("Expecting ',' delimiter", j)),
+                }
+            }
+        }
+    }
+
+    fn object_value(&self, entries: Vec<(String, PyValue)>) -> PyValue {
+        if self.ordered { PyValue::OrderedDict(entries) } else { PyValue::Dict(entries) }
+    }
+
+    /// An object key at `i`, its `:` and the whitespace after: returns the key and where its value starts.
+    fn key(&self, i: usize) -> Result<(String, usize), Fail> {
+        if self.s.get(i) != Some(&'"') {
+            return Err(Fail::At("Expecting property name enclosed in double quotes", i));
+        }
+        let (key, next) = self.string(i + 1)?;
+        let j = self.skip_ws(next);
+        if self.s.get(j) != Some(&':') {
+            return Err(Fail::At("Expecting ':' delimiter", j));
+        }
+        Ok((key, self.skip_ws(j + 1)))
+    }
+
+    /// A string, constant or number at `i`.
+    fn scalar(&self, i: usize) -> Result<(PyValue, usize), Fail> {
         let Some(&c) = self.s.get(i) else {
             return Err(Fail::NoValue(i));
         };
         match c {
             '"' => self.string(i + 1).map(|(s, e)| (PyValue::Str(s), e)),
-            '{' => self.object(i + 1),
-            '[' => self.array(i + 1),
             'n' if self.starts(i, "null") => Ok((PyValue::None, i + 4)),
             't' if self.starts(i, "true") => Ok((PyValue::Bool(true), i + 4)),
             'f' if self.starts(i, "false") => Ok((PyValue::Bool(false), i + 5)),
@@ -339,59 +450,6 @@ impl Decoder<'_> {
         }
         Some(v)
     }
-
-    fn object(&self, mut i: usize) -> Result<(PyValue, usize), Fail> {
-        let mut entries: Vec<(String, PyValue)> = Vec::new();
-        i = self.skip_ws(i);
-        if self.s.get(i) != Some(&'}') {
-            loop {
-                if self.s.get(i) != Some(&'"') {
-                    return Err(Fail::At("Expecting property name enclosed in double quotes", i));
-                }
-                let (key, next) = self.string(i + 1)?;
-                i = self.skip_ws(next);
-                if self.s.get(i) != Some(&':') {
-                    return Err(Fail::At("Expecting ':' delimiter", i));
-                }
-                i = self.skip_ws(i + 1);
-                let (value, next) = self.scan(i)?;
-                match entries.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = value,
-                    None => entries.push((key, value)),
-                }
-                i = self.skip_ws(next);
-                if self.s.get(i) == Some(&'}') {
-                    break;
-                }
-                if self.s.get(i) != Some(&',') {
-                    return Err(Fail::At("Expecting ',' delimiter", i));
-                }
-                i = self.skip_ws(i + 1);
-            }
-        }
-        let v = if self.ordered { PyValue::OrderedDict(entries) } else { PyValue::Dict(entries) };
-        Ok((v, i + 1))
-    }
-
-    fn array(&self, mut i: usize) -> Result<(PyValue, usize), Fail> {
-        let mut items = Vec::new();
-        i = self.skip_ws(i);
-        if self.s.get(i) != Some(&']') {
-            loop {
-                let (value, next) = self.scan(i)?;
-                items.push(value);
-                i = self.skip_ws(next);
-                if self.s.get(i) == Some(&']') {
-                    break;
-                }
-                if self.s.get(i) != Some(&',') {
-                    return Err(Fail::At("Expecting ',' delimiter", i));
-                }
-                i = self.skip_ws(i + 1);
-            }
-        }
-        Ok((PyValue::List(items), i + 1))
-    }
 }
 
 #[cfg(test)]
@@ -456,6 +514,24 @@ mod tests {
         ] {
             assert_eq!(err(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn nesting_stops_where_python_recurses_too_deep() {
+        let nest = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(loads(&nest(980)).is_ok());
+        assert_eq!(
+            loads(&nest(981)).unwrap_err(),
+            "maximum recursion depth exceeded while decoding a JSON array from a unicode string"
+        );
+        assert!(loads_plain(&nest(981)).is_ok());
+        assert!(loads_plain(&nest(982)).is_err());
+        let objects = format!("{}1{}", "{\"a\":".repeat(990), "}".repeat(990));
+        assert_eq!(
+            loads(&objects).unwrap_err(),
+            "maximum recursion depth exceeded while decoding a JSON object from a unicode string"
+        );
+        assert!(loads(&"[".repeat(100_000)).is_err());
     }
 
     #[test]
