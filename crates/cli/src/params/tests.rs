@@ -463,6 +463,12 @@ fn skeletons_match_botocore() {
         skeleton_output_checked(op("ListPipelines")).unwrap_err().stderr,
         "\nParameter validation failed:\nInvalid value for parameter pipelines[0].version, value: 0, valid min value: 1\n"
     );
+    // T19_tp_details_skeleton_output of the job-worker corpus.
+    assert_eq!(
+        skeleton_output_checked(op("GetThirdPartyJobDetails")).unwrap_err().stderr,
+        "\nParameter validation failed:\nInvalid length for parameter jobDetails.data.actionConfiguration.configuration.KeyName, value: 0, valid min length: 1\n"
+    );
+    assert!(skeleton_output_checked(op("AcknowledgeJob")).is_ok());
     assert_eq!(
         skeleton_output_checked(op("GetJobDetails")).unwrap_err().stderr,
         "\nParameter validation failed:\nInvalid length for parameter jobDetails.data.actionConfiguration.configuration.KeyName, value: 0, valid min length: 1\n"
@@ -990,5 +996,492 @@ fn recorded_aws_cli_behaviour() {
         });
         let want = want.map(str::to_owned).map_err(str::to_owned);
         assert_eq!(got.map_err(|e| e.stderr), want, "{op_name} {args:?} {cij:?}");
+    }
+}
+
+/// The job-worker corpus (`tests/conformance` on main, recorded from the real
+/// `aws`): the request body each case sent, or its parameter error.
+#[test]
+fn job_worker_corpus_parameters() {
+    let cases: Vec<OpCase> = vec![
+        (
+            "AcknowledgeThirdPartyJob",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("nonce", value("3")),
+                ("client-token", value("ct-1")),
+            ],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"nonce\": \"3\", \"clientToken\": \"ct-1\"}"),
+        ), // T01_ack_tp
+        (
+            "AcknowledgeThirdPartyJob",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("nonce", value("3")),
+                ("client-token", value("ct-1")),
+            ],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"nonce\": \"3\", \"clientToken\": \"ct-1\"}"),
+        ), // T02_ack_tp_text
+        (
+            "AcknowledgeThirdPartyJob",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("nonce", value("3")),
+                ("client-token", value("ct-1")),
+            ],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"nonce\": \"3\", \"clientToken\": \"ct-1\"}"),
+        ), // T03_ack_tp_table
+        (
+            "AcknowledgeThirdPartyJob",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("nonce", value("9")),
+                ("client-token", value("ct-1")),
+            ],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"nonce\": \"9\", \"clientToken\": \"ct-1\"}"),
+        ), // T05_ack_tp_bad_nonce
+        (
+            "AcknowledgeThirdPartyJob",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("nonce", value("")),
+                ("client-token", value("ct-1")),
+            ],
+            None,
+            Err("\nParameter validation failed:\nInvalid length for parameter nonce, value: 0, valid min length: 1\n"),
+        ), // T06_ack_tp_empty_nonce
+        (
+            "AcknowledgeThirdPartyJob",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("nonce", value("3")),
+                ("client-token", value("ct-1")),
+            ],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"nonce\": \"3\", \"clientToken\": \"ct-1\"}"),
+        ), // T07_ack_tp_unknown_field
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T10_tp_details_json
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T11_tp_details_text
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T12_tp_details_table
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T13_tp_details_query
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T14_tp_details_query_text
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T15_tp_details_min_table
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T16_tp_details_min_text
+        (
+            "GetThirdPartyJobDetails",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("wrong"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"wrong\"}"),
+        ), // T17_tp_details_bad_token
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T20_tp_success
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("current-revision", value("revision=r1,changeIdentifier=c1,revisionSummary=first build")),
+                ("continuation-token", value("step-2")),
+                ("execution-details", value("summary=half,externalExecutionId=ext-9,percentComplete=50")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"currentRevision\": {\"revision\": \"r1\", \"changeIdentifier\": \"c1\", \"revisionSummary\": \"first build\"}, \"continuationToken\": \"step-2\", \"executionDetails\": {\"summary\": \"half\", \"externalExecutionId\": \"ext-9\", \"percentComplete\": 50}}",
+            ),
+        ), // T21_tp_success_all
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("execution-details", value("{\"percentComplete\":\"50\"}")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter executionDetails.percentComplete, value: 50, type: <class 'str'>, valid types: <class 'int'>\n",
+            ),
+        ), // T22_tp_success_percent_string
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("execution-details", value("percentComplete=101")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"executionDetails\": {\"percentComplete\": 101}}",
+            ),
+        ), // T23_tp_success_percent_over
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("execution-details", value("percentComplete=-1")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid value for parameter executionDetails.percentComplete, value: -1, valid min value: 0\n",
+            ),
+        ), // T24_tp_success_percent_negative
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("current-revision", value("revision=r1")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nMissing required parameter in currentRevision: \"changeIdentifier\"\n",
+            ),
+        ), // T25_tp_success_revision_missing
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("current-revision", value("revision=r1,changeIdentifier=c1,created=2026-11-29T10:00:00Z")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"currentRevision\": {\"revision\": \"r1\", \"changeIdentifier\": \"c1\", \"created\": 1795946400}}",
+            ),
+        ), // T26_tp_success_created_ts
+        (
+            "PutThirdPartyJobSuccessResult",
+            vec![("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")), ("client-token", value("ct-1"))],
+            None,
+            Ok("{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\"}"),
+        ), // T27_tp_success_jobstate
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("failure-details", value("type=JobFailed,message=tests failed,externalExecutionId=run-7")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"failureDetails\": {\"type\": \"JobFailed\", \"message\": \"tests failed\", \"externalExecutionId\": \"run-7\"}}",
+            ),
+        ), // T30_tp_failure
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("failure-details", value("{\"type\":\"ConfigurationError\",\"message\":\"bad \\u00e9\"}")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"failureDetails\": {\"type\": \"ConfigurationError\", \"message\": \"bad \\u00e9\"}}",
+            ),
+        ), // T31_tp_failure_json
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("failure-details", value("type=JobFailed")),
+            ],
+            None,
+            Err("\nParameter validation failed:\nMissing required parameter in failureDetails: \"message\"\n"),
+        ), // T32_tp_failure_missing_message
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("failure-details", value("type=Oops,message=m")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"failureDetails\": {\"type\": \"Oops\", \"message\": \"m\"}}",
+            ),
+        ), // T33_tp_failure_bad_enum
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![],
+            Some("file://testdata/params/tp_failure.json"),
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"failureDetails\": {\"type\": \"JobFailed\", \"message\": \"exit 2: tests failed\"}}",
+            ),
+        ), // T34_tp_failure_input_json
+        (
+            "PutThirdPartyJobFailureResult",
+            vec![
+                ("job-id", value("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")),
+                ("client-token", value("ct-1")),
+                ("failure-details", value("type=JobFailed,message@=file://testdata/params/message.txt")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\", \"clientToken\": \"ct-1\", \"failureDetails\": {\"type\": \"JobFailed\", \"message\": \"Deployment failed:\\n  step 3 timed out\\n\"}}",
+            ),
+        ), // T35_tp_failure_message_file
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Deploy,owner=Custom,provider=MyDeployer,version=2"))],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"MyDeployer\", \"version\": \"2\"}}",
+            ),
+        ), // T40_poll_jobs_json
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Deploy,owner=Custom,provider=MyDeployer,version=2"))],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"MyDeployer\", \"version\": \"2\"}}",
+            ),
+        ), // T41_poll_jobs_text
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Deploy,owner=Custom,provider=MyDeployer,version=2"))],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"MyDeployer\", \"version\": \"2\"}}",
+            ),
+        ), // T42_poll_jobs_table
+        (
+            "PollForJobs",
+            vec![
+                ("action-type-id", value("category=Deploy,owner=Custom,provider=MyDeployer,version=2")),
+                ("max-batch-size", value("10")),
+                ("query-param", value("ProjectName=web,Mode=full")),
+            ],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"MyDeployer\", \"version\": \"2\"}, \"maxBatchSize\": 10, \"queryParam\": {\"ProjectName\": \"web\", \"Mode\": \"full\"}}",
+            ),
+        ), // T43_poll_jobs_query_param
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Deploy,owner=Custom,provider=MyDeployer,version=2"))],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"MyDeployer\", \"version\": \"2\"}}",
+            ),
+        ), // T44_poll_jobs_query_ids
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Deploy,owner=Custom,provider=MyDeployer,version=2"))],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"MyDeployer\", \"version\": \"2\"}}",
+            ),
+        ), // T45_poll_jobs_empty_table
+        (
+            "PollForJobs",
+            vec![("action-type-id", value("category=Deploy,owner=Custom,provider=Nope,version=2"))],
+            None,
+            Ok(
+                "{\"actionTypeId\": {\"category\": \"Deploy\", \"owner\": \"Custom\", \"provider\": \"Nope\", \"version\": \"2\"}}",
+            ),
+        ), // T46_poll_jobs_notfound
+        (
+            "PollForJobs",
+            vec![
+                ("action-type-id", value("category=Deploy,owner=Custom,provider=MyDeployer,version=2")),
+                ("query-param", value("{\"ProjectName\": 5}")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter queryParam.ProjectName, value: 5, type: <class 'int'>, valid types: <class 'str'>\n",
+            ),
+        ), // T47_poll_jobs_query_param_json
+        (
+            "AcknowledgeJob",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")), ("nonce", value("7"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"nonce\": \"7\"}"),
+        ), // T50_ack_job
+        (
+            "AcknowledgeJob",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")), ("nonce", value("7"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"nonce\": \"7\"}"),
+        ), // T51_ack_job_table
+        (
+            "AcknowledgeJob",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")), ("nonce", value("7"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"nonce\": \"7\"}"),
+        ), // T53_ack_job_not_found
+        (
+            "GetJobDetails",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\"}"),
+        ), // T60_job_details_json
+        (
+            "GetJobDetails",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\"}"),
+        ), // T61_job_details_text
+        (
+            "GetJobDetails",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\"}"),
+        ), // T62_job_details_table
+        (
+            "GetJobDetails",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\"}"),
+        ), // T63_job_details_query_config
+        (
+            "GetJobDetails",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\"}"),
+        ), // T64_job_details_empty
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\"}"),
+        ), // T70_job_success
+        (
+            "PutJobSuccessResult",
+            vec![
+                ("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")),
+                ("execution-details", value("summary=deployed to prod,percentComplete=100")),
+                ("output-variables", value("url=https://example.invalid/app,version=42")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"executionDetails\": {\"summary\": \"deployed to prod\", \"percentComplete\": 100}, \"outputVariables\": {\"url\": \"https://example.invalid/app\", \"version\": \"42\"}}",
+            ),
+        ), // T71_job_success_all
+        (
+            "PutJobSuccessResult",
+            vec![],
+            Some("file://testdata/params/job_success.json"),
+            Ok(
+                "{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"executionDetails\": {\"summary\": \"deployed\", \"percentComplete\": 100}, \"outputVariables\": {\"url\": \"https://x\"}}",
+            ),
+        ), // T72_job_success_input_json
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")), ("output-variables", value("a=b"))],
+            None,
+            Ok("{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"outputVariables\": {\"a\": \"b\"}}"),
+        ), // T73_job_success_vars_error
+        (
+            "PutJobSuccessResult",
+            vec![("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")), ("continuation-token", value(""))],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid length for parameter continuationToken, value: 0, valid min length: 1\n",
+            ),
+        ), // T74_job_success_continuation_empty
+        (
+            "PutJobSuccessResult",
+            vec![
+                ("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")),
+                ("execution-details", value("summary=s,bogus=1")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nUnknown parameter in executionDetails: \"bogus\", must be one of: summary, externalExecutionId, percentComplete\n",
+            ),
+        ), // T76_job_success_unknown_exec_key
+        (
+            "PutJobFailureResult",
+            vec![
+                ("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")),
+                ("failure-details", value("type=JobFailed,message=exit 2")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"failureDetails\": {\"type\": \"JobFailed\", \"message\": \"exit 2\"}}",
+            ),
+        ), // T80_job_failure
+        (
+            "PutJobFailureResult",
+            vec![
+                ("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")),
+                ("failure-details", value("type=JobFailed,message=a,b")),
+            ],
+            None,
+            Err(
+                "\nParameter validation failed:\nInvalid type for parameter failureDetails.message, value: ['a', 'b'], type: <class 'list'>, valid types: <class 'str'>\n",
+            ),
+        ), // T81_job_failure_list_value
+        (
+            "PutJobFailureResult",
+            vec![
+                ("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")),
+                ("failure-details", value("type=JobFailed,message=m")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"failureDetails\": {\"type\": \"JobFailed\", \"message\": \"m\"}}",
+            ),
+        ), // T83_job_failure_session_token
+        (
+            "PutJobFailureResult",
+            vec![
+                ("job-id", value("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e")),
+                ("failure-details", value("type=JobFailed,message=m")),
+            ],
+            None,
+            Ok(
+                "{\"jobId\": \"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e\", \"failureDetails\": {\"type\": \"JobFailed\", \"message\": \"m\"}}",
+            ),
+        ), // T84_job_failure_profile
+    ];
+    for (op_name, args, cij, want) in cases {
+        let got = run(op_name, &args, cij);
+        let want = want.map(str::to_owned).map_err(str::to_owned);
+        assert_eq!(got, want, "{op_name} {args:?} {cij:?}");
     }
 }
