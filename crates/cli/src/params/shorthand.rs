@@ -35,12 +35,12 @@ pub fn parse(value: &str) -> Result<PyValue, ShorthandError> {
 /// Python compares ints with a str and fails, unless the bytes are empty.
 pub fn parse_bytes(value: &[u8]) -> Result<PyValue, ShorthandError> {
     if value.is_empty() {
-        return Err(syntax_error(&[], "=", "EOF"));
+        return Err(syntax_error("=", "EOF"));
     }
     Err(ShorthandError::Plain("'in <string>' requires string as left operand, not int".into()))
 }
 
-fn syntax_error(_value: &[char], expected: &str, actual: &str) -> ShorthandError {
+fn syntax_error(expected: &str, actual: &str) -> ShorthandError {
     // AWS CLI's message template lacks the `f` prefix, so the location is never filled in.
     ShorthandError::Parse(format!(
         "Expected: '{expected}', received: '{actual}' for input:\n{{self._error_location()}}"
@@ -121,7 +121,7 @@ impl Parser<'_> {
 
     fn syntax(&self, expected: &str, actual: Option<char>) -> ShorthandError {
         let actual = actual.map_or_else(|| "EOF".to_owned(), |c| c.to_string());
-        syntax_error(self.s, expected, &actual)
+        syntax_error(expected, &actual)
     }
 
     fn expect(&mut self, c: char, consume_ws: bool) -> R<()> {
@@ -290,7 +290,7 @@ impl Parser<'_> {
             _ => {
                 let len = self.match_word(is_second_follow);
                 if len == 0 {
-                    return Err(syntax_error(self.s, "<second>", "<none>"));
+                    return Err(syntax_error("<second>", "<none>"));
                 }
                 self.finish_word(len)
             }
@@ -315,7 +315,7 @@ impl Parser<'_> {
         };
         let Some(end) = end else {
             let name = if q == '\'' { "<singled quoted>" } else { "<double quoted>" };
-            return Err(syntax_error(self.s, name, "<none>"));
+            return Err(syntax_error(name, "<none>"));
         };
         let inner: String = self.s[self.i + 1..end - 1].iter().collect();
         self.i = end;
