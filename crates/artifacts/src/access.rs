@@ -195,11 +195,19 @@ fn access_denied() -> S3Error {
     S3Error::with_message(S3ErrorCode::AccessDenied, "Access Denied")
 }
 
+/// AWS's message when it wants SigV4.
+pub(crate) const SIG_V4_REQUIRED: &str =
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.";
+
 fn sig_v4_required() -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::InvalidRequest,
-        "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
-    )
+    S3Error::with_message(S3ErrorCode::InvalidRequest, SIG_V4_REQUIRED)
+}
+
+/// Whether a request is signed with SigV2 and carries a session token: SigV2 leaves the
+/// token unsigned, so such requests are refused before any signature check.
+pub(crate) fn is_sig_v2_with_token(headers: &HeaderMap, uri: &Uri) -> bool {
+    is_sig_v2(headers, uri)
+        && (headers.contains_key("x-amz-security-token") || query_param(uri, "X-Amz-Security-Token").is_some())
 }
 
 /// The session token, from the `x-amz-security-token` header or the presigned URL's
@@ -236,7 +244,8 @@ fn percent_decode(s: &str) -> Option<String> {
 fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
     uri.query()?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then_some(v)
+        // SigV2 presigned URLs spell it `x-amz-security-token`, SigV4 ones `X-Amz-Security-Token`.
+        k.eq_ignore_ascii_case(name).then_some(v)
     })
 }
 

@@ -130,25 +130,39 @@ impl ArtifactService {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        // s3s would check a SigV2 signature first and, since SigV2 leaves the token out,
+        // answer SignatureDoesNotMatch; AWS names the real problem.
+        if access::is_sig_v2_with_token(req.headers(), req.uri()) {
+            return error_response(
+                http::StatusCode::BAD_REQUEST,
+                &S3Error::with_message(S3ErrorCode::InvalidRequest, access::SIG_V4_REQUIRED),
+            );
+        }
         let mut inner = self.inner.clone();
         match tower_service::Service::call(&mut inner, req).await {
             Ok(resp) => resp,
             Err(e) => {
                 tracing::error!(error = ?e, "S3 endpoint failed");
-                internal_error()
+                error_response(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    &S3Error::with_message(
+                        S3ErrorCode::InternalError,
+                        "We encountered an internal error. Please try again.",
+                    ),
+                )
             }
         }
     }
 }
 
-fn internal_error() -> Response<s3s::Body> {
-    let err = S3Error::new(S3ErrorCode::InternalError);
+fn error_response(status: http::StatusCode, err: &S3Error) -> Response<s3s::Body> {
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
-        err.code().as_str()
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+        err.code().as_str(),
+        err.message().unwrap_or_default()
     );
     let mut resp = Response::new(s3s::Body::from(body));
-    *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    *resp.status_mut() = status;
     resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
     resp
 }
