@@ -59,6 +59,12 @@ where
     }
 }
 
+impl PrincipalLookup for std::collections::HashMap<String, LongTermKey> {
+    fn lookup(&self, access_key_id: &str) -> Option<LongTermKey> {
+        self.get(access_key_id).cloned()
+    }
+}
+
 /// The time source for credential expiry (tests pass a fixed clock).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 

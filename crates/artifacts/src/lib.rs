@@ -19,9 +19,9 @@
 //! line. Two choices, both supported:
 //!
 //! * on the API port: every request that carries no `X-Amz-Target` header (see
-//!   [`is_s3_request`]) is an S3 request, e.g. with axum
-//!   `Router::new().route("/health", ..).fallback_service(artifacts)` behind a check of
-//!   `is_s3_request`, or by dispatching on it in the handler;
+//!   [`is_s3_request`]) is an S3 request: dispatch on the header, not on the path
+//!   (a virtual-host-style DeleteObjects is `POST /?delete`, like the JSON API's `POST /`),
+//!   and pass it to [`ArtifactService::handle`];
 //! * on its own listener (`--s3-listen`): [`serve`] runs it on a `TcpListener`.
 //!
 //! Path-style requests (`http://host:port/bucket/key`) always work; virtual-host-style
@@ -259,6 +259,60 @@ mod tests {
         assert_eq!(bucket("s3.example.com"), None);
         assert_eq!(bucket("other.example.org:80"), None);
         assert_eq!(bucket("xlocalhost"), None);
+    }
+
+    fn service(dir: &std::path::Path) -> ArtifactService {
+        let store = ArtifactStore::open(dir.join("artifacts")).unwrap();
+        store.ensure_bucket("bkt", "111122223333").unwrap();
+        let issuer = Arc::new(CredentialIssuer::load_or_create(dir).unwrap());
+        let principals: std::collections::HashMap<String, LongTermKey> = [(
+            "AKIDEXAMPLE".to_owned(),
+            LongTermKey { secret_access_key: "secret".into(), account_id: "111122223333".into() },
+        )]
+        .into();
+        s3_service(store, ArtifactAuth::new(issuer, principals), S3Options::default())
+    }
+
+    async fn xml(resp: Response<s3s::Body>) -> (u16, String) {
+        use http_body::Body as _;
+        let status = resp.status().as_u16();
+        let mut body = std::pin::pin!(resp.into_body());
+        let mut out = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            if let Ok(data) = frame.unwrap().into_data() {
+                out.extend_from_slice(&data);
+            }
+        }
+        (status, String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn unsigned_and_sig_v2_token_requests_are_refused_without_a_socket() {
+        fn assert_service<
+            S: Clone + Send + Sync + 'static + tower_service::Service<Request<String>, Error = Infallible>,
+        >() {
+        }
+        assert_service::<ArtifactService>();
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path());
+        let anonymous = Request::get("/bkt/key").body(String::new()).unwrap();
+        let (status, body) = xml(svc.handle(anonymous).await).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+        let v2 = Request::get("/bkt/key")
+            .header("authorization", "AWS ASIAAAAAAAAAAAAAAAAA:c2lnbmF0dXJl")
+            .header("x-amz-security-token", "token")
+            .header("date", "Sun, 29 Nov 2026 18:00:00 GMT")
+            .body(String::new())
+            .unwrap();
+        let (status, body) = xml(svc.handle(v2).await).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("<Code>InvalidRequest</Code>") && body.contains("AWS4-HMAC-SHA256"), "{body}");
+        let v2_presigned =
+            Request::get("/bkt/key?AWSAccessKeyId=ASIAAAAAAAAAAAAAAAAA&Signature=x&Expires=1&x-amz-security-token=t")
+                .body(String::new())
+                .unwrap();
+        assert_eq!(xml(svc.handle(v2_presigned).await).await.0, 400);
     }
 
     #[test]
