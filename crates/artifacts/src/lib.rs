@@ -29,6 +29,7 @@
 
 mod access;
 mod credentials;
+mod integrity;
 mod s3;
 mod store;
 
@@ -48,8 +49,8 @@ pub use credentials::{
     ArtifactGrant, CredError, CredentialIssuer, DEFAULT_TTL, ObjectRef, SERVICE_KEY_FILE, TemporaryCredentials,
 };
 pub use store::{
-    ArtifactStore, BodyCheck, BucketInfo, ContentStream, ListQuery, Listing, MAX_PART_NUMBER, MIN_PART_SIZE,
-    ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
+    ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,
+    MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
 };
 
 /// Where the S3 endpoint answers.

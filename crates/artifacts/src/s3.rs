@@ -12,6 +12,7 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use crate::access::{Caller, Clock};
+use crate::integrity::{Sent, Verified};
 use crate::store::{ArtifactStore, BodyCheck, ListQuery, Listing, ObjectHeaders, ObjectMeta, StoreError};
 
 /// S3's page size limit for listings.
@@ -65,6 +66,18 @@ fn content_md5(md5: Option<&str>) -> S3Result<Option<[u8; 16]>> {
         .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
         .map(Some)
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidDigest))
+}
+
+type Body = futures::stream::BoxStream<'static, Result<bytes::Bytes, s3s::StdError>>;
+
+fn verified_body(
+    body: Option<StreamingBlob>,
+    headers: &http::HeaderMap,
+    sent: Sent,
+    trailers: Option<s3s::TrailingHeaders>,
+) -> Verified<Body> {
+    let body = body.map_or_else(|| futures::stream::empty().boxed(), |b| b.boxed());
+    Verified::new(body, headers, sent, trailers)
 }
 
 fn expected_len(len: Option<i64>) -> Option<u64> {
@@ -241,13 +254,30 @@ impl S3 for ArtifactS3 {
             input.metadata,
         );
         let len = expected_len(input.content_length);
-        let body = input.body.map(|b| b.boxed()).unwrap_or_else(|| futures::stream::empty().boxed());
+        let sent = Sent {
+            crc32: input.checksum_crc32,
+            crc32c: input.checksum_crc32c,
+            crc64nvme: input.checksum_crc64nvme,
+            sha1: input.checksum_sha1,
+            sha256: input.checksum_sha256,
+        };
+        let body = verified_body(input.body, &req.headers, sent, req.trailing_headers);
+        let computed = body.computed();
         let meta = self
             .store
             .put_object(&input.bucket, &input.key, headers, body, BodyCheck { len, md5 }, self.now())
             .await
             .map_err(s3_error)?;
-        Ok(S3Response::new(PutObjectOutput { e_tag: Some(etag(&meta)), ..Default::default() }))
+        let sums = computed.lock().ok().and_then(|mut c| c.take()).unwrap_or_default();
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(etag(&meta)),
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            ..Default::default()
+        }))
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
@@ -420,7 +450,15 @@ impl S3 for ArtifactS3 {
         let input = req.input;
         let md5 = content_md5(input.content_md5.as_deref())?;
         let len = expected_len(input.content_length);
-        let body = input.body.map(|b| b.boxed()).unwrap_or_else(|| futures::stream::empty().boxed());
+        let sent = Sent {
+            crc32: input.checksum_crc32,
+            crc32c: input.checksum_crc32c,
+            crc64nvme: input.checksum_crc64nvme,
+            sha1: input.checksum_sha1,
+            sha256: input.checksum_sha256,
+        };
+        let body = verified_body(input.body, &req.headers, sent, req.trailing_headers);
+        let computed = body.computed();
         let meta = self
             .store
             .upload_part(
@@ -434,7 +472,16 @@ impl S3 for ArtifactS3 {
             )
             .await
             .map_err(s3_error)?;
-        Ok(S3Response::new(UploadPartOutput { e_tag: Some(etag(&meta)), ..Default::default() }))
+        let sums = computed.lock().ok().and_then(|mut c| c.take()).unwrap_or_default();
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(etag(&meta)),
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            ..Default::default()
+        }))
     }
 
     async fn complete_multipart_upload(

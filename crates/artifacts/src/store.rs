@@ -99,6 +99,21 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error a body stream ends with when its content fails a checksum the client sent:
+/// the store answers `BadDigest` and the object never becomes visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestMismatch;
+
+impl std::fmt::Display for DigestMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the content does not match the checksum sent with it")
+    }
+}
+
+impl std::error::Error for DigestMismatch {}
+
 /// What a request promises about its body, checked before the object becomes visible.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BodyCheck {
@@ -346,7 +361,7 @@ impl ArtifactStore {
     ) -> Result<ObjectMeta, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
+        E: Into<BoxError>,
     {
         self.require_bucket(bucket)?;
         let tmp = self.bucket_dir(bucket).join("tmp").join(random_hex(16)?);
@@ -486,7 +501,7 @@ impl ArtifactStore {
     ) -> Result<ObjectMeta, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
+        E: Into<BoxError>,
     {
         if !(1..=MAX_PART_NUMBER).contains(&part_number) {
             return Err(StoreError::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive"));
@@ -684,7 +699,7 @@ async fn write_streamed<S, E>(
 ) -> Result<ObjectMeta, StoreError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    E: Into<BoxError>,
 {
     let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(tmp).await?;
     let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
@@ -692,6 +707,10 @@ where
     let mut size = 0u64;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
+            let e: BoxError = e.into();
+            if e.is::<DigestMismatch>() {
+                return StoreError::BadDigest;
+            }
             tracing::debug!(error = %e, "request body failed");
             StoreError::IncompleteBody
         })?;
@@ -919,6 +938,9 @@ mod tests {
         let broken = futures::stream::iter(vec![Ok(Bytes::from_static(b"v2")), Err(io::Error::other("reset"))]);
         let err = store.put_object("bkt", "k", ObjectHeaders::default(), broken, BodyCheck::default(), now()).await;
         assert!(matches!(err, Err(StoreError::IncompleteBody)));
+        let mismatch = futures::stream::iter(vec![Ok(Bytes::from_static(b"v2")), Err(BoxError::from(DigestMismatch))]);
+        let err = store.put_object("bkt", "k", ObjectHeaders::default(), mismatch, BodyCheck::default(), now()).await;
+        assert!(matches!(err, Err(StoreError::BadDigest)));
         let (meta, content) = store.get_object("bkt", "k").await.unwrap();
         assert_eq!(read_all(content.stream(0..meta.size).await.unwrap()).await, b"v1");
         assert_eq!(fs::read_dir(dir.path().join("buckets/bkt/tmp")).unwrap().count(), 0);

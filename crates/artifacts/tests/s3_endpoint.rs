@@ -454,3 +454,41 @@ async fn virtual_host_presigned_and_anonymous_requests() {
     assert!(anonymous.stdout.starts_with("403\n") && anonymous.stdout.contains("AccessDenied"), "{}", anonymous.stdout);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checksums_sent_by_the_client_are_verified() {
+    let s = Server::start().await;
+    let owner = account(&OWNER);
+    std::fs::write(s.path("hello"), b"hello world").unwrap();
+    let put = |crc: &'static str| {
+        let body = s.path("hello");
+        let s = &s;
+        let owner = &owner;
+        async move {
+            s.aws(
+                owner,
+                &[
+                    "s3api",
+                    "put-object",
+                    "--bucket",
+                    BUCKET,
+                    "--key",
+                    "hello",
+                    "--body",
+                    body.to_str().unwrap(),
+                    "--checksum-crc32",
+                    crc,
+                ],
+            )
+            .await
+        }
+    };
+    assert_refused(&put("AAAAAA==").await, "BadDigest");
+    let head = s.aws(&owner, &["s3api", "head-object", "--bucket", BUCKET, "--key", "hello"]).await;
+    assert_refused(&head, "404");
+    // CRC32 of "hello world" is 0x0d4a1185.
+    let ok = put("DUoRhQ==").await;
+    assert_ok(&ok);
+    assert!(ok.stdout.contains("\"ChecksumCRC32\": \"DUoRhQ==\""), "{}", ok.stdout);
+    s.stop().await;
+}
