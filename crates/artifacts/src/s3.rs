@@ -51,6 +51,14 @@ fn s3_error(e: StoreError) -> S3Error {
     S3Error::new(code)
 }
 
+/// Runs a store call that fsyncs or walks directories on the blocking pool, off the
+/// threads that serve requests.
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(StoreError::Io(std::io::Error::other(e))))
+}
+
 fn caller_account<T>(req: &S3Request<T>) -> S3Result<String> {
     match req.extensions.get::<Caller>() {
         Some(Caller::Account { account_id, .. }) => Ok(account_id.clone()),
@@ -184,10 +192,10 @@ impl ArtifactS3 {
 impl S3 for ArtifactS3 {
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
         let account = caller_account(&req)?;
-        let buckets = self
-            .store
-            .list_buckets()
-            .map_err(|e| s3_error(e.into()))?
+        let store = self.store.clone();
+        let buckets = off_thread(move || Ok(store.list_buckets()?))
+            .await
+            .map_err(s3_error)?
             .into_iter()
             .filter(|b| b.owner == account)
             .map(|b| Bucket {
@@ -208,7 +216,8 @@ impl S3 for ArtifactS3 {
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         let account = caller_account(&req)?;
         let bucket = &req.input.bucket;
-        match self.store.create_bucket(bucket, &account, self.now()) {
+        let (store, name, owner, now) = (self.store.clone(), bucket.clone(), account.clone(), self.now());
+        match off_thread(move || store.create_bucket(&name, &owner, now)).await {
             Ok(_) => Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{bucket}")) })),
             // The modern S3 answer (every region but us-east-1's legacy behaviour).
             Err(StoreError::BucketExists { owner }) if owner == account => {
@@ -239,7 +248,8 @@ impl S3 for ArtifactS3 {
     }
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.store.delete_bucket(&req.input.bucket).map_err(s3_error)?;
+        let (store, bucket) = (self.store.clone(), req.input.bucket);
+        off_thread(move || store.delete_bucket(&bucket)).await.map_err(s3_error)?;
         Ok(S3Response::new(DeleteBucketOutput::default()))
     }
 
@@ -436,8 +446,9 @@ impl S3 for ArtifactS3 {
             input.cache_control,
             input.metadata,
         );
+        let (store, bucket, key, now) = (self.store.clone(), input.bucket.clone(), input.key.clone(), self.now());
         let upload_id =
-            self.store.create_multipart_upload(&input.bucket, &input.key, headers, self.now()).map_err(s3_error)?;
+            off_thread(move || store.create_multipart_upload(&bucket, &key, headers, now)).await.map_err(s3_error)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -515,7 +526,10 @@ impl S3 for ArtifactS3 {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let input = req.input;
-        self.store.abort_multipart_upload(&input.bucket, &input.key, &input.upload_id).map_err(s3_error)?;
+        let store = self.store.clone();
+        off_thread(move || store.abort_multipart_upload(&input.bucket, &input.key, &input.upload_id))
+            .await
+            .map_err(s3_error)?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 }
