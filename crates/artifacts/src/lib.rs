@@ -50,7 +50,7 @@ pub use credentials::{
 };
 pub use store::{
     ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,
-    MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
+    MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
 };
 
 /// Where the S3 endpoint answers.

@@ -40,6 +40,7 @@ fn s3_error(e: StoreError) -> S3Error {
         StoreError::InvalidPart => S3ErrorCode::InvalidPart,
         StoreError::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
         StoreError::EntityTooSmall => S3ErrorCode::EntityTooSmall,
+        StoreError::EntityTooLarge => S3ErrorCode::EntityTooLarge,
         StoreError::BadDigest => S3ErrorCode::BadDigest,
         StoreError::IncompleteBody => S3ErrorCode::IncompleteBody,
         StoreError::InvalidArgument(msg) => return S3Error::with_message(S3ErrorCode::InvalidArgument, msg),

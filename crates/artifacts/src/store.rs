@@ -43,6 +43,8 @@ const MAGIC: &[u8; 8] = b"CPJART\x00\x01";
 const TRAILER_LEN: u64 = 16;
 /// S3's minimum size of every part but the last.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// S3's largest single upload (PutObject, or one part).
+pub const MAX_UPLOAD_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// S3's largest part number.
 pub const MAX_PART_NUMBER: i32 = 10_000;
 
@@ -70,6 +72,8 @@ pub enum StoreError {
     InvalidPartOrder,
     /// A part other than the last is smaller than 5 MiB.
     EntityTooSmall,
+    /// A single upload is larger than 5 GiB.
+    EntityTooLarge,
     /// The content's MD5 differs from `Content-MD5`.
     BadDigest,
     /// The body ended before `Content-Length` bytes.
@@ -705,6 +709,10 @@ where
     let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
     let mut md5 = Md5::new();
     let mut size = 0u64;
+    // Refused before reading a byte when announced, and as soon as it is exceeded otherwise.
+    if check.len.is_some_and(|n| n > MAX_UPLOAD_SIZE) {
+        return Err(StoreError::EntityTooLarge);
+    }
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
             let e: BoxError = e.into();
@@ -716,6 +724,9 @@ where
         })?;
         md5.update(&chunk);
         size += chunk.len() as u64;
+        if size > MAX_UPLOAD_SIZE {
+            return Err(StoreError::EntityTooLarge);
+        }
         out.write_all(&chunk).await?;
     }
     if check.len.is_some_and(|n| n != size) {
@@ -913,6 +924,9 @@ mod tests {
             .put_object("bkt", "k", ObjectHeaders::default(), body(&[b"v1"]), BodyCheck::default(), now())
             .await
             .unwrap();
+        let huge = BodyCheck { len: Some(MAX_UPLOAD_SIZE + 1), md5: None };
+        let err = store.put_object("bkt", "k", ObjectHeaders::default(), body(&[b"v2"]), huge, now()).await;
+        assert!(matches!(err, Err(StoreError::EntityTooLarge)));
         let short = store
             .put_object(
                 "bkt",
