@@ -54,7 +54,11 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         fs_mkdir(&dir.path().join("home"));
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let clock = Arc::new(AtomicU64::new(now));
+        Server::start_in(dir, Arc::new(AtomicU64::new(now))).await
+    }
+
+    /// A service over the data directory `dir`: what `cpjobs serve` builds at start.
+    async fn start_in(dir: tempfile::TempDir, clock: Arc<AtomicU64>) -> Server {
         let issuer = Arc::new(CredentialIssuer::load_or_create(dir.path()).unwrap());
         let store = ArtifactStore::open(dir.path().join("artifacts")).unwrap();
         store.ensure_bucket(BUCKET, OWNER.2).unwrap();
@@ -71,6 +75,13 @@ impl Server {
             let _ = stopped.await;
         }));
         Server { port, dir, clock, issuer, stop: Some(stop), task: Some(task) }
+    }
+
+    /// Stops this service and starts a new one, on a new port, over the same data.
+    async fn restart(mut self) -> Server {
+        self.shut_down().await;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Server::start_in(dir, self.clock.clone()).await
     }
 
     fn now(&self) -> SystemTime {
@@ -128,6 +139,10 @@ impl Server {
     }
 
     async fn stop(mut self) {
+        self.shut_down().await;
+    }
+
+    async fn shut_down(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -321,9 +336,13 @@ async fn broken_expired_and_unknown_credentials_are_refused_with_aws_codes() {
     // Past its 15 minutes, by the service's clock.
     s.advance(Duration::from_secs(15 * 60));
     assert_refused(&get_in(&s, job(&creds)).await, "ExpiredToken");
-    // Fresh credentials, issued now, work again.
+    // Fresh credentials, issued now, work again, and still after a restart: the
+    // service keeps no state about them.
     let fresh = s.issue(&["in"], &[]);
     assert_ok(&get_in(&s, job(&fresh)).await);
+    let s = s.restart().await;
+    assert_ok(&get_in(&s, job(&fresh)).await);
+    assert_refused(&get_in(&s, job(&creds)).await, "ExpiredToken");
     s.stop().await;
 }
 
