@@ -1,0 +1,326 @@
+//! The artifact store of cpjobs: an S3-compatible endpoint on the local disk, and the
+//! job-scoped temporary credentials that let a job read its input artifacts and write
+//! its output artifacts, and nothing else.
+//!
+//! The pieces:
+//!
+//! * [`ArtifactStore`]: buckets, objects and multipart uploads in a directory (the
+//!   service's `<data dir>/artifacts`), written atomically;
+//! * [`CredentialIssuer`]: issues and verifies temporary credentials statelessly with
+//!   the service key (`<data dir>/service.key`);
+//! * [`ArtifactAuth`]: who may do what (account keys in their own buckets, job
+//!   credentials on exactly their objects);
+//! * [`s3_service`]: the S3 API over all three, as a service the server mounts.
+//!
+//! # Mounting
+//!
+//! [`ArtifactService`] is a `tower::Service<http::Request<B>>` for any body `B` with
+//! `Error = Infallible` (and a hyper service), so the API server routes to it in one
+//! line. Two choices, both supported:
+//!
+//! * on the API port: every request that carries no `X-Amz-Target` header (see
+//!   [`is_s3_request`]) is an S3 request: dispatch on the header, not on the path
+//!   (a virtual-host-style DeleteObjects is `POST /?delete`, like the JSON API's `POST /`),
+//!   and pass it to [`ArtifactService::handle`];
+//! * on its own listener (`--s3-listen`): [`serve`] runs it on a `TcpListener`.
+//!
+//! Path-style requests (`http://host:port/bucket/key`) always work; virtual-host-style
+//! ones (`http://bucket.<domain>:port/key`) work for the domains in [`S3Options`].
+
+mod access;
+mod credentials;
+mod integrity;
+mod s3;
+mod store;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{HeaderMap, Request, Response};
+use s3s::host::{S3Host, VirtualHost};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3Error, S3ErrorCode, S3Result};
+
+pub use access::{ArtifactAuth, Caller, Clock, LongTermKey, PrincipalLookup, authorize};
+pub use credentials::{
+    ArtifactGrant, CredError, CredentialIssuer, DEFAULT_TTL, ObjectRef, SERVICE_KEY_FILE, TemporaryCredentials,
+};
+pub use store::{
+    ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,
+    MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
+};
+
+/// Where the S3 endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Options {
+    /// Base domains for virtual-host-style addressing: a request to
+    /// `<bucket>.<domain>[:port]` addresses `<bucket>`. Any other host name (and every IP
+    /// address) means path-style.
+    pub domains: Vec<String>,
+}
+
+impl Default for S3Options {
+    /// `localhost`: `http://my-bucket.localhost:PORT/key` works out of the box.
+    fn default() -> S3Options {
+        S3Options { domains: vec!["localhost".to_owned()] }
+    }
+}
+
+/// Whether a request to the shared API port is for the S3 endpoint: the CodePipeline API
+/// (AWS JSON 1.1) always sends `X-Amz-Target`; S3 never does.
+pub fn is_s3_request(headers: &HeaderMap) -> bool {
+    !headers.contains_key("x-amz-target")
+}
+
+/// The S3 endpoint over `store`, authorizing with `auth`.
+pub fn s3_service(store: ArtifactStore, auth: ArtifactAuth, options: S3Options) -> ArtifactService {
+    let s3 = s3::ArtifactS3 { store: store.clone(), clock: auth_clock(&auth) };
+    let mut builder = S3ServiceBuilder::new(s3);
+    builder.set_auth(access::Hooks { auth: auth.clone(), store: store.clone() });
+    builder.set_access(access::Hooks { auth, store });
+    builder.set_host(Domains { domains: options.domains.into_iter().map(|d| d.to_ascii_lowercase()).collect() });
+    ArtifactService { inner: builder.build() }
+}
+
+fn auth_clock(auth: &ArtifactAuth) -> Clock {
+    let auth = auth.clone();
+    Arc::new(move || auth.now())
+}
+
+/// Virtual-host parsing that ignores the port and treats unknown hosts as path-style
+/// (s3s's own `SingleDomain` would take `localhost:9000` for a bucket name).
+struct Domains {
+    domains: Vec<String>,
+}
+
+impl S3Host for Domains {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        for domain in &self.domains {
+            if name.eq_ignore_ascii_case(domain) {
+                return Ok(VirtualHost::new(domain.as_str()));
+            }
+            if name.len() > domain.len() + 1 {
+                let (bucket, rest) = name.split_at(name.len() - domain.len() - 1);
+                if rest[1..].eq_ignore_ascii_case(domain) && rest.starts_with('.') {
+                    return Ok(VirtualHost::new(domain.as_str()).with_bucket(bucket.to_owned()));
+                }
+            }
+        }
+        Ok(VirtualHost::new(name))
+    }
+}
+
+/// The S3 endpoint as a service. Cloning is cheap and shares everything.
+#[derive(Clone, Debug)]
+pub struct ArtifactService {
+    inner: S3Service,
+}
+
+impl ArtifactService {
+    /// Answers one request. Never fails: an internal error becomes a 500 with S3's
+    /// `InternalError` body.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<s3s::Body>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        // s3s would check a SigV2 signature first and, since SigV2 leaves the token out,
+        // answer SignatureDoesNotMatch; AWS names the real problem.
+        if access::is_sig_v2_with_token(req.headers(), req.uri()) {
+            return error_response(
+                http::StatusCode::BAD_REQUEST,
+                &S3Error::with_message(S3ErrorCode::InvalidRequest, access::SIG_V4_REQUIRED),
+            );
+        }
+        let mut inner = self.inner.clone();
+        match tower_service::Service::call(&mut inner, req).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::error!(error = ?e, "S3 endpoint failed");
+                error_response(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    &S3Error::with_message(
+                        S3ErrorCode::InternalError,
+                        "We encountered an internal error. Please try again.",
+                    ),
+                )
+            }
+        }
+    }
+}
+
+fn error_response(status: http::StatusCode, err: &S3Error) -> Response<s3s::Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+        err.code().as_str(),
+        err.message().unwrap_or_default()
+    );
+    let mut resp = Response::new(s3s::Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+    resp
+}
+
+impl<B> tower_service::Service<Request<B>> for ArtifactService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Response = Response<s3s::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<s3s::Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}
+
+impl hyper::service::Service<Request<hyper::body::Incoming>> for ArtifactService {
+    type Response = Response<s3s::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<s3s::Body>, Infallible>>;
+
+    fn call(&self, req: Request<hyper::body::Incoming>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}
+
+/// Serves `service` on `listener` (HTTP/1.1) until `shutdown` completes, then lets the
+/// requests in flight finish and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    service: ArtifactService,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of file descriptors and the like: keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let service = service.clone();
+                let mut stop = stop_rx.clone();
+                connections.spawn(async move {
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        res = &mut conn => {
+                            if let Err(e) = res {
+                                tracing::debug!(%peer, error = %e, "connection ended");
+                            }
+                        }
+                        _ = stop.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_map_to_buckets_only_under_known_domains() {
+        let d = Domains { domains: vec!["localhost".into(), "s3.example.com".into()] };
+        let bucket = |h: &str| d.parse_host_header(h).unwrap().bucket().map(str::to_owned);
+        assert_eq!(bucket("localhost:9000"), None);
+        assert_eq!(bucket("my-bucket.localhost:9000").as_deref(), Some("my-bucket"));
+        assert_eq!(bucket("my.dotted.bucket.s3.example.com").as_deref(), Some("my.dotted.bucket"));
+        assert_eq!(bucket("s3.example.com"), None);
+        assert_eq!(bucket("other.example.org:80"), None);
+        assert_eq!(bucket("xlocalhost"), None);
+    }
+
+    fn service(dir: &std::path::Path) -> ArtifactService {
+        let store = ArtifactStore::open(dir.join("artifacts")).unwrap();
+        store.ensure_bucket("bkt", "111122223333").unwrap();
+        let issuer = Arc::new(CredentialIssuer::load_or_create(dir).unwrap());
+        let principals: std::collections::HashMap<String, LongTermKey> = [(
+            "AKIDEXAMPLE".to_owned(),
+            LongTermKey { secret_access_key: "secret".into(), account_id: "111122223333".into() },
+        )]
+        .into();
+        s3_service(store, ArtifactAuth::new(issuer, principals), S3Options::default())
+    }
+
+    async fn xml(resp: Response<s3s::Body>) -> (u16, String) {
+        use http_body::Body as _;
+        let status = resp.status().as_u16();
+        let mut body = std::pin::pin!(resp.into_body());
+        let mut out = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            if let Ok(data) = frame.unwrap().into_data() {
+                out.extend_from_slice(&data);
+            }
+        }
+        (status, String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn unsigned_and_sig_v2_token_requests_are_refused_without_a_socket() {
+        fn assert_service<
+            S: Clone + Send + Sync + 'static + tower_service::Service<Request<String>, Error = Infallible>,
+        >() {
+        }
+        assert_service::<ArtifactService>();
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path());
+        let anonymous = Request::get("/bkt/key").body(String::new()).unwrap();
+        let (status, body) = xml(svc.handle(anonymous).await).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+        let v2 = Request::get("/bkt/key")
+            .header("authorization", "AWS ASIAAAAAAAAAAAAAAAAA:c2lnbmF0dXJl")
+            .header("x-amz-security-token", "token")
+            .header("date", "Sun, 29 Nov 2026 18:00:00 GMT")
+            .body(String::new())
+            .unwrap();
+        let (status, body) = xml(svc.handle(v2).await).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("<Code>InvalidRequest</Code>") && body.contains("AWS4-HMAC-SHA256"), "{body}");
+        let v2_presigned =
+            Request::get("/bkt/key?AWSAccessKeyId=ASIAAAAAAAAAAAAAAAAA&Signature=x&Expires=1&x-amz-security-token=t")
+                .body(String::new())
+                .unwrap();
+        assert_eq!(xml(svc.handle(v2_presigned).await).await.0, 400);
+    }
+
+    #[test]
+    fn codepipeline_requests_are_told_apart() {
+        let mut h = HeaderMap::new();
+        assert!(is_s3_request(&h));
+        h.insert("x-amz-target", "CodePipeline_20150709.PollForJobs".parse().unwrap());
+        assert!(!is_s3_request(&h));
+    }
+}
