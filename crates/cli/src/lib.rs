@@ -10,6 +10,7 @@ pub mod args;
 pub mod debug;
 pub mod error;
 pub mod py;
+pub mod query;
 
 pub use error::CliError;
 
