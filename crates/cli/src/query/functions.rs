@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 
-use super::interp::{py_order, visit};
+use super::interp::{Frames, py_order, visit};
 use super::number::{BigInt, Num, float_to_int, parse_py_float, parse_py_int};
 use super::value::{Value, python_type_to_jmespath, str_list_repr};
 use crate::py::json_encode::write_str;
@@ -77,6 +77,9 @@ fn plural(n: usize) -> &'static str {
 
 /// Calls the built-in `name` on evaluated arguments.
 pub(crate) fn call(name: &str, args: Vec<Value>) -> Result<Value> {
+    // `call_function` and `_func_<name>`.
+    let _frames = Frames::enter(2)?;
+    Frames::check(super::interp::CALL_TAIL)?;
     let Some(sig) = signature(name) else { return Err(format!("Unknown function: {name}()")) };
     let expected = sig.args.len();
     if sig.variadic {
@@ -232,6 +235,8 @@ fn dispatch(name: &str, args: Vec<Value>) -> Result<Value> {
         "map" => {
             let Value::Expref(expr) = arg() else { unreachable!("type-checked as an expref") };
             let items = list(arg());
+            // `expref.visit` sits between `_func_map` and the interpreter.
+            let _frames = Frames::enter(1)?;
             Ok(Value::List(items.iter().map(|x| visit(&expr, x)).collect::<Result<_>>()?))
         }
         "max" | "min" => {
@@ -272,7 +277,10 @@ fn dispatch(name: &str, args: Vec<Value>) -> Result<Value> {
             if items.is_empty() {
                 return Ok(Value::List(items));
             }
-            let required = visit(&expr, &items[0])?.jmespath_type();
+            let required = {
+                let _frames = Frames::enter(1)?;
+                visit(&expr, &items[0])?.jmespath_type()
+            };
             if required != "number" && required != "string" {
                 return Err(type_error("sort_by", &items[0], required, &["string", "number"]));
             }
@@ -305,6 +313,8 @@ fn dispatch(name: &str, args: Vec<Value>) -> Result<Value> {
 
 /// jmespath's `_create_key_func`: the expression's value for `x`, which must be of an allowed type.
 fn key_of(expr: &super::parser::Node, x: &Value, allowed: &[&str], function: &str) -> Result<Value> {
+    // `keyfunc` and `expref.visit` sit between the function and the interpreter.
+    let _frames = Frames::enter(2)?;
     let key = visit(expr, x)?;
     let jt = key.jmespath_type();
     if !allowed.contains(&jt) {

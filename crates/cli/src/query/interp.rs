@@ -5,6 +5,7 @@
 //! ordering operators yield `None` unless both sides are numbers or strings
 //! (a number against a string raises Python's `TypeError`).
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use super::functions;
@@ -14,7 +15,71 @@ use super::value::Value;
 /// Python's exception text when evaluation fails.
 pub(crate) type EvalResult = Result<Value, String>;
 
+/// Python's recursion limit: no more than this many frames may be active.
+const RECURSION_LIMIT: usize = 1000;
+
+/// Python frames active when AWS CLI's `search` makes its first `visit` (the
+/// request machinery, the formatter, `ParsedResult.search`). Calibrated against
+/// aws-cli 1.45.11 (486 nested `!` evaluate, 487 raise RecursionError) and, for
+/// the other constructs, against Python's jmespath run at that depth.
+const BASE_FRAMES: usize = 21;
+
+/// How far below its own frame a visit method's helpers reach: `_is_actual_number`
+/// and the ABC `isinstance(x, Number)` machinery under `!`, deeper still under
+/// comparators (`_equals` -> `_is_special_number_case` -> `_is_actual_number`).
+const NOT_TAIL: usize = 7;
+const ORDERING_TAIL: usize = 8;
+const EQUALITY_TAIL: usize = 9;
+/// `call_function` -> `_validate_arguments` -> `_type_check` -> `_type_check_single` -> `_get_allowed_pytypes`.
+pub(crate) const CALL_TAIL: usize = 4;
+
+thread_local! {
+    /// Python frames the evaluation in progress on this thread would have active.
+    static FRAMES: Cell<usize> = const { Cell::new(BASE_FRAMES) };
+}
+
+/// Python frames held while a node is visited; released on drop.
+pub(crate) struct Frames(usize);
+
+impl Frames {
+    /// Enters `n` frames, failing as Python does when that passes the recursion limit
+    /// (the `+ 1` is the helper every visit method calls one level further down).
+    pub(crate) fn enter(n: usize) -> Result<Frames, String> {
+        let now = FRAMES.with(|f| {
+            f.set(f.get() + n);
+            f.get()
+        });
+        let guard = Frames(n);
+        if now + 1 > RECURSION_LIMIT {
+            return Err(recursion_error());
+        }
+        Ok(guard)
+    }
+
+    /// Fails if helpers reaching `tail` frames below the current one would pass the limit.
+    pub(crate) fn check(tail: usize) -> Result<(), String> {
+        if FRAMES.with(Cell::get) + tail > RECURSION_LIMIT { Err(recursion_error()) } else { Ok(()) }
+    }
+}
+
+fn recursion_error() -> String {
+    "maximum recursion depth exceeded while calling a Python object".into()
+}
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        FRAMES.with(|f| f.set(f.get() - self.0));
+    }
+}
+
+/// Evaluates `node` against `value`: `TreeInterpreter.visit`, costing Python's
+/// two frames (`visit` and `visit_<type>`).
 pub(crate) fn visit(node: &Node, value: &Value) -> EvalResult {
+    let _frames = Frames::enter(2)?;
+    visit_node(node, value)
+}
+
+fn visit_node(node: &Node, value: &Value) -> EvalResult {
     match node {
         Node::Identity | Node::Current => Ok(value.clone()),
         Node::Field(name) => Ok(field(value, name)),
@@ -81,6 +146,7 @@ pub(crate) fn visit(node: &Node, value: &Value) -> EvalResult {
         Node::Comparator(cmp, left, right) => {
             let left = visit(left, value)?;
             let right = visit(right, value)?;
+            Frames::check(if matches!(cmp, Cmp::Eq | Cmp::Ne) { EQUALITY_TAIL } else { ORDERING_TAIL })?;
             compare(*cmp, &left, &right)
         }
         Node::Or(left, right) => {
@@ -93,6 +159,7 @@ pub(crate) fn visit(node: &Node, value: &Value) -> EvalResult {
         }
         Node::Not(inner) => {
             let v = visit(inner, value)?;
+            Frames::check(NOT_TAIL)?;
             // `!0` is false: jmespath does not treat 0 as false.
             let is_zero = v.as_num().is_some_and(|n| n.partial_cmp(&zero()) == Some(Ordering::Equal));
             Ok(Value::Bool(!is_zero && !v.py_truthy()))
@@ -109,6 +176,8 @@ pub(crate) fn visit(node: &Node, value: &Value) -> EvalResult {
             }
             let mut collected: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
             for (key, node) in pairs {
+                // Each pair is a `key_val_pair` node: `visit` and `visit_key_val_pair`.
+                let _pair = Frames::enter(2)?;
                 let v = visit(node, value)?;
                 dict_set(&mut collected, key, v);
             }

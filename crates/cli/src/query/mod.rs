@@ -40,8 +40,31 @@ pub struct Expression {
 /// `Err(text)` is what AWS CLI prints after `Bad value for --query <expression>: `,
 /// e.g. `Invalid JMESPath expression: cannot be empty.`; multi-line for parse errors.
 pub fn compile(expression: &str) -> Result<Expression, String> {
-    let root = parser::parse(expression).map_err(|e| e.render(expression))?;
+    let root = with_stack_for(expression, || parser::parse(expression)).map_err(|e| e.render(expression))?;
     Ok(Expression { text: expression.to_string(), root: Arc::new(root) })
+}
+
+/// Expressions up to this many characters nest too shallowly to strain any stack.
+const SHALLOW: usize = 64;
+
+/// Stack for deep expressions: Python accepts about 490 nesting levels, and our
+/// recursive descent (a debug build especially) needs more than the 2 MiB of a
+/// spawned thread for that. Reserved, not committed, so its size costs nothing.
+const DEEP_STACK: usize = 256 << 20;
+
+/// Runs `f`, on a thread with a large stack when `expression` could nest deeply.
+fn with_stack_for<T: Send>(expression: &str, f: impl FnOnce() -> T + Send) -> T {
+    if expression.len() <= SHALLOW {
+        return f();
+    }
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("jmespath".into())
+            .stack_size(DEEP_STACK)
+            .spawn_scoped(scope, f)
+            .expect("spawn the JMESPath thread");
+        worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 impl Expression {
@@ -57,7 +80,9 @@ impl Expression {
     /// such as `slice step cannot be zero`). A result holding an `&expression`
     /// cannot be printed by AWS CLI's JSON encoder; its message is returned.
     pub fn search(&self, data: &PyValue) -> Result<PyValue, String> {
-        let data = value::Value::from_py(data);
-        interp::visit(&self.root, &data)?.into_py()
+        with_stack_for(&self.text, || {
+            let data = value::Value::from_py(data);
+            interp::visit(&self.root, &data)?.into_py()
+        })
     }
 }

@@ -88,9 +88,14 @@ impl ParseFailure {
 
 type PResult<T> = Result<T, ParseFailure>;
 
-/// Python's recursion limit is 1000 frames and each nesting level costs about two;
-/// past this depth Python gives up with a RecursionError, and so do we.
-const MAX_DEPTH: usize = 480;
+/// Python's recursion limit: no more than this many frames may be active.
+const RECURSION_LIMIT: usize = 1000;
+
+/// Python frames already active when AWS CLI's `jmespath.compile` starts
+/// `Parser._parse`'s first `_expression` (clidriver, argument resolution,
+/// compile, parse, _do_parse, _parse). Calibrated against aws-cli 1.45.11: 490
+/// nested parentheses compile and 491 do not; 326 nested `[` compile and 327 do not.
+const BASE_FRAMES: usize = 17;
 
 /// `_PROJECTION_STOP`: tokens binding weaker than this end a projection.
 const PROJECTION_STOP: u8 = 10;
@@ -116,7 +121,7 @@ fn binding_power(kind: Kind) -> u8 {
 /// Parses a whole expression.
 pub(crate) fn parse(expression: &str) -> PResult<Node> {
     let tokens = tokenize(expression).map_err(ParseFailure::Lex)?;
-    let mut p = Parser { tokens, index: 0, depth: 0 };
+    let mut p = Parser { tokens, index: 0, frames: BASE_FRAMES };
     let node = p.expression(0)?;
     if p.current() != Kind::Eof {
         let t = p.token(0).clone();
@@ -126,10 +131,13 @@ pub(crate) fn parse(expression: &str) -> PResult<Node> {
     Ok(node)
 }
 
+/// The parser's state. `frames` mirrors the depth of Python's call stack, one
+/// count per Python method (`_expression`, `_token_nud_*`, `_parse_*`...), so
+/// that deep nesting fails where Python's RecursionError would strike.
 struct Parser {
     tokens: Vec<Token>,
     index: usize,
-    depth: usize,
+    frames: usize,
 }
 
 impl Parser {
@@ -175,200 +183,253 @@ impl Parser {
         }
     }
 
-    fn expression(&mut self, bp: u8) -> PResult<Node> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(ParseFailure::TooDeep);
-        }
-        let r = self.expression_inner(bp);
-        self.depth -= 1;
-        r
+    /// Enters `n` Python frames. Every Python parser method calls at least one
+    /// helper (`_lookahead_token`, an `ast` constructor) one frame deeper, hence the `+ 1`.
+    fn enter(&mut self, n: usize) -> PResult<()> {
+        self.frames += n;
+        if self.frames + 1 > RECURSION_LIMIT { Err(ParseFailure::TooDeep) } else { Ok(()) }
     }
 
-    fn expression_inner(&mut self, bp: u8) -> PResult<Node> {
+    fn leave<T>(&mut self, n: usize, value: T) -> PResult<T> {
+        self.frames -= n;
+        Ok(value)
+    }
+
+    /// `_expression(binding_power)`.
+    fn expression(&mut self, bp: u8) -> PResult<Node> {
+        self.enter(1)?;
         let left_token = self.token(0).clone();
         self.advance();
         let mut left = self.nud(left_token)?;
         loop {
             let kind = self.current();
             if bp >= binding_power(kind) {
-                return Ok(left);
-            }
-            if !matches!(
-                kind,
-                Kind::Dot
-                    | Kind::Pipe
-                    | Kind::Or
-                    | Kind::And
-                    | Kind::Lparen
-                    | Kind::Filter
-                    | Kind::Eq
-                    | Kind::Ne
-                    | Kind::Gt
-                    | Kind::Gte
-                    | Kind::Lt
-                    | Kind::Lte
-                    | Kind::Flatten
-                    | Kind::Lbracket
-            ) {
-                return Err(self.error_here("invalid token"));
+                return self.leave(1, left);
             }
             self.advance();
-            left = self.led(kind, left)?;
+            left = match kind {
+                Kind::Dot => self.led_dot(left)?,
+                Kind::Pipe | Kind::Or | Kind::And => self.led_binary(kind, left)?,
+                Kind::Lparen => self.led_lparen(left)?,
+                Kind::Filter => self.led_filter(left)?,
+                Kind::Eq | Kind::Ne | Kind::Gt | Kind::Gte | Kind::Lt | Kind::Lte => self.led_comparator(kind, left)?,
+                Kind::Flatten => self.led_flatten(left)?,
+                Kind::Lbracket => self.led_lbracket(left)?,
+                // star, not, lbrace: they bind but have no led.
+                _ => {
+                    self.index -= 1;
+                    return Err(self.error_here("invalid token"));
+                }
+            };
         }
     }
 
     fn nud(&mut self, token: Token) -> PResult<Node> {
         match token.kind {
-            Kind::Literal => match token.value {
-                TokValue::Literal(v) => Ok(Node::Literal(v)),
-                _ => unreachable!("literal tokens carry values"),
-            },
-            Kind::UnquotedIdentifier => Ok(Node::Field(token.value_str())),
-            Kind::QuotedIdentifier => {
-                if self.current() == Kind::Lparen {
-                    let t = self.token(0);
-                    return Err(ParseFailure::Parse {
-                        position: 0,
-                        value: t.value_str(),
-                        kind: t.kind.name(),
-                        msg: "Quoted identifier not allowed for function names.".into(),
-                    });
-                }
-                Ok(Node::Field(token.value_str()))
-            }
-            Kind::Star => {
-                let right = if self.current() == Kind::Rbracket {
-                    Node::Identity
-                } else {
-                    self.projection_rhs(binding_power(Kind::Star))?
-                };
-                Ok(Node::ValueProjection(Box::new(Node::Identity), Box::new(right)))
-            }
-            Kind::Filter => self.led_filter(Node::Identity),
-            Kind::Lbrace => self.multi_select_hash(),
-            Kind::Lparen => {
-                let e = self.expression(0)?;
-                self.match_kind(Kind::Rparen)?;
-                Ok(e)
-            }
-            Kind::Flatten => {
-                let left = Node::Flatten(Box::new(Node::Identity));
-                let right = self.projection_rhs(binding_power(Kind::Flatten))?;
-                Ok(Node::Projection(Box::new(left), Box::new(right)))
-            }
-            Kind::Not => Ok(Node::Not(Box::new(self.expression(binding_power(Kind::Not))?))),
-            Kind::Lbracket => {
-                if matches!(self.current(), Kind::Number | Kind::Colon) {
-                    let right = self.index_expression()?;
-                    self.project_if_slice(Node::Identity, right)
-                } else if self.current() == Kind::Star && self.lookahead(1) == Kind::Rbracket {
-                    self.advance();
-                    self.advance();
-                    let right = self.projection_rhs(binding_power(Kind::Star))?;
-                    Ok(Node::Projection(Box::new(Node::Identity), Box::new(right)))
-                } else {
-                    self.multi_select_list()
-                }
-            }
-            Kind::Current => Ok(Node::Current),
-            Kind::Expref => Ok(Node::Expref(Arc::new(self.expression(binding_power(Kind::Expref))?))),
+            Kind::Literal | Kind::UnquotedIdentifier | Kind::QuotedIdentifier | Kind::Current => self.nud_leaf(token),
+            Kind::Star => self.nud_star(),
+            Kind::Filter => self.nud_filter(),
+            Kind::Lbrace => self.nud_lbrace(),
+            Kind::Lparen => self.nud_lparen(),
+            Kind::Flatten => self.nud_flatten(),
+            Kind::Not => self.nud_not(),
+            Kind::Lbracket => self.nud_lbracket(),
+            Kind::Expref => self.nud_expref(),
             Kind::Eof => Err(ParseFailure::Incomplete),
             _ => Err(self.error_at(&token, "invalid token")),
         }
     }
 
-    fn led(&mut self, kind: Kind, left: Node) -> PResult<Node> {
-        match kind {
-            Kind::Dot => {
-                if self.current() != Kind::Star {
-                    let right = self.dot_rhs(binding_power(Kind::Dot))?;
-                    Ok(match left {
-                        Node::Subexpression(mut children) => {
-                            children.push(right);
-                            Node::Subexpression(children)
-                        }
-                        other => Node::Subexpression(vec![other, right]),
-                    })
-                } else {
-                    self.advance();
-                    let right = self.projection_rhs(binding_power(Kind::Dot))?;
-                    Ok(Node::ValueProjection(Box::new(left), Box::new(right)))
+    fn nud_leaf(&mut self, token: Token) -> PResult<Node> {
+        self.enter(1)?;
+        let node = match token.kind {
+            Kind::Literal => match token.value {
+                TokValue::Literal(v) => Node::Literal(v),
+                _ => unreachable!("literal tokens carry values"),
+            },
+            Kind::QuotedIdentifier if self.current() == Kind::Lparen => {
+                let t = self.token(0);
+                return Err(ParseFailure::Parse {
+                    position: 0,
+                    value: t.value_str(),
+                    kind: t.kind.name(),
+                    msg: "Quoted identifier not allowed for function names.".into(),
+                });
+            }
+            Kind::Current => Node::Current,
+            _ => Node::Field(token.value_str()),
+        };
+        self.leave(1, node)
+    }
+
+    fn nud_star(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let right =
+            if self.current() == Kind::Rbracket { Node::Identity } else { self.projection_rhs(binding_power(Kind::Star))? };
+        self.leave(1, Node::ValueProjection(Box::new(Node::Identity), Box::new(right)))
+    }
+
+    fn nud_filter(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let node = self.led_filter(Node::Identity)?;
+        self.leave(1, node)
+    }
+
+    fn nud_lbrace(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let node = self.multi_select_hash()?;
+        self.leave(1, node)
+    }
+
+    fn nud_lparen(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let node = self.expression(0)?;
+        self.match_kind(Kind::Rparen)?;
+        self.leave(1, node)
+    }
+
+    fn nud_flatten(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let left = Node::Flatten(Box::new(Node::Identity));
+        let right = self.projection_rhs(binding_power(Kind::Flatten))?;
+        self.leave(1, Node::Projection(Box::new(left), Box::new(right)))
+    }
+
+    fn nud_not(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let node = Node::Not(Box::new(self.expression(binding_power(Kind::Not))?));
+        self.leave(1, node)
+    }
+
+    fn nud_expref(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let node = Node::Expref(Arc::new(self.expression(binding_power(Kind::Expref))?));
+        self.leave(1, node)
+    }
+
+    fn nud_lbracket(&mut self) -> PResult<Node> {
+        self.enter(1)?;
+        let node = if matches!(self.current(), Kind::Number | Kind::Colon) {
+            let right = self.index_expression()?;
+            self.project_if_slice(Node::Identity, right)?
+        } else if self.current() == Kind::Star && self.lookahead(1) == Kind::Rbracket {
+            self.advance();
+            self.advance();
+            let right = self.projection_rhs(binding_power(Kind::Star))?;
+            Node::Projection(Box::new(Node::Identity), Box::new(right))
+        } else {
+            self.multi_select_list()?
+        };
+        self.leave(1, node)
+    }
+
+    fn led_dot(&mut self, left: Node) -> PResult<Node> {
+        self.enter(1)?;
+        let node = if self.current() != Kind::Star {
+            let right = self.dot_rhs(binding_power(Kind::Dot))?;
+            match left {
+                Node::Subexpression(mut children) => {
+                    children.push(right);
+                    Node::Subexpression(children)
                 }
+                other => Node::Subexpression(vec![other, right]),
             }
-            Kind::Pipe => Ok(Node::Pipe(Box::new(left), Box::new(self.expression(binding_power(Kind::Pipe))?))),
-            Kind::Or => Ok(Node::Or(Box::new(left), Box::new(self.expression(binding_power(Kind::Or))?))),
-            Kind::And => Ok(Node::And(Box::new(left), Box::new(self.expression(binding_power(Kind::And))?))),
-            Kind::Lparen => {
-                let Node::Field(name) = left else {
-                    // The token before '(' is the would-be function name.
-                    let t = &self.tokens[self.index - 2];
-                    return Err(self.error_at(t, format!("Invalid function name '{}'", t.value_str())));
-                };
-                let mut args = Vec::new();
-                while self.current() != Kind::Rparen {
-                    let e = self.expression(0)?;
-                    if self.current() == Kind::Comma {
-                        self.match_kind(Kind::Comma)?;
-                    }
-                    args.push(e);
-                }
-                self.match_kind(Kind::Rparen)?;
-                Ok(Node::Function(name, args))
+        } else {
+            self.advance();
+            let right = self.projection_rhs(binding_power(Kind::Dot))?;
+            Node::ValueProjection(Box::new(left), Box::new(right))
+        };
+        self.leave(1, node)
+    }
+
+    /// `_token_led_pipe`, `_token_led_or`, `_token_led_and`.
+    fn led_binary(&mut self, kind: Kind, left: Node) -> PResult<Node> {
+        self.enter(1)?;
+        let right = Box::new(self.expression(binding_power(kind))?);
+        let left = Box::new(left);
+        let node = match kind {
+            Kind::Pipe => Node::Pipe(left, right),
+            Kind::Or => Node::Or(left, right),
+            _ => Node::And(left, right),
+        };
+        self.leave(1, node)
+    }
+
+    fn led_lparen(&mut self, left: Node) -> PResult<Node> {
+        self.enter(1)?;
+        let Node::Field(name) = left else {
+            // The token before '(' is the would-be function name.
+            let t = &self.tokens[self.index - 2];
+            return Err(self.error_at(t, format!("Invalid function name '{}'", t.value_str())));
+        };
+        let mut args = Vec::new();
+        while self.current() != Kind::Rparen {
+            let e = self.expression(0)?;
+            if self.current() == Kind::Comma {
+                self.match_kind(Kind::Comma)?;
             }
-            Kind::Filter => self.led_filter(left),
-            Kind::Eq | Kind::Ne | Kind::Gt | Kind::Gte | Kind::Lt | Kind::Lte => {
-                let cmp = match kind {
-                    Kind::Eq => Cmp::Eq,
-                    Kind::Ne => Cmp::Ne,
-                    Kind::Gt => Cmp::Gt,
-                    Kind::Gte => Cmp::Gte,
-                    Kind::Lt => Cmp::Lt,
-                    _ => Cmp::Lte,
-                };
-                let right = self.expression(binding_power(kind))?;
-                Ok(Node::Comparator(cmp, Box::new(left), Box::new(right)))
-            }
-            Kind::Flatten => {
-                let left = Node::Flatten(Box::new(left));
-                let right = self.projection_rhs(binding_power(Kind::Flatten))?;
-                Ok(Node::Projection(Box::new(left), Box::new(right)))
-            }
-            Kind::Lbracket => {
-                if matches!(self.current(), Kind::Number | Kind::Colon) {
-                    let right = self.index_expression()?;
-                    match left {
-                        Node::IndexExpression(mut children) => {
-                            children.push(right);
-                            Ok(Node::IndexExpression(children))
-                        }
-                        other => self.project_if_slice(other, right),
-                    }
-                } else {
-                    self.match_kind(Kind::Star)?;
-                    self.match_kind(Kind::Rbracket)?;
-                    let right = self.projection_rhs(binding_power(Kind::Star))?;
-                    Ok(Node::Projection(Box::new(left), Box::new(right)))
-                }
-            }
-            _ => unreachable!("led called only for tokens that have one"),
+            args.push(e);
         }
+        self.match_kind(Kind::Rparen)?;
+        self.leave(1, Node::Function(name, args))
     }
 
     fn led_filter(&mut self, left: Node) -> PResult<Node> {
+        self.enter(1)?;
         let condition = self.expression(0)?;
         self.match_kind(Kind::Rbracket)?;
-        let right = if self.current() == Kind::Flatten {
-            Node::Identity
-        } else {
-            self.projection_rhs(binding_power(Kind::Filter))?
+        let right =
+            if self.current() == Kind::Flatten { Node::Identity } else { self.projection_rhs(binding_power(Kind::Filter))? };
+        self.leave(1, Node::FilterProjection(Box::new(left), Box::new(right), Box::new(condition)))
+    }
+
+    /// `_token_led_eq` and friends, through `_parse_comparator`: two frames.
+    fn led_comparator(&mut self, kind: Kind, left: Node) -> PResult<Node> {
+        self.enter(2)?;
+        let cmp = match kind {
+            Kind::Eq => Cmp::Eq,
+            Kind::Ne => Cmp::Ne,
+            Kind::Gt => Cmp::Gt,
+            Kind::Gte => Cmp::Gte,
+            Kind::Lt => Cmp::Lt,
+            _ => Cmp::Lte,
         };
-        Ok(Node::FilterProjection(Box::new(left), Box::new(right), Box::new(condition)))
+        let right = self.expression(binding_power(kind))?;
+        self.leave(2, Node::Comparator(cmp, Box::new(left), Box::new(right)))
+    }
+
+    fn led_flatten(&mut self, left: Node) -> PResult<Node> {
+        self.enter(1)?;
+        let left = Node::Flatten(Box::new(left));
+        let right = self.projection_rhs(binding_power(Kind::Flatten))?;
+        self.leave(1, Node::Projection(Box::new(left), Box::new(right)))
+    }
+
+    fn led_lbracket(&mut self, left: Node) -> PResult<Node> {
+        self.enter(1)?;
+        let node = if matches!(self.current(), Kind::Number | Kind::Colon) {
+            let right = self.index_expression()?;
+            match left {
+                Node::IndexExpression(mut children) => {
+                    children.push(right);
+                    Node::IndexExpression(children)
+                }
+                other => self.project_if_slice(other, right)?,
+            }
+        } else {
+            self.match_kind(Kind::Star)?;
+            self.match_kind(Kind::Rbracket)?;
+            let right = self.projection_rhs(binding_power(Kind::Star))?;
+            Node::Projection(Box::new(left), Box::new(right))
+        };
+        self.leave(1, node)
     }
 
     fn index_expression(&mut self) -> PResult<Node> {
+        self.enter(1)?;
         if self.lookahead(0) == Kind::Colon || self.lookahead(1) == Kind::Colon {
-            return self.slice_expression();
+            let node = self.slice_expression()?;
+            return self.leave(1, node);
         }
         let n = match &self.token(0).value {
             TokValue::Number(_, n) => *n,
@@ -376,10 +437,11 @@ impl Parser {
         };
         self.advance();
         self.match_kind(Kind::Rbracket)?;
-        Ok(Node::Index(n))
+        self.leave(1, Node::Index(n))
     }
 
     fn slice_expression(&mut self) -> PResult<Node> {
+        self.enter(1)?;
         let mut parts = [None, None, None];
         let mut index = 0;
         while self.current() != Kind::Rbracket && index < 3 {
@@ -401,21 +463,24 @@ impl Parser {
             }
         }
         self.match_kind(Kind::Rbracket)?;
-        Ok(Node::Slice(parts))
+        self.leave(1, Node::Slice(parts))
     }
 
     fn project_if_slice(&mut self, left: Node, right: Node) -> PResult<Node> {
+        self.enter(1)?;
         let is_slice = matches!(right, Node::Slice(_));
         let index_expr = Node::IndexExpression(vec![left, right]);
-        if is_slice {
+        let node = if is_slice {
             let rhs = self.projection_rhs(binding_power(Kind::Star))?;
-            Ok(Node::Projection(Box::new(index_expr), Box::new(rhs)))
+            Node::Projection(Box::new(index_expr), Box::new(rhs))
         } else {
-            Ok(index_expr)
-        }
+            index_expr
+        };
+        self.leave(1, node)
     }
 
     fn multi_select_list(&mut self) -> PResult<Node> {
+        self.enter(1)?;
         let mut items = Vec::new();
         loop {
             items.push(self.expression(0)?);
@@ -425,10 +490,11 @@ impl Parser {
             self.match_kind(Kind::Comma)?;
         }
         self.match_kind(Kind::Rbracket)?;
-        Ok(Node::MultiSelectList(items))
+        self.leave(1, Node::MultiSelectList(items))
     }
 
     fn multi_select_hash(&mut self) -> PResult<Node> {
+        self.enter(1)?;
         let mut pairs = Vec::new();
         loop {
             let key_token = self.token(0).clone();
@@ -446,38 +512,43 @@ impl Parser {
                 break;
             }
         }
-        Ok(Node::MultiSelectDict(pairs))
+        self.leave(1, Node::MultiSelectDict(pairs))
     }
 
+    /// `_parse_projection_rhs`: what follows `[*]`, `.*`, `[]`, a filter or a slice.
     fn projection_rhs(&mut self, bp: u8) -> PResult<Node> {
+        self.enter(1)?;
         let kind = self.current();
-        if binding_power(kind) < PROJECTION_STOP {
-            Ok(Node::Identity)
+        let node = if binding_power(kind) < PROJECTION_STOP {
+            Node::Identity
         } else if kind == Kind::Lbracket || kind == Kind::Filter {
-            self.expression(bp)
+            self.expression(bp)?
         } else if kind == Kind::Dot {
             self.match_kind(Kind::Dot)?;
-            self.dot_rhs(bp)
+            self.dot_rhs(bp)?
         } else {
-            Err(self.error_here("syntax error"))
-        }
+            return Err(self.error_here("syntax error"));
+        };
+        self.leave(1, node)
     }
 
     fn dot_rhs(&mut self, bp: u8) -> PResult<Node> {
-        match self.current() {
-            Kind::QuotedIdentifier | Kind::UnquotedIdentifier | Kind::Star => self.expression(bp),
+        self.enter(1)?;
+        let node = match self.current() {
+            Kind::QuotedIdentifier | Kind::UnquotedIdentifier | Kind::Star => self.expression(bp)?,
             Kind::Lbracket => {
                 self.match_kind(Kind::Lbracket)?;
-                self.multi_select_list()
+                self.multi_select_list()?
             }
             Kind::Lbrace => {
                 self.match_kind(Kind::Lbrace)?;
-                self.multi_select_hash()
+                self.multi_select_hash()?
             }
             other => {
                 let allowed = str_list_repr(&["quoted_identifier", "unquoted_identifier", "lbracket", "lbrace"]);
-                Err(self.error_here(format!("Expecting: {allowed}, got: {}", other.name())))
+                return Err(self.error_here(format!("Expecting: {allowed}, got: {}", other.name())));
             }
-        }
+        };
+        self.leave(1, node)
     }
 }
