@@ -5,7 +5,9 @@
 //!
 //! Case file: `@doc NAME [ordered] JSON` defines a document (`ordered` reads it
 //! with `object_pairs_hook=OrderedDict`); `NAME EXPRESSION` is a case (the
-//! expression is the rest of the line, possibly empty); `#` starts a comment.
+//! expression is the rest of the line, possibly empty); `@json NAME "..."` is a
+//! case whose expression is a JSON string (for newlines, tabs, trailing spaces);
+//! `#` starts a comment.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -37,6 +39,12 @@ fn read_table() -> Table {
                 None => (false, rest),
             };
             table.docs.push((name.to_string(), ordered, text.to_string()));
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("@json ") {
+            let (doc, text) = rest.split_once(' ').unwrap_or_else(|| panic!("line {}: @json NAME \"...\"", n + 1));
+            let expr: String = serde_json::from_str(text).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+            table.cases.push((doc.to_string(), expr));
             continue;
         }
         let (doc, expr) = line.split_once(' ').unwrap_or((line, ""));

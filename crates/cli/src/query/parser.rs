@@ -264,8 +264,11 @@ impl Parser {
 
     fn nud_star(&mut self) -> PResult<Node> {
         self.enter(1)?;
-        let right =
-            if self.current() == Kind::Rbracket { Node::Identity } else { self.projection_rhs(binding_power(Kind::Star))? };
+        let right = if self.current() == Kind::Rbracket {
+            Node::Identity
+        } else {
+            self.projection_rhs(binding_power(Kind::Star))?
+        };
         self.leave(1, Node::ValueProjection(Box::new(Node::Identity), Box::new(right)))
     }
 
@@ -378,8 +381,11 @@ impl Parser {
         self.enter(1)?;
         let condition = self.expression(0)?;
         self.match_kind(Kind::Rbracket)?;
-        let right =
-            if self.current() == Kind::Flatten { Node::Identity } else { self.projection_rhs(binding_power(Kind::Filter))? };
+        let right = if self.current() == Kind::Flatten {
+            Node::Identity
+        } else {
+            self.projection_rhs(binding_power(Kind::Filter))?
+        };
         self.leave(1, Node::FilterProjection(Box::new(left), Box::new(right), Box::new(condition)))
     }
 

@@ -5,9 +5,8 @@ use crate::py::PyValue;
 use crate::py::json_encode::{DumpOptions, dumps};
 
 fn jobs() -> PyValue {
-    let job = |c: &str, j: &str| {
-        PyValue::Dict(vec![("clientId".into(), PyValue::str(c)), ("jobId".into(), PyValue::str(j))])
-    };
+    let job =
+        |c: &str, j: &str| PyValue::Dict(vec![("clientId".into(), PyValue::str(c)), ("jobId".into(), PyValue::str(j))]);
     PyValue::Dict(vec![("jobs".into(), PyValue::List(vec![job("c1", "j1"), job("c2", "j2"), job("c3", "j3")]))])
 }
 
@@ -94,7 +93,10 @@ fn runtime_errors_are_python_exception_texts() {
         "In function sum(), invalid type for value: j1, expected one of: ['array-number'], received: \"str\""
     );
     assert_eq!(search("jobs[::0]", &jobs()).unwrap_err(), "slice step cannot be zero");
-    assert_eq!(search("jobs[0].jobId < `1`", &jobs()).unwrap_err(), "'<' not supported between instances of 'str' and 'int'");
+    assert_eq!(
+        search("jobs[0].jobId < `1`", &jobs()).unwrap_err(),
+        "'<' not supported between instances of 'str' and 'int'"
+    );
     // Arity is checked at call time, so an unused bad call is no error.
     assert_eq!(search("missing[*].length()", &jobs()).unwrap(), PyValue::None);
 }
@@ -128,10 +130,7 @@ fn deep_nesting_fails_like_python_instead_of_overflowing() {
     let data = PyValue::Dict(vec![("jobs".into(), PyValue::List(vec![]))]);
     let nots = |n: usize| compile(&format!("{}jobs", "!".repeat(n))).unwrap();
     assert_eq!(nots(486).search(&data).unwrap(), PyValue::Bool(false));
-    assert_eq!(
-        nots(487).search(&data).unwrap_err(),
-        "maximum recursion depth exceeded while calling a Python object"
-    );
+    assert_eq!(nots(487).search(&data).unwrap_err(), "maximum recursion depth exceeded while calling a Python object");
     // Deep but accepted expressions evaluate without exhausting the stack.
     let v = compile(&nest("[", "]", 300)).unwrap().search(&PyValue::Dict(vec![("a".into(), PyValue::int(1))]));
     assert!(v.is_ok());
@@ -141,4 +140,3 @@ fn deep_nesting_fails_like_python_instead_of_overflowing() {
 fn expression_text_is_kept() {
     assert_eq!(compile("jobs[0]").unwrap().as_str(), "jobs[0]");
 }
-
