@@ -202,7 +202,7 @@ fn dispatch(name: &str, args: Vec<Value>) -> Result<Value> {
             match (&subject, &search) {
                 (Value::List(items), _) => Ok(Value::Bool(items.iter().any(|x| x.py_eq(&search)))),
                 (Value::Str(s), Value::Str(needle)) => Ok(Value::Bool(s.contains(needle.as_str()))),
-                (_, other) => Err(format!("'in <string>' requires string as left operand, not {}", other.type_name())),
+                (_, other) => Err(format!("'in <string>' requires string as left operand, not {}", other.tp_name())),
             }
         }
         "length" => Ok(Value::int(BigInt::parse(
@@ -373,7 +373,7 @@ fn update(merged: &mut Vec<(String, Value)>, arg: Value) -> Result<()> {
         Value::List(items) => items,
         Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
         Value::Bytes(b) => b.iter().map(|&x| Value::Int(x.to_string())).collect(),
-        other => return Err(format!("'{}' object is not iterable", other.type_name())),
+        other => return Err(format!("'{}' object is not iterable", other.tp_name())),
     };
     for (i, item) in sequence.into_iter().enumerate() {
         let pair: Vec<Value> = match item {
@@ -391,7 +391,7 @@ fn update(merged: &mut Vec<(String, Value)>, arg: Value) -> Result<()> {
         match key {
             Value::Str(k) => set(merged, &k, value),
             unhashable @ (Value::List(_) | Value::Dict(_) | Value::OrderedDict(_)) => {
-                return Err(format!("unhashable type: '{}'", unhashable.type_name()));
+                return Err(format!("unhashable type: '{}'", unhashable.tp_name()));
             }
             // A dict keyed by a non-string cannot be held by our string-keyed objects.
             other => {

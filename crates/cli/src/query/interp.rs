@@ -292,8 +292,8 @@ pub(crate) fn py_order(symbol: &str, left: &Value, right: &Value) -> Result<Opti
             (Some(a), Some(b)) => Ok(a.partial_cmp(&b)),
             _ => Err(format!(
                 "'{symbol}' not supported between instances of '{}' and '{}'",
-                left.type_name(),
-                right.type_name()
+                left.tp_name(),
+                right.tp_name()
             )),
         },
     }

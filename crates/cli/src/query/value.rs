@@ -118,6 +118,15 @@ impl Value {
         }
     }
 
+    /// The type's `tp_name`, as CPython's own messages print it (`'in <string>' requires
+    /// string as left operand, not collections.OrderedDict`).
+    pub(crate) fn tp_name(&self) -> &'static str {
+        match self {
+            Value::OrderedDict(_) => "collections.OrderedDict",
+            other => other.type_name(),
+        }
+    }
+
     /// jmespath's `TYPES_MAP.get(type(x).__name__, 'unknown')`.
     pub(crate) fn jmespath_type(&self) -> &'static str {
         python_type_to_jmespath(self.type_name())
