@@ -13,11 +13,18 @@ use super::value::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JsonError {
     pub(crate) msg: String,
+    /// A `RecursionError` rather than a `ValueError`: callers must not treat it as bad JSON.
+    pub(crate) recursion: bool,
 }
 
 fn err<T>(msg: &str) -> Result<T, JsonError> {
-    Err(JsonError { msg: msg.to_string() })
+    Err(JsonError { msg: msg.to_string(), recursion: false })
 }
+
+/// The nesting level at which CPython's scanner, called from the lexer under AWS
+/// CLI's `--query` handling, runs out of recursion depth (measured on aws-cli
+/// 1.45.11: 977 nested arrays decode, 978 do not).
+const MAX_NESTING: usize = 978;
 
 /// How to build objects: `json.loads(s)` gives dicts; with `object_pairs_hook=OrderedDict`, OrderedDicts.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +43,7 @@ pub(crate) fn loads(s: &str, objects: Objects) -> Result<Value, JsonError> {
     let chars: Vec<char> = s.chars().collect();
     let mut p = Decoder { s: &chars, objects, depth: 0 };
     let start = p.skip_ws(0);
-    let (v, end) = p.value(start)?.ok_or_else(|| JsonError { msg: "Expecting value".into() })?;
+    let (v, end) = p.value(start)?.ok_or_else(|| JsonError { msg: "Expecting value".into(), recursion: false })?;
     let end = p.skip_ws(end);
     if end != chars.len() {
         return err("Extra data");
@@ -66,9 +73,12 @@ impl Decoder<'_> {
     /// One value at `i`; `Ok(None)` is the scanner's StopIteration ("Expecting value").
     fn value(&mut self, i: usize) -> Result<Option<(Value, usize)>, JsonError> {
         let Some(&c) = self.s.get(i) else { return Ok(None) };
-        // Python raises RecursionError long before this; refusing keeps our stack bounded.
-        if self.depth > 900 {
-            return err("maximum recursion depth exceeded while decoding a JSON document");
+        if matches!(c, '[' | '{') && self.depth + 1 >= MAX_NESTING {
+            let what = if c == '[' { "array" } else { "object" };
+            return Err(JsonError {
+                msg: format!("maximum recursion depth exceeded while decoding a JSON {what} from a unicode string"),
+                recursion: true,
+            });
         }
         Ok(Some(match c {
             '"' => {
@@ -232,7 +242,8 @@ impl Decoder<'_> {
                 return err("Expecting ':' delimiter");
             }
             i = self.skip_ws(i + 1);
-            let (v, end) = self.value(i)?.ok_or_else(|| JsonError { msg: "Expecting value".into() })?;
+            let (v, end) =
+                self.value(i)?.ok_or_else(|| JsonError { msg: "Expecting value".into(), recursion: false })?;
             match entries.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = v,
                 None => entries.push((key, v)),
@@ -253,7 +264,8 @@ impl Decoder<'_> {
             return Ok((Value::List(items), i + 1));
         }
         loop {
-            let (v, end) = self.value(i)?.ok_or_else(|| JsonError { msg: "Expecting value".into() })?;
+            let (v, end) =
+                self.value(i)?.ok_or_else(|| JsonError { msg: "Expecting value".into(), recursion: false })?;
             items.push(v);
             i = self.skip_ws(end);
             match self.s.get(i) {

@@ -200,6 +200,7 @@ pub(crate) fn tokenize(expression: &str) -> Result<Vec<Token>, LexError> {
             let lexeme = lexeme.replace("\\`", "`");
             let value = match json::loads(&lexeme, Objects::Dict) {
                 Ok(v) => v,
+                Err(e) if e.recursion => return Err(LexError::Other(e.msg)),
                 Err(_) => {
                     // JEP-12's deprecated form: an invalid JSON literal is read as a JSON string.
                     let quoted = format!("\"{}\"", lexeme.trim_start_matches(is_py_space));

@@ -126,6 +126,13 @@ fn deep_nesting_fails_like_python_instead_of_overflowing() {
     assert!(compile(&nest("[", "]", 326)).is_ok());
     assert_eq!(compile(&nest("[", "]", 327)).unwrap_err(), "maximum recursion depth exceeded");
     assert_eq!(compile(&nest("(", ")", 100_000)).unwrap_err(), "maximum recursion depth exceeded");
+    // Backtick JSON goes through CPython's scanner, which counts nesting too.
+    let literal = |n: usize| format!("`{}{}`", "[".repeat(n), "]".repeat(n));
+    assert!(compile(&literal(977)).is_ok());
+    assert_eq!(
+        compile(&literal(978)).unwrap_err(),
+        "maximum recursion depth exceeded while decoding a JSON array from a unicode string"
+    );
     // Evaluation has its own limit, deeper in AWS CLI's stack: 486 `!` evaluate, 487 do not.
     let data = PyValue::Dict(vec![("jobs".into(), PyValue::List(vec![]))]);
     let nots = |n: usize| compile(&format!("{}jobs", "!".repeat(n))).unwrap();

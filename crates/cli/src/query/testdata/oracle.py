@@ -58,6 +58,16 @@ COMPILE_EXTRA_FRAMES = 9
 SEARCH_EXTRA_FRAMES = 17
 
 
+def tagged_text(result):
+    # Deep results are fine for jmespath; only this script's own recursion needs room.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100000)
+    try:
+        return json.dumps(tag(result), separators=(",", ":"), ensure_ascii=False)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def at_depth(k, f):
     if k == 0:
         return f()
@@ -83,8 +93,7 @@ def main():
             continue
         try:
             result = at_depth(SEARCH_EXTRA_FRAMES, lambda: compiled.search(docs[doc]))
-            text = json.dumps(tag(result), separators=(",", ":"), ensure_ascii=False)
-            out.append({"ok": text})
+            out.append({"ok": tagged_text(result)})
         except RecursionError:
             # Its wording depends on which C call hit the limit, which differs between
             # AWS CLI and this script; the depth at which it strikes is what is tested.
