@@ -17,6 +17,7 @@ mod json;
 mod lexer;
 mod number;
 mod parser;
+mod printable;
 mod value;
 
 #[cfg(test)]

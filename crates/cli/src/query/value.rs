@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use super::number::{BigInt, Num};
 use super::parser::Node;
+use super::printable::str_repr;
 use crate::py::PyValue;
-use crate::py::value::{float_repr, str_repr};
+use crate::py::value::float_repr;
 
 /// A Python value inside the interpreter.
 #[derive(Debug, Clone)]
