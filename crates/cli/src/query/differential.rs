@@ -54,7 +54,13 @@ fn read_table() -> Table {
     table
 }
 
+/// The oracle's tagging of a value. Built by hand: `json!` would re-serialize
+/// each nested array, quadratic on the deep cases.
 fn tag(v: &Value) -> Json {
+    let pair = |name: &str, inner: Json| Json::Array(vec![Json::from(name), inner]);
+    let entries = |e: &[(String, Value)]| {
+        Json::Array(e.iter().map(|(k, v)| Json::Array(vec![Json::from(k.as_str()), tag(v)])).collect())
+    };
     match v {
         Value::None => json!(["null"]),
         Value::Bool(b) => json!(["bool", b]),
@@ -62,9 +68,9 @@ fn tag(v: &Value) -> Json {
         Value::Float(f) => json!(["float", float_repr(*f)]),
         Value::Str(s) => json!(["str", s]),
         Value::Bytes(b) => json!(["bytes", b.iter().map(|x| format!("{x:02x}")).collect::<String>()]),
-        Value::List(items) => json!(["list", items.iter().map(tag).collect::<Vec<_>>()]),
-        Value::Dict(e) => json!(["dict", e.iter().map(|(k, v)| json!([k, tag(v)])).collect::<Vec<_>>()]),
-        Value::OrderedDict(e) => json!(["odict", e.iter().map(|(k, v)| json!([k, tag(v)])).collect::<Vec<_>>()]),
+        Value::List(items) => pair("list", Json::Array(items.iter().map(tag).collect())),
+        Value::Dict(e) => pair("dict", entries(e)),
+        Value::OrderedDict(e) => pair("odict", entries(e)),
         Value::Expref(_) => json!(["expref"]),
     }
 }
