@@ -205,14 +205,15 @@ fn dispatch(name: &str, args: Vec<Value>) -> Result<Value> {
                 (_, other) => Err(format!("'in <string>' requires string as left operand, not {}", other.tp_name())),
             }
         }
-        "length" => Ok(Value::int(BigInt::parse(
-            &match arg() {
+        "length" => {
+            // Python's len(): a str counts code points.
+            let n = match arg() {
                 Value::Str(s) => s.chars().count(),
                 Value::List(l) => l.len(),
                 other => other.entries().map_or(0, <[_]>::len),
-            }
-            .to_string(),
-        ))),
+            };
+            Ok(Value::Int(n.to_string()))
+        }
         "ends_with" | "starts_with" => {
             let subject = arg();
             let affix = arg();
