@@ -144,6 +144,12 @@ fn deep_nesting_fails_like_python_instead_of_overflowing() {
 }
 
 #[test]
+fn expressions_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<super::Expression>();
+}
+
+#[test]
 fn expression_text_is_kept() {
     assert_eq!(compile("jobs[0]").unwrap().as_str(), "jobs[0]");
 }
