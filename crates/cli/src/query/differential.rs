@@ -100,15 +100,6 @@ fn ours(doc: &Value, expr: &str) -> Json {
 
 fn python(table: &Table) -> Vec<Json> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/query/testdata/oracle.py");
-    let probe = Command::new("python3").args(["-c", "import jmespath"]).output();
-    match probe {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "the differential test needs python3 with jmespath (pip install jmespath): {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("the differential test needs python3 with jmespath: cannot run python3: {e}"),
-    }
     let docs: serde_json::Map<String, Json> =
         table.docs.iter().map(|(name, ordered, text)| (name.clone(), json!([ordered, text]))).collect();
     let request = json!({ "docs": docs, "cases": table.cases });
@@ -118,10 +109,16 @@ fn python(table: &Table) -> Vec<Json> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn python3");
-    child.stdin.take().expect("stdin").write_all(request.to_string().as_bytes()).expect("write cases");
+        .unwrap_or_else(|e| panic!("the differential test needs python3 with jmespath: cannot run python3: {e}"));
+    // A write error means Python died early; its status and stderr below say why.
+    let _ = child.stdin.take().expect("stdin").write_all(request.to_string().as_bytes());
     let out = child.wait_with_output().expect("python3 oracle");
-    assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
+    // A missing jmespath module fails here, loudly, with Python's ImportError.
+    assert!(
+        out.status.success(),
+        "the oracle failed (the differential test needs python3 with jmespath, e.g. pip install jmespath): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("oracle output is JSON")
 }
 
