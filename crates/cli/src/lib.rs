@@ -11,6 +11,7 @@ pub mod debug;
 pub mod error;
 pub mod params;
 pub mod py;
+pub mod query;
 
 pub use error::CliError;
 
