@@ -134,7 +134,7 @@ fn shell_split(s: &str) -> Result<Vec<String>, String> {
 /// ProcessProvider: runs `credential_process` (no shell) and reads its JSON.
 fn from_process(command: &str) -> Result<Credentials, CliError> {
     const METHOD: &str = "custom-process";
-    let argv = shell_split(command).map_err(|e| CliError::general(e))?;
+    let argv = shell_split(command).map_err(CliError::general)?;
     let Some((prog, args)) = argv.split_first() else {
         return Err(CliError::general("list index out of range"));
     };
@@ -188,34 +188,34 @@ impl Session {
     /// when it signs the first request, see [`no_credentials_error`]).
     pub fn credentials(&self) -> Result<Option<Credentials>, CliError> {
         // An explicit --profile negates the environment provider.
-        if !self.profile_from_flag() {
-            if let Some(c) = from_env(self)? {
-                return Ok(Some(c));
-            }
+        if !self.profile_from_flag()
+            && let Some(c) = from_env(self)?
+        {
+            return Ok(Some(c));
         }
         let profile = self.profile_name().to_owned();
         let full = self.profile_config(&profile);
-        if let Some(section) = full {
-            if ini::get(section, "role_arn").is_some() {
-                // AssumeRoleProvider would call STS; cpjobs does not (yet), and silently
-                // using other credentials instead would sign as the wrong principal.
-                return Err(CliError::general(format!(
-                    "cpjobs does not support assume-role profiles yet (profile {profile} sets role_arn); use credentials from the environment, the credentials file or credential_process"
-                )));
-            }
+        if let Some(section) = full
+            && ini::get(section, "role_arn").is_some()
+        {
+            // AssumeRoleProvider would call STS; cpjobs does not (yet), and silently
+            // using other credentials instead would sign as the wrong principal.
+            return Err(CliError::general(format!(
+                "cpjobs does not support assume-role profiles yet (profile {profile} sets role_arn); use credentials from the environment, the credentials file or credential_process"
+            )));
         }
-        if let Some(section) = self.credentials_file().and_then(|c| c.section(&profile)) {
-            if let Some(c) = from_mapping(section, "shared-credentials-file")? {
-                return Ok(Some(c));
-            }
+        if let Some(section) = self.credentials_file().and_then(|c| c.section(&profile))
+            && let Some(c) = from_mapping(section, "shared-credentials-file")?
+        {
+            return Ok(Some(c));
         }
         if let Some(cmd) = full.and_then(|s| ini::get(s, "credential_process")).and_then(IniValue::as_str) {
             return from_process(cmd).map(Some);
         }
-        if let Some(section) = self.config_file_profile(&profile) {
-            if let Some(c) = from_mapping(&section, "config-file")? {
-                return Ok(Some(c));
-            }
+        if let Some(section) = self.config_file_profile(&profile)
+            && let Some(c) = from_mapping(&section, "config-file")?
+        {
+            return Ok(Some(c));
         }
         Ok(None)
     }

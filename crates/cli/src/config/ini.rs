@@ -43,6 +43,9 @@ impl Ini {
     }
 }
 
+/// A section while reading: each option's raw lines.
+type RawSection = Vec<(String, Vec<String>)>;
+
 /// Looks up `key` in a section.
 pub fn get<'a>(section: &'a Section, key: &str) -> Option<&'a IniValue> {
     section.iter().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -58,7 +61,7 @@ pub struct IniError(pub String);
 pub fn parse(bytes: &[u8]) -> Result<Ini, IniError> {
     let text = std::str::from_utf8(bytes).map_err(|e| IniError(format!("not UTF-8: {e}")))?;
     // Each option's raw lines (None = valueless, which RawConfigParser refuses by default).
-    let mut sections: Vec<(String, Vec<(String, Vec<String>)>)> = Vec::new();
+    let mut sections: Vec<(String, RawSection)> = Vec::new();
     let mut defaults: Vec<(String, Vec<String>)> = Vec::new();
     // Index of the current section; usize::MAX = [DEFAULT].
     let mut cur: Option<usize> = None;
@@ -78,12 +81,12 @@ pub fn parse(bytes: &[u8]) -> Result<Ini, IniError> {
         let value = if is_comment { "" } else { stripped };
         if value.is_empty() {
             // empty_lines_in_values=True: a blank (not comment) line joins the current value.
-            if !is_comment && cur.is_some() {
-                if let Some(name) = &optname {
-                    if let Some(lines) = option_lines(&mut sections, &mut defaults, cur, name) {
-                        lines.push(String::new());
-                    }
-                }
+            if !is_comment
+                && cur.is_some()
+                && let Some(name) = &optname
+                && let Some(lines) = option_lines(&mut sections, &mut defaults, cur, name)
+            {
+                lines.push(String::new());
             }
             continue;
         }
@@ -165,7 +168,7 @@ pub fn parse(bytes: &[u8]) -> Result<Ini, IniError> {
 }
 
 fn option_lines<'a>(
-    sections: &'a mut [(String, Vec<(String, Vec<String>)>)],
+    sections: &'a mut [(String, RawSection)],
     defaults: &'a mut Vec<(String, Vec<String>)>,
     cur: Option<usize>,
     name: &str,

@@ -52,11 +52,11 @@ impl Env {
     /// `os.path.expanduser(os.path.expandvars(path))`.
     pub fn expand_path(&self, path: &str) -> String {
         let path = self.expand_vars(path);
-        if path == "~" || path.starts_with("~/") {
-            if let Some(home) = self.get("HOME") {
-                let home = if home.len() > 1 { home.trim_end_matches('/') } else { home };
-                return format!("{home}{}", &path[1..]);
-            }
+        if (path == "~" || path.starts_with("~/"))
+            && let Some(home) = self.get("HOME")
+        {
+            let home = if home.len() > 1 { home.trim_end_matches('/') } else { home };
+            return format!("{home}{}", &path[1..]);
         }
         path
     }
@@ -205,10 +205,10 @@ fn build_profiles(config: Option<&Ini>, creds: Option<&Ini>) -> Vec<(String, Sec
     if let Some(config) = config {
         for (key, values) in &config.sections {
             if key.starts_with("profile") {
-                if let Some(parts) = shlex_split(key) {
-                    if parts.len() == 2 {
-                        set(&mut profiles, parts[1].clone(), values.clone(), false);
-                    }
+                if let Some(parts) = shlex_split(key)
+                    && parts.len() == 2
+                {
+                    set(&mut profiles, parts[1].clone(), values.clone(), false);
                 }
             } else if key == "default" {
                 set(&mut profiles, key.clone(), values.clone(), false);
@@ -262,10 +262,10 @@ impl Session {
             .clone()
             .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(str::to_owned))
             .or_else(|| env.get("AWS_PROFILE").map(str::to_owned));
-        if let Some(name) = &profile {
-            if !profiles.iter().any(|(n, _)| n == name) {
-                return Err(CliError::general(format!("The config profile ({name}) could not be found")));
-            }
+        if let Some(name) = &profile
+            && !profiles.iter().any(|(n, _)| n == name)
+        {
+            return Err(CliError::general(format!("The config profile ({name}) could not be found")));
         }
         Ok(Session {
             env,
@@ -400,7 +400,7 @@ mod tests {
         home
     }
 
-    fn session(home: &PathBuf, globals: &GlobalArgs, extra: &[(&str, &str)]) -> Result<Session, CliError> {
+    fn session(home: &std::path::Path, globals: &GlobalArgs, extra: &[(&str, &str)]) -> Result<Session, CliError> {
         let mut pairs = vec![("HOME".to_owned(), home.display().to_string())];
         pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Session::load_with_env(globals, Env::from_pairs(pairs))

@@ -90,7 +90,7 @@ fn check_region_format(region: &str) -> Result<(), CliError> {
         && region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !region.starts_with('-')
         && !region.ends_with('-')
-        && !(!region.is_empty() && region.bytes().all(|b| b.is_ascii_digit()));
+        && (region.is_empty() || !region.bytes().all(|b| b.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
@@ -130,14 +130,12 @@ pub fn configured_endpoint(session: &Session, service_id: &str) -> Option<String
         return Some(v.to_owned());
     }
     let snake = service_id.replace(' ', "_").to_ascii_lowercase();
-    if let Some(services) = session.scoped_str("services") {
-        if let Some(section) = session.config_section(&format!("services {services}")) {
-            if let Some(crate::config::ini::IniValue::Nested(kv)) = crate::config::ini::get(section, &snake) {
-                if let Some((_, v)) = kv.iter().find(|(k, _)| k == "endpoint_url") {
-                    return Some(v.clone());
-                }
-            }
-        }
+    if let Some(services) = session.scoped_str("services")
+        && let Some(section) = session.config_section(&format!("services {services}"))
+        && let Some(crate::config::ini::IniValue::Nested(kv)) = crate::config::ini::get(section, &snake)
+        && let Some((_, v)) = kv.iter().find(|(k, _)| k == "endpoint_url")
+    {
+        return Some(v.clone());
     }
     if let Some(v) = env.get("AWS_ENDPOINT_URL") {
         return Some(v.to_owned());
@@ -302,10 +300,10 @@ impl Client {
             match result {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
                 Ok(resp) => {
-                    if let (Some(date), Some(rt)) = (resp.header("date"), self.read_timeout) {
-                        if let Some(t) = compute_ttl(date, received, rt) {
-                            ttl = Some(t);
-                        }
+                    if let (Some(date), Some(rt)) = (resp.header("date"), self.read_timeout)
+                        && let Some(t) = compute_ttl(date, received, rt)
+                    {
+                        ttl = Some(t);
                     }
                     let err = if resp.status == 300 {
                         // botocore parses 300 as a success body, then raises with no Error in it.
@@ -395,10 +393,10 @@ impl Client {
                 retryable: false,
             });
         }
-        if scheme == "https" {
-            if let Some(e) = &self.tls_error {
-                return Err(SendError { message: format!("SSL validation failed for {url} {e}"), retryable: true });
-            }
+        if scheme == "https"
+            && let Some(e) = &self.tls_error
+        {
+            return Err(SendError { message: format!("SSL validation failed for {url} {e}"), retryable: true });
         }
         debug::log(
             "botocore.endpoint",

@@ -260,12 +260,12 @@ impl RetryConfig {
     /// with botocore's conversions and validation order.
     pub fn resolve(max_attempts: Option<&str>, mode: Option<&str>) -> Result<RetryConfig, CliError> {
         let max = max_attempts.map(py_int).transpose()?;
-        if let Some(m) = max {
-            if m < 1 {
-                return Err(CliError::general(format!(
-                    "Value provided to \"max_attempts\": {m} must be an integer greater than or equal to 1."
-                )));
-            }
+        if let Some(m) = max
+            && m < 1
+        {
+            return Err(CliError::general(format!(
+                "Value provided to \"max_attempts\": {m} must be an integer greater than or equal to 1."
+            )));
         }
         let mode = match mode.unwrap_or("legacy") {
             "legacy" => RetryMode::Legacy,
@@ -490,7 +490,7 @@ mod tests {
             RetryConfig::resolve(Some("2.5"), None).unwrap_err().stderr,
             "\ninvalid literal for int() with base 10: '2.5'\n"
         );
-        assert_eq!(RetryConfig::resolve(Some("0"), Some("bogus")).unwrap_err().stderr.contains("max_attempts"), true);
+        assert!(RetryConfig::resolve(Some("0"), Some("bogus")).unwrap_err().stderr.contains("max_attempts"));
         assert_eq!(RetryConfig::resolve(Some(" 2 "), None).unwrap().max_attempts, 2);
     }
 

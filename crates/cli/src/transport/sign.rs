@@ -97,6 +97,7 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     /// An independent botocore-style SigV4 (auth.py), for checking our signer.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn botocore_signature(
         method: &str,
         canonical_uri: &str,
