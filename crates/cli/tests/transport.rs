@@ -446,3 +446,61 @@ fn configured_endpoint_env() {
     c.call(&op(), BODY).unwrap();
     assert_eq!(m.log.lock().unwrap().len(), 1);
 }
+
+const STS_OK: &str = "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>ASIAASSUMED</AccessKeyId><SecretAccessKey>assumedsecret</SecretAccessKey><SessionToken>assumed/token==</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+
+fn role_session(url: &str) -> (GlobalArgs, Session) {
+    let home = std::env::temp_dir().join(format!("cpjobs-transport-role-{}", std::process::id()));
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/config"),
+        format!("[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = base\nregion = us-east-1\n[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = {SECRET}\n"),
+    )
+    .unwrap();
+    let g = GlobalArgs { profile: Some("r".into()), ..globals(url) };
+    let env = Env::from_pairs([("HOME", home.display().to_string()), ("AWS_ENDPOINT_URL_STS", url.to_owned())]);
+    let s = Session::load_with_env(&g, env).unwrap();
+    (g, s)
+}
+
+#[test]
+fn assume_role_then_call() {
+    let m = mock(vec![Action::Respond { status: 200, headers: vec![], body: STS_OK }, ok()]);
+    let url = format!("http://127.0.0.1:{}", m.port);
+    let (g, s) = role_session(&url);
+    let c = Client::new(&s, &g).unwrap();
+    assert_eq!(m.log.lock().unwrap().len(), 0, "STS is called only when signing");
+    c.call(&op(), BODY).unwrap();
+    let log = m.log.lock().unwrap();
+    assert_eq!(log.len(), 2);
+    let sts = &log[0];
+    assert_eq!(sts.header("content-type"), Some("application/x-www-form-urlencoded; charset=utf-8"));
+    assert!(sts.header("x-amz-target").is_none());
+    let body = String::from_utf8(sts.body.clone()).unwrap();
+    assert!(body.starts_with("Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx&RoleSessionName=botocore-session-"), "{body}");
+    let auth = sts.header("authorization").unwrap();
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDBASE/")
+            && auth.contains("/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, "),
+        "{auth}"
+    );
+    verify_sigv4(sts, SECRET, "/", "");
+    let cp = &log[1];
+    assert_eq!(cp.header("x-amz-security-token"), Some("assumed/token=="));
+    assert!(cp.header("authorization").unwrap().contains("Credential=ASIAASSUMED/"));
+    verify_sigv4(cp, "assumedsecret", "/", "");
+}
+
+#[test]
+fn assume_role_failure_reads_like_aws_cli() {
+    let denied = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+    let m = mock(vec![Action::Respond { status: 403, headers: vec![], body: denied }]);
+    let url = format!("http://127.0.0.1:{}", m.port);
+    let (g, s) = role_session(&url);
+    let c = Client::new(&s, &g).unwrap();
+    assert_eq!(
+        c.call(&op(), BODY).unwrap_err().stderr,
+        "\nAn error occurred (AccessDenied) when calling the AssumeRole operation: User is not authorized\n"
+    );
+    assert_eq!(m.log.lock().unwrap().len(), 1);
+}

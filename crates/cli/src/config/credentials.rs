@@ -182,29 +182,81 @@ fn io_strerror(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// Credentials as botocore holds them after resolution: either ready to use,
+/// or an assume-role whose STS call is deferred until a request is signed
+/// (`DeferredRefreshableCredentials`), so STS errors surface when AWS CLI's do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// Ready credentials.
+    Static(Credentials),
+    /// `role_arn` with its source credentials.
+    AssumeRole(Box<AssumeRole>),
+}
+
+/// One `AssumeRole` call to make: the profile's role settings and who calls STS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    /// The profile that names the role.
+    pub profile: String,
+    /// `role_arn`.
+    pub role_arn: String,
+    /// `role_session_name` (else `botocore-session-<unix time>`).
+    pub role_session_name: Option<String>,
+    /// `external_id`.
+    pub external_id: Option<String>,
+    /// `mfa_serial` (the token code is read from the terminal).
+    pub mfa_serial: Option<String>,
+    /// `duration_seconds`, when it is an integer.
+    pub duration_seconds: Option<i64>,
+    /// Who calls STS.
+    pub source: CredentialSource,
+}
+
+fn has_static(section: &Section) -> bool {
+    ini::get(section, "aws_access_key_id").is_some() || ini::get(section, "aws_secret_access_key").is_some()
+}
+
+fn has_role(section: &Section) -> bool {
+    ini::get(section, "role_arn").is_some() && ini::get(section, "web_identity_token_file").is_none()
+}
+
 impl Session {
     /// Resolves credentials the way botocore does when AWS CLI creates its
-    /// client: Ok(None) when no provider has any (AWS CLI reports that only
-    /// when it signs the first request, see [`no_credentials_error`]).
-    pub fn credentials(&self) -> Result<Option<Credentials>, CliError> {
+    /// client, without any network call: Ok(None) when no provider has any
+    /// (AWS CLI reports that only when it signs, see [`no_credentials_error`]).
+    pub fn credential_source(&self) -> Result<Option<CredentialSource>, CliError> {
         // An explicit --profile negates the environment provider.
         if !self.profile_from_flag()
             && let Some(c) = from_env(self)?
         {
-            return Ok(Some(c));
+            return Ok(Some(CredentialSource::Static(c)));
         }
         let profile = self.profile_name().to_owned();
-        let full = self.profile_config(&profile);
-        if let Some(section) = full
-            && ini::get(section, "role_arn").is_some()
+        if let Some(section) = self.profile_config(&profile)
+            && has_role(section)
         {
-            // AssumeRoleProvider would call STS; cpjobs does not (yet), and silently
-            // using other credentials instead would sign as the wrong principal.
-            return Err(CliError::general(format!(
-                "cpjobs does not support assume-role profiles yet (profile {profile} sets role_arn); use credentials from the environment, the credentials file or credential_process"
-            )));
+            let mut visited = vec![profile.clone()];
+            return self.assume_role(&profile, &mut visited).map(Some);
         }
-        if let Some(section) = self.credentials_file().and_then(|c| c.section(&profile))
+        Ok(self.profile_chain(&profile)?.map(CredentialSource::Static))
+    }
+
+    /// Like [`Session::credential_source`], with any assume-role carried out now (calls STS).
+    pub fn credentials(&self) -> Result<Option<Credentials>, CliError> {
+        match self.credential_source()? {
+            None => Ok(None),
+            Some(src) => {
+                crate::transport::sts::resolve(self, &self.globals().clone(), self.region_opt().as_deref(), &src)
+                    .map(Some)
+            }
+        }
+    }
+
+    /// The profile providers (`ProfileProviderBuilder.providers`): credentials
+    /// file, `credential_process`, config file. Web identity and SSO are not supported.
+    fn profile_chain(&self, profile: &str) -> Result<Option<Credentials>, CliError> {
+        let full = self.profile_config(profile);
+        if let Some(section) = self.credentials_file().and_then(|c| c.section(profile))
             && let Some(c) = from_mapping(section, "shared-credentials-file")?
         {
             return Ok(Some(c));
@@ -212,12 +264,78 @@ impl Session {
         if let Some(cmd) = full.and_then(|s| ini::get(s, "credential_process")).and_then(IniValue::as_str) {
             return from_process(cmd).map(Some);
         }
-        if let Some(section) = self.config_file_profile(&profile)
+        if let Some(section) = self.config_file_profile(profile)
             && let Some(c) = from_mapping(&section, "config-file")?
         {
             return Ok(Some(c));
         }
         Ok(None)
+    }
+
+    /// `AssumeRoleProvider._load_creds_via_assume_role`: validates the role
+    /// settings and resolves the source credentials (recursively for chains).
+    fn assume_role(&self, profile: &str, visited: &mut Vec<String>) -> Result<CredentialSource, CliError> {
+        let section = self.profile_config(profile).cloned().unwrap_or_default();
+        let get = |k: &str| ini::get(&section, k).and_then(IniValue::as_str).map(str::to_owned);
+        let role_arn = get("role_arn").unwrap_or_default();
+        let source_profile = get("source_profile");
+        let credential_source = get("credential_source");
+        let source = match (&source_profile, &credential_source) {
+            (Some(_), Some(_)) => {
+                return Err(CliError::general(format!(
+                    "The profile \"{profile}\" contains both source_profile and credential_source."
+                )));
+            }
+            (None, None) => return Err(partial("assume-role", "source_profile or credential_source")),
+            (None, Some(cs)) => {
+                if !matches!(cs.as_str(), "Environment" | "Ec2InstanceMetadata" | "EcsContainer") {
+                    return Err(CliError::general(format!(
+                        "The credential source \"{cs}\" referenced in profile \"{profile}\" is not valid."
+                    )));
+                }
+                // cpjobs never queries instance or container metadata endpoints.
+                let found = if cs == "Environment" { from_env(self)? } else { None };
+                let creds = found.ok_or_else(|| {
+                    retrieval_error(
+                        cs,
+                        &format!("No credentials found in credential_source referenced in profile {profile}"),
+                    )
+                })?;
+                CredentialSource::Static(creds)
+            }
+            (Some(sp), None) => {
+                let Some(src_section) = self.profile_config(sp).cloned() else {
+                    return Err(CliError::general(format!(
+                        "The source_profile \"{sp}\" referenced in the profile \"{profile}\" does not exist."
+                    )));
+                };
+                if visited.contains(sp) && (sp != profile || !has_static(&src_section)) {
+                    let list: Vec<String> = visited.iter().map(|v| format!("'{v}'")).collect();
+                    return Err(CliError::general(format!(
+                        "Infinite loop in credential configuration detected. Attempting to load from profile {sp} which has already been visited. Visited profiles: [{}]",
+                        list.join(", ")
+                    )));
+                }
+                visited.push(sp.clone());
+                if has_static(&src_section) || !has_role(&src_section) {
+                    let creds = self.profile_chain(sp)?.ok_or_else(|| {
+                        CliError::general(format!("The source profile \"{sp}\" must have credentials."))
+                    })?;
+                    CredentialSource::Static(creds)
+                } else {
+                    self.assume_role(sp, visited)?
+                }
+            }
+        };
+        Ok(CredentialSource::AssumeRole(Box::new(AssumeRole {
+            profile: profile.to_owned(),
+            role_arn,
+            role_session_name: get("role_session_name"),
+            external_id: get("external_id"),
+            mfa_serial: get("mfa_serial"),
+            duration_seconds: get("duration_seconds").and_then(|d| crate::transport::retry::py_int(&d).ok()),
+            source,
+        })))
     }
 }
 
@@ -342,10 +460,49 @@ mod tests {
     }
 
     #[test]
-    fn assume_role_is_refused_not_bypassed() {
-        let cfg = "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n[default]\naws_access_key_id = A\naws_secret_access_key = B\n";
-        let g = GlobalArgs { profile: Some("r".into()), ..GlobalArgs::default() };
-        assert!(session("c-ar", cfg, "", &g, &[]).credentials().unwrap_err().stderr.contains("role_arn"));
+    fn assume_role_settings() {
+        let cfg = "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = base\nexternal_id = ext\nduration_seconds = 900\n[profile base]\naws_access_key_id = A\naws_secret_access_key = B\n[profile chain]\nrole_arn = arn:2\nsource_profile = r\n[profile both]\nrole_arn = a\nsource_profile = base\ncredential_source = Environment\n[profile neither]\nrole_arn = a\n[profile missing]\nrole_arn = a\nsource_profile = nope\n[profile loop1]\nrole_arn = a\nsource_profile = loop2\n[profile loop2]\nrole_arn = b\nsource_profile = loop1\n[profile self]\nrole_arn = a\nsource_profile = self\naws_access_key_id = S\naws_secret_access_key = T\n[profile envsrc]\nrole_arn = a\ncredential_source = Environment\n[profile badsrc]\nrole_arn = a\ncredential_source = Nope\n[profile nocreds]\nregion = x\n[profile emptysrc]\nrole_arn = a\nsource_profile = nocreds\n";
+        let src = |p: &str, env: &[(&str, &str)]| {
+            let g = GlobalArgs { profile: Some(p.into()), ..GlobalArgs::default() };
+            session(&format!("c-ar-{p}"), cfg, "", &g, env).credential_source()
+        };
+        let Some(CredentialSource::AssumeRole(r)) = src("r", &[]).unwrap() else { panic!("assume role expected") };
+        assert_eq!(
+            (r.role_arn.as_str(), r.external_id.as_deref(), r.duration_seconds),
+            ("arn:aws:iam::123456789012:role/x", Some("ext"), Some(900))
+        );
+        assert!(matches!(&r.source, CredentialSource::Static(c) if c.access_key == "A"));
+        let Some(CredentialSource::AssumeRole(c)) = src("chain", &[]).unwrap() else { panic!() };
+        assert!(matches!(&c.source, CredentialSource::AssumeRole(inner) if inner.role_arn.starts_with("arn:aws")));
+        assert_eq!(
+            src("both", &[]).unwrap_err().stderr,
+            "\nThe profile \"both\" contains both source_profile and credential_source.\n"
+        );
+        assert_eq!(
+            src("neither", &[]).unwrap_err().stderr,
+            "\nPartial credentials found in assume-role, missing: source_profile or credential_source\n"
+        );
+        assert_eq!(
+            src("missing", &[]).unwrap_err().stderr,
+            "\nThe source_profile \"nope\" referenced in the profile \"missing\" does not exist.\n"
+        );
+        assert!(src("loop1", &[]).unwrap_err().stderr.contains("Infinite loop in credential configuration detected."));
+        assert!(matches!(src("self", &[]).unwrap(), Some(CredentialSource::AssumeRole(_))));
+        let env = [("AWS_ACCESS_KEY_ID", "E"), ("AWS_SECRET_ACCESS_KEY", "F")];
+        let Some(CredentialSource::AssumeRole(e)) = src("envsrc", &env).unwrap() else { panic!() };
+        assert!(matches!(&e.source, CredentialSource::Static(c) if c.access_key == "E"));
+        assert_eq!(
+            src("envsrc", &[]).unwrap_err().stderr,
+            "\nError when retrieving credentials from Environment: No credentials found in credential_source referenced in profile envsrc\n"
+        );
+        assert_eq!(
+            src("badsrc", &[]).unwrap_err().stderr,
+            "\nThe credential source \"Nope\" referenced in profile \"badsrc\" is not valid.\n"
+        );
+        assert_eq!(
+            src("emptysrc", &[]).unwrap_err().stderr,
+            "\nThe source profile \"nocreds\" must have credentials.\n"
+        );
     }
 
     #[test]

@@ -15,13 +15,14 @@
 pub mod endpoint;
 pub mod retry;
 pub mod sign;
+pub mod sts;
 
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::args::GlobalArgs;
-use crate::config::credentials::no_credentials_error;
+use crate::config::credentials::{CredentialSource, no_credentials_error};
 use crate::config::{Credentials, Session, no_region_error};
 use crate::debug;
 use crate::error::CliError;
@@ -143,6 +144,25 @@ pub fn configured_endpoint(session: &Session, service_id: &str) -> Option<String
     session.scoped_str("endpoint_url").map(str::to_owned)
 }
 
+/// The wire protocol of the service a client talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protocol {
+    /// AWS JSON 1.1 with this `X-Amz-Target` prefix (`CodePipeline_20150709`).
+    Json {
+        /// Target prefix.
+        target_prefix: String,
+    },
+    /// AWS Query (form body, XML answers), e.g. STS.
+    Query,
+}
+
+/// Which service a client is for.
+struct ServiceSpec<'a> {
+    endpoint_prefix: &'a str,
+    service_id: &'a str,
+    protocol: Protocol,
+}
+
 /// How to sleep between attempts (tests inject a recorder).
 pub type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 
@@ -151,8 +171,13 @@ pub struct Client {
     target: Target,
     region: String,
     signing_name: String,
-    target_prefix: String,
-    credentials: Option<Credentials>,
+    protocol: Protocol,
+    /// What to sign with; an assume-role is carried out at the first signature, as botocore does.
+    credentials: Option<CredentialSource>,
+    resolved: OnceLock<Result<Credentials, CliError>>,
+    /// Kept for the STS client an assume-role needs.
+    session: Session,
+    globals: GlobalArgs,
     sign: bool,
     retry: RetryConfig,
     read_timeout: Option<Duration>,
@@ -201,13 +226,69 @@ impl Client {
         target_prefix: &str,
         service_id: &str,
     ) -> Result<Client, CliError> {
-        let timeouts = check_global_args(globals)?;
+        let spec = ServiceSpec {
+            endpoint_prefix,
+            service_id,
+            protocol: Protocol::Json { target_prefix: target_prefix.to_owned() },
+        };
+        check_global_args(globals)?;
         let region = session.region_opt();
         if let Some(r) = &region {
             check_region_format(r)?;
         }
-        let credentials = if globals.no_sign_request { None } else { session.credentials()? };
-        let endpoint_url = globals.endpoint_url.clone().or_else(|| configured_endpoint(session, service_id));
+        let credentials = if globals.no_sign_request { None } else { session.credential_source()? };
+        Client::build(
+            session,
+            globals,
+            &spec,
+            region,
+            globals.endpoint_url.clone(),
+            credentials,
+            !globals.no_sign_request,
+            globals.no_verify_ssl,
+        )
+    }
+
+    /// The STS client botocore creates for an assume-role: the session's
+    /// settings, but neither `--endpoint-url` nor `--no-verify-ssl` apply to it.
+    pub fn sts(
+        session: &Session,
+        globals: &GlobalArgs,
+        region: Option<&str>,
+        credentials: Credentials,
+    ) -> Result<Client, CliError> {
+        let spec = ServiceSpec { endpoint_prefix: "sts", service_id: "STS", protocol: Protocol::Query };
+        // With no region botocore uses the global endpoint, signed for us-east-1.
+        let (region, endpoint) = match region.filter(|r| !r.is_empty()) {
+            Some(r) => (r.to_owned(), None),
+            None => ("us-east-1".to_owned(), Some("https://sts.amazonaws.com".to_owned())),
+        };
+        let endpoint = configured_endpoint(session, "STS").or(endpoint);
+        Client::build(
+            session,
+            globals,
+            &spec,
+            Some(region),
+            endpoint,
+            Some(CredentialSource::Static(credentials)),
+            true,
+            false,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        session: &Session,
+        globals: &GlobalArgs,
+        spec: &ServiceSpec<'_>,
+        region: Option<String>,
+        endpoint_override: Option<String>,
+        credentials: Option<CredentialSource>,
+        sign: bool,
+        no_verify_ssl: bool,
+    ) -> Result<Client, CliError> {
+        let timeouts = check_global_args(globals)?;
+        let endpoint_url = endpoint_override.or_else(|| configured_endpoint(session, spec.service_id));
         let region = match region {
             Some(r) if !r.is_empty() || endpoint_url.is_some() => r,
             _ => return Err(no_region_error()),
@@ -219,13 +300,13 @@ impl Client {
         // urllib3 validates connect before read.
         let connect_timeout = check_positive("connect", timeouts.connect)?;
         let read_timeout = check_positive("read", timeouts.read)?;
-        let endpoint_url = endpoint_url.unwrap_or_else(|| endpoint::default_endpoint(endpoint_prefix, &region));
+        let endpoint_url = endpoint_url.unwrap_or_else(|| endpoint::default_endpoint(spec.endpoint_prefix, &region));
         endpoint::check_valid_endpoint(&endpoint_url)?;
         let target = Target::new(&endpoint_url);
 
         let mut tls_error = None;
         let mut tls = ureq::tls::TlsConfig::builder();
-        if globals.no_verify_ssl {
+        if no_verify_ssl {
             tls = tls.disable_verification(true);
         } else if target.parts.scheme == "https" {
             let bundle = globals.ca_bundle.clone().or_else(|| session.env_or_profile("AWS_CA_BUNDLE", "ca_bundle"));
@@ -249,10 +330,13 @@ impl Client {
         Ok(Client {
             target,
             region,
-            signing_name: endpoint_prefix.to_owned(),
-            target_prefix: target_prefix.to_owned(),
+            signing_name: spec.endpoint_prefix.to_owned(),
+            protocol: spec.protocol.clone(),
             credentials,
-            sign: !globals.no_sign_request,
+            resolved: OnceLock::new(),
+            session: session.clone(),
+            globals: globals.clone(),
+            sign,
             retry,
             read_timeout,
             agent,
@@ -278,8 +362,12 @@ impl Client {
 
     /// POST `body` for `op` with AWS CLI's headers, signature and retries; the 2xx response or AWS CLI's error.
     pub fn call(&self, op: &cpjobs_model::Operation, body: &str) -> Result<HttpResponse, CliError> {
+        self.invoke(&op.name, body)
+    }
+
+    /// Sends operation `op_name` with an already serialized body (JSON, or the form body for Query).
+    pub fn invoke(&self, op_name: &str, body: &str) -> Result<HttpResponse, CliError> {
         let invocation_id = uuid::Uuid::new_v4().to_string();
-        let amz_target = format!("{}.{}", self.target_prefix, op.name);
         let mut ttl: Option<String> = None;
         let mut max_header: Option<u32> = None;
         let mut attempt: u32 = 1;
@@ -292,7 +380,7 @@ impl Client {
             if let Some(m) = max_header {
                 sdk_request.push(format!("max={m}"));
             }
-            let headers = self.request_headers(&amz_target, body, &invocation_id, &sdk_request.join("; "))?;
+            let headers = self.request_headers(op_name, body, &invocation_id, &sdk_request.join("; "))?;
             let result = self.send(&headers, body);
             let received = SystemTime::now();
             // The retry handler records `max` the first time it runs, i.e. from the second attempt on.
@@ -309,13 +397,18 @@ impl Client {
                         // botocore parses 300 as a success body, then raises with no Error in it.
                         retry::ServiceError { code: "Unknown".into(), message: "Unknown".into() }
                     } else {
-                        retry::parse_error(resp.status, &resp.headers, &resp.body).map_err(CliError::general)?
+                        match self.protocol {
+                            Protocol::Json { .. } => {
+                                retry::parse_error(resp.status, &resp.headers, &resp.body).map_err(CliError::general)?
+                            }
+                            Protocol::Query => sts::parse_query_error(resp.status, &resp.body),
+                        }
                     };
                     match self.retry.decide(attempt, Outcome::Response { status: resp.status, code: &err.code }) {
                         Decision::Retry { max_delay } => self.pause(max_delay),
                         Decision::Stop { max_reached } => {
                             let retries = max_reached.then_some(attempt - 1);
-                            return Err(CliError::general(retry::client_error_message(&err, &op.name, retries)));
+                            return Err(CliError::general(retry::client_error_message(&err, op_name, retries)));
                         }
                     }
                 }
@@ -337,26 +430,48 @@ impl Client {
         (self.sleeper)(Duration::from_secs_f64(secs));
     }
 
+    /// The credentials to sign with, assuming a role the first time it is needed.
+    fn signing_credentials(&self) -> Result<Credentials, CliError> {
+        match &self.credentials {
+            None => Err(no_credentials_error()),
+            Some(CredentialSource::Static(c)) => Ok(c.clone()),
+            Some(src) => self
+                .resolved
+                .get_or_init(|| sts::resolve(&self.session, &self.globals, Some(&self.region), src))
+                .clone(),
+        }
+    }
+
     /// The headers of one attempt, in AWS CLI's order (Content-Length is added by the HTTP client).
     fn request_headers(
         &self,
-        amz_target: &str,
+        op_name: &str,
         body: &str,
         invocation_id: &str,
         sdk_request: &str,
     ) -> Result<Vec<(String, String)>, CliError> {
+        let (content_type, amz_target) = match &self.protocol {
+            Protocol::Json { target_prefix } => {
+                ("application/x-amz-json-1.1", Some(format!("{target_prefix}.{op_name}")))
+            }
+            Protocol::Query => ("application/x-www-form-urlencoded; charset=utf-8", None),
+        };
         let mut signed: Vec<(String, String)> = Vec::new();
         if self.sign {
-            let creds = self.credentials.as_ref().ok_or_else(no_credentials_error)?;
+            let creds = self.signing_credentials()?;
             let host = self.target.host_header().map_err(CliError::general)?;
+            let mut to_sign = vec![("content-type", content_type)];
+            if let Some(t) = &amz_target {
+                to_sign.push(("x-amz-target", t.as_str()));
+            }
             signed = sign::sign(&sign::SignInput {
                 url: &self.target.url,
                 host: &host,
-                amz_target,
+                headers: &to_sign,
                 body: body.as_bytes(),
                 region: &self.region,
                 service: &self.signing_name,
-                credentials: creds,
+                credentials: &creds,
                 time: SystemTime::now(),
             })
             .map_err(CliError::general)?;
@@ -371,13 +486,12 @@ impl Client {
                 )));
             }
         };
-        let mut headers = vec![
-            ("Host".to_owned(), host),
-            ("Accept-Encoding".to_owned(), "identity".to_owned()),
-            ("X-Amz-Target".to_owned(), amz_target.to_owned()),
-            ("Content-Type".to_owned(), "application/x-amz-json-1.1".to_owned()),
-            ("User-Agent".to_owned(), USER_AGENT.to_owned()),
-        ];
+        let mut headers = vec![("Host".to_owned(), host), ("Accept-Encoding".to_owned(), "identity".to_owned())];
+        if let Some(t) = amz_target {
+            headers.push(("X-Amz-Target".to_owned(), t));
+        }
+        headers.push(("Content-Type".to_owned(), content_type.to_owned()));
+        headers.push(("User-Agent".to_owned(), USER_AGENT.to_owned()));
         headers.extend(signed);
         headers.push(("amz-sdk-invocation-id".to_owned(), invocation_id.to_owned()));
         headers.push(("amz-sdk-request".to_owned(), sdk_request.to_owned()));

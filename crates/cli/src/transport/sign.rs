@@ -25,8 +25,8 @@ pub struct SignInput<'a> {
     pub url: &'a str,
     /// The `Host` header value.
     pub host: &'a str,
-    /// `X-Amz-Target`.
-    pub amz_target: &'a str,
+    /// The other headers to sign besides `host` (`content-type`, `x-amz-target`), lowercase names.
+    pub headers: &'a [(&'a str, &'a str)],
     /// The body.
     pub body: &'a [u8],
     /// Signing region.
@@ -73,10 +73,9 @@ pub fn sign(input: &SignInput<'_>) -> Result<Vec<(String, String)>, String> {
         .map_err(|e| e.to_string())?
         .into();
     // Only these headers are signed, as in botocore (User-Agent and amz-sdk-* are added after signing).
-    let headers =
-        [("content-type", "application/x-amz-json-1.1"), ("host", input.host), ("x-amz-target", input.amz_target)];
-    let request = SignableRequest::new("POST", input.url, headers.into_iter(), SignableBody::Bytes(input.body))
-        .map_err(|e| e.to_string())?;
+    let headers = std::iter::once(("host", input.host)).chain(input.headers.iter().copied());
+    let request =
+        SignableRequest::new("POST", input.url, headers, SignableBody::Bytes(input.body)).map_err(|e| e.to_string())?;
     let (instructions, _signature) = sigv4_sign(request, &params).map_err(|e| e.to_string())?.into_parts();
     let (out_headers, _params) = instructions.into_parts();
     let find =
@@ -153,7 +152,10 @@ mod tests {
         let out = sign(&SignInput {
             url,
             host: "127.0.0.1:18765",
-            amz_target: "CodePipeline_20150709.PollForThirdPartyJobs",
+            headers: &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", "CodePipeline_20150709.PollForThirdPartyJobs"),
+            ],
             body,
             region: "us-east-1",
             service: "codepipeline",
