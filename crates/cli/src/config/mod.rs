@@ -44,6 +44,11 @@ impl Env {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// All variables, sorted by name.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A variable's value when set and non-empty (`os.environ.get(x, '')` truthiness).
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())

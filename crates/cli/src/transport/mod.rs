@@ -163,6 +163,66 @@ struct ServiceSpec<'a> {
     protocol: Protocol,
 }
 
+/// Python's `urllib.request.getproxies_environment()`: `<scheme>_proxy` variables in any
+/// case, the lowercase spelling winning; an empty lowercase one removes the entry.
+fn environ_proxies(env: &crate::config::Env) -> Vec<(String, String)> {
+    let mut proxies: Vec<(String, String)> = Vec::new();
+    let mut set = |k: String, v: Option<&str>| {
+        proxies.retain(|(pk, _)| *pk != k);
+        if let Some(v) = v {
+            proxies.push((k, v.to_owned()));
+        }
+    };
+    for (name, value) in env.vars() {
+        let lower = name.to_lowercase();
+        if !value.is_empty() && lower.ends_with("_proxy") {
+            set(lower[..lower.len() - 6].to_owned(), Some(value));
+        }
+    }
+    if env.get("REQUEST_METHOD").is_some() {
+        set("http".to_owned(), None);
+    }
+    for (name, value) in env.vars() {
+        if let Some(base) = name.strip_suffix("_proxy") {
+            let base = base.to_lowercase();
+            set(base, if value.is_empty() { None } else { Some(value) });
+        }
+    }
+    proxies
+}
+
+/// botocore's proxy choice for `url`: none when `no_proxy` matches the host
+/// (`proxy_bypass_environment`), else `scheme://host`, `scheme`, `all://host`, `all`.
+pub fn select_proxy(env: &crate::config::Env, target: &Target) -> Option<String> {
+    let proxies = environ_proxies(env);
+    let get = |k: &str| proxies.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.clone());
+    let netloc = target.parts.netloc.to_lowercase();
+    let hostonly = netloc
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(netloc.as_str(), |(h, _)| h);
+    if let Some(no) = get("no") {
+        if no == "*" {
+            return None;
+        }
+        for name in no.split(',') {
+            let name = name.trim().trim_start_matches('.').to_lowercase();
+            if name.is_empty() {
+                continue;
+            }
+            let dotted = format!(".{name}");
+            if hostonly == name || netloc == name || hostonly.ends_with(&dotted) || netloc.ends_with(&dotted) {
+                return None;
+            }
+        }
+    }
+    let scheme = &target.parts.scheme;
+    let host = target.parts.hostname().unwrap_or_default();
+    [format!("{scheme}://{host}"), scheme.clone(), format!("all://{host}"), "all".to_owned()]
+        .iter()
+        .find_map(|k| get(k))
+}
+
 /// How to sleep between attempts (tests inject a recorder).
 pub type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 
@@ -317,7 +377,13 @@ impl Client {
                 }
             }
         }
+        // The proxy is chosen here, by botocore's rules, not by ureq's own environment lookup.
+        let proxy = match select_proxy(session.env(), &target) {
+            Some(p) => Some(ureq::Proxy::new(&p).map_err(|e| CliError::general(format!("Invalid proxy {p}: {e}")))?),
+            None => None,
+        };
         let agent = ureq::Agent::config_builder()
+            .proxy(proxy)
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(USER_AGENT)
@@ -754,6 +820,28 @@ mod tests {
         let r = t.rem_euclid(86_400);
         const M: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         format!("Mon, {d:02} {} {y} {:02}:{:02}:{:02} GMT", M[m as usize - 1], r / 3600, r % 3600 / 60, r % 60)
+    }
+
+    #[test]
+    fn proxies_follow_python_rules() {
+        use crate::config::Env;
+        let t = Target::new("http://127.0.0.1:18765/");
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        assert_eq!(select_proxy(&env(&[]), &t), None);
+        assert_eq!(select_proxy(&env(&[("HTTPS_PROXY", "http://p:1")]), &t), None, "https proxy is not used for http");
+        assert_eq!(
+            select_proxy(&env(&[("HTTP_PROXY", "http://P:1"), ("http_proxy", "http://l:1")]), &t).as_deref(),
+            Some("http://l:1")
+        );
+        assert_eq!(select_proxy(&env(&[("ALL_PROXY", "http://a:1")]), &t).as_deref(), Some("http://a:1"));
+        assert_eq!(select_proxy(&env(&[("http_proxy", "http://p:1"), ("NO_PROXY", "localhost, 127.0.0.1")]), &t), None);
+        assert_eq!(select_proxy(&env(&[("http_proxy", "http://p:1"), ("no_proxy", "*")]), &t), None);
+        let d = Target::new("https://codepipeline.eu-west-1.amazonaws.com");
+        assert_eq!(select_proxy(&env(&[("https_proxy", "http://p:1"), ("no_proxy", ".amazonaws.com")]), &d), None);
+        assert_eq!(
+            select_proxy(&env(&[("https_proxy", "http://p:1"), ("no_proxy", "example.com")]), &d).as_deref(),
+            Some("http://p:1")
+        );
     }
 
     #[test]
