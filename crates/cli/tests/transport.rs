@@ -504,3 +504,33 @@ fn assume_role_failure_reads_like_aws_cli() {
     );
     assert_eq!(m.log.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn web_identity_then_call() {
+    let m = mock(vec![Action::Respond { status: 200, headers: vec![], body: STS_OK }, ok()]);
+    let url = format!("http://127.0.0.1:{}", m.port);
+    let dir = std::env::temp_dir().join(format!("cpjobs-transport-wi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tok = dir.join("token");
+    std::fs::write(&tok, "eyJ.token+/=").unwrap();
+    let g = globals(&url);
+    let env = Env::from_pairs([
+        ("HOME", dir.display().to_string()),
+        ("AWS_DEFAULT_REGION", "eu-west-1".to_owned()),
+        ("AWS_ENDPOINT_URL_STS", url.clone()),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", tok.display().to_string()),
+        ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/w".to_owned()),
+        ("AWS_ROLE_SESSION_NAME", "sess".to_owned()),
+    ]);
+    let s = Session::load_with_env(&g, env).unwrap();
+    Client::new(&s, &g).unwrap().call(&op(), BODY).unwrap();
+    let log = m.log.lock().unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log[0].header("authorization").is_none(), "AssumeRoleWithWebIdentity is unsigned");
+    assert_eq!(
+        String::from_utf8(log[0].body.clone()).unwrap(),
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fw&RoleSessionName=sess&WebIdentityToken=eyJ.token%2B%2F%3D"
+    );
+    assert!(log[1].header("authorization").unwrap().contains("Credential=ASIAASSUMED/"));
+    verify_sigv4(&log[1], "assumedsecret", "/", "");
+}

@@ -191,6 +191,19 @@ pub enum CredentialSource {
     Static(Credentials),
     /// `role_arn` with its source credentials.
     AssumeRole(Box<AssumeRole>),
+    /// `AssumeRoleWithWebIdentity` with a token read from a file.
+    WebIdentity(WebIdentity),
+}
+
+/// One `AssumeRoleWithWebIdentity` call to make (env `AWS_WEB_IDENTITY_TOKEN_FILE`/`AWS_ROLE_ARN` or the profile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentity {
+    /// `web_identity_token_file`.
+    pub token_file: String,
+    /// `role_arn`.
+    pub role_arn: String,
+    /// `role_session_name`.
+    pub role_session_name: Option<String>,
 }
 
 /// One `AssumeRole` call to make: the profile's role settings and who calls STS.
@@ -238,7 +251,47 @@ impl Session {
             let mut visited = vec![profile.clone()];
             return self.assume_role(&profile, &mut visited).map(Some);
         }
-        Ok(self.profile_chain(&profile)?.map(CredentialSource::Static))
+        self.profile_providers(&profile, self.profile_from_flag())
+    }
+
+    /// `AssumeRoleWithWebIdentityProvider`: env variables (unless disabled) over the profile's settings.
+    fn web_identity(&self, profile: &str, disable_env: bool) -> Result<Option<WebIdentity>, CliError> {
+        let get = |key: &str, env_var: &str| -> Option<String> {
+            if !disable_env && let Some(v) = self.env().get(env_var) {
+                return Some(v.to_owned());
+            }
+            self.profile_config(profile).and_then(|s| ini::get(s, key)).and_then(IniValue::as_str).map(str::to_owned)
+        };
+        let Some(token_file) = get("web_identity_token_file", "AWS_WEB_IDENTITY_TOKEN_FILE").filter(|t| !t.is_empty())
+        else {
+            return Ok(None);
+        };
+        let role_arn = get("role_arn", "AWS_ROLE_ARN").filter(|r| !r.is_empty()).ok_or_else(|| {
+            CliError::general(
+                "The provided profile or the current environment is configured to assume role with web identity but has no role ARN configured. Ensure that the profile has the role_arnconfiguration set or the AWS_ROLE_ARN env var is set.",
+            )
+        })?;
+        Ok(Some(WebIdentity {
+            token_file,
+            role_arn,
+            role_session_name: get("role_session_name", "AWS_ROLE_SESSION_NAME"),
+        }))
+    }
+
+    /// The profile providers in botocore's order: web identity, SSO (refused), then [`Session::profile_chain`].
+    fn profile_providers(&self, profile: &str, disable_env: bool) -> Result<Option<CredentialSource>, CliError> {
+        if let Some(w) = self.web_identity(profile, disable_env)? {
+            return Ok(Some(CredentialSource::WebIdentity(w)));
+        }
+        if let Some(section) = self.profile_config(profile)
+            && (ini::get(section, "sso_start_url").is_some() || ini::get(section, "sso_session").is_some())
+        {
+            // Skipping the SSO provider would silently pick other credentials.
+            return Err(CliError::general(format!(
+                "cpjobs does not support SSO profiles (profile {profile} sets sso_start_url or sso_session); use credentials from the environment, a credentials file, credential_process or an assume-role profile"
+            )));
+        }
+        Ok(self.profile_chain(profile)?.map(CredentialSource::Static))
     }
 
     /// Like [`Session::credential_source`], with any assume-role carried out now (calls STS).
@@ -318,10 +371,9 @@ impl Session {
                 }
                 visited.push(sp.clone());
                 if has_static(&src_section) || !has_role(&src_section) {
-                    let creds = self.profile_chain(sp)?.ok_or_else(|| {
+                    self.profile_providers(sp, true)?.ok_or_else(|| {
                         CliError::general(format!("The source profile \"{sp}\" must have credentials."))
-                    })?;
-                    CredentialSource::Static(creds)
+                    })?
                 } else {
                     self.assume_role(sp, visited)?
                 }
@@ -503,6 +555,40 @@ mod tests {
             src("emptysrc", &[]).unwrap_err().stderr,
             "\nThe source profile \"nocreds\" must have credentials.\n"
         );
+    }
+
+    #[test]
+    fn web_identity_and_sso() {
+        let cfg = "[profile w]\nweb_identity_token_file = /tok\nrole_arn = arn:w\n[profile norole]\nweb_identity_token_file = /tok\n[profile sso]\nsso_session = x\n[profile viaw]\nrole_arn = arn:outer\nsource_profile = w\n";
+        let g = |p: &str| GlobalArgs { profile: Some(p.into()), ..GlobalArgs::default() };
+        let env =
+            [("AWS_WEB_IDENTITY_TOKEN_FILE", "/envtok"), ("AWS_ROLE_ARN", "arn:env"), ("AWS_ROLE_SESSION_NAME", "s")];
+        // Env settings win, unless --profile turns them off.
+        let s = session("c-wi1", cfg, "", &GlobalArgs::default(), &env);
+        let want = WebIdentity {
+            token_file: "/envtok".into(),
+            role_arn: "arn:env".into(),
+            role_session_name: Some("s".into()),
+        };
+        assert_eq!(s.credential_source().unwrap(), Some(CredentialSource::WebIdentity(want)));
+        let s = session("c-wi2", cfg, "", &g("w"), &env);
+        let want = WebIdentity { token_file: "/tok".into(), role_arn: "arn:w".into(), role_session_name: None };
+        assert_eq!(s.credential_source().unwrap(), Some(CredentialSource::WebIdentity(want.clone())));
+        assert!(
+            session("c-wi3", cfg, "", &g("norole"), &[])
+                .credential_source()
+                .unwrap_err()
+                .stderr
+                .contains("has no role ARN configured")
+        );
+        assert!(session("c-wi4", cfg, "", &g("sso"), &[]).credential_source().unwrap_err().stderr.contains("SSO"));
+        // A web-identity profile can be the source of an assume-role.
+        let Some(CredentialSource::AssumeRole(r)) =
+            session("c-wi5", cfg, "", &g("viaw"), &env).credential_source().unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.source, CredentialSource::WebIdentity(want));
     }
 
     #[test]

@@ -311,11 +311,12 @@ impl Client {
 
     /// The STS client botocore creates for an assume-role: the session's
     /// settings, but neither `--endpoint-url` nor `--no-verify-ssl` apply to it.
+    /// `credentials` None sends unsigned requests (AssumeRoleWithWebIdentity).
     pub fn sts(
         session: &Session,
         globals: &GlobalArgs,
         region: Option<&str>,
-        credentials: Credentials,
+        credentials: Option<Credentials>,
     ) -> Result<Client, CliError> {
         let spec = ServiceSpec { endpoint_prefix: "sts", service_id: "STS", protocol: Protocol::Query };
         // With no region botocore uses the global endpoint, signed for us-east-1.
@@ -330,8 +331,8 @@ impl Client {
             &spec,
             Some(region),
             endpoint,
-            Some(CredentialSource::Static(credentials)),
-            true,
+            credentials.clone().map(CredentialSource::Static),
+            credentials.is_some(),
             false,
         )
     }

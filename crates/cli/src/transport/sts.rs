@@ -28,7 +28,7 @@ pub fn resolve(
         CredentialSource::Static(c) => Ok(c.clone()),
         CredentialSource::AssumeRole(role) => {
             let source = resolve(session, globals, region, &role.source)?;
-            let client = Client::sts(session, globals, region, source)?;
+            let client = Client::sts(session, globals, region, Some(source))?;
             let body = assume_role_body(role, SystemTime::now(), read_token_code)?;
             let resp = client.invoke("AssumeRole", &body)?;
             parse_assume_role(&resp.body).ok_or_else(|| {
@@ -43,6 +43,46 @@ pub fn resolve(
                     "Unable to parse response ({reason}), invalid XML received. Further retries may succeed:\n{shown}"
                 ))
             })
+        }
+        CredentialSource::WebIdentity(w) => {
+            let token = std::fs::read_to_string(&w.token_file).map_err(|e| {
+                let errno = e.raw_os_error().unwrap_or(0);
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "No such file or directory",
+                    std::io::ErrorKind::PermissionDenied => "Permission denied",
+                    _ => "OSError",
+                };
+                CliError::general(format!("[Errno {errno}] {why}: '{}'", w.token_file))
+            })?;
+            // AssumeRoleWithWebIdentity is unsigned: the token is the proof.
+            let client = Client::sts(session, globals, region, None)?;
+            let session_name = w.role_session_name.clone().unwrap_or_else(|| {
+                format!(
+                    "botocore-session-{}",
+                    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+                )
+            });
+            let params = [
+                ("Action", "AssumeRoleWithWebIdentity"),
+                ("Version", "2011-06-15"),
+                ("RoleArn", w.role_arn.as_str()),
+                ("RoleSessionName", session_name.as_str()),
+                ("WebIdentityToken", token.as_str()),
+            ];
+            let body = params
+                .iter()
+                .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let resp = client.invoke("AssumeRoleWithWebIdentity", &body)?;
+            let mut creds = parse_assume_role(&resp.body).ok_or_else(|| {
+                CliError::general(format!(
+                    "Unable to parse response (no Credentials element), invalid XML received. Further retries may succeed:\n{}",
+                    crate::py::PyValue::Bytes(resp.body.clone()).repr()
+                ))
+            })?;
+            creds.method = "assume-role-with-web-identity";
+            Ok(creds)
         }
     }
 }
