@@ -449,8 +449,10 @@ fn configured_endpoint_env() {
 
 const STS_OK: &str = "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>ASIAASSUMED</AccessKeyId><SecretAccessKey>assumedsecret</SecretAccessKey><SessionToken>assumed/token==</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
 
-fn role_session(url: &str) -> (GlobalArgs, Session) {
-    let home = std::env::temp_dir().join(format!("cpjobs-transport-role-{}", std::process::id()));
+/// A HOME of its own per test: assumed credentials get cached under it.
+fn role_session(url: &str, tag: &str) -> (GlobalArgs, Session) {
+    let home = std::env::temp_dir().join(format!("cpjobs-transport-role-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(home.join(".aws")).unwrap();
     std::fs::write(
         home.join(".aws/config"),
@@ -467,7 +469,7 @@ fn role_session(url: &str) -> (GlobalArgs, Session) {
 fn assume_role_then_call() {
     let m = mock(vec![Action::Respond { status: 200, headers: vec![], body: STS_OK }, ok()]);
     let url = format!("http://127.0.0.1:{}", m.port);
-    let (g, s) = role_session(&url);
+    let (g, s) = role_session(&url, "ok");
     let c = Client::new(&s, &g).unwrap();
     assert_eq!(m.log.lock().unwrap().len(), 0, "STS is called only when signing");
     c.call(&op(), BODY).unwrap();
@@ -496,7 +498,7 @@ fn assume_role_failure_reads_like_aws_cli() {
     let denied = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized</Message></Error><RequestId>r</RequestId></ErrorResponse>";
     let m = mock(vec![Action::Respond { status: 403, headers: vec![], body: denied }]);
     let url = format!("http://127.0.0.1:{}", m.port);
-    let (g, s) = role_session(&url);
+    let (g, s) = role_session(&url, "denied");
     let c = Client::new(&s, &g).unwrap();
     assert_eq!(
         c.call(&op(), BODY).unwrap_err().stderr,
@@ -510,6 +512,7 @@ fn web_identity_then_call() {
     let m = mock(vec![Action::Respond { status: 200, headers: vec![], body: STS_OK }, ok()]);
     let url = format!("http://127.0.0.1:{}", m.port);
     let dir = std::env::temp_dir().join(format!("cpjobs-transport-wi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let tok = dir.join("token");
     std::fs::write(&tok, "eyJ.token+/=").unwrap();
@@ -533,4 +536,34 @@ fn web_identity_then_call() {
     );
     assert!(log[1].header("authorization").unwrap().contains("Credential=ASIAASSUMED/"));
     verify_sigv4(&log[1], "assumedsecret", "/", "");
+}
+
+#[test]
+fn assumed_credentials_are_cached_like_aws_cli() {
+    let sts_ok = "<AssumeRoleResponse><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/x/s</Arn></AssumedRoleUser><Credentials><AccessKeyId>ASIACACHED</AccessKeyId><SecretAccessKey>cachedsecret</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+    let m = mock(vec![Action::Respond { status: 200, headers: vec![], body: sts_ok }, ok()]);
+    let url = format!("http://127.0.0.1:{}", m.port);
+    let home = std::env::temp_dir().join(format!("cpjobs-transport-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/config"),
+        format!("[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = base\nregion = us-east-1\n[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = {SECRET}\n"),
+    )
+    .unwrap();
+    let g = GlobalArgs { profile: Some("r".into()), ..globals(&url) };
+    let env = || Env::from_pairs([("HOME", home.display().to_string()), ("AWS_ENDPOINT_URL_STS", url.clone())]);
+    for _ in 0..2 {
+        let s = Session::load_with_env(&g, env()).unwrap();
+        Client::new(&s, &g).unwrap().call(&op(), BODY).unwrap();
+    }
+    let log = m.log.lock().unwrap();
+    // One STS call, then two CodePipeline calls: the second process reads the cache.
+    assert_eq!(log.len(), 3);
+    assert!(log[2].header("authorization").unwrap().contains("Credential=ASIACACHED/"));
+    let cached =
+        std::fs::read_to_string(home.join(".aws/cli/cache/f84d75ff2dd3e8682912dae5e7be77540d9d68d0.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&cached).unwrap();
+    assert_eq!(v["Credentials"]["Expiration"], "2099-01-01T00:00:00UTC");
+    assert_eq!(v["AssumedRoleUser"]["Arn"], "arn:aws:sts::123456789012:assumed-role/x/s");
 }

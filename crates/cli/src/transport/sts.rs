@@ -5,7 +5,9 @@
 //! botocore's deferred credentials), goes to the configured STS endpoint
 //! (`AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL` / profile, else the regional
 //! endpoint), and its failures read as AWS CLI's (`... when calling the
-//! AssumeRole operation: ...`). Assumed credentials are not cached on disk.
+//! AssumeRole operation: ...`). Like AWS CLI, assumed credentials are cached
+//! in `~/.aws/cli/cache/<sha1 of the call's arguments>.json` and reused while
+//! they have more than 15 minutes left, so the two share one cache.
 
 use std::io::{BufRead, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,11 +29,19 @@ pub fn resolve(
     match src {
         CredentialSource::Static(c) => Ok(c.clone()),
         CredentialSource::AssumeRole(role) => {
+            let key = cache_key(&assume_role_key_args(role));
+            if let Some(c) = load_cached(session, &key, "assume-role") {
+                return Ok(c);
+            }
             let source = resolve(session, globals, region, &role.source)?;
             let client = Client::sts(session, globals, region, Some(source))?;
             let body = assume_role_body(role, SystemTime::now(), read_token_code)?;
             let resp = client.invoke("AssumeRole", &body)?;
-            parse_assume_role(&resp.body).ok_or_else(|| {
+            let creds = parse_assume_role(&resp.body);
+            if creds.is_some() {
+                store_cached(session, &key, &resp.body);
+            }
+            creds.ok_or_else(|| {
                 // botocore's ResponseParserError text; the XML parser's reason is approximated.
                 let reason = if resp.body.trim_ascii_start().starts_with(b"<") {
                     "no Credentials element"
@@ -45,6 +55,14 @@ pub fn resolve(
             })
         }
         CredentialSource::WebIdentity(w) => {
+            let mut key_args = vec![("RoleArn", KeyVal::Str(w.role_arn.clone()))];
+            if let Some(n) = &w.role_session_name {
+                key_args.push(("RoleSessionName", KeyVal::Str(n.clone())));
+            }
+            let key = cache_key(&key_args);
+            if let Some(c) = load_cached(session, &key, "assume-role-with-web-identity") {
+                return Ok(c);
+            }
             let token = std::fs::read_to_string(&w.token_file).map_err(|e| {
                 let errno = e.raw_os_error().unwrap_or(0);
                 let why = match e.kind() {
@@ -75,6 +93,9 @@ pub fn resolve(
                 .collect::<Vec<_>>()
                 .join("&");
             let resp = client.invoke("AssumeRoleWithWebIdentity", &body)?;
+            if parse_assume_role(&resp.body).is_some() {
+                store_cached(session, &key, &resp.body);
+            }
             let mut creds = parse_assume_role(&resp.body).ok_or_else(|| {
                 CliError::general(format!(
                     "Unable to parse response (no Credentials element), invalid XML received. Further retries may succeed:\n{}",
@@ -85,6 +106,143 @@ pub fn resolve(
             Ok(creds)
         }
     }
+}
+
+/// A value in the cache key's JSON.
+enum KeyVal {
+    Str(String),
+    Int(i64),
+}
+
+/// The arguments botocore hashes for an assume-role cache entry (the default session name is left out).
+fn assume_role_key_args(role: &AssumeRole) -> Vec<(&'static str, KeyVal)> {
+    let mut args = vec![("RoleArn", KeyVal::Str(role.role_arn.clone()))];
+    if let Some(n) = &role.role_session_name {
+        args.push(("RoleSessionName", KeyVal::Str(n.clone())));
+    }
+    if let Some(e) = &role.external_id {
+        args.push(("ExternalId", KeyVal::Str(e.clone())));
+    }
+    if let Some(m) = &role.mfa_serial {
+        args.push(("SerialNumber", KeyVal::Str(m.clone())));
+    }
+    if let Some(d) = role.duration_seconds {
+        args.push(("DurationSeconds", KeyVal::Int(d)));
+    }
+    args
+}
+
+/// `sha1(json.dumps(args, sort_keys=True))`, made file-safe.
+fn cache_key(args: &[(&str, KeyVal)]) -> String {
+    use sha1::{Digest, Sha1};
+    let mut sorted: Vec<&(&str, KeyVal)> = args.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut json = String::from("{");
+    for (i, (k, v)) in sorted.iter().enumerate() {
+        if i > 0 {
+            json.push_str(", ");
+        }
+        crate::py::json_encode::write_str(k, true, &mut json);
+        json.push_str(": ");
+        match v {
+            KeyVal::Str(s) => crate::py::json_encode::write_str(s, true, &mut json),
+            KeyVal::Int(n) => json.push_str(&n.to_string()),
+        }
+    }
+    json.push('}');
+    Sha1::digest(json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cache_path(session: &Session, key: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(session.env().expand_path("~/.aws/cli/cache")).join(format!("{key}.json"))
+}
+
+/// Cached credentials with more than 15 minutes left (botocore's expiry window).
+fn load_cached(session: &Session, key: &str, method: &'static str) -> Option<Credentials> {
+    let text = std::fs::read_to_string(cache_path(session, key)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let c = v.get("Credentials")?;
+    let expires = parse_iso8601(c.get("Expiration")?.as_str()?)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    if expires - now < 15 * 60 {
+        crate::debug::log("botocore.credentials", "Credentials were found in cache, but they are expired.");
+        return None;
+    }
+    crate::debug::log("botocore.credentials", "Credentials for role retrieved from cache.");
+    Some(Credentials {
+        access_key: c.get("AccessKeyId")?.as_str()?.to_owned(),
+        secret_key: c.get("SecretAccessKey")?.as_str()?.to_owned(),
+        token: c.get("SessionToken").and_then(|t| t.as_str()).map(str::to_owned),
+        method,
+    })
+}
+
+/// Writes the response as botocore's JSONFileCache does (best effort: a cache failure is not an error).
+fn store_cached(session: &Session, key: &str, body: &[u8]) {
+    let xml = String::from_utf8_lossy(body);
+    let Some(start) = xml.find("<Credentials>") else { return };
+    let creds = &xml[start..];
+    let field = |tag: &str| xml_text(creds, tag).map(serde_json::Value::String).unwrap_or(serde_json::Value::Null);
+    // botocore stores the parsed datetime with strftime('%Y-%m-%dT%H:%M:%S%Z').
+    let expiration = xml_text(creds, "Expiration").and_then(|e| parse_iso8601(&e)).map(|t| {
+        let (y, m, d) = crate::debug::civil_from_days(t.div_euclid(86_400));
+        let r = t.rem_euclid(86_400);
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}UTC", r / 3600, r % 3600 / 60, r % 60)
+    });
+    let Some(expiration) = expiration else { return };
+    let mut c = serde_json::Map::new();
+    c.insert("AccessKeyId".into(), field("AccessKeyId"));
+    c.insert("SecretAccessKey".into(), field("SecretAccessKey"));
+    c.insert("SessionToken".into(), field("SessionToken"));
+    c.insert("Expiration".into(), serde_json::Value::String(expiration));
+    let mut root = serde_json::Map::new();
+    root.insert("Credentials".into(), serde_json::Value::Object(c));
+    if let Some(arn) = xml_text(&xml, "Arn") {
+        let mut user = serde_json::Map::new();
+        if let Some(id) = xml_text(&xml, "AssumedRoleId") {
+            user.insert("AssumedRoleId".into(), serde_json::Value::String(id));
+        }
+        user.insert("Arn".into(), serde_json::Value::String(arn));
+        root.insert("AssumedRoleUser".into(), serde_json::Value::Object(user));
+    }
+    let path = cache_path(session, key);
+    let Some(dir) = path.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    // Write then rename, so a concurrent reader never sees half a file.
+    let tmp = dir.join(format!("{key}.{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, serde_json::Value::Object(root).to_string()).is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|UTC|+00:00|±HH:MM)` as Unix seconds.
+fn parse_iso8601(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (date, rest) = s.split_once('T')?;
+    let mut dp = date.split('-');
+    let (y, m, d): (i64, i64, i64) = (dp.next()?.parse().ok()?, dp.next()?.parse().ok()?, dp.next()?.parse().ok()?);
+    let time_end = rest.find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.')).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(time_end);
+    let mut tp = time.split(':');
+    let hh: i64 = tp.next()?.parse().ok()?;
+    let mm: i64 = tp.next()?.parse().ok()?;
+    let ss: i64 = tp.next()?.split('.').next()?.parse().ok()?;
+    let offset = match zone {
+        "" | "Z" | "UTC" | "GMT" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let z = z.trim_start_matches(['+', '-']).replace(':', "");
+            let (h, mi) = z.split_at(z.len().min(2));
+            sign * (h.parse::<i64>().ok()? * 3600 + mi.parse::<i64>().unwrap_or(0) * 60)
+        }
+    };
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m2 + 2) / 5 + d - 1;
+    Some((era * 146_097 + doe - 719_468) * 86_400 + hh * 3600 + mm * 60 + ss - offset)
 }
 
 /// Asks for the MFA code the way botocore's prompter does (on the terminal, via stderr/stdin).
@@ -239,6 +397,25 @@ mod tests {
                 && body.ends_with("&SerialNumber=arn%3Amfa&TokenCode=code-for-arn%3Amfa"),
             "{body}"
         );
+    }
+
+    const EXPECTED_KEY_1: &str = "f84d75ff2dd3e8682912dae5e7be77540d9d68d0";
+    const EXPECTED_KEY_2: &str = "f33fff6b7ea2e0e1f21cf83b4d1cbb502d33b600";
+
+    #[test]
+    fn cache_keys_match_botocore() {
+        // python3 -c "import json,hashlib;print(hashlib.sha1(json.dumps({'RoleArn':'arn:aws:iam::123456789012:role/x'},sort_keys=True).encode()).hexdigest())"
+        assert_eq!(cache_key(&[("RoleArn", KeyVal::Str("arn:aws:iam::123456789012:role/x".into()))]), EXPECTED_KEY_1);
+        let args = assume_role_key_args(&role());
+        assert_eq!(cache_key(&args), EXPECTED_KEY_2);
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(parse_iso8601("1970-01-01T00:01:00Z"), Some(60));
+        assert_eq!(parse_iso8601("1970-01-01T00:01:00UTC"), Some(60));
+        assert_eq!(parse_iso8601("1970-01-01T01:01:00.123+01:00"), Some(60));
+        assert_eq!(parse_iso8601("nope"), None);
     }
 
     #[test]
