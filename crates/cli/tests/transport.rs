@@ -567,3 +567,113 @@ fn assumed_credentials_are_cached_like_aws_cli() {
     assert_eq!(v["Credentials"]["Expiration"], "2099-01-01T00:00:00UTC");
     assert_eq!(v["AssumedRoleUser"]["Arn"], "arn:aws:sts::123456789012:assumed-role/x/s");
 }
+
+/// An https endpoint with the self-signed certificate in tests/data (SAN IP:127.0.0.1).
+fn tls_mock() -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(include_bytes!("data/selfsigned.pem")).collect::<Result<_, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("data/selfsigned.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read headers and a body of Content-Length bytes, then answer.
+                loop {
+                    let Ok(n) = tls.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+                let _ = tls.flush();
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn tls_like_python_ssl() {
+    let port = tls_mock();
+    let url = format!("https://127.0.0.1:{port}");
+    let run = |g: GlobalArgs| {
+        let (c, _) = client(&g, &[("AWS_MAX_ATTEMPTS", "1")]);
+        c.call(&op(), BODY).map(|r| r.status).map_err(|e| e.stderr)
+    };
+    assert_eq!(
+        run(globals(&url)).unwrap_err(),
+        format!(
+            "\nSSL validation failed for {url}/ [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1006)\n"
+        )
+    );
+    let bundle = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/selfsigned.pem");
+    assert_eq!(run(GlobalArgs { ca_bundle: Some(bundle.into()), ..globals(&url) }), Ok(200));
+    assert_eq!(run(GlobalArgs { no_verify_ssl: true, ..globals(&url) }), Ok(200));
+    assert_eq!(
+        run(GlobalArgs { ca_bundle: Some("/nonexistent/ca.pem".into()), ..globals(&url) }).unwrap_err(),
+        format!("\nSSL validation failed for {url}/ [Errno 2] No such file or directory\n")
+    );
+    // The certificate names 127.0.0.1 only.
+    let by_name = format!("https://localhost:{port}");
+    assert_eq!(
+        run(GlobalArgs { ca_bundle: Some(bundle.into()), ..globals(&by_name) }).unwrap_err(),
+        format!("\nSSL validation failed for {by_name}/ hostname 'localhost' doesn't match '127.0.0.1'\n")
+    );
+}
+
+#[test]
+fn https_to_plain_http() {
+    // A plain HTTP server answers the TLS ClientHello with an HTTP error, as Python's does.
+    // (One that just hangs up reads as "Connection was closed ...", in AWS CLI too.)
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 512];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.0 400 Bad request version\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let (c, _) = client(&globals(&url), &[("AWS_MAX_ATTEMPTS", "1")]);
+    assert_eq!(
+        c.call(&op(), BODY).unwrap_err().stderr,
+        format!("\nSSL validation failed for {url}/ [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)\n")
+    );
+}

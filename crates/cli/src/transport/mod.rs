@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod retry;
 pub mod sign;
 pub mod sts;
+pub mod tls;
 
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
@@ -244,6 +245,8 @@ pub struct Client {
     agent: ureq::Agent,
     /// A TLS setup failure AWS CLI only reports when it connects (e.g. a missing --ca-bundle).
     tls_error: Option<String>,
+    /// `--no-verify-ssl` (warned about for every https host).
+    no_verify_ssl: bool,
     sleeper: Sleeper,
 }
 
@@ -366,14 +369,14 @@ impl Client {
         let target = Target::new(&endpoint_url);
 
         let mut tls_error = None;
-        let mut tls = ureq::tls::TlsConfig::builder();
+        let mut verify = tls::Verify::DefaultRoots;
         if no_verify_ssl {
-            tls = tls.disable_verification(true);
+            verify = tls::Verify::Off;
         } else if target.parts.scheme == "https" {
             let bundle = globals.ca_bundle.clone().or_else(|| session.env_or_profile("AWS_CA_BUNDLE", "ca_bundle"));
             if let Some(path) = bundle {
                 match load_ca_bundle(&path) {
-                    Ok(certs) => tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs))),
+                    Ok(certs) => verify = tls::Verify::Bundle(certs),
                     Err(e) => tls_error = Some(e),
                 }
             }
@@ -383,7 +386,7 @@ impl Client {
             Some(p) => Some(ureq::Proxy::new(&p).map_err(|e| CliError::general(format!("Invalid proxy {p}: {e}")))?),
             None => None,
         };
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .proxy(proxy)
             .http_status_as_error(false)
             .max_redirects(0)
@@ -391,9 +394,12 @@ impl Client {
             .timeout_connect(connect_timeout)
             .timeout_recv_response(read_timeout)
             .timeout_recv_body(read_timeout)
-            .tls_config(tls.build())
-            .build()
-            .new_agent();
+            .build();
+        // ureq's own chain with our TLS step (see `tls`): proxy CONNECT, TCP, TLS.
+        use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+        let tls_connector = tls::TlsConnector::new(&verify).map_err(CliError::general)?;
+        let connector = ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default()).chain(tls_connector);
+        let agent = ureq::Agent::with_parts(config, connector, ureq::unversioned::resolver::DefaultResolver::default());
         Ok(Client {
             target,
             region,
@@ -408,6 +414,7 @@ impl Client {
             read_timeout,
             agent,
             tls_error,
+            no_verify_ssl,
             sleeper: Arc::new(std::thread::sleep),
         })
     }
@@ -579,6 +586,9 @@ impl Client {
         {
             return Err(SendError { message: format!("SSL validation failed for {url} {e}"), retryable: true });
         }
+        if scheme == "https" && self.no_verify_ssl {
+            warn_insecure(&self.target.parts.hostname().unwrap_or_default());
+        }
         debug::log(
             "botocore.endpoint",
             format!(
@@ -605,6 +615,22 @@ impl Client {
         debug::log("botocore.parsers", format!("Response body:\n{}", String::from_utf8_lossy(&bytes)));
         Ok(HttpResponse { status, headers: resp_headers, body: bytes })
     }
+}
+
+/// urllib3's `InsecureRequestWarning`, shown like Python's default warning filter:
+/// once per process for each host. AWS CLI prefixes it with urllib3's source
+/// location and follows it with the source line (`warnings.warn(`); those
+/// Python artefacts are left out.
+fn warn_insecure(host: &str) {
+    static SHOWN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if shown.iter().any(|h| h == host) {
+        return;
+    }
+    shown.push(host.to_owned());
+    eprintln!(
+        "InsecureRequestWarning: Unverified HTTPS request is being made to host '{host}'. Adding certificate verification is strongly advised. See: https://urllib3.readthedocs.io/en/latest/advanced-usage.html#tls-warnings"
+    );
 }
 
 fn debug_headers(headers: &[(String, String)]) -> String {
@@ -693,6 +719,8 @@ fn classify_io(io: &std::io::Error, url: &str) -> SendError {
 fn openssl_like(e: &rustls::Error) -> String {
     use rustls::Error as R;
     match e {
+        // Our verifier already words its failures like OpenSSL.
+        R::General(m) => m.clone(),
         R::InvalidMessage(_) | R::InappropriateMessage { .. } | R::InappropriateHandshakeMessage { .. } => {
             "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)".to_owned()
         }
@@ -712,7 +740,7 @@ fn openssl_like(e: &rustls::Error) -> String {
 }
 
 /// Loads a PEM bundle; Err is the Python-side message AWS CLI shows on first use.
-fn load_ca_bundle(path: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+fn load_ca_bundle(path: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "[Errno 2] No such file or directory".to_owned(),
         std::io::ErrorKind::PermissionDenied => "[Errno 13] Permission denied".to_owned(),
@@ -721,11 +749,11 @@ fn load_ca_bundle(path: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, St
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&bytes) {
         if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
-            certs.push(c.to_owned());
+            certs.push(rustls::pki_types::CertificateDer::from(c.der().to_vec()));
         }
     }
     if certs.is_empty() {
-        return Err("[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found (_ssl.c:4149)".to_owned());
+        return Err("[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found (_ssl.c:4154)".to_owned());
     }
     Ok(certs)
 }
