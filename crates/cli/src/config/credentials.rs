@@ -66,6 +66,7 @@ fn from_env(session: &Session) -> Result<Option<Credentials>, CliError> {
     let Some(access_key) = env.non_empty("AWS_ACCESS_KEY_ID") else { return Ok(None) };
     let secret_key = env.non_empty("AWS_SECRET_ACCESS_KEY").ok_or_else(|| partial("env", "AWS_SECRET_ACCESS_KEY"))?;
     let token = env.non_empty("AWS_SECURITY_TOKEN").or_else(|| env.non_empty("AWS_SESSION_TOKEN")).map(str::to_owned);
+    crate::debug::log("botocore.credentials", "Found credentials in environment variables.");
     Ok(Some(Credentials { access_key: access_key.to_owned(), secret_key: secret_key.to_owned(), token, method: "env" }))
 }
 
@@ -312,6 +313,10 @@ impl Session {
         if let Some(section) = self.credentials_file().and_then(|c| c.section(profile))
             && let Some(c) = from_mapping(section, "shared-credentials-file")?
         {
+            crate::debug::log(
+                "botocore.credentials",
+                format!("Found credentials in shared credentials file: {}", self.credentials_path()),
+            );
             return Ok(Some(c));
         }
         if let Some(cmd) = full.and_then(|s| ini::get(s, "credential_process")).and_then(IniValue::as_str) {
@@ -320,6 +325,10 @@ impl Session {
         if let Some(section) = self.config_file_profile(profile)
             && let Some(c) = from_mapping(&section, "config-file")?
         {
+            crate::debug::log(
+                "botocore.credentials",
+                format!("Credentials found in config file: {}", self.config_path()),
+            );
             return Ok(Some(c));
         }
         Ok(None)

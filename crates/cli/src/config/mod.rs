@@ -388,7 +388,10 @@ mod tests {
 
     /// A fresh directory under the target's tmp for one test's files.
     pub(crate) fn temp_home(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("cpjobs-config-{tag}-{}", std::process::id()));
+        // Unique per call: tests run in parallel and several share a tag.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("cpjobs-config-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join(".aws")).unwrap();
         dir

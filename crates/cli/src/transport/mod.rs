@@ -397,7 +397,7 @@ impl Client {
             .build();
         // ureq's own chain with our TLS step (see `tls`): proxy CONNECT, TCP, TLS.
         use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
-        let tls_connector = tls::TlsConnector::new(&verify).map_err(CliError::general)?;
+        let tls_connector = tls::TlsConnector::new(&verify);
         let connector = ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default()).chain(tls_connector);
         let agent = ureq::Agent::with_parts(config, connector, ureq::unversioned::resolver::DefaultResolver::default());
         Ok(Client {

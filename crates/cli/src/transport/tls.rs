@@ -255,13 +255,16 @@ fn is_self_signed(cert: &CertificateDer<'_>) -> bool {
 
 /// ureq connector doing TLS with [`client_config`].
 pub struct TlsConnector {
-    config: Arc<ClientConfig>,
+    verify: Verify,
+    /// Built on the first https connection: loading the root store costs start-up time
+    /// that plain-http calls (a local `cpjobs serve`) should not pay.
+    config: std::sync::OnceLock<Result<Arc<ClientConfig>, String>>,
 }
 
 impl TlsConnector {
     /// A connector for `verify`.
-    pub fn new(verify: &Verify) -> Result<TlsConnector, String> {
-        Ok(TlsConnector { config: client_config(verify)? })
+    pub fn new(verify: &Verify) -> TlsConnector {
+        TlsConnector { verify: verify.clone(), config: std::sync::OnceLock::new() }
     }
 }
 
@@ -286,7 +289,12 @@ impl<In: Transport> Connector<In> for TlsConnector {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let name =
             ServerName::try_from(host.to_owned()).map_err(|_| ureq::Error::Tls("invalid server name for TLS"))?;
-        let mut conn = ClientConnection::new(self.config.clone(), name)?;
+        let config = self
+            .config
+            .get_or_init(|| client_config(&self.verify))
+            .clone()
+            .map_err(|_| ureq::Error::Tls("TLS setup failed"))?;
+        let mut conn = ClientConnection::new(config, name)?;
         let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         sock.set_timeout(details.timeout);
         conn.complete_io(&mut sock)?;
