@@ -677,3 +677,18 @@ fn https_to_plain_http() {
         format!("\nSSL validation failed for {url}/ [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)\n")
     );
 }
+
+#[test]
+fn empty_region_signs_with_empty_scope_like_botocore() {
+    let m = mock(vec![ok()]);
+    let g = GlobalArgs { region: Some(String::new()), ..globals(&format!("http://127.0.0.1:{}", m.port)) };
+    let (c, _) = client(&g, &[]);
+    c.call(&op(), BODY).unwrap();
+    let r = &m.log.lock().unwrap()[0];
+    assert!(r.header("authorization").unwrap().contains("//codepipeline/aws4_request"));
+    verify_sigv4(r, SECRET, "/", "");
+    // Without an endpoint the default one has an empty label.
+    let g = GlobalArgs { region: Some(String::new()), ..GlobalArgs::default() };
+    let s = session(&g, &[]);
+    assert_eq!(Client::new(&s, &g).unwrap_err().stderr, "\nInvalid endpoint: https://codepipeline..amazonaws.com\n");
+}

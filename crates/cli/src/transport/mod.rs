@@ -353,10 +353,9 @@ impl Client {
     ) -> Result<Client, CliError> {
         let timeouts = check_global_args(globals)?;
         let endpoint_url = endpoint_override.or_else(|| configured_endpoint(session, spec.service_id));
-        let region = match region {
-            Some(r) if !r.is_empty() || endpoint_url.is_some() => r,
-            _ => return Err(no_region_error()),
-        };
+        // An empty region is a region for botocore: it signs with an empty scope, and
+        // without --endpoint-url builds `https://codepipeline..amazonaws.com` (refused below).
+        let Some(region) = region else { return Err(no_region_error()) };
         let retry = RetryConfig::resolve(
             session.env_or_profile("AWS_MAX_ATTEMPTS", "max_attempts").as_deref(),
             session.env_or_profile("AWS_RETRY_MODE", "retry_mode").as_deref(),
