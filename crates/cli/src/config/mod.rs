@@ -6,6 +6,14 @@
 //! precedence, and fails with the same message as in botocore 1.43.11
 //! (`session.py`, `configprovider.py`, `configloader.py`). The environment is
 //! captured once in [`Env`] so tests can run without touching the process.
+//!
+//! When to call what (AWS CLI's order of failures): [`check_files`] as the
+//! program starts (an unparseable file beats even usage errors), then
+//! [`Session::load`] once the command's arguments are parsed (an unknown
+//! profile is reported after argument errors, before `--generate-cli-skeleton`).
+//! Python artefact replaced: for an unparseable file AWS CLI dies with a
+//! traceback (exit 1); we print only its last line,
+//! `botocore.exceptions.ConfigParseError: Unable to parse config file: <path>`.
 
 pub mod credentials;
 pub mod ini;

@@ -11,6 +11,20 @@
 //!   credentials, missing region, retry settings, timeouts, endpoint), then
 //!   [`Client::call`] (missing credentials, port, scheme, network);
 //! - one invocation id per call, reused on every retry.
+//!
+//! Where AWS CLI prints a Python artefact, we print our own clear text instead:
+//! - `--no-verify-ssl` on https: urllib3's `InsecureRequestWarning` line without
+//!   its `/path/urllib3/connectionpool.py:NNNN:` prefix and `warnings.warn(` line;
+//! - TLS failures: rustls is not OpenSSL, so the common cases are given OpenSSL's
+//!   words (`[SSL: WRONG_VERSION_NUMBER] ...`, `certificate verify failed:
+//!   self-signed certificate`, urllib3's hostname mismatch); rarer ones read
+//!   `[SSL] <rustls error>`;
+//! - the `--debug` request/response lines are shorter than botocore's.
+//!
+//! Known gaps: SSO profiles (refused with a message), IMDS/container credentials
+//! (never queried), the adaptive retry mode's rate limiter (single calls never
+//! reach it), and `aws-sigv4` re-encoding an `--endpoint-url` query where botocore
+//! signs it verbatim (they differ only for `+` or unusual escapes).
 
 pub mod endpoint;
 pub mod retry;
