@@ -47,7 +47,7 @@ pub fn amz_date(secs: i64) -> String {
 }
 
 /// Returns the headers botocore adds when signing, in its order:
-/// `X-Amz-Date`, [`X-Amz-Security-Token`], `Authorization`.
+/// `X-Amz-Date`, `X-Amz-Security-Token` (with a session token), `Authorization`.
 pub fn sign(input: &SignInput<'_>) -> Result<Vec<(String, String)>, String> {
     let identity = aws_credential_types::Credentials::new(
         input.credentials.access_key.clone(),
