@@ -146,15 +146,32 @@ fn from_process(command: &str) -> Result<Credentials, CliError> {
     if !out.status.success() {
         return Err(retrieval_error(METHOD, &String::from_utf8_lossy(&out.stderr)));
     }
-    let parsed: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| CliError::general(format!("Expecting value: {e}")))?;
-    let version_ok = parsed.get("Version").and_then(serde_json::Value::as_i64) == Some(1)
-        && !parsed.get("Version").is_some_and(serde_json::Value::is_boolean);
+    let text = std::str::from_utf8(&out.stdout).map_err(|e| {
+        CliError::general(format!(
+            "'utf-8' codec can't decode byte 0x{:02x} in position {}: invalid start byte",
+            out.stdout[e.valid_up_to()],
+            e.valid_up_to()
+        ))
+    })?;
+    let parsed: serde_json::Value = serde_json::from_str(text).map_err(|e| CliError::general(json_error(text, &e)))?;
+    let Some(obj) = parsed.as_object() else {
+        let ty = crate::transport::retry::to_py(&parsed)
+            .type_repr()
+            .trim_start_matches("<class '")
+            .trim_end_matches("'>")
+            .to_owned();
+        return Err(CliError::general(format!("'{ty}' object has no attribute 'get'")));
+    };
+    // Python compares `version != 1`, so `true` and `1.0` pass too.
+    let version_ok = match obj.get("Version") {
+        Some(serde_json::Value::Number(n)) => n.as_f64() == Some(1.0),
+        Some(serde_json::Value::Bool(b)) => *b,
+        _ => false,
+    };
     if !version_ok {
-        let shown = match parsed.get("Version") {
+        let shown = match obj.get("Version") {
             None => "<Version key not provided>".to_owned(),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
+            Some(v) => crate::transport::retry::to_py(v).py_str(),
         };
         return Err(retrieval_error(
             METHOD,
@@ -172,6 +189,33 @@ fn from_process(command: &str) -> Result<Credentials, CliError> {
     let secret_key = field("SecretAccessKey")?;
     let token = parsed.get("SessionToken").and_then(|v| v.as_str()).map(str::to_owned);
     Ok(Credentials { access_key, secret_key, token, method: METHOD })
+}
+
+/// Python's `json.loads` message for the common failures (position reckoned as Python does, in characters).
+fn json_error(text: &str, e: &serde_json::Error) -> String {
+    let (line, col) = (e.line(), e.column());
+    // serde reports the column of the offending character (1-based); Python too, but
+    // at the start of the bad token. Char offset from line and column.
+    let start_of_line: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(|l| l.chars().count()).sum();
+    let trimmed_end = text.trim_end().chars().count();
+    let kind = match e.classify() {
+        serde_json::error::Category::Eof if text.trim().is_empty() => "Expecting value",
+        serde_json::error::Category::Syntax if e.to_string().starts_with("trailing characters") => "Extra data",
+        serde_json::error::Category::Syntax if e.to_string().starts_with("key must be a string") => {
+            "Expecting property name enclosed in double quotes"
+        }
+        _ => "Expecting value",
+    };
+    let (line, col, pos) = if text.trim().is_empty() {
+        let n = text.chars().count();
+        let last_line = text.split('\n').count();
+        let last_col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (last_line, last_col, n)
+    } else {
+        let col = col.max(1);
+        (line, col, (start_of_line + col - 1).min(trimmed_end))
+    };
+    format!("{kind}: line {line} column {col} (char {pos})")
 }
 
 /// Python's strerror for the common spawn failures.
@@ -604,5 +648,22 @@ mod tests {
     fn shell_split_quotes() {
         assert_eq!(shell_split("a 'b c' \"d\\\"e\" f\\ g").unwrap(), vec!["a", "b c", "d\"e", "f g"]);
         assert!(shell_split("'open").is_err());
+    }
+}
+
+#[cfg(test)]
+mod json_error_tests {
+    use super::json_error;
+
+    fn msg(t: &str) -> String {
+        json_error(t, &serde_json::from_str::<serde_json::Value>(t).unwrap_err())
+    }
+
+    #[test]
+    fn python_messages() {
+        assert_eq!(msg("abc"), "Expecting value: line 1 column 1 (char 0)");
+        assert_eq!(msg("{\"a\": 1} x"), "Extra data: line 1 column 10 (char 9)");
+        assert_eq!(msg("{a:1}"), "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)");
+        assert_eq!(msg("\n\n  "), "Expecting value: line 3 column 3 (char 4)");
     }
 }

@@ -24,7 +24,8 @@ fn py_str(v: &serde_json::Value) -> String {
     to_py(v).py_str()
 }
 
-fn to_py(v: &serde_json::Value) -> PyValue {
+/// A JSON value as Python's `json.loads` gives it.
+pub fn to_py(v: &serde_json::Value) -> PyValue {
     match v {
         serde_json::Value::Null => PyValue::None,
         serde_json::Value::Bool(b) => PyValue::Bool(*b),
