@@ -692,3 +692,47 @@ fn empty_region_signs_with_empty_scope_like_botocore() {
     let s = session(&g, &[]);
     assert_eq!(Client::new(&s, &g).unwrap_err().stderr, "\nInvalid endpoint: https://codepipeline..amazonaws.com\n");
 }
+
+#[test]
+fn container_credentials() {
+    use cpjobs_cli::config::credentials::from_container;
+    let creds = r#"{"AccessKeyId": "ASIACONTAINER", "SecretAccessKey": "cs", "Token": "ct", "Expiration": "2099-01-01T00:00:00Z"}"#;
+    let m = mock(vec![
+        Action::Respond { status: 500, headers: vec![], body: "boom" },
+        Action::Respond { status: 200, headers: vec![], body: creds },
+    ]);
+    let full = format!("http://127.0.0.1:{}/creds", m.port);
+    let env = |extra: &[(&str, &str)]| {
+        let mut pairs =
+            vec![("HOME".to_owned(), empty_home()), ("AWS_CONTAINER_CREDENTIALS_FULL_URI".to_owned(), full.clone())];
+        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Session::load_with_env(&GlobalArgs::default(), Env::from_pairs(pairs)).unwrap()
+    };
+    let slept = Mutex::new(0);
+    let c =
+        from_container(&env(&[("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer x")]), &|_| *slept.lock().unwrap() += 1)
+            .unwrap()
+            .unwrap();
+    assert_eq!((c.access_key.as_str(), c.token.as_deref()), ("ASIACONTAINER", Some("ct")));
+    assert_eq!(*slept.lock().unwrap(), 1, "one failed attempt, then success");
+    let log = m.log.lock().unwrap();
+    assert_eq!(log[1].target, "/creds");
+    assert_eq!(log[1].header("authorization"), Some("Bearer x"));
+    assert_eq!(log[1].header("accept"), Some("application/json"));
+    drop(log);
+    // The chain uses it when nothing else has credentials.
+    let s = env(&[]);
+    assert_eq!(s.credentials().unwrap().unwrap().access_key, "ASIACONTAINER");
+    let bad = Session::load_with_env(
+        &GlobalArgs::default(),
+        Env::from_pairs([
+            ("HOME", empty_home()),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/x".to_owned()),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        from_container(&bad, &|_| {}).unwrap_err().stderr,
+        "\nUnsupported host 'example.com'.  Can only retrieve metadata from a loopback address or one of these hosts: 169.254.170.2, 169.254.170.23, fd00:ec2::23, localhost\n"
+    );
+}

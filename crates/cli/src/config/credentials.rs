@@ -1,8 +1,12 @@
 //! The credential chain of botocore's `create_credential_resolver`, in its
 //! order: environment (skipped when `--profile` is given), assume-role
-//! profiles, the shared credentials file, `credential_process`, the config
-//! file. Instance metadata and containers are not consulted: cpjobs never
-//! talks to anything but the endpoint the user configured.
+//! profiles (STS `AssumeRole`, deferred to the first signature), web identity
+//! (`AssumeRoleWithWebIdentity`), SSO (refused with a message: not
+//! supported), the shared credentials file, `credential_process`, the config
+//! file, then container credentials (`AWS_CONTAINER_CREDENTIALS_*`). The EC2
+//! instance metadata service is never queried: on a machine that is not an
+//! EC2 instance AWS CLI would wait on it for nothing, and cpjobs talks only to
+//! endpoints the user named.
 //!
 //! Invariant: the first provider that finds anything wins, and a provider
 //! that finds something incomplete fails with botocore's exact message
@@ -218,6 +222,84 @@ fn json_error(text: &str, e: &serde_json::Error) -> String {
     format!("{kind}: line {line} column {col} (char {pos})")
 }
 
+/// ContainerProvider: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on 169.254.170.2) or
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI` (https, loopback or the container hosts), with the
+/// optional `AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)`; 3 attempts, 2 s timeout, 1 s apart.
+pub fn from_container(session: &Session, sleep: &dyn Fn(std::time::Duration)) -> Result<Option<Credentials>, CliError> {
+    const METHOD: &str = "container-role";
+    let env = session.env();
+    let url = match (env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"), env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+        (Some(rel), _) => format!("http://169.254.170.2{rel}"),
+        (None, Some(full)) => {
+            let parts = crate::transport::endpoint::urlsplit(full);
+            let host = parts.hostname().unwrap_or_default();
+            let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            let allowed = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"];
+            if parts.scheme != "https" && !loopback && !allowed.contains(&host.as_str()) {
+                return Err(CliError::general(format!(
+                    "Unsupported host '{host}'.  Can only retrieve metadata from a loopback address or one of these hosts: {}",
+                    allowed.join(", ")
+                )));
+            }
+            full.to_owned()
+        }
+        (None, None) => return Ok(None),
+    };
+    let token = if let Some(path) = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
+        Some(std::fs::read_to_string(path).map_err(|e| {
+            CliError::general(format!("[Errno {}] {}: '{path}'", e.raw_os_error().unwrap_or(0), io_strerror(&e)))
+        })?)
+    } else {
+        env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN").map(str::to_owned)
+    };
+    if token.as_deref().is_some_and(|t| t.contains(['\r', '\n'])) {
+        return Err(CliError::general("Auth token value is not a legal header value"));
+    }
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(std::time::Duration::from_secs(2)))
+        .build()
+        .new_agent();
+    let mut attempts = 0;
+    loop {
+        let mut req = agent.get(&url).header("Accept", "application/json");
+        if let Some(t) = &token {
+            req = req.header("Authorization", t.as_str());
+        }
+        let err = match req.call() {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let text = resp.body_mut().read_to_string().unwrap_or_default();
+                if status != 200 {
+                    format!("Received non 200 response {status} from container metadata: {text}")
+                } else {
+                    match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(v) => {
+                            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+                            let missing = |k: &str| retrieval_error(METHOD, &format!("'{k}'"));
+                            crate::debug::log("botocore.credentials", "Found credentials from container metadata.");
+                            return Ok(Some(Credentials {
+                                access_key: field("AccessKeyId").ok_or_else(|| missing("AccessKeyId"))?,
+                                secret_key: field("SecretAccessKey").ok_or_else(|| missing("SecretAccessKey"))?,
+                                token: field("Token"),
+                                method: METHOD,
+                            }));
+                        }
+                        Err(_) => "Unable to parse JSON returned from container metadata services".to_owned(),
+                    }
+                }
+            }
+            Err(e) => format!("Received error when attempting to retrieve container metadata: {e}"),
+        };
+        sleep(std::time::Duration::from_secs(1));
+        attempts += 1;
+        if attempts >= 3 {
+            return Err(retrieval_error(METHOD, &err));
+        }
+    }
+}
+
 /// Python's strerror for the common spawn failures.
 fn io_strerror(e: &std::io::Error) -> &'static str {
     match e.kind() {
@@ -296,7 +378,11 @@ impl Session {
             let mut visited = vec![profile.clone()];
             return self.assume_role(&profile, &mut visited).map(Some);
         }
-        self.profile_providers(&profile, self.profile_from_flag())
+        if let Some(found) = self.profile_providers(&profile, self.profile_from_flag())? {
+            return Ok(Some(found));
+        }
+        // After the profile providers: the container provider (instance metadata is never queried).
+        Ok(from_container(self, &std::thread::sleep)?.map(CredentialSource::Static))
     }
 
     /// `AssumeRoleWithWebIdentityProvider`: env variables (unless disabled) over the profile's settings.
@@ -399,8 +485,12 @@ impl Session {
                         "The credential source \"{cs}\" referenced in profile \"{profile}\" is not valid."
                     )));
                 }
-                // cpjobs never queries instance or container metadata endpoints.
-                let found = if cs == "Environment" { from_env(self)? } else { None };
+                // cpjobs never queries the instance metadata endpoint.
+                let found = match cs.as_str() {
+                    "Environment" => from_env(self)?,
+                    "EcsContainer" => from_container(self, &std::thread::sleep)?,
+                    _ => None,
+                };
                 let creds = found.ok_or_else(|| {
                     retrieval_error(
                         cs,

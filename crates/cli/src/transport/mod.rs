@@ -21,8 +21,8 @@
 //!   `[SSL] <rustls error>`;
 //! - the `--debug` request/response lines are shorter than botocore's.
 //!
-//! Known gaps: SSO profiles (refused with a message), IMDS/container credentials
-//! (never queried), the adaptive retry mode's rate limiter (single calls never
+//! Known gaps: SSO profiles (refused with a message), EC2 instance metadata
+//! credentials (never queried), the adaptive retry mode's rate limiter (single calls never
 //! reach it), and `aws-sigv4` re-encoding an `--endpoint-url` query where botocore
 //! signs it verbatim (they differ only for `+` or unusual escapes).
 
