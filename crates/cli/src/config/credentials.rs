@@ -415,11 +415,11 @@ impl Session {
             return Ok(Some(CredentialSource::WebIdentity(w)));
         }
         if let Some(section) = self.profile_config(profile)
-            && (ini::get(section, "sso_start_url").is_some() || ini::get(section, "sso_session").is_some())
+            && (ini::get(section, "sso_role_name").is_some() || ini::get(section, "sso_account_id").is_some())
         {
-            // Skipping the SSO provider would silently pick other credentials.
+            // botocore's SSOProvider takes such a profile; skipping it would silently pick other credentials.
             return Err(CliError::general(format!(
-                "cpjobs does not support SSO profiles (profile {profile} sets sso_start_url or sso_session); use credentials from the environment, a credentials file, credential_process or an assume-role profile"
+                "cpjobs does not support SSO credentials (profile {profile} sets sso_role_name/sso_account_id); use credentials from the environment, a credentials file, credential_process or an assume-role profile"
             )));
         }
         Ok(self.profile_chain(profile)?.map(CredentialSource::Static))
@@ -702,7 +702,7 @@ mod tests {
 
     #[test]
     fn web_identity_and_sso() {
-        let cfg = "[profile w]\nweb_identity_token_file = /tok\nrole_arn = arn:w\n[profile norole]\nweb_identity_token_file = /tok\n[profile sso]\nsso_session = x\n[profile viaw]\nrole_arn = arn:outer\nsource_profile = w\n";
+        let cfg = "[profile w]\nweb_identity_token_file = /tok\nrole_arn = arn:w\n[profile norole]\nweb_identity_token_file = /tok\n[profile sso]\nsso_session = x\nsso_account_id = 1\nsso_role_name = r\n[profile ssotokenonly]\nsso_session = x\naws_access_key_id = K\naws_secret_access_key = S\n[profile viaw]\nrole_arn = arn:outer\nsource_profile = w\n";
         let g = |p: &str| GlobalArgs { profile: Some(p.into()), ..GlobalArgs::default() };
         let env =
             [("AWS_WEB_IDENTITY_TOKEN_FILE", "/envtok"), ("AWS_ROLE_ARN", "arn:env"), ("AWS_ROLE_SESSION_NAME", "s")];
@@ -725,6 +725,11 @@ mod tests {
                 .contains("has no role ARN configured")
         );
         assert!(session("c-wi4", cfg, "", &g("sso"), &[]).credential_source().unwrap_err().stderr.contains("SSO"));
+        // A profile naming only an sso_session is not an SSO credentials profile.
+        assert!(matches!(
+            session("c-wi6", cfg, "", &g("ssotokenonly"), &[]).credential_source().unwrap(),
+            Some(CredentialSource::Static(_))
+        ));
         // A web-identity profile can be the source of an assume-role.
         let Some(CredentialSource::AssumeRole(r)) =
             session("c-wi5", cfg, "", &g("viaw"), &env).credential_source().unwrap()
