@@ -7,11 +7,13 @@
 //! `--query`). Every step reproduces AWS CLI v1.45.11's bytes and exit codes.
 
 pub mod args;
+pub mod config;
 pub mod debug;
 pub mod error;
 pub mod params;
 pub mod py;
 pub mod query;
+pub mod transport;
 
 pub use error::CliError;
 
