@@ -9,6 +9,7 @@
 pub mod args;
 pub mod debug;
 pub mod error;
+pub mod output;
 pub mod py;
 
 pub use error::CliError;

@@ -1,0 +1,231 @@
+//! Byte-exact checks against recordings of the real AWS CLI v1.45.11.
+//!
+//! Three sets of fixtures under `testdata/`:
+//! - `conformance/`: the shared corpus's output cases (response body in,
+//!   stdout/stderr out), `--query` results given as JSON;
+//! - `e2e.tsv` + `bodies/` + `expected/`: richer job-worker responses
+//!   (get-job-details, poll-for-jobs, get-pipeline-state, ...) and malformed
+//!   ones, recorded by `record.sh` through the mock server;
+//! - `formatter.tsv` + `expected_fmt/`: values only a `--query` can produce
+//!   and other terminal widths, recorded by `record_formatter.py` from
+//!   awscli's own formatter classes.
+
+use std::path::{Path, PathBuf};
+
+use cpjobs_model::ServiceModel;
+
+use super::*;
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/output/testdata")
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn read_str(path: &Path) -> String {
+    String::from_utf8(read(path)).expect("UTF-8 fixture")
+}
+
+/// The rows of a fixture table, comment lines skipped.
+fn rows(path: &Path) -> Vec<Vec<String>> {
+    read_str(path)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// A JSON fixture value as Python's `json.loads` builds it.
+fn value(json: &str) -> PyValue {
+    body::decode_json(json.as_bytes()).unwrap().expect("valid JSON fixture")
+}
+
+/// What the CLI run prints: (stdout, stderr, exit code).
+struct Run {
+    stdout: Vec<u8>,
+    stderr: String,
+    rc: i32,
+}
+
+fn format(value: &PyValue, format: &str, color: bool, op: &str, width: i64) -> Run {
+    let format = OutputFormat::parse(format).expect("known format");
+    let mut stdout = Vec::new();
+    match write_output_with_width(value, format, color, op, width, &mut stdout) {
+        Ok(()) => Run { stdout, stderr: String::new(), rc: 0 },
+        Err(e) => {
+            let err = formatter_crash(&e).unwrap_or_else(|| panic!("write to a Vec failed: {e}"));
+            Run { stdout, stderr: err.stderr, rc: err.exit_code }
+        }
+    }
+}
+
+/// parse_response then write_output, as the CLI does for a 2xx response.
+fn parse_and_format(op: &str, body: &[u8], fmt: &str, color: bool) -> Run {
+    let op = ServiceModel::codepipeline().operation(op).expect("operation in the model");
+    match parse_response(op, body) {
+        Ok(v) => format(&v, fmt, color, &op.name, 80),
+        Err(e) => Run { stdout: Vec::new(), stderr: e.stderr, rc: e.exit_code },
+    }
+}
+
+/// Compares and returns a description of the mismatch, so a test reports every failing case at once.
+fn check(id: &str, run: &Run, stdout: &[u8], stderr: &str, rc: i32) -> Option<String> {
+    if run.stdout == stdout && run.stderr == stderr && run.rc == rc {
+        return None;
+    }
+    Some(format!(
+        "{id}: rc {} (want {rc})\n--- stdout\n{}\n--- want\n{}\n--- stderr {:?} (want {:?})",
+        run.rc,
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(stdout),
+        run.stderr,
+        stderr
+    ))
+}
+
+fn assert_all(failures: Vec<String>, total: usize) {
+    assert!(total > 0, "no fixtures found");
+    assert!(failures.is_empty(), "{} of {total} fixtures differ:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+#[test]
+fn conformance_output_cases() {
+    let dir = testdata().join("conformance");
+    let cases = rows(&dir.join("conformance.tsv"));
+    let mut failures = Vec::new();
+    for c in &cases {
+        let [id, op, body, fmt, color, rc, query] = &c[..] else { panic!("bad row {c:?}") };
+        let body = read(&dir.join("bodies").join(format!("{body}.body")));
+        let color = color == "on";
+        let run = if query == "-" {
+            parse_and_format(op, &body, fmt, color)
+        } else {
+            // The response still has to parse; the query result is what gets printed.
+            let op_model = ServiceModel::codepipeline().operation(op).unwrap();
+            parse_response(op_model, &body).expect("query cases parse");
+            format(&value(query), fmt, color, op, 80)
+        };
+        let want_out = read(&dir.join(format!("{id}.stdout")));
+        let want_err = read_str(&dir.join(format!("{id}.stderr")));
+        failures.extend(check(id, &run, &want_out, &want_err, rc.parse().unwrap()));
+    }
+    assert_all(failures, cases.len());
+}
+
+#[test]
+fn recorded_responses_of_the_job_worker_operations() {
+    let dir = testdata();
+    let cases = rows(&dir.join("e2e.tsv"));
+    let mut failures = Vec::new();
+    for c in &cases {
+        let [id, op, body, fmt, color] = &c[..] else { panic!("bad row {c:?}") };
+        let body = read(&dir.join("bodies").join(format!("{body}.json")));
+        let run = parse_and_format(op, &body, fmt, color == "on");
+        let expected = dir.join("expected");
+        let want_out = read(&expected.join(format!("{id}.stdout")));
+        let want_err = read_str(&expected.join(format!("{id}.stderr")));
+        let rc = read_str(&expected.join(format!("{id}.rc"))).trim().parse().unwrap();
+        failures.extend(check(id, &run, &want_out, &want_err, rc));
+    }
+    assert_all(failures, cases.len());
+}
+
+#[test]
+fn recorded_formatter_runs() {
+    let dir = testdata();
+    let cases = rows(&dir.join("formatter.tsv"));
+    let mut failures = Vec::new();
+    for c in &cases {
+        let [id, fmt, color, width, op, json] = &c[..] else { panic!("bad row {c:?}") };
+        let run = format(&value(json), fmt, color == "on", op, width.parse().unwrap());
+        let expected = dir.join("expected_fmt");
+        let want_out = read(&expected.join(format!("{id}.stdout")));
+        let want_err = read_str(&expected.join(format!("{id}.stderr")));
+        let rc = read_str(&expected.join(format!("{id}.rc"))).trim().parse().unwrap();
+        failures.extend(check(id, &run, &want_out, &want_err, rc));
+    }
+    assert_all(failures, cases.len());
+}
+
+#[test]
+fn output_format_names() {
+    assert_eq!(OutputFormat::parse("json"), Some(OutputFormat::Json));
+    assert_eq!(OutputFormat::parse("text"), Some(OutputFormat::Text));
+    assert_eq!(OutputFormat::parse("table"), Some(OutputFormat::Table));
+    assert_eq!(OutputFormat::parse("yaml"), None);
+    assert_eq!(OutputFormat::parse("JSON"), None);
+}
+
+#[test]
+fn parse_keeps_model_order_and_drops_unknowns() {
+    let op = ServiceModel::codepipeline().operation("PollForThirdPartyJobs").unwrap();
+    let v = parse_response(op, br#"{"x":1,"jobs":[{"jobId":"j","extra":2,"clientId":"c"},null]}"#).unwrap();
+    assert_eq!(
+        v,
+        PyValue::Dict(vec![(
+            "jobs".into(),
+            PyValue::List(vec![
+                PyValue::Dict(vec![("clientId".into(), PyValue::str("c")), ("jobId".into(), PyValue::str("j"))]),
+                PyValue::None,
+            ])
+        )])
+    );
+    // Timestamps stay in their wire form (AWS CLI's default cli_timestamp_format).
+    let op = ServiceModel::codepipeline().operation("GetPipelineState").unwrap();
+    let v = parse_response(op, br#"{"created":1764438867.123,"updated":"2026-11-29T17:54:27Z"}"#).unwrap();
+    assert_eq!(v.get("created"), Some(&PyValue::Float(1764438867.123)));
+    assert_eq!(v.get("updated"), Some(&PyValue::str("2026-11-29T17:54:27Z")));
+}
+
+#[test]
+fn operations_without_output_ignore_the_body() {
+    let op = ServiceModel::codepipeline().operation("PutJobSuccessResult").unwrap();
+    assert_eq!(parse_response(op, b"\xff not even UTF-8"), Ok(PyValue::Dict(vec![])));
+}
+
+#[test]
+fn bytes_print_as_base64_in_json() {
+    let v = PyValue::Dict(vec![("b".into(), PyValue::Bytes(b"hi\xff\x00!".to_vec()))]);
+    let run = format(&v, "json", false, "Op", 80);
+    assert_eq!(String::from_utf8(run.stdout).unwrap(), "{\n    \"b\": \"aGn/ACE=\"\n}\n");
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+}
+
+#[test]
+fn text_crash_keeps_what_was_written_before() {
+    let v = value(r#"{"a":"1","b":[{"x":"y"},null]}"#);
+    let run = format(&v, "text", false, "Op", 80);
+    assert_eq!(String::from_utf8(run.stdout).unwrap(), "1\n");
+    assert_eq!(run.stderr, "\n'NoneType' object has no attribute 'items'\n");
+    assert_eq!(run.rc, 255);
+}
+
+#[test]
+fn write_errors_are_not_crashes() {
+    struct Broken;
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let err = write_output(&value(r#"{"a":1}"#), OutputFormat::Table, false, "Op", &mut Broken).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    assert_eq!(formatter_crash(&err), None);
+}
+
+#[test]
+fn terminal_width_is_80_without_a_terminal() {
+    // Under `cargo test` stdout is captured (a pipe or file), as in the corpus runs.
+    if rustix::termios::isatty(io::stdout()) {
+        return;
+    }
+    assert_eq!(terminal_width(), 80);
+}
