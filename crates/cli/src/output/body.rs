@@ -17,19 +17,19 @@ use crate::py::PyValue;
 /// literal raises `ValueError`, which `json.loads` passes on.
 const INT_MAX_STR_DIGITS: usize = 4300;
 
-/// How deep arrays and objects may nest before the decoder gives up. Python
-/// raises `RecursionError` somewhere near 1000 levels (its recursion limit,
-/// minus the frames AWS CLI has on the stack); this bound keeps the Rust
-/// stack safe and is reported the way that error reads.
-pub(super) const MAX_DEPTH: usize = 900;
+/// How deep arrays and objects may nest. Python's C scanner counts each level
+/// against the recursion limit (1000) on top of the frames AWS CLI already has
+/// on the stack when botocore parses; measured with the real CLI: 974 levels
+/// parse, the 975th raises `RecursionError` (exit 255).
+pub(super) const MAX_DEPTH: usize = 974;
 
 /// Why a body could not be read at all (not merely "not JSON").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum BodyError {
     /// `str(UnicodeDecodeError)`.
     Utf8(String),
-    /// Nesting beyond what Python's recursion limit allows.
-    TooDeep,
+    /// Nesting beyond what Python's recursion limit allows: `str(RecursionError)`.
+    TooDeep(String),
 }
 
 /// `body.decode('utf-8')` then `json.loads`: `Ok(None)` when the text is not JSON.
@@ -44,7 +44,11 @@ pub(super) fn decode_json(body: &[u8]) -> Result<Option<PyValue>, BodyError> {
     let value = match p.value() {
         Ok(v) => v,
         Err(Fail::NotJson) => return Ok(None),
-        Err(Fail::TooDeep) => return Err(BodyError::TooDeep),
+        Err(Fail::TooDeep(kind)) => {
+            return Err(BodyError::TooDeep(format!(
+                "maximum recursion depth exceeded while decoding a JSON {kind} from a unicode string"
+            )));
+        }
     };
     p.skip_ws();
     Ok(if p.pos == p.s.len() { Some(value) } else { None })
@@ -77,7 +81,8 @@ fn utf8_error_message(body: &[u8], e: &std::str::Utf8Error) -> String {
 
 enum Fail {
     NotJson,
-    TooDeep,
+    /// The kind of container (`object`, `array`) whose opening went too deep.
+    TooDeep(&'static str),
 }
 
 struct Parser<'a> {
@@ -110,8 +115,8 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Result<PyValue, Fail> {
         match self.peek() {
-            Some(b'{') => self.nested(Self::object),
-            Some(b'[') => self.nested(Self::array),
+            Some(b'{') => self.nested("object", Self::object),
+            Some(b'[') => self.nested("array", Self::array),
             Some(b'"') => {
                 self.pos += 1;
                 self.string().map(PyValue::Str)
@@ -127,10 +132,10 @@ impl Parser<'_> {
         }
     }
 
-    fn nested(&mut self, f: fn(&mut Self) -> Result<PyValue, Fail>) -> Result<PyValue, Fail> {
+    fn nested(&mut self, kind: &'static str, f: fn(&mut Self) -> Result<PyValue, Fail>) -> Result<PyValue, Fail> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Fail::TooDeep);
+            return Err(Fail::TooDeep(kind));
         }
         let v = f(self);
         self.depth -= 1;
@@ -408,10 +413,22 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_bounded() {
-        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
-        assert_eq!(decode_json(deep.as_bytes()), Err(BodyError::TooDeep));
-        let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
-        assert!(decode_json(fine.as_bytes()).unwrap().is_some());
+    fn nesting_stops_where_pythons_recursion_limit_does() {
+        let arrays = |n| format!("{{\"x\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(decode_json(arrays(MAX_DEPTH - 1).as_bytes()).unwrap().is_some());
+        assert_eq!(
+            decode_json(arrays(MAX_DEPTH).as_bytes()),
+            Err(BodyError::TooDeep(
+                "maximum recursion depth exceeded while decoding a JSON array from a unicode string".into()
+            ))
+        );
+        let objects = |n| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        assert!(decode_json(objects(MAX_DEPTH).as_bytes()).unwrap().is_some());
+        assert_eq!(
+            decode_json(objects(MAX_DEPTH + 1).as_bytes()),
+            Err(BodyError::TooDeep(
+                "maximum recursion depth exceeded while decoding a JSON object from a unicode string".into()
+            ))
+        );
     }
 }

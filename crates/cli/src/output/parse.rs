@@ -34,12 +34,7 @@ pub(super) fn parse(model: &ServiceModel, op: &Operation, body: &[u8]) -> Result
                 "message".into(),
                 PyValue::Str(String::from_utf8(body.to_vec()).expect("decode_json checked UTF-8")),
             )]),
-            Err(BodyError::Utf8(msg)) => return Err(CliError::general(msg)),
-            Err(BodyError::TooDeep) => {
-                return Err(CliError::general(
-                    "maximum recursion depth exceeded while decoding a JSON array from a unicode string",
-                ));
-            }
+            Err(BodyError::Utf8(msg) | BodyError::TooDeep(msg)) => return Err(CliError::general(msg)),
         }
     };
     let walker = Walker { model };
