@@ -99,6 +99,9 @@ pub fn formatter_crash(err: &io::Error) -> Option<CliError> {
 /// when stdout is a TTY (autoreset ESC[0m after every write()); it has no
 /// effect on json and text.
 ///
+/// When colour is on for a table and stdout is a terminal, the `ESC[0m`
+/// colorama writes to stdout at exit (its atexit `reset_all`) is written last.
+///
 /// A formatter crash comes back as an [`io::Error`] that [`formatter_crash`]
 /// turns into the CliError to report; with colour on, its stderr text carries
 /// the ESC[0m colorama also appends to stderr writes.
@@ -109,10 +112,12 @@ pub fn write_output(
     operation_name: &str,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    write_output_with_width(value, format, color, operation_name, terminal_width(), out)
+    let tty = rustix::termios::isatty(io::stdout());
+    render(value, format, color, operation_name, terminal_width(), tty, out)
 }
 
-/// [`write_output`] at a given terminal width instead of stdout's.
+/// [`write_output`] as if stdout were not a terminal but the table had
+/// `terminal_width` columns to fit in.
 pub fn write_output_with_width(
     value: &PyValue,
     format: OutputFormat,
@@ -121,6 +126,26 @@ pub fn write_output_with_width(
     terminal_width: i64,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    render(value, format, color, operation_name, terminal_width, false, out)
+}
+
+fn render(
+    value: &PyValue,
+    format: OutputFormat,
+    color: bool,
+    operation_name: &str,
+    terminal_width: i64,
+    stdout_is_tty: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if format == OutputFormat::Table && color && stdout_is_tty {
+        // colorama.init registered reset_all at exit; on a terminal its wrapper
+        // does not strip, so one more RESET_ALL follows everything else.
+        let result = render(value, format, color, operation_name, terminal_width, false, out);
+        out.write_all(b"\x1b[0m")?;
+        out.flush()?;
+        return result;
+    }
     match format {
         OutputFormat::Json => {
             // JSONFormatter: an empty dict is the "no response body" case and prints nothing.

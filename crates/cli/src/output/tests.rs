@@ -229,3 +229,24 @@ fn terminal_width_is_80_without_a_terminal() {
     }
     assert_eq!(terminal_width(), 80);
 }
+
+#[test]
+fn on_a_terminal_colour_ends_with_coloramas_exit_reset() {
+    let dir = testdata().join("tty");
+    let op = ServiceModel::codepipeline().operation("PollForJobs").unwrap();
+    let tty_run = |body: &str| {
+        let v = parse_response(op, &read(&testdata().join("bodies").join(format!("{body}.json")))).unwrap();
+        let mut stdout = Vec::new();
+        let err = render(&v, OutputFormat::Table, true, "PollForJobs", 100, true, &mut stdout).err();
+        (stdout, err.and_then(|e| formatter_crash(&e)))
+    };
+    let (stdout, err) = tty_run("poll_for_jobs_wide");
+    assert_eq!(stdout, read(&dir.join("poll_for_jobs_wide.auto.stdout")));
+    assert_eq!(err, None);
+    let (stdout, err) = tty_run("jobs_empty");
+    assert_eq!(stdout, read(&dir.join("jobs_empty.on.stdout")));
+    assert_eq!(err, None);
+    let (stdout, err) = tty_run("nulls");
+    assert_eq!(stdout, read(&dir.join("nulls.on.stdout")));
+    assert_eq!(err.unwrap().stderr, read_str(&dir.join("nulls.on.stderr")));
+}
