@@ -261,10 +261,21 @@ impl MultiTable {
     ) -> Result<(), PyException> {
         let mut headers = Vec::new();
         let mut more = Vec::new();
+        let (mut int_headers, mut int_more) = (false, false);
         for item in current {
-            let (h, m) = group_scalar_keys(item)?;
-            headers.extend(h);
-            more.extend(m);
+            let g = group_scalar_keys(item)?;
+            headers.extend(g.headers);
+            more.extend(g.more);
+            int_headers |= g.int_headers;
+            int_more |= g.int_more;
+        }
+        if (int_headers && !headers.is_empty()) || (int_more && !more.is_empty()) {
+            // sorted() of a set mixing str and int keys.
+            return Err(PyException("'<' not supported between instances of 'str' and 'int'".into()));
+        }
+        if int_headers || int_more {
+            // Int keys came from a list element, and `element.get(header, '')` fails on it.
+            return Err(PyException("'list' object has no attribute 'get'".into()));
         }
         headers.sort();
         headers.dedup();
@@ -323,22 +334,53 @@ fn group_dict_keys(entries: &[(String, PyValue)]) -> (Vec<String>, Vec<String>) 
     (headers, more)
 }
 
-/// `_group_scalar_keys` on any element of a list whose first element is a dict:
-/// `for element in current: current[element]` fails the Python way on others.
-fn group_scalar_keys(item: &PyValue) -> Result<(Vec<String>, Vec<String>), PyException> {
+/// The keys `_group_scalar_keys` finds in one element of a list whose first
+/// element is a dict: `for element in current: current[element]`.
+#[derive(Default)]
+struct Grouped {
+    headers: Vec<String>,
+    more: Vec<String>,
+    /// A list element indexed by its own int elements yields int keys, which
+    /// never make it to a rendered table (see `sub_table_from_list`).
+    int_headers: bool,
+    int_more: bool,
+}
+
+fn group_scalar_keys(item: &PyValue) -> Result<Grouped, PyException> {
     match item {
-        PyValue::Dict(e) | PyValue::OrderedDict(e) => Ok(group_dict_keys(e)),
-        PyValue::Str(s) if s.is_empty() => Ok((Vec::new(), Vec::new())),
+        PyValue::Dict(e) | PyValue::OrderedDict(e) => {
+            let (headers, more) = group_dict_keys(e);
+            Ok(Grouped { headers, more, ..Grouped::default() })
+        }
+        PyValue::Str(s) if s.is_empty() => Ok(Grouped::default()),
         PyValue::Str(_) => Err(PyException("string indices must be integers, not 'str'".into())),
-        PyValue::List(l) => match l.first() {
-            None => Ok((Vec::new(), Vec::new())),
-            // An int element indexes the list itself; whatever it finds, the
-            // row lookup `element.get(...)` then fails on the list.
-            Some(PyValue::Int(_) | PyValue::Bool(_)) => Err(PyException("'list' object has no attribute 'get'".into())),
-            Some(first) => {
-                Err(PyException(format!("list indices must be integers or slices, not {}", type_name(first))))
+        PyValue::List(list) => {
+            let mut g = Grouped::default();
+            for element in list {
+                let index = match element {
+                    PyValue::Bool(b) => i64::from(*b),
+                    // An int too big for an index is out of range too, for this purpose.
+                    PyValue::Int(i) => i.parse().unwrap_or(i64::MAX),
+                    other => {
+                        return Err(PyException(format!(
+                            "list indices must be integers or slices, not {}",
+                            type_name(other)
+                        )));
+                    }
+                };
+                let len = list.len() as i64;
+                let at = if index < 0 { index.saturating_add(len) } else { index };
+                if !(0..len).contains(&at) {
+                    return Err(PyException("list index out of range".into()));
+                }
+                if is_scalar(&list[at as usize]) {
+                    g.int_headers = true;
+                } else {
+                    g.int_more = true;
+                }
             }
-        },
+            Ok(g)
+        }
         other => Err(PyException(format!("'{}' object is not iterable", type_name(other)))),
     }
 }
