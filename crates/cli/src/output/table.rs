@@ -261,20 +261,27 @@ impl MultiTable {
     ) -> Result<(), PyException> {
         let mut headers = Vec::new();
         let mut more = Vec::new();
-        let (mut int_headers, mut int_more) = (false, false);
+        let (mut int_headers, mut int_more, mut int_type) = (false, false, None);
         for item in current {
             let g = group_scalar_keys(item)?;
             headers.extend(g.headers);
             more.extend(g.more);
             int_headers |= g.int_headers;
             int_more |= g.int_more;
+            int_type = int_type.or(g.int_type);
         }
         if (int_headers && !headers.is_empty()) || (int_more && !more.is_empty()) {
-            // sorted() of a set mixing str and int keys.
-            return Err(PyException("'<' not supported between instances of 'str' and 'int'".into()));
+            // sorted() of a set mixing str and int keys; Python names the operands
+            // in set order, which hashing makes vary: this is the usual one.
+            return Err(PyException(format!(
+                "'<' not supported between instances of 'str' and '{}'",
+                int_type.unwrap_or("int")
+            )));
         }
         if int_headers || int_more {
-            // Int keys came from a list element, and `element.get(header, '')` fails on it.
+            // Int keys came from a list element, and `element.get(header, '')` fails on
+            // it (approximated when only non-scalar int keys exist, which Python
+            // follows further into the rendering before it fails).
             return Err(PyException("'list' object has no attribute 'get'".into()));
         }
         headers.sort();
@@ -287,17 +294,35 @@ impl MultiTable {
                 self.new_section(title.map(str::to_owned), indent_level);
                 self.add_row_header(headers.clone())?;
             }
-            let entries = element
-                .entries()
-                .ok_or_else(|| PyException(format!("'{}' object has no attribute 'get'", type_name(element))))?;
-            let row = headers
-                .iter()
-                .map(|h| entries.iter().find(|(k, _)| k == h).map(|(_, v)| v.py_str()).unwrap_or_default())
-                .collect();
+            // `[element.get(header, '') for header in headers]`: with no headers,
+            // `.get` is never looked up, so an empty str or list element passes.
+            let row = if headers.is_empty() {
+                Vec::new()
+            } else {
+                let entries = element
+                    .entries()
+                    .ok_or_else(|| PyException(format!("'{}' object has no attribute 'get'", type_name(element))))?;
+                headers
+                    .iter()
+                    .map(|h| entries.iter().find(|(k, _)| k == h).map(|(_, v)| v.py_str()).unwrap_or_default())
+                    .collect()
+            };
             self.add_row(row)?;
             for remaining in &more {
-                if let Some((_, v)) = entries.iter().find(|(k, _)| k == remaining) {
-                    self.build(Some(remaining), v, indent_level + 1)?;
+                // `if remaining in element: element[remaining]`.
+                match element {
+                    PyValue::Dict(entries) | PyValue::OrderedDict(entries) => {
+                        if let Some((_, v)) = entries.iter().find(|(k, _)| k == remaining) {
+                            self.build(Some(remaining), v, indent_level + 1)?;
+                        }
+                    }
+                    PyValue::Str(s) if s.contains(remaining.as_str()) => {
+                        return Err(PyException("string indices must be integers, not 'str'".into()));
+                    }
+                    PyValue::List(l) if l.iter().any(|v| matches!(v, PyValue::Str(s) if s == remaining)) => {
+                        return Err(PyException("list indices must be integers or slices, not str".into()));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -344,6 +369,8 @@ struct Grouped {
     /// never make it to a rendered table (see `sub_table_from_list`).
     int_headers: bool,
     int_more: bool,
+    /// `int` or `bool`: the Python type of the first such key, as a failed sort names it.
+    int_type: Option<&'static str>,
 }
 
 fn group_scalar_keys(item: &PyValue) -> Result<Grouped, PyException> {
@@ -359,8 +386,9 @@ fn group_scalar_keys(item: &PyValue) -> Result<Grouped, PyException> {
             for element in list {
                 let index = match element {
                     PyValue::Bool(b) => i64::from(*b),
-                    // An int too big for an index is out of range too, for this purpose.
-                    PyValue::Int(i) => i.parse().unwrap_or(i64::MAX),
+                    PyValue::Int(i) => {
+                        i.parse().map_err(|_| PyException("cannot fit 'int' into an index-sized integer".into()))?
+                    }
                     other => {
                         return Err(PyException(format!(
                             "list indices must be integers or slices, not {}",
@@ -373,6 +401,7 @@ fn group_scalar_keys(item: &PyValue) -> Result<Grouped, PyException> {
                 if !(0..len).contains(&at) {
                     return Err(PyException("list index out of range".into()));
                 }
+                g.int_type.get_or_insert(type_name(element));
                 if is_scalar(&list[at as usize]) {
                     g.int_headers = true;
                 } else {

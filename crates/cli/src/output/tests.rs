@@ -132,10 +132,9 @@ fn recorded_responses_of_the_job_worker_operations() {
     assert_all(failures, cases.len());
 }
 
-#[test]
-fn recorded_formatter_runs() {
-    let dir = testdata();
-    let cases = rows(&dir.join("formatter.tsv"));
+/// Runs a `formatter.tsv`-style table against its `expected_fmt/` recordings.
+fn formatter_cases(dir: &Path, tsv: &Path) {
+    let cases = rows(tsv);
     let mut failures = Vec::new();
     for c in &cases {
         let [id, fmt, color, width, op, json] = &c[..] else { panic!("bad row {c:?}") };
@@ -147,6 +146,20 @@ fn recorded_formatter_runs() {
         failures.extend(check(id, &run, &want_out, &want_err, rc));
     }
     assert_all(failures, cases.len());
+}
+
+#[test]
+fn recorded_formatter_runs() {
+    formatter_cases(&testdata(), &testdata().join("formatter.tsv"));
+}
+
+/// Differential runs on generated values: point `CPJOBS_FORMATTER_CASES` at
+/// the directory `testdata/fuzz_formatter.py SEED COUNT DIR` filled.
+#[test]
+#[ignore = "needs CPJOBS_FORMATTER_CASES"]
+fn generated_formatter_runs() {
+    let dir = PathBuf::from(std::env::var("CPJOBS_FORMATTER_CASES").expect("CPJOBS_FORMATTER_CASES"));
+    formatter_cases(&dir, &dir.join("fuzz.tsv"));
 }
 
 #[test]

@@ -5,7 +5,8 @@ terminal width, operation name, value as JSON. Outputs go to
 expected_fmt/<id>.{stdout,stderr,rc}; the formatter is called the way
 awscli's clidriver calls it (the value standing for a --query result), with exceptions reported as write_exception does.
 
-usage: python3 record_formatter.py   (with awscli 1.45.11 importable)
+usage: python3 record_formatter.py [TSV OUTDIR]   (with awscli 1.45.11 importable)
+(default: formatter.tsv and this directory; see fuzz_formatter.py for the other use)
 """
 import io
 import json
@@ -19,8 +20,10 @@ from awscli import formatter
 from awscli.utils import write_exception
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-os.makedirs(os.path.join(HERE, "expected_fmt"), exist_ok=True)
-for line in open(os.path.join(HERE, "formatter.tsv"), encoding="utf-8"):
+TSV = sys.argv[1] if len(sys.argv) > 2 else os.path.join(HERE, "formatter.tsv")
+OUT = sys.argv[2] if len(sys.argv) > 2 else HERE
+os.makedirs(os.path.join(OUT, "expected_fmt"), exist_ok=True)
+for line in open(TSV, encoding="utf-8"):
     if line.startswith("#") or not line.strip():
         continue
     case_id, fmt, color, width, op, value = line.rstrip("\n").split("\t")
@@ -42,7 +45,10 @@ for line in open(os.path.join(HERE, "formatter.tsv"), encoding="utf-8"):
     except Exception as e:  # clidriver's catch-all
         write_exception(e, outfile=stderr)
         rc = 255
-    base = os.path.join(HERE, "expected_fmt", case_id)
+    # ColorizedStyler calls colorama.init, which wraps sys.stdout/stderr again
+    # on every call; unwrap so thousands of cases do not nest wrappers.
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    base = os.path.join(OUT, "expected_fmt", case_id)
     open(base + ".stdout", "w", encoding="utf-8", newline="").write(out.getvalue())
     open(base + ".stderr", "w", encoding="utf-8", newline="").write(err.getvalue())
     open(base + ".rc", "w").write(f"{rc}\n")
