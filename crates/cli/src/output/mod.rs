@@ -12,6 +12,8 @@
 //! return it inside an [`std::io::Error`] (see [`formatter_crash`]) after
 //! writing whatever the real CLI had written before the crash.
 //!
+//! Paginated operations are formatted from values [`paged`] builds.
+//!
 //! Known gaps: a lone surrogate escape (`"\ud800"`) in a body becomes U+FFFD
 //! (Python would fail later, printing it); the nesting depth at which
 //! Python's RecursionError strikes (975 levels) was measured with the real
@@ -21,6 +23,7 @@
 mod body;
 #[rustfmt::skip]
 mod east_asian_width;
+pub mod paged;
 mod parse;
 mod table;
 mod text;
