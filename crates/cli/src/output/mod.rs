@@ -17,16 +17,19 @@
 //! Known gaps: a lone surrogate escape (`"\ud800"`) in a body becomes U+FFFD
 //! (Python would fail later, printing it); the nesting depth at which
 //! Python's RecursionError strikes (975 levels) was measured with the real
-//! CLI for this code path, not derived; `cli_timestamp_format = iso8601` is not
-//! supported (AWS CLI v1's default, `wire`, is).
+//! CLI for this code path, not derived; with `cli_timestamp_format = iso8601`
+//! only the ISO 8601 and RFC 1123 string forms are read (dateutil reads many
+//! more), and offsets near a DST change may differ from dateutil's fold logic.
 
 mod body;
 #[rustfmt::skip]
 mod east_asian_width;
+mod localtime;
 pub mod paged;
 mod parse;
 mod table;
 mod text;
+mod timestamp;
 
 use std::io::{self, Write};
 
@@ -36,13 +39,42 @@ use crate::error::CliError;
 use crate::py::PyValue;
 use crate::py::json_encode::{DumpOptions, dumps};
 
+pub use timestamp::{TimestampFormat, V2_TIMESTAMP_WARNING};
+
 /// botocore's JSON response parser for a 2xx body of `op`: returns the parsed
 /// dict (model member order; unknown members dropped; `{}` for an empty or
 /// non-JSON body, and for an operation without output), or the CliError AWS CLI
 /// reports when botocore's parser crashes on a wrong type (`'str' object has no
 /// attribute 'get'`), on a body that is not UTF-8, or on a `null` body.
 pub fn parse_response(op: &Operation, body: &[u8]) -> Result<PyValue, CliError> {
-    parse::parse(ServiceModel::codepipeline(), op, body)
+    parse_response_with(op, body, &ParseOptions::default()).map(|p| p.value)
+}
+
+/// How AWS CLI's configuration changes response parsing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// `cli_timestamp_format` (default: wire).
+    pub timestamp_format: TimestampFormat,
+    /// `--v2-debug` (or `AWS_CLI_UPGRADE_DEBUG_MODE=true`) with no
+    /// `cli_timestamp_format` configured: the first timestamp read prints
+    /// [`V2_TIMESTAMP_WARNING`]. AWS CLI prints it once per run, so pass
+    /// `false` for later pages once it has been printed.
+    pub v2_timestamp_warning: bool,
+}
+
+/// A parsed 2xx response and what parsing wrote to stderr.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedResponse {
+    /// The parsed dict.
+    pub value: PyValue,
+    /// Written to stderr as soon as parsing is done (the v2 timestamp warning, or empty).
+    pub stderr: String,
+}
+
+/// [`parse_response`] with AWS CLI's configuration applied. On failure the
+/// CliError's stderr starts with anything parsing wrote before it failed.
+pub fn parse_response_with(op: &Operation, body: &[u8], opts: &ParseOptions) -> Result<ParsedResponse, CliError> {
+    parse::parse(ServiceModel::codepipeline(), op, body, opts)
 }
 
 /// The `--output` formats AWS CLI v1 knows.

@@ -12,17 +12,38 @@
 //! `AttributeError`/`TypeError`, which AWS CLI prints as `str(e)`; those
 //! messages are reproduced here (`'str' object has no attribute 'get'`).
 
+use std::cell::{Cell, OnceCell};
+
 use cpjobs_model::{Operation, ServiceModel, Shape, ShapeKind};
 
 use super::body::{self, BodyError};
+use super::localtime::LocalZone;
+use super::timestamp::{self, TimestampFormat, V2_TIMESTAMP_WARNING};
+use super::{ParseOptions, ParsedResponse};
 use crate::error::CliError;
 use crate::py::PyValue;
 
-/// Parses a 2xx body of `op` as botocore does (see [`super::parse_response`]).
-pub(super) fn parse(model: &ServiceModel, op: &Operation, body: &[u8]) -> Result<PyValue, CliError> {
+/// Parses a 2xx body of `op` as botocore does (see [`super::parse_response_with`]).
+pub(super) fn parse(
+    model: &ServiceModel,
+    op: &Operation,
+    body: &[u8],
+    opts: &ParseOptions,
+) -> Result<ParsedResponse, CliError> {
+    parse_in_zone(model, op, body, opts, OnceCell::new())
+}
+
+/// [`parse`] with the local zone given (tests), or read from the environment when empty.
+pub(super) fn parse_in_zone(
+    model: &ServiceModel,
+    op: &Operation,
+    body: &[u8],
+    opts: &ParseOptions,
+    zone: OnceCell<LocalZone>,
+) -> Result<ParsedResponse, CliError> {
     // No output shape: botocore returns `{}` without looking at the body.
     let Some(output) = op.output.as_deref() else {
-        return Ok(PyValue::Dict(Vec::new()));
+        return Ok(ParsedResponse { value: PyValue::Dict(Vec::new()), stderr: String::new() });
     };
     let json = if body.is_empty() {
         PyValue::Dict(Vec::new())
@@ -37,12 +58,18 @@ pub(super) fn parse(model: &ServiceModel, op: &Operation, body: &[u8]) -> Result
             Err(BodyError::Utf8(msg) | BodyError::TooDeep(msg)) => return Err(CliError::general(msg)),
         }
     };
-    let walker = Walker { model };
-    match walker.shape(model.shape(output), json)? {
+    let walker = Walker { model, opts, zone, warned: Cell::new(false) };
+    let result = match walker.shape(model.shape(output), json) {
         // `_inject_response_metadata` then does `parsed.setdefault(...)` on the
         // result because every CodePipeline response carries `x-amzn-RequestId`.
-        PyValue::None => Err(CliError::general("'NoneType' object has no attribute 'setdefault'")),
-        parsed => Ok(parsed),
+        Ok(PyValue::None) => Err(CliError::general("'NoneType' object has no attribute 'setdefault'")),
+        other => other,
+    };
+    // The upgrade warning was written to stderr when the first timestamp was read.
+    let warning = if walker.warned.get() { V2_TIMESTAMP_WARNING } else { "" };
+    match result {
+        Ok(value) => Ok(ParsedResponse { value, stderr: warning.to_owned() }),
+        Err(e) => Err(CliError::raw(e.exit_code, format!("{warning}{}", e.stderr))),
     }
 }
 
@@ -65,8 +92,19 @@ fn no_attribute(v: &PyValue, attr: &str) -> CliError {
     CliError::general(format!("'{}' object has no attribute '{attr}'", type_name(v)))
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 struct Walker<'m> {
     model: &'m ServiceModel,
+    opts: &'m ParseOptions,
+    /// The local zone, read at the first timestamp that needs it.
+    zone: OnceCell<LocalZone>,
+    /// Whether the v2 upgrade warning has been written.
+    warned: Cell<bool>,
 }
 
 impl Walker<'_> {
@@ -76,8 +114,25 @@ impl Walker<'_> {
             ShapeKind::Structure => self.structure(shape, value),
             ShapeKind::List => self.list(shape, value),
             ShapeKind::Map => self.map(shape, value),
-            // `_default_handle`, and the identity timestamp/blob parsers AWS CLI installs.
+            ShapeKind::Timestamp => self.timestamp(value),
+            // `_default_handle`, and the identity blob parser AWS CLI installs.
             _ => Ok(value),
+        }
+    }
+
+    /// The timestamp parser `cli_timestamp_format` selects.
+    fn timestamp(&self, value: PyValue) -> Result<PyValue, CliError> {
+        match self.opts.timestamp_format {
+            TimestampFormat::Wire => {
+                if self.opts.v2_timestamp_warning {
+                    self.warned.set(true);
+                }
+                Ok(value)
+            }
+            TimestampFormat::Iso8601 => {
+                let zone = self.zone.get_or_init(|| LocalZone::from_env(unix_now()));
+                timestamp::iso_format(&value, zone).map(PyValue::Str).map_err(CliError::general)
+            }
         }
     }
 

@@ -332,3 +332,45 @@ fn paginated_output_matches_the_real_cli() {
         text(vec![next(paged::text_page(&pages[0], &keys)), next(paged::text_resume_token(token))]),
     );
 }
+
+/// cli_timestamp_format = iso8601 and the --v2-debug warning (`testdata/timestamps/`).
+#[test]
+fn timestamps_follow_cli_timestamp_format() {
+    let dir = testdata().join("timestamps");
+    let model = ServiceModel::codepipeline();
+    let op = model.operation("GetPipelineState").unwrap();
+    let body = read(&dir.join("body.json"));
+    let text = |v: &PyValue| {
+        let mut out = Vec::new();
+        write_output_with_width(v, OutputFormat::Text, false, &op.name, 80, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let iso = ParseOptions { timestamp_format: TimestampFormat::Iso8601, v2_timestamp_warning: false };
+    // 2026-11-29, when the recordings were made (tzlocal's offsets come from the current year).
+    let now = 1_795_960_000;
+    for (id, tz) in [("iso_utc", "UTC"), ("iso_berlin", "Europe/Berlin")] {
+        if tz != "UTC" && !Path::new("/usr/share/zoneinfo").join(tz).exists() {
+            continue;
+        }
+        let zone = std::cell::OnceCell::from(localtime::LocalZone::from_tz(tz, now));
+        let parsed = parse::parse_in_zone(model, op, &body, &iso, zone).unwrap();
+        assert_eq!(text(&parsed.value), read_str(&dir.join(format!("{id}.stdout"))), "{id}");
+        assert_eq!(parsed.stderr, "");
+    }
+    let v2 = ParseOptions { timestamp_format: TimestampFormat::Wire, v2_timestamp_warning: true };
+    let parsed = parse_response_with(op, &body, &v2).unwrap();
+    assert_eq!(text(&parsed.value), read_str(&dir.join("wire_v2debug.stdout")));
+    // The recording also holds the pager warning --v2-debug prints before the request.
+    assert!(read_str(&dir.join("wire_v2debug.stderr")).ends_with(&parsed.stderr));
+    assert_eq!(parsed.stderr, V2_TIMESTAMP_WARNING);
+    // No timestamp read, no warning; a crash after one keeps it first.
+    assert_eq!(parse_response_with(op, b"{\"pipelineName\":\"p\"}", &v2).unwrap().stderr, "");
+    // (Members are read in model order: stageStates before created.)
+    let err = parse_response_with(op, br#"{"created":1,"stageStates":5}"#, &v2).unwrap_err();
+    assert_eq!(err.stderr, "\n'int' object is not iterable\n");
+    let body = br#"{"stageStates":[{"actionStates":5,"inboundTransitionState":{"lastChangedAt":1}}]}"#;
+    let err = parse_response_with(op, body, &v2).unwrap_err();
+    assert_eq!(err.stderr, format!("{V2_TIMESTAMP_WARNING}\n'int' object is not iterable\n"));
+    let err = parse_response_with(op, br#"{"created":"junk"}"#, &iso).unwrap_err();
+    assert_eq!(err.stderr, "\nInvalid timestamp \"junk\": Unknown string format: junk\n");
+}
