@@ -63,8 +63,12 @@ fn format(value: &PyValue, format: &str, color: bool, op: &str, width: i64) -> R
 
 /// parse_response then write_output, as the CLI does for a 2xx response.
 fn parse_and_format(op: &str, body: &[u8], fmt: &str, color: bool) -> Run {
+    parse_and_format_with(op, body, fmt, color, &ParseOptions::default())
+}
+
+fn parse_and_format_with(op: &str, body: &[u8], fmt: &str, color: bool, opts: &ParseOptions) -> Run {
     let op = ServiceModel::codepipeline().operation(op).expect("operation in the model");
-    match parse_response(op, body) {
+    match parse_response_with(op, body, opts).map(|p| p.value) {
         Ok(v) => format(&v, fmt, color, &op.name, 80),
         Err(e) => Run { stdout: Vec::new(), stderr: e.stderr, rc: e.exit_code },
     }
@@ -116,12 +120,17 @@ fn conformance_output_cases() {
 
 /// Runs an `e2e.tsv`-style table against its `expected/` recordings.
 fn response_cases(dir: &Path, tsv: &Path) {
+    let mut opts = ParseOptions::default();
+    // fuzz_parser.py leaves this file when it recorded with `cli_timestamp_format = iso8601`.
+    if let Ok(format) = std::fs::read_to_string(dir.join("cli_timestamp_format")) {
+        opts.timestamp_format = TimestampFormat::from_config(format.trim()).unwrap();
+    }
     let cases = rows(tsv);
     let mut failures = Vec::new();
     for c in &cases {
         let [id, op, body, fmt, color] = &c[..] else { panic!("bad row {c:?}") };
         let body = read(&dir.join("bodies").join(format!("{body}.json")));
-        let run = parse_and_format(op, &body, fmt, color == "on");
+        let run = parse_and_format_with(op, &body, fmt, color == "on", &opts);
         let expected = dir.join("expected");
         let want_out = read(&expected.join(format!("{id}.stdout")));
         let want_err = read_str(&expected.join(format!("{id}.stderr")));

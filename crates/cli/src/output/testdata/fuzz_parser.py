@@ -7,8 +7,12 @@ and blob parsers, an x-amzn-requestid header) and awscli's formatters, and
 writes OUTDIR/e2e.tsv, OUTDIR/bodies/ and OUTDIR/expected/ in the layout of
 e2e.tsv, for the ignored Rust test:
 
-    python3 fuzz_parser.py SEED COUNT /tmp/pfuzz
+    python3 fuzz_parser.py SEED COUNT /tmp/pfuzz [iso8601]
     CPJOBS_RESPONSE_CASES=/tmp/pfuzz cargo test -p cpjobs-cli generated_responses -- --ignored
+
+With `iso8601`, timestamps go through `cli_timestamp_format = iso8601`'s parser
+in the zone TZ names (run the Rust test with the same TZ), and
+OUTDIR/cli_timestamp_format says so to the test.
 """
 import io
 import json
@@ -24,6 +28,7 @@ from awscli import formatter
 from awscli.utils import write_exception
 
 seed, count, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+iso = len(sys.argv) > 4 and sys.argv[4] == "iso8601"
 random.seed(seed)
 model = botocore.session.get_session().get_service_model("codepipeline")
 OPS = ["GetJobDetails", "PollForJobs", "GetThirdPartyJobDetails", "GetPipelineState", "GetPipeline",
@@ -65,7 +70,9 @@ def gen(shape, depth=0):
         return {random.choice(["K", "Alpha", "ß", "日本"]) + str(i): gen(shape.value, depth + 1)
                 for i in range(random.randint(0, 3))}
     if t == "timestamp":
-        return random.choice([1764438867.123, 1764438867, "2026-11-29T17:54:27Z"])
+        return random.choice([1764438867.123, 1764438867, "2026-11-29T17:54:27Z", 0, -1.5, 1e12, 1e20, "1764438867.5",
+                              "2026-11-29", "2026-11-29T17:54:27.5+05:30", "Sun, 29 Nov 2026 17:54:27 GMT", "junk",
+                              True, 253402300799, 1751328000.0000005, "", [1], {"a": 1}])
     if t in ("integer", "long"):
         return random.choice([0, 1, 42, -3])
     if t == "boolean":
@@ -75,7 +82,12 @@ def gen(shape, depth=0):
 
 os.makedirs(os.path.join(out, "bodies"), exist_ok=True)
 os.makedirs(os.path.join(out, "expected"), exist_ok=True)
-parser = JSONParser(timestamp_parser=lambda x: x, blob_parser=lambda x: x)
+if iso:
+    from awscli.customizations.scalarparse import iso_format
+    parser = JSONParser(timestamp_parser=iso_format, blob_parser=lambda x: x)
+    open(os.path.join(out, "cli_timestamp_format"), "w").write("iso8601\n")
+else:
+    parser = JSONParser(timestamp_parser=lambda x: x, blob_parser=lambda x: x)
 rows = []
 for i in range(count):
     op = model.operation_model(random.choice(OPS))
