@@ -221,6 +221,17 @@ fn crash(e: PyException, color: bool) -> io::Error {
     io::Error::other(FormatterCrash(CliError::raw(255, stderr)))
 }
 
+/// The `color` argument of [`write_output`] for a `--color` value (`on`,
+/// `off`, `auto`): `auto` colours the table when stdout is a terminal, as
+/// `MultiTable` does when it picks its styler.
+pub fn table_color(setting: &str) -> bool {
+    match setting {
+        "on" => true,
+        "auto" => rustix::termios::isatty(io::stdout()),
+        _ => false,
+    }
+}
+
 /// The width `awscli.table.determine_terminal_width` finds: the columns of
 /// the terminal on stdout (TIOCGWINSZ), or 80 when stdout is not a terminal.
 pub fn terminal_width() -> i64 {

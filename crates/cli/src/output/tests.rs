@@ -257,12 +257,15 @@ fn write_errors_are_not_crashes() {
 }
 
 #[test]
-fn terminal_width_is_80_without_a_terminal() {
-    // Under `cargo test` stdout is captured (a pipe or file), as in the corpus runs.
+fn terminal_width_is_80_and_auto_is_uncoloured_without_a_terminal() {
+    assert!(table_color("on"));
+    assert!(!table_color("off"));
+    // Run from a terminal, stdout is one; under CI it is a pipe or file, as in the corpus runs.
     if rustix::termios::isatty(io::stdout()) {
         return;
     }
     assert_eq!(terminal_width(), 80);
+    assert!(!table_color("auto"));
 }
 
 #[test]
