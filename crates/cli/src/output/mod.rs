@@ -118,9 +118,8 @@ impl std::fmt::Display for FormatterCrash {
 
 impl std::error::Error for FormatterCrash {}
 
-/// The CliError AWS CLI reports when its formatter crashed, if `err` (from
-/// [`write_output`]) is such a crash rather than a failed write. Other errors
-/// are write failures, which AWS CLI ignores (a closed pipe on stdout).
+/// The CliError AWS CLI reports when its formatter crashed, if `err` came
+/// from [`write_output`] (which returns no other errors).
 pub fn formatter_crash(err: &io::Error) -> Option<CliError> {
     err.get_ref()?.downcast_ref::<FormatterCrash>().map(|c| c.0.clone())
 }
@@ -139,7 +138,10 @@ pub fn formatter_crash(err: &io::Error) -> Option<CliError> {
 ///
 /// A formatter crash comes back as an [`io::Error`] that [`formatter_crash`]
 /// turns into the CliError to report; with colour on, its stderr text carries
-/// the ESC[0m colorama also appends to stderr writes.
+/// the ESC[0m colorama also appends to stderr writes. A failed write (stdout
+/// closed early, as by `| head`) is ignored by the json and table formatters
+/// (`Ok`, exit 0) and is such a crash for text (`[Errno 32] Broken pipe`, 255),
+/// as measured with the real CLI.
 pub fn write_output(
     value: &PyValue,
     format: OutputFormat,
@@ -177,37 +179,52 @@ fn render(
         // colorama.init registered reset_all at exit; on a terminal its wrapper
         // does not strip, so one more RESET_ALL follows everything else.
         let result = render(value, format, color, operation_name, terminal_width, false, out);
-        out.write_all(b"\x1b[0m")?;
-        out.flush()?;
+        let _ = out.write_all(b"\x1b[0m").and_then(|()| out.flush());
         return result;
     }
+    let written = |r: io::Result<()>| match r {
+        // The json and table formatters catch OSError (a closed pipe): nothing
+        // more is written, nothing reported, exit 0. The text formatter does
+        // not, so AWS CLI reports it like any other exception.
+        Err(e) if format == OutputFormat::Text => Err(crash(PyException(python_os_error(&e)), false)),
+        _ => Ok(()),
+    };
     match format {
         OutputFormat::Json => {
             // JSONFormatter: an empty dict is the "no response body" case and prints nothing.
             if value.entries().is_some_and(<[_]>::is_empty) {
                 return Ok(());
             }
-            let text = dumps(&bytes_as_base64(value), DumpOptions::OUTPUT)
+            let mut text = dumps(&bytes_as_base64(value), DumpOptions::OUTPUT)
                 .expect("every value is serializable once bytes are base64");
-            out.write_all(text.as_bytes())?;
-            out.write_all(b"\n")?;
-            out.flush()
+            text.push('\n');
+            written(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
         }
         OutputFormat::Text => {
             let mut buf = String::new();
             let result = text::format_text(value, &mut buf);
-            out.write_all(buf.as_bytes())?;
-            out.flush()?;
+            written(out.write_all(buf.as_bytes()).and_then(|()| out.flush()))?;
             result.map_err(|e| crash(e, false))
         }
         OutputFormat::Table => match table::format_table(value, operation_name, color, terminal_width) {
-            Ok(Some(text)) => {
-                out.write_all(text.as_bytes())?;
-                out.flush()
-            }
+            Ok(Some(text)) => written(out.write_all(text.as_bytes()).and_then(|()| out.flush())),
             Ok(None) => Ok(()),
             Err(e) => Err(crash(e, color)),
         },
+    }
+}
+
+/// `str(OSError)`: `[Errno 32] Broken pipe`.
+fn python_os_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => {
+            // Rust words it "Broken pipe (os error 32)", from the same strerror().
+            let text = e.to_string();
+            let message = text.split(" (os error ").next().unwrap_or(&text);
+            format!("[Errno {n}] {message}")
+        }
+        None if e.kind() == io::ErrorKind::BrokenPipe => "[Errno 32] Broken pipe".into(),
+        None => e.to_string(),
     }
 }
 
