@@ -20,7 +20,8 @@ import sys
 seed, count, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 random.seed(seed)
 KEYS = ["a", "b", "id", "name", "Zeta", "日本", "x_y", "é", "data", "list", "n"]
-STRS = ["", "v", "value", "a longer value with spaces", "日本語", "ëñ±", "x" * 60, "tab\there", "😀", "ＡＢＣ", "0", "None"]
+STRS = ["", "v", "value", "a longer value with spaces", "日本語", "ëñ±", "x" * 60, "tab\there", "😀", "ＡＢＣ", "0", "None",
+        "line1\nline2", "end\n", "\x1b[1mbold", "é" * 45, "ｱ" * 30]
 
 
 def scalar():
@@ -56,7 +57,7 @@ with open(os.path.join(out, "fuzz.tsv"), "w", encoding="utf-8") as f:
             v = {"k": v}
         fmt = random.choice(["json", "text", "table", "table"])
         color = random.choice(["on", "off"])
-        width = random.choice([80, 80, 40, 120, 20])
+        width = random.choice([80, 80, 40, 120, 20, 0, -3, 300])
         op = random.choice(["Op", "GetJobDetails"])
         f.write("\t".join([f"c{i}.{fmt}", fmt, color, str(width), op, json.dumps(v, ensure_ascii=False)]) + "\n")
 here = os.path.dirname(os.path.abspath(__file__))
