@@ -99,6 +99,13 @@ impl OutputFormat {
             _ => None,
         }
     }
+
+    /// The format for an `output` setting from the environment or config file,
+    /// or AWS CLI's error for an unknown one (`get_formatter`'s ValueError,
+    /// raised after the request has been made).
+    pub fn from_setting(name: &str) -> Result<OutputFormat, CliError> {
+        OutputFormat::parse(name).ok_or_else(|| CliError::general(format!("Unknown output type: {name}")))
+    }
 }
 
 /// A Python exception raised while formatting: its `str()`.

@@ -191,6 +191,9 @@ fn output_format_names() {
     assert_eq!(OutputFormat::parse("table"), Some(OutputFormat::Table));
     assert_eq!(OutputFormat::parse("yaml"), None);
     assert_eq!(OutputFormat::parse("JSON"), None);
+    assert_eq!(OutputFormat::from_setting("table"), Ok(OutputFormat::Table));
+    // As in the corpus's configured-output case.
+    assert_eq!(OutputFormat::from_setting("yaml"), Err(CliError::raw(255, "\nUnknown output type: yaml\n")));
 }
 
 #[test]
