@@ -14,6 +14,19 @@
 //!
 //! Paginated operations are formatted from values [`paged`] builds.
 //!
+//! The CLI's use, for one 2xx response:
+//!
+//! ```text
+//! let parsed = parse_response_with(op, &body, &opts)?;      // Err: print, exit 255
+//! stderr.write_all(parsed.stderr.as_bytes());               // v2-debug warning, usually empty
+//! let value = query(parsed.value)?;                          // --query, if any
+//! let format = OutputFormat::from_setting(&output)?;         // after the request, as AWS CLI
+//! if let Err(e) = write_output(&value, format, table_color(&color), &op.name, &mut stdout) {
+//!     let err = formatter_crash(&e).expect("write_output only fails with a crash");
+//!     // print err.stderr, exit err.exit_code
+//! }
+//! ```
+//!
 //! Known gaps: a lone surrogate escape (`"\ud800"`) in a body becomes U+FFFD
 //! (Python would fail later, printing it); the nesting depth at which
 //! Python's RecursionError strikes (975 levels) was measured with the real
