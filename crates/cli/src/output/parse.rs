@@ -5,8 +5,9 @@
 //! structure members come out in model order, unknown members are dropped,
 //! members whose value is `null` are left out, list elements that are `null`
 //! stay `None`. Scalars are not checked against their shape (`"jobId": true`
-//! passes through), and AWS CLI installs identity parsers for timestamps and
-//! blobs (`cli_timestamp_format` unset = `wire`), so both keep their wire form.
+//! passes through). AWS CLI installs an identity parser for blobs, and for
+//! timestamps unless `cli_timestamp_format = iso8601` (see `timestamp`), so
+//! both keep their wire form by default.
 //!
 //! A container of the wrong type makes botocore crash with a Python
 //! `AttributeError`/`TypeError`, which AWS CLI prints as `str(e)`; those

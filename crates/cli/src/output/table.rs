@@ -237,7 +237,7 @@ impl MultiTable {
 
     fn sub_table_from_dict(&mut self, current: &[(String, PyValue)], indent_level: i64) -> Result<(), PyException> {
         let (headers, more) = group_dict_keys(current);
-        let get = |k: &str| &current.iter().rev().find(|(key, _)| key == k).expect("key of this dict").1;
+        let get = |k: &str| &current.iter().find(|(key, _)| key == k).expect("key of this dict").1;
         if headers.len() == 1 {
             // A dict with a single scalar is one `key | value` row.
             let value = get(&headers[0]).py_str();
