@@ -10,6 +10,7 @@ pub mod args;
 pub mod config;
 pub mod debug;
 pub mod error;
+pub mod output;
 pub mod params;
 pub mod py;
 pub mod query;
