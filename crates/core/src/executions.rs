@@ -1,0 +1,846 @@
+//! Pipeline executions: the engine that runs stages in order and actions by
+//! `runOrder` (equal run orders in parallel), hands artifacts on by name, and
+//! the operations that start, stop, retry, approve and inspect executions.
+//!
+//! An execution's whole run state is one document ([`Run`]) updated with a
+//! revision guard, so two job results for parallel actions of one execution
+//! can never overwrite each other: the loser's transaction is retried.
+//! Invariant: a stage starts only when every earlier stage succeeded, a run
+//! order only when every lower one in its stage succeeded; a stage fails once
+//! an action failed and none of its actions is still in progress.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::action_types;
+use crate::api::{ApiError, Caller};
+use crate::clients;
+use crate::jobs;
+use crate::pipelines::{self, Plan};
+use crate::store::{ExecutionRow, Millis, StoreError, Tx};
+use crate::wire::{
+    Fail, Res, decode_offset, encode_offset, fail, lost_race, opt_bool, opt_i64, opt_str, req_obj, req_str, short_id,
+    timestamp, uuid,
+};
+
+/// An artifact's place in the artifact store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Artifact {
+    pub name: String,
+    pub bucket: String,
+    pub key: String,
+    pub revision: Option<String>,
+}
+
+impl Artifact {
+    /// The `Artifact` shape of job data.
+    pub(crate) fn to_job_json(&self) -> Value {
+        let mut v = json!({"name": self.name, "location": {"type": "S3", "s3Location": {"bucketName": self.bucket, "objectKey": self.key}}});
+        if let Some(r) = &self.revision {
+            v["revision"] = json!(r);
+        }
+        v
+    }
+
+    fn to_detail_json(&self) -> Value {
+        json!({"name": self.name, "s3location": {"bucket": self.bucket, "key": self.key}})
+    }
+}
+
+/// One run of one action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Attempt {
+    pub id: String,
+    pub status: String,
+    pub started: Millis,
+    pub updated: Millis,
+    pub summary: Option<String>,
+    pub external_execution_id: Option<String>,
+    pub external_execution_url: Option<String>,
+    pub percent_complete: Option<i64>,
+    pub error: Option<(String, String)>,
+    pub token: Option<String>,
+    pub current_revision: Option<Value>,
+    pub inputs: Vec<Artifact>,
+    pub outputs: Vec<Artifact>,
+    pub output_variables: Option<Value>,
+    pub updated_by: Option<String>,
+    pub job_id: Option<String>,
+}
+
+/// An action's attempts in one execution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ActionRun {
+    pub name: String,
+    pub run_order: i64,
+    pub current: Option<Attempt>,
+    pub history: Vec<Attempt>,
+}
+
+/// A stage's state in one execution (`None`: not reached).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StageRun {
+    pub name: String,
+    pub status: Option<String>,
+    pub actions: Vec<ActionRun>,
+}
+
+/// A pipeline execution's run state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Run {
+    pub id: String,
+    pub account_id: String,
+    pub pipeline_name: String,
+    pub pipeline_version: i64,
+    /// The declaration the execution runs (a snapshot: updates to the
+    /// pipeline apply to later executions).
+    pub declaration: Value,
+    pub status: String,
+    pub status_summary: Option<String>,
+    pub stop_reason: Option<String>,
+    pub trigger_detail: String,
+    pub started: Millis,
+    pub updated: Millis,
+    pub stages: Vec<StageRun>,
+    /// Artifacts produced so far, by name.
+    pub artifacts: BTreeMap<String, Artifact>,
+}
+
+const IN_PROGRESS: &str = "InProgress";
+
+impl Run {
+    fn any_in_progress(&self) -> bool {
+        self.stages.iter().flat_map(|s| &s.actions).any(|a| a.current.as_ref().is_some_and(|c| c.status == IN_PROGRESS))
+    }
+
+    /// The attempt with this action execution id, with its stage and action names.
+    pub(crate) fn attempt_mut(&mut self, attempt_id: &str) -> Option<&mut Attempt> {
+        self.stages
+            .iter_mut()
+            .flat_map(|s| s.actions.iter_mut())
+            .filter_map(|a| a.current.as_mut())
+            .find(|c| c.id == attempt_id)
+    }
+
+    fn to_row(&self, revision: i64) -> ExecutionRow {
+        ExecutionRow {
+            id: self.id.clone(),
+            account_id: self.account_id.clone(),
+            pipeline_name: self.pipeline_name.clone(),
+            status: self.status.clone(),
+            started: self.started,
+            updated: self.updated,
+            revision,
+            doc: serde_json::to_value(self).expect("run serializes"),
+        }
+    }
+
+    fn from_row(row: &ExecutionRow) -> Res<Run> {
+        serde_json::from_value(row.doc.clone())
+            .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))
+    }
+}
+
+/// Loads an execution with its revision.
+pub(crate) fn load(tx: &mut dyn Tx, id: &str) -> Res<Option<(Run, i64)>> {
+    match tx.get_execution(id)? {
+        Some(row) => Ok(Some((Run::from_row(&row)?, row.revision))),
+        None => Ok(None),
+    }
+}
+
+/// Saves an execution if nobody changed it since `revision` was read.
+pub(crate) fn save(tx: &mut dyn Tx, run: &Run, revision: i64) -> Res<()> {
+    if tx.update_execution(&run.to_row(revision), revision)? { Ok(()) } else { lost_race("execution") }
+}
+
+fn execution_not_found(id: &str, pipeline: &str) -> Fail {
+    ApiError::client(
+        "PipelineExecutionNotFoundException",
+        format!("Pipeline execution '{id}' does not exist in pipeline '{pipeline}'"),
+    )
+    .into()
+}
+
+/// Loads an execution of the caller's pipeline or answers not found.
+fn load_of(tx: &mut dyn Tx, caller: &Caller, pipeline: &str, id: &str) -> Res<(Run, i64)> {
+    pipelines::load(tx, &caller.account_id, pipeline)?;
+    match load(tx, id)? {
+        Some((run, rev)) if run.account_id == caller.account_id && run.pipeline_name == pipeline => Ok((run, rev)),
+        _ => Err(execution_not_found(id, pipeline)),
+    }
+}
+
+/// `StartPipelineExecution`.
+pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+    let name = req_str(input, "name")?;
+    let p = pipelines::load(tx, &caller.account_id, name)?;
+    let plan = pipelines::plan(&p.declaration, region)?;
+    let mut run = Run {
+        id: uuid(),
+        account_id: caller.account_id.clone(),
+        pipeline_name: p.name.clone(),
+        pipeline_version: p.version,
+        declaration: p.declaration.clone(),
+        status: IN_PROGRESS.into(),
+        status_summary: None,
+        stop_reason: None,
+        trigger_detail: format!("arn:aws:iam::{}:root", caller.account_id),
+        started: now,
+        updated: now,
+        stages: plan
+            .stages
+            .iter()
+            .map(|s| StageRun {
+                name: s.name.clone(),
+                status: None,
+                actions: s
+                    .actions
+                    .iter()
+                    .map(|a| ActionRun { name: a.name.clone(), run_order: a.run_order, current: None, history: vec![] })
+                    .collect(),
+            })
+            .collect(),
+        artifacts: BTreeMap::new(),
+    };
+    tx.insert_execution(&run.to_row(0))?;
+    advance(tx, &mut run, &plan, region, now)?;
+    save(tx, &run, 0)?;
+    Ok(json!({"pipelineExecutionId": run.id}))
+}
+
+fn status(a: &ActionRun) -> Option<&str> {
+    a.current.as_ref().map(|c| c.status.as_str())
+}
+
+/// Moves an execution forward as far as it can go now: finishes stages whose
+/// actions all succeeded, starts the next run order or stage, fails a stage
+/// whose failed action has no sibling still running, finishes a stop.
+pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str, now: Millis) -> Res<()> {
+    run.updated = now;
+    loop {
+        match run.status.as_str() {
+            IN_PROGRESS => {}
+            "Stopping" => {
+                if !run.any_in_progress() {
+                    run.status = "Stopped".into();
+                    for s in run.stages.iter_mut().filter(|s| s.status.as_deref() == Some(IN_PROGRESS)) {
+                        s.status = Some("Stopped".into());
+                    }
+                }
+                return Ok(());
+            }
+            _ => return Ok(()),
+        }
+        let Some(si) = run.stages.iter().position(|s| s.status.as_deref() != Some("Succeeded")) else {
+            run.status = "Succeeded".into();
+            return Ok(());
+        };
+        let stage = &mut run.stages[si];
+        if stage.status.is_none() {
+            stage.status = Some(IN_PROGRESS.into());
+        }
+        let any_failed = stage.actions.iter().any(|a| matches!(status(a), Some("Failed") | Some("Abandoned")));
+        let any_running = stage.actions.iter().any(|a| status(a) == Some(IN_PROGRESS));
+        if any_failed {
+            if !any_running {
+                stage.status = Some("Failed".into());
+                run.status = "Failed".into();
+                let failed = stage.actions.iter().find(|a| matches!(status(a), Some("Failed"))).map(|a| a.name.clone());
+                run.status_summary = failed.map(|a| format!("Action '{a}' in stage '{}' failed", stage.name));
+            }
+            return Ok(());
+        }
+        let Some(order) = stage.actions.iter().filter(|a| status(a) != Some("Succeeded")).map(|a| a.run_order).min()
+        else {
+            stage.status = Some("Succeeded".into());
+            continue;
+        };
+        let to_start: Vec<usize> = (0..stage.actions.len())
+            .filter(|&i| stage.actions[i].run_order == order && stage.actions[i].current.is_none())
+            .collect();
+        if to_start.is_empty() {
+            return Ok(()); // the run order is still in progress
+        }
+        for ai in to_start {
+            start_action(tx, run, plan, si, ai, region, now)?;
+        }
+    }
+}
+
+/// Starts one action: a job for `ThirdParty` / `Custom` types, a token for
+/// Manual approval. An action type that vanished fails the action.
+fn start_action(
+    tx: &mut dyn Tx,
+    run: &mut Run,
+    plan: &Plan,
+    si: usize,
+    ai: usize,
+    region: &str,
+    now: Millis,
+) -> Res<()> {
+    let ap = &plan.stages[si].actions[ai];
+    let inputs: Vec<Artifact> = ap.inputs.iter().filter_map(|n| run.artifacts.get(n).cloned()).collect();
+    let outputs: Vec<Artifact> = ap
+        .outputs
+        .iter()
+        .map(|n| Artifact {
+            name: n.clone(),
+            bucket: plan.bucket.clone(),
+            key: format!("{}/{}/{}", plan.name, n, short_id()),
+            revision: None,
+        })
+        .collect();
+    let mut att = Attempt {
+        id: uuid(),
+        status: IN_PROGRESS.into(),
+        started: now,
+        updated: now,
+        summary: None,
+        external_execution_id: None,
+        external_execution_url: None,
+        percent_complete: None,
+        error: None,
+        token: None,
+        current_revision: None,
+        inputs,
+        outputs,
+        output_variables: None,
+        updated_by: None,
+        job_id: None,
+    };
+    if ap.type_id.is_manual_approval() {
+        att.token = Some(uuid());
+    } else {
+        match action_types::find(tx, &ap.type_id, &run.account_id)? {
+            None => {
+                att.status = "Failed".into();
+                att.error =
+                    Some(("ActionTypeNotFound".into(), format!("{} is no longer available", ap.type_id.describe())));
+            }
+            Some(def) => {
+                let client = if def.id.owner == "ThirdParty" {
+                    match clients::for_action(tx, &run.account_id, &run.pipeline_name, &plan.stages[si].name, &ap.name)?
+                    {
+                        Some(c) => Some(c.client_id),
+                        None => {
+                            att.status = "Failed".into();
+                            att.error =
+                                Some(("ConfigurationError".into(), "The action has no third-party client".into()));
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                if att.status == IN_PROGRESS {
+                    let mut data = json!({
+                        "actionTypeId": ap.type_id.to_json(),
+                        "actionConfiguration": {"configuration": ap.configuration},
+                        "pipelineContext": {
+                            "pipelineName": run.pipeline_name,
+                            "stage": {"name": plan.stages[si].name},
+                            "action": {"name": ap.name, "actionExecutionId": att.id},
+                            "pipelineArn": pipelines::arn(region, &run.account_id, &run.pipeline_name),
+                            "pipelineExecutionId": run.id,
+                        },
+                        "inputArtifacts": att.inputs.iter().map(Artifact::to_job_json).collect::<Vec<_>>(),
+                        "outputArtifacts": att.outputs.iter().map(Artifact::to_job_json).collect::<Vec<_>>(),
+                    });
+                    if let Some(k) = &plan.encryption_key {
+                        data["encryptionKey"] = k.clone();
+                    }
+                    let job = jobs::enqueue(tx, &def, run, &att.id, client, data, now)?;
+                    att.job_id = Some(job);
+                }
+            }
+        }
+    }
+    let slot = &mut run.stages[si].actions[ai];
+    if let Some(old) = slot.current.take() {
+        slot.history.push(old);
+    }
+    slot.current = Some(att);
+    Ok(())
+}
+
+/// What a worker or approver reported for an action.
+pub(crate) enum Outcome {
+    /// The action succeeded.
+    Succeeded { details: Option<Value>, revision: Option<Value>, output_variables: Option<Value> },
+    /// The action goes on with another job (`continuationToken`).
+    Continues { details: Option<Value>, job_id: String },
+    /// The action failed.
+    Failed { code: String, message: String, external_execution_id: Option<String> },
+}
+
+/// Applies an outcome to an in-progress action and advances the execution.
+/// An action that is no longer in progress (abandoned) ignores it.
+pub(crate) fn finish_action(
+    tx: &mut dyn Tx,
+    execution_id: &str,
+    attempt_id: &str,
+    outcome: Outcome,
+    by: Option<String>,
+    region: &str,
+    now: Millis,
+) -> Res<()> {
+    let Some((mut run, rev)) = load(tx, execution_id)? else { return Ok(()) };
+    let plan = pipelines::plan(&run.declaration, region)?;
+    let Some(att) = run.attempt_mut(attempt_id) else { return Ok(()) };
+    if att.status != IN_PROGRESS {
+        return Ok(());
+    }
+    att.updated = now;
+    if by.is_some() {
+        att.updated_by = by;
+    }
+    let apply_details = |att: &mut Attempt, d: &Option<Value>| {
+        if let Some(d) = d {
+            if let Some(s) = d.get("summary").and_then(Value::as_str) {
+                att.summary = Some(s.into());
+            }
+            if let Some(s) = d.get("externalExecutionId").and_then(Value::as_str) {
+                att.external_execution_id = Some(s.into());
+            }
+            if let Some(p) = d.get("percentComplete").and_then(Value::as_i64) {
+                att.percent_complete = Some(p);
+            }
+        }
+    };
+    let mut produced = Vec::new();
+    match outcome {
+        Outcome::Succeeded { details, revision, output_variables } => {
+            apply_details(att, &details);
+            att.status = "Succeeded".into();
+            if let Some(rev) = revision.as_ref().and_then(|r| r.get("revision")).and_then(Value::as_str) {
+                for o in &mut att.outputs {
+                    o.revision = Some(rev.into());
+                }
+            }
+            att.current_revision = revision;
+            att.output_variables = output_variables;
+            produced = att.outputs.clone();
+        }
+        Outcome::Continues { details, job_id } => {
+            apply_details(att, &details);
+            att.job_id = Some(job_id);
+        }
+        Outcome::Failed { code, message, external_execution_id } => {
+            att.status = "Failed".into();
+            att.summary = Some(message.clone());
+            att.error = Some((code, message));
+            if external_execution_id.is_some() {
+                att.external_execution_id = external_execution_id;
+            }
+        }
+    }
+    for a in produced {
+        run.artifacts.insert(a.name.clone(), a);
+    }
+    advance(tx, &mut run, &plan, region, now)?;
+    save(tx, &run, rev)
+}
+
+/// `StopPipelineExecution`.
+pub(crate) fn stop(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    let id = req_str(input, "pipelineExecutionId")?;
+    let abandon = opt_bool(input, "abandon")?.unwrap_or(false);
+    let (mut run, rev) = load_of(tx, caller, pipeline, id)?;
+    match run.status.as_str() {
+        IN_PROGRESS => {}
+        "Stopping" if !abandon => {
+            return fail("DuplicatedStopRequestException", format!("Pipeline execution '{id}' is already stopping"));
+        }
+        "Stopping" => {}
+        other => {
+            return fail(
+                "PipelineExecutionNotStoppableException",
+                format!("Pipeline execution '{id}' cannot be stopped: its status is {other}"),
+            );
+        }
+    }
+    run.stop_reason = opt_str(input, "reason")?.map(str::to_owned);
+    run.status = "Stopping".into();
+    if abandon {
+        for job in tx.unfinished_jobs_of_execution(id)? {
+            jobs::cancel(tx, job, "The pipeline execution was stopped and its in-progress actions abandoned", now)?;
+        }
+        for a in run.stages.iter_mut().flat_map(|s| s.actions.iter_mut()) {
+            if let Some(c) = a.current.as_mut().filter(|c| c.status == IN_PROGRESS) {
+                c.status = "Abandoned".into();
+                c.updated = now;
+            }
+        }
+    }
+    let plan = pipelines::plan(&run.declaration, region)?;
+    advance(tx, &mut run, &plan, region, now)?;
+    save(tx, &run, rev)?;
+    Ok(json!({"pipelineExecutionId": id}))
+}
+
+/// `RetryStageExecution`: re-runs the failed (or all) actions of a failed or
+/// stopped stage of the pipeline's latest execution.
+pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    let stage_name = req_str(input, "stageName")?;
+    let id = req_str(input, "pipelineExecutionId")?;
+    let all = req_str(input, "retryMode")? == "ALL_ACTIONS";
+    let (mut run, rev) = load_of(tx, caller, pipeline, id)?;
+    let Some(si) = run.stages.iter().position(|s| s.name == stage_name) else {
+        return fail(
+            "StageNotFoundException",
+            format!("Stage '{stage_name}' does not exist in pipeline execution '{id}'"),
+        );
+    };
+    if tx.list_executions(&caller.account_id, pipeline, 0, 1)?.first().map(|r| r.id.as_str()) != Some(id) {
+        return fail(
+            "NotLatestPipelineExecutionException",
+            format!("Pipeline execution '{id}' is not the latest execution of pipeline '{pipeline}'"),
+        );
+    }
+    let stage = &mut run.stages[si];
+    if !matches!(stage.status.as_deref(), Some("Failed") | Some("Stopped"))
+        || matches!(run.status.as_str(), IN_PROGRESS | "Stopping")
+    {
+        return fail(
+            "StageNotRetryableException",
+            format!("Stage '{stage_name}' of pipeline execution '{id}' is not in a failed or stopped state"),
+        );
+    }
+    for a in &mut stage.actions {
+        let retry = all || a.current.as_ref().is_some_and(|c| c.status != "Succeeded");
+        if retry && let Some(old) = a.current.take() {
+            a.history.push(old);
+        }
+    }
+    stage.status = Some(IN_PROGRESS.into());
+    run.status = IN_PROGRESS.into();
+    run.status_summary = None;
+    run.stop_reason = None;
+    let plan = pipelines::plan(&run.declaration, region)?;
+    advance(tx, &mut run, &plan, region, now)?;
+    save(tx, &run, rev)?;
+    Ok(json!({"pipelineExecutionId": id}))
+}
+
+/// `PutApprovalResult`.
+pub(crate) fn put_approval(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    let stage_name = req_str(input, "stageName")?;
+    let action_name = req_str(input, "actionName")?;
+    let token = req_str(input, "token")?;
+    let result = req_obj(input, "result")?;
+    let approved = result.get("status").and_then(Value::as_str) == Some("Approved");
+    let summary = result.get("summary").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let p = pipelines::load(tx, &caller.account_id, pipeline)?;
+    let plan = pipelines::plan(&p.declaration, region)?;
+    let Some(stage) = plan.stages.iter().find(|s| s.name == stage_name) else {
+        return fail("StageNotFoundException", format!("Stage '{stage_name}' does not exist in pipeline '{pipeline}'"));
+    };
+    if !stage.actions.iter().any(|a| a.name == action_name && a.type_id.is_manual_approval()) {
+        return fail(
+            "ActionNotFoundException",
+            format!("Stage '{stage_name}' has no manual approval action named '{action_name}'"),
+        );
+    }
+    let mut offset = 0;
+    loop {
+        let rows = tx.list_executions(&caller.account_id, pipeline, offset, 50)?;
+        if rows.is_empty() {
+            return fail(
+                "InvalidApprovalTokenException",
+                format!("The approval token is not valid for action '{action_name}'"),
+            );
+        }
+        offset += rows.len();
+        for row in rows {
+            let mut run = Run::from_row(&row)?;
+            let Some(att) = run
+                .stages
+                .iter_mut()
+                .filter(|s| s.name == stage_name)
+                .flat_map(|s| s.actions.iter_mut())
+                .filter(|a| a.name == action_name)
+                .filter_map(|a| a.current.as_mut())
+                .find(|c| c.token.as_deref() == Some(token))
+            else {
+                continue;
+            };
+            if att.status != IN_PROGRESS {
+                return fail(
+                    "ApprovalAlreadyCompletedException",
+                    format!("The approval for action '{action_name}' was already completed"),
+                );
+            }
+            let id = att.id.clone();
+            let outcome = if approved {
+                Outcome::Succeeded {
+                    details: Some(json!({"summary": summary})),
+                    revision: None,
+                    output_variables: None,
+                }
+            } else {
+                Outcome::Failed { code: "Rejected".into(), message: summary.clone(), external_execution_id: None }
+            };
+            let by = format!("arn:aws:iam::{}:root", caller.account_id);
+            finish_action(tx, &run.id, &id, outcome, Some(by), region, now)?;
+            return Ok(json!({"approvedAt": timestamp(now)}));
+        }
+    }
+}
+
+fn summary_json(run: &Run) -> Value {
+    let mut v = json!({
+        "pipelineExecutionId": run.id,
+        "status": run.status,
+        "startTime": timestamp(run.started),
+        "lastUpdateTime": timestamp(run.updated),
+        "sourceRevisions": source_revisions(run),
+        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "executionMode": run.declaration.get("executionMode").cloned().unwrap_or(json!("SUPERSEDED")),
+        "executionType": "STANDARD",
+    });
+    if let Some(s) = &run.status_summary {
+        v["statusSummary"] = json!(s);
+    }
+    if let Some(r) = &run.stop_reason {
+        v["stopTrigger"] = json!({"reason": r});
+    }
+    v
+}
+
+fn source_revisions(run: &Run) -> Vec<Value> {
+    run.stages
+        .first()
+        .map(|s| {
+            s.actions
+                .iter()
+                .filter_map(|a| {
+                    let rev = a.current.as_ref()?.current_revision.as_ref()?;
+                    let mut v = json!({"actionName": a.name});
+                    if let Some(r) = rev.get("revision") {
+                        v["revisionId"] = r.clone();
+                    }
+                    if let Some(r) = rev.get("revisionSummary") {
+                        v["revisionSummary"] = r.clone();
+                    }
+                    Some(v)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `GetPipelineExecution`.
+pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    let id = req_str(input, "pipelineExecutionId")?;
+    let (run, _) = load_of(tx, caller, pipeline, id)?;
+    let revisions: Vec<Value> = run
+        .artifacts
+        .values()
+        .filter_map(|a| a.revision.as_ref().map(|r| json!({"name": a.name, "revisionId": r})))
+        .collect();
+    let mut v = json!({
+        "pipelineName": run.pipeline_name,
+        "pipelineVersion": run.pipeline_version,
+        "pipelineExecutionId": run.id,
+        "status": run.status,
+        "artifactRevisions": revisions,
+        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "executionMode": run.declaration.get("executionMode").cloned().unwrap_or(json!("SUPERSEDED")),
+        "executionType": "STANDARD",
+    });
+    if let Some(s) = &run.status_summary {
+        v["statusSummary"] = json!(s);
+    }
+    Ok(json!({"pipelineExecution": v}))
+}
+
+/// `ListPipelineExecutions`, newest first; `maxResults` default 100.
+pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    pipelines::load(tx, &caller.account_id, pipeline)?;
+    let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
+    let offset = decode_offset(opt_str(input, "nextToken")?)?;
+    let mut rows = tx.list_executions(&caller.account_id, pipeline, offset, limit + 1)?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let items = rows.iter().map(|r| Run::from_row(r).map(|run| summary_json(&run))).collect::<Res<Vec<_>>>()?;
+    let mut out = json!({"pipelineExecutionSummaries": items});
+    if more {
+        out["nextToken"] = json!(encode_offset(offset + limit));
+    }
+    Ok(out)
+}
+
+fn action_execution_json(att: &Attempt) -> Value {
+    let mut v = json!({
+        "actionExecutionId": att.id,
+        "status": att.status,
+        "lastStatusChange": timestamp(att.updated),
+    });
+    if let Some(s) = &att.summary {
+        v["summary"] = json!(s);
+    }
+    if let Some(t) = att.token.as_ref().filter(|_| att.status == IN_PROGRESS) {
+        v["token"] = json!(t);
+    }
+    if let Some(u) = &att.updated_by {
+        v["lastUpdatedBy"] = json!(u);
+    }
+    if let Some(x) = &att.external_execution_id {
+        v["externalExecutionId"] = json!(x);
+    }
+    if let Some(x) = &att.external_execution_url {
+        v["externalExecutionUrl"] = json!(x);
+    }
+    if let Some(p) = att.percent_complete {
+        v["percentComplete"] = json!(p);
+    }
+    if let Some((code, message)) = &att.error {
+        v["errorDetails"] = json!({"code": code, "message": message});
+    }
+    v
+}
+
+/// `GetPipelineState`: for each stage and action of the current declaration,
+/// the latest execution that reached it.
+pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+    let name = req_str(input, "name")?;
+    let p = pipelines::load(tx, &caller.account_id, name)?;
+    let runs =
+        tx.list_executions(&caller.account_id, name, 0, 100)?.iter().map(Run::from_row).collect::<Res<Vec<_>>>()?;
+    let mut stage_states = Vec::new();
+    for s in p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let sname = s.get("name").and_then(Value::as_str).unwrap_or_default();
+        let mut st = json!({"stageName": sname, "inboundTransitionState": {"enabled": true}});
+        let latest = runs.iter().find_map(|r| {
+            r.stages.iter().find(|x| x.name == sname).and_then(|x| x.status.as_ref().map(|status| (r, status)))
+        });
+        if let Some((r, status)) = latest {
+            st["latestExecution"] = json!({"pipelineExecutionId": r.id, "status": status, "type": "STANDARD"});
+        }
+        let mut action_states = Vec::new();
+        for a in s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            let aname = a.get("name").and_then(Value::as_str).unwrap_or_default();
+            let mut ast = json!({"actionName": aname});
+            let att = runs.iter().find_map(|r| {
+                r.stages
+                    .iter()
+                    .filter(|x| x.name == sname)
+                    .flat_map(|x| &x.actions)
+                    .find(|x| x.name == aname)
+                    .and_then(|x| x.current.as_ref())
+            });
+            if let Some(att) = att {
+                if let Some(rev) = &att.current_revision {
+                    ast["currentRevision"] = json!({
+                        "revisionId": rev.get("revision").cloned().unwrap_or(Value::Null),
+                        "revisionChangeId": rev.get("changeIdentifier").cloned().unwrap_or(Value::Null),
+                        "created": rev.get("created").cloned().unwrap_or(timestamp(att.updated)),
+                    });
+                }
+                ast["latestExecution"] = action_execution_json(att);
+            }
+            action_states.push(ast);
+        }
+        st["actionStates"] = json!(action_states);
+        stage_states.push(st);
+    }
+    Ok(json!({
+        "pipelineName": name,
+        "pipelineVersion": p.version,
+        "stageStates": stage_states,
+        "created": timestamp(p.created),
+        "updated": timestamp(p.updated),
+    }))
+}
+
+/// `ListActionExecutions`, newest first; `maxResults` default 100.
+pub(crate) fn list_actions(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    pipelines::load(tx, &caller.account_id, pipeline)?;
+    let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
+    let offset = decode_offset(opt_str(input, "nextToken")?)?;
+    let runs: Vec<Run> = match input.pointer("/filter/pipelineExecutionId").and_then(Value::as_str) {
+        Some(id) => vec![load_of(tx, caller, pipeline, id)?.0],
+        None => tx
+            .list_executions(&caller.account_id, pipeline, 0, 100)?
+            .iter()
+            .map(Run::from_row)
+            .collect::<Res<Vec<_>>>()?,
+    };
+    let mut details: Vec<(Millis, Value)> = Vec::new();
+    for run in &runs {
+        let plan = pipelines::plan(&run.declaration, region)?;
+        for (stage, sp) in run.stages.iter().zip(&plan.stages) {
+            for (a, ap) in stage.actions.iter().zip(&sp.actions) {
+                for att in a.history.iter().chain(a.current.iter()) {
+                    let mut result = json!({});
+                    if let Some(x) = &att.external_execution_id {
+                        result["externalExecutionId"] = json!(x);
+                    }
+                    if let Some(s) = &att.summary {
+                        result["externalExecutionSummary"] = json!(s);
+                    }
+                    if let Some(u) = &att.external_execution_url {
+                        result["externalExecutionUrl"] = json!(u);
+                    }
+                    if let Some((code, message)) = &att.error {
+                        result["errorDetails"] = json!({"code": code, "message": message});
+                    }
+                    let mut input_v = json!({
+                        "actionTypeId": ap.type_id.to_json(),
+                        "configuration": ap.configuration,
+                        "resolvedConfiguration": ap.configuration,
+                        "region": ap.raw.get("region").cloned().unwrap_or(json!(region)),
+                        "inputArtifacts": att.inputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>(),
+                    });
+                    if let Some(r) = ap.raw.get("roleArn") {
+                        input_v["roleArn"] = r.clone();
+                    }
+                    if let Some(n) = ap.raw.get("namespace") {
+                        input_v["namespace"] = n.clone();
+                    }
+                    let mut output = json!({
+                        "outputArtifacts": if att.status == "Succeeded" { att.outputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>() } else { vec![] },
+                        "executionResult": result,
+                    });
+                    if let Some(ov) = &att.output_variables {
+                        output["outputVariables"] = ov.clone();
+                    }
+                    let mut d = json!({
+                        "pipelineExecutionId": run.id,
+                        "actionExecutionId": att.id,
+                        "pipelineVersion": run.pipeline_version,
+                        "stageName": stage.name,
+                        "actionName": a.name,
+                        "startTime": timestamp(att.started),
+                        "lastUpdateTime": timestamp(att.updated),
+                        "status": att.status,
+                        "input": input_v,
+                        "output": output,
+                    });
+                    if let Some(u) = &att.updated_by {
+                        d["updatedBy"] = json!(u);
+                    }
+                    details.push((att.started, d));
+                }
+            }
+        }
+    }
+    // Newest first; the sort is stable, so equal start times keep pipeline order.
+    details.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let more = details.len() > offset + limit;
+    let page: Vec<Value> = details.into_iter().skip(offset).take(limit).map(|d| d.1).collect();
+    let mut out = json!({"actionExecutionDetails": page});
+    if more {
+        out["nextToken"] = json!(encode_offset(offset + limit));
+    }
+    Ok(out)
+}
