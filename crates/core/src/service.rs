@@ -78,6 +78,14 @@ impl<S: Store> Service<S> {
     pub fn tick(&self, now: SystemTime) -> Result<TickReport, ApiError> {
         let now = millis(now);
         let mut total = TickReport::default();
+        // Check on the reader first: polls call this, and a sweep with nothing
+        // to do must not queue them all behind the single writer.
+        let due = self.txn(false, &mut |tx| {
+            Ok(!tx.timed_out_jobs(now, 1)?.is_empty() || !tx.expired_leases(now, 1)?.is_empty())
+        })?;
+        if !due {
+            return Ok(total);
+        }
         loop {
             let ctx = self.ctx();
             let step = self.txn(true, &mut |tx| jobs::tick(tx, &ctx, now))?;
