@@ -77,6 +77,17 @@ impl JobStatus {
         matches!(self, JobStatus::Created | JobStatus::Queued | JobStatus::Dispatched | JobStatus::InProgress)
     }
 
+    /// Every status, in lifecycle order.
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Created,
+        JobStatus::Queued,
+        JobStatus::Dispatched,
+        JobStatus::InProgress,
+        JobStatus::TimedOut,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+    ];
+
     /// The statuses [`is_unfinished`](Self::is_unfinished) accepts.
     pub const UNFINISHED: [JobStatus; 4] =
         [JobStatus::Created, JobStatus::Queued, JobStatus::Dispatched, JobStatus::InProgress];

@@ -102,6 +102,11 @@ impl<S: Store> Service<S> {
         self.txn(false, &mut |tx| Ok(tx.queue_depths()?))
     }
 
+    /// Number of jobs per status, for metrics.
+    pub fn job_counts(&self) -> Result<Vec<(crate::jobs::JobStatus, u64)>, ApiError> {
+        self.txn(false, &mut |tx| Ok(tx.job_counts()?))
+    }
+
     fn txn<T>(
         &self,
         write: bool,

@@ -232,6 +232,9 @@ pub trait Tx {
     fn unfinished_jobs_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<JobRow>>;
     /// Number of `Queued` jobs per queue (for metrics), ordered by queue.
     fn queue_depths(&mut self) -> StoreResult<Vec<(String, u64)>>;
+    /// Number of jobs per status (for metrics), statuses with no job left out,
+    /// in the order of [`JobStatus::ALL`].
+    fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>>;
 
     /// Stores a new client.
     fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()>;

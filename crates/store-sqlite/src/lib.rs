@@ -562,6 +562,15 @@ impl Tx for SqliteTx<'_> {
         })
     }
 
+    fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>> {
+        let counts: Vec<(String, i64)> =
+            self.query("SELECT status, COUNT(*) FROM jobs GROUP BY status", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(JobStatus::ALL
+            .into_iter()
+            .filter_map(|st| counts.iter().find(|(s, _)| s == st.as_str()).map(|(_, n)| (st, *n as u64)))
+            .collect())
+    }
+
     fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
         self.exec(
             &format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),

@@ -174,6 +174,7 @@ fn claims_are_fifo_per_queue<S: Store>(s: S) {
         "dispatched jobs are not claimed again"
     );
     assert_eq!(r(&s, |tx| tx.queue_depths()), vec![("q2".to_owned(), 1)]);
+    assert_eq!(r(&s, |tx| tx.job_counts()), vec![(JobStatus::Queued, 1), (JobStatus::Dispatched, 3)]);
 }
 
 fn claims_filter_on_query_value<S: Store>(s: S) {
