@@ -1,13 +1,16 @@
 //! The embedded store: SQLite in one file, implementing [`cpjobs_core::Store`].
 //!
 //! Durability: WAL journal with `synchronous=FULL`, so a transaction is on
-//! disk when `COMMIT` returns and `write` answers only after that. Writers are
-//! serialized on one connection (`BEGIN IMMEDIATE`), readers use their own
-//! connection and see the last committed snapshot.
+//! disk when `COMMIT` returns, and `write` answers only after the `COMMIT`
+//! that contains its changes. Readers use their own connection and see the
+//! last committed snapshot.
 //!
-//! Group commit can be added inside [`SqliteStore::write`] without touching
-//! the trait: run each caller's closure in a `SAVEPOINT` of one shared
-//! transaction and answer all of them after its single `COMMIT`.
+//! Group commit: writers share one connection. Each caller's closure runs, on
+//! the caller's own thread, in a `SAVEPOINT` of the open batch transaction;
+//! the writer that finds nobody queued behind it (or a full batch) commits
+//! the batch with one fsync and wakes the others, who answer only then. A
+//! closure that fails rolls back to its savepoint, so it leaves nothing in
+//! the batch. If the `COMMIT` fails, every writer of the batch gets the error.
 //!
 //! Schema changes are numbered in `schema_version`; [`MIGRATIONS`] applies the
 //! missing ones in order. The queue index leads with what a claim filters on
@@ -15,7 +18,8 @@
 //! SQLite's STAT4 would re-plan every claim.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, Millis, PipelineRow, StoreResult, Tx};
 use cpjobs_core::{JobStatus, Store, StoreError};
@@ -91,11 +95,60 @@ CREATE INDEX clients_by_pipeline ON clients (account_id, pipeline_name);
 CREATE INDEX clients_by_owner ON clients (owner_account, client_id);
 "#];
 
+/// The most writes one commit holds, so a steady stream of writers cannot
+/// postpone the first one's answer for long.
+const MAX_BATCH: usize = 128;
+
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: Writer,
     reader: Mutex<Connection>,
+}
+
+/// The single writing connection and its open batch.
+#[derive(Debug)]
+struct Writer {
+    state: Mutex<Batch>,
+    /// Signalled after every commit (or rollback) of a batch.
+    committed: Condvar,
+    /// Writers that want the connection and do not have it yet.
+    waiting: AtomicUsize,
+}
+
+/// The writer's connection and the transaction in progress.
+#[derive(Debug)]
+struct Batch {
+    conn: Connection,
+    /// A batch transaction is open.
+    open: bool,
+    /// One slot per write in the open batch, filled with the commit's outcome.
+    members: Vec<Arc<OnceLock<Result<(), String>>>>,
+}
+
+impl Batch {
+    /// Ends the open batch: commits it (rolls back when it holds no write)
+    /// and tells every member the outcome.
+    fn finish(&mut self) {
+        if !self.open {
+            return;
+        }
+        let sql = if self.members.is_empty() { "ROLLBACK" } else { "COMMIT" };
+        let outcome = self.conn.execute_batch(sql).map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        self.open = false;
+        for m in self.members.drain(..) {
+            let _ = m.set(outcome.clone());
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Closures run under catch_unwind and the batch is settled before any
+    // unwinding continues, so a poisoned lock guards consistent state.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -134,53 +187,99 @@ impl SqliteStore {
         let reader = Connection::open(path).map_err(backend)?;
         configure(&reader).map_err(backend)?;
         reader.pragma_update(None, "query_only", "ON").map_err(backend)?;
-        Ok(SqliteStore { writer: Mutex::new(writer), reader: Mutex::new(reader) })
+        let writer = Writer {
+            state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new() }),
+            committed: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+        };
+        Ok(SqliteStore { writer, reader: Mutex::new(reader) })
     }
 
     /// The schema version the file is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = lock(&self.reader);
         conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(backend)
     }
 
-    fn run<T, E: From<StoreError>>(
-        conn: &Mutex<Connection>,
-        begin: &str,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>,
-    ) -> Result<T, E> {
-        // A panic in another request leaves no open transaction behind (it is
-        // rolled back below before the guard drops), so a poisoned lock is safe to reuse.
-        let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.execute_batch(begin).map_err(backend)?;
-        let mut tx = SqliteTx { conn: &conn };
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut tx)));
+    /// Runs `f` in a read transaction on the reader connection.
+    fn run_read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        let conn = lock(&self.reader);
+        conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &conn })));
+        // A read transaction has nothing to keep: end it the same way whatever happened.
+        let end = conn.execute_batch("COMMIT");
         match r {
-            Ok(Ok(v)) => match conn.execute_batch("COMMIT") {
-                Ok(()) => Ok(v),
+            Ok(Ok(v)) => end.map(|()| v).map_err(|e| backend(e).into()),
+            Ok(Err(e)) => Err(e),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Runs `f` as one write of a group-committed batch (see the module docs).
+    fn run_write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        let w = &self.writer;
+        w.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut batch = lock(&w.state);
+        w.waiting.fetch_sub(1, Ordering::SeqCst);
+        if !batch.open {
+            batch.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            batch.open = true;
+        }
+        let r = match batch.conn.execute_batch("SAVEPOINT write") {
+            Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &batch.conn }))),
+            Err(e) => Ok(Err(backend(e).into())),
+        };
+        let r = match r {
+            Ok(Ok(v)) => match batch.conn.execute_batch("RELEASE write") {
+                Ok(()) => {
+                    let slot = Arc::new(OnceLock::new());
+                    batch.members.push(Arc::clone(&slot));
+                    Ok(Ok((v, slot)))
+                }
                 Err(e) => {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    Err(backend(e).into())
+                    let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
+                    Ok(Err(backend(e).into()))
                 }
             },
-            Ok(Err(e)) => {
-                conn.execute_batch("ROLLBACK").map_err(backend)?;
-                Err(e)
+            other => {
+                // Undo this write only; the batch may hold other writers' work.
+                let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
+                other.map(|r| r.map(|v| (v, Arc::new(OnceLock::new()))))
             }
+        };
+        // Commit now unless a writer is queued to join the batch (it will
+        // commit, or the one after it) and the batch still has room.
+        if w.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
+            batch.finish();
+            w.committed.notify_all();
+        }
+        let (v, slot) = match r {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return Err(e),
             Err(panic) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                drop(batch);
                 std::panic::resume_unwind(panic)
             }
+        };
+        while slot.get().is_none() {
+            batch = w.committed.wait(batch).unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(batch);
+        match slot.get() {
+            Some(Ok(())) => Ok(v),
+            Some(Err(m)) => Err(StoreError::Backend(format!("commit failed: {m}")).into()),
+            None => unreachable!("the wait loop ends only once the slot is filled"),
         }
     }
 }
 
 impl Store for SqliteStore {
     fn read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
-        SqliteStore::run(&self.reader, "BEGIN DEFERRED", f)
+        self.run_read(f)
     }
 
     fn write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
-        SqliteStore::run(&self.writer, "BEGIN IMMEDIATE", f)
+        self.run_write(f)
     }
 }
 

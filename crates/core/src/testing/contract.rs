@@ -54,6 +54,7 @@ pub fn run_contract<S: Store>(make: impl Fn() -> S) {
     unfinished_job_lists(make());
     clients(make());
     concurrent_claims_hand_each_job_out_once(Arc::new(make()));
+    concurrent_writes_keep_exactly_the_successful_ones(Arc::new(make()));
 }
 
 fn rollback_on_error<S: Store>(s: S) {
@@ -330,4 +331,34 @@ fn concurrent_claims_hand_each_job_out_once<S: Store>(s: Arc<S>) {
         }
     }
     assert_eq!(total, JOBS, "every job handed out exactly once");
+}
+
+/// Writers in parallel, a third of them failing after writing: what a failed
+/// write did is gone, what a successful one did is there (a backend that
+/// batches commits must undo a failed member only).
+fn concurrent_writes_keep_exactly_the_successful_ones<S: Store>(s: Arc<S>) {
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let id = format!("t{t}-{i}");
+                    let r: Result<(), StoreError> = s.write(&mut |tx| {
+                        tx.insert_job(&job(&id, "q", i))?;
+                        if i % 3 == 0 { Err(StoreError::Backend("refused".into())) } else { Ok(()) }
+                    });
+                    assert_eq!(r.is_err(), i % 3 == 0);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer thread");
+    }
+    for t in 0..8 {
+        for i in 0..40 {
+            let found = r(&*s, |tx| tx.get_job(&format!("t{t}-{i}"))).is_some();
+            assert_eq!(found, i % 3 != 0, "job t{t}-{i}");
+        }
+    }
 }
