@@ -73,9 +73,14 @@ impl<S: Store> World<S> {
         World { svc: Service::new(&config(), store).expect("service starts") }
     }
 
-    /// Calls an operation at `secs` after `t0`.
+    /// Calls an operation at `secs` after `t0`; a successful answer must fit
+    /// the model's output shape.
     pub fn call(&self, who: &str, op: &str, input: Value, secs: u64) -> Result<Value, ApiError> {
-        self.svc.call(&caller(who), op, input, at(secs))
+        let out = self.svc.call(&caller(who), op, input, at(secs))?;
+        if let Err(e) = super::shapes::check_output(op, &out) {
+            panic!("{op} answered outside the model: {e}");
+        }
+        Ok(out)
     }
 
     /// Calls an operation that must succeed.

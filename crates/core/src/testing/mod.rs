@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod domain;
+pub mod shapes;
 
 pub use contract::run_contract;
 pub use domain::run_domain;
