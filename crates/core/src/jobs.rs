@@ -401,7 +401,12 @@ pub(crate) fn success(
     if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
         return lost_race("job");
     }
-    let outcome = match opt_str(input, "continuationToken")? {
+    let continuation = match opt_str(input, "continuationToken")? {
+        // An action that was abandoned meanwhile gets no further job.
+        Some(t) if executions::attempt_in_progress(tx, &job.execution_id, &job.action_execution_id)? => Some(t),
+        _ => None,
+    };
+    let outcome = match continuation {
         Some(continuation) => {
             let mut data = job.data.clone();
             data["continuationToken"] = json!(continuation);

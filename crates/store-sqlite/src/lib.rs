@@ -12,6 +12,22 @@
 //! closure that fails rolls back to its savepoint, so it leaves nothing in
 //! the batch. If the `COMMIT` fails, every writer of the batch gets the error.
 //!
+//! ```
+//! use std::time::SystemTime;
+//! use cpjobs_core::{Api, Caller, Service, ServiceConfig};
+//! use cpjobs_store_sqlite::SqliteStore;
+//!
+//! let dir = std::env::temp_dir().join(format!("cpjobs-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let store = SqliteStore::open(dir.join("cpjobs.sqlite")).unwrap();
+//! let service = Service::new(&ServiceConfig::default(), store).unwrap();
+//! let caller = Caller { account_id: "111111111111".into(), access_key_id: "AKIDEXAMPLE".into() };
+//! let out = service.call(&caller, "ListPipelines", serde_json::json!({}), SystemTime::now()).unwrap();
+//! assert_eq!(out, serde_json::json!({"pipelines": []}));
+//! service.tick(SystemTime::now()).unwrap(); // what the server runs every few seconds
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
 //! Schema changes are numbered in `schema_version`; [`MIGRATIONS`] applies the
 //! missing ones in order. The queue index leads with what a claim filters on
 //! (queue, status, created); `ANALYZE` is never run, because the bundled

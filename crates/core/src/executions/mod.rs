@@ -368,6 +368,15 @@ fn start_action(
     Ok(())
 }
 
+/// Whether an action execution is still in progress (so a continuation job
+/// for it has someone waiting for its result).
+pub(crate) fn attempt_in_progress(tx: &mut dyn Tx, execution_id: &str, attempt_id: &str) -> Res<bool> {
+    Ok(match load(tx, execution_id)? {
+        Some((mut run, _)) => run.attempt_mut(attempt_id).is_some_and(|a| a.status == IN_PROGRESS),
+        None => false,
+    })
+}
+
 /// What a worker or approver reported for an action.
 pub(crate) enum Outcome {
     /// The action succeeded.
