@@ -569,14 +569,14 @@ pub(crate) fn put_approval(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
         }
         offset += rows.len();
         for row in rows {
-            let mut run = Run::from_row(&row)?;
+            let run = Run::from_row(&row)?;
             let Some(att) = run
                 .stages
-                .iter_mut()
+                .iter()
                 .filter(|s| s.name == stage_name)
-                .flat_map(|s| s.actions.iter_mut())
+                .flat_map(|s| s.actions.iter())
                 .filter(|a| a.name == action_name)
-                .filter_map(|a| a.current.as_mut())
+                .filter_map(|a| a.current.as_ref())
                 .find(|c| c.token.as_deref() == Some(token))
             else {
                 continue;
