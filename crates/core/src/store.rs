@@ -202,6 +202,10 @@ pub trait Tx {
         limit: usize,
     ) -> StoreResult<Vec<ExecutionRow>>;
 
+    /// Unfinished (`InProgress` or `Stopping`) executions of a pipeline,
+    /// oldest first (start time, then insertion).
+    fn active_executions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ExecutionRow>>;
+
     /// Stores a new job.
     fn insert_job(&mut self, j: &JobRow) -> StoreResult<()>;
     /// One job.

@@ -35,6 +35,11 @@ fn main() {
             ("Gate", vec![json!({"name": "G", "actionTypeId": manual})]),
         ],
     );
+    // PARALLEL: every execution reaches its source job at once (the default,
+    // SUPERSEDED, would hold all but one at the stage entrance).
+    let mut decl = decl;
+    decl["pipelineType"] = json!("V2");
+    decl["executionMode"] = json!("PARALLEL");
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)

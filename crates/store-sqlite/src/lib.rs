@@ -544,6 +544,17 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn active_executions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ExecutionRow>> {
+        self.query(
+            &format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
+                 AND status IN ('InProgress', 'Stopping') ORDER BY started, seq"
+            ),
+            [account_id, pipeline],
+            execution_row,
+        )
+    }
+
     fn insert_job(&mut self, j: &JobRow) -> StoreResult<()> {
         self.exec(
             &format!("INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),

@@ -8,7 +8,11 @@
 //! can never overwrite each other: the loser's transaction is retried.
 //! Invariant: a stage starts only when every earlier stage succeeded, a run
 //! order only when every lower one in its stage succeeded; a stage fails once
-//! an action failed and none of its actions is still in progress.
+//! an action failed and none of its actions is still in progress. Unless the
+//! pipeline's `executionMode` is `PARALLEL`, a stage holds one execution at a
+//! time: the others wait at its entrance, and the one that leaves it lets the
+//! newest waiter in (`SUPERSEDED`, where a newer arrival replaces an older
+//! waiter, which ends `Superseded`) or the oldest (`QUEUED`).
 
 use std::collections::BTreeMap;
 
@@ -108,6 +112,10 @@ pub(crate) struct Run {
     pub stages: Vec<StageRun>,
     /// Artifacts produced so far, by name.
     pub artifacts: BTreeMap<String, Artifact>,
+    /// The stage this execution waits to enter while another execution
+    /// occupies it (`SUPERSEDED` and `QUEUED` modes).
+    #[serde(default)]
+    pub waiting_for: Option<String>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
@@ -206,10 +214,10 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
             })
             .collect(),
         artifacts: BTreeMap::new(),
+        waiting_for: None,
     };
     tx.insert_execution(&run.to_row(0))?;
-    advance(tx, &mut run, &plan, region, now)?;
-    save(tx, &run, 0)?;
+    advance_and_save(tx, &mut run, 0, &plan, region, now)?;
     Ok(json!({"pipelineExecutionId": run.id}))
 }
 
@@ -220,56 +228,144 @@ fn status(a: &ActionRun) -> Option<&str> {
 /// Moves an execution forward as far as it can go now: finishes stages whose
 /// actions all succeeded, starts the next run order or stage, fails a stage
 /// whose failed action has no sibling still running, finishes a stop.
-pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str, now: Millis) -> Res<()> {
+pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str, now: Millis) -> Res<Vec<String>> {
     run.updated = now;
+    // Stages this execution left, whose waiters may now enter.
+    let mut released = Vec::new();
     loop {
         match run.status.as_str() {
             IN_PROGRESS => {}
             "Stopping" => {
                 if !run.any_in_progress() {
                     run.status = "Stopped".into();
+                    run.waiting_for = None;
                     for s in run.stages.iter_mut().filter(|s| s.status.as_deref() == Some(IN_PROGRESS)) {
                         s.status = Some("Stopped".into());
+                        released.push(s.name.clone());
                     }
                 }
-                return Ok(());
+                return Ok(released);
             }
-            _ => return Ok(()),
+            _ => return Ok(released),
         }
         let Some(si) = run.stages.iter().position(|s| s.status.as_deref() != Some("Succeeded")) else {
             run.status = "Succeeded".into();
-            return Ok(());
+            return Ok(released);
         };
-        let stage = &mut run.stages[si];
-        if stage.status.is_none() {
-            stage.status = Some(IN_PROGRESS.into());
+        if run.stages[si].status.is_none() {
+            if must_wait(tx, run, &run.stages[si].name)? {
+                run.waiting_for = Some(run.stages[si].name.clone());
+                if mode(run) == "SUPERSEDED" {
+                    supersede_waiters(tx, run, now)?;
+                }
+                return Ok(released);
+            }
+            run.waiting_for = None;
+            run.stages[si].status = Some(IN_PROGRESS.into());
         }
+        let stage = &mut run.stages[si];
         let any_failed = stage.actions.iter().any(|a| matches!(status(a), Some("Failed") | Some("Abandoned")));
         let any_running = stage.actions.iter().any(|a| status(a) == Some(IN_PROGRESS));
         if any_failed {
             if !any_running {
                 stage.status = Some("Failed".into());
+                released.push(stage.name.clone());
                 run.status = "Failed".into();
                 let failed = stage.actions.iter().find(|a| matches!(status(a), Some("Failed"))).map(|a| a.name.clone());
                 run.status_summary = failed.map(|a| format!("Action '{a}' in stage '{}' failed", stage.name));
             }
-            return Ok(());
+            return Ok(released);
         }
         let Some(order) = stage.actions.iter().filter(|a| status(a) != Some("Succeeded")).map(|a| a.run_order).min()
         else {
             stage.status = Some("Succeeded".into());
+            released.push(stage.name.clone());
             continue;
         };
         let to_start: Vec<usize> = (0..stage.actions.len())
             .filter(|&i| stage.actions[i].run_order == order && stage.actions[i].current.is_none())
             .collect();
         if to_start.is_empty() {
-            return Ok(()); // the run order is still in progress
+            return Ok(released); // the run order is still in progress
         }
         for ai in to_start {
             start_action(tx, run, plan, si, ai, region, now)?;
         }
     }
+}
+
+/// The execution mode the run's declaration asks for.
+fn mode(run: &Run) -> &str {
+    run.declaration.get("executionMode").and_then(Value::as_str).unwrap_or("SUPERSEDED")
+}
+
+/// Other unfinished executions of the run's pipeline, oldest first.
+fn others(tx: &mut dyn Tx, run: &Run) -> Res<Vec<(Run, i64)>> {
+    tx.active_executions(&run.account_id, &run.pipeline_name)?
+        .iter()
+        .filter(|row| row.id != run.id)
+        .map(|row| Ok((Run::from_row(row)?, row.revision)))
+        .collect()
+}
+
+fn occupies(run: &Run, stage: &str) -> bool {
+    run.stages.iter().any(|s| s.name == stage && s.status.as_deref() == Some(IN_PROGRESS))
+}
+
+/// Whether the run must wait before entering `stage`: another execution is
+/// in it, or (`QUEUED`) an older one waits for it.
+fn must_wait(tx: &mut dyn Tx, run: &Run, stage: &str) -> Res<bool> {
+    let m = mode(run);
+    if m == "PARALLEL" {
+        return Ok(false);
+    }
+    Ok(others(tx, run)?.iter().any(|(o, _)| {
+        occupies(o, stage)
+            || (m == "QUEUED"
+                && o.waiting_for.as_deref() == Some(stage)
+                && (o.started, o.id.as_str()) < (run.started, run.id.as_str()))
+    }))
+}
+
+/// `SUPERSEDED`: the run now waiting at its stage replaces older waiters there.
+fn supersede_waiters(tx: &mut dyn Tx, run: &Run, now: Millis) -> Res<()> {
+    for (mut o, rev) in others(tx, run)? {
+        if o.waiting_for == run.waiting_for && o.status == IN_PROGRESS {
+            o.status = "Superseded".into();
+            o.status_summary = Some(format!("Superseded by pipeline execution {}", run.id));
+            o.waiting_for = None;
+            o.updated = now;
+            save(tx, &o, rev)?;
+        }
+    }
+    Ok(())
+}
+
+/// Advances a run, saves it, then lets waiters into the stages it left (in
+/// the same transaction, after the save, so they see the stage free).
+pub(crate) fn advance_and_save(
+    tx: &mut dyn Tx,
+    run: &mut Run,
+    rev: i64,
+    plan: &Plan,
+    region: &str,
+    now: Millis,
+) -> Res<()> {
+    let released = advance(tx, run, plan, region, now)?;
+    save(tx, run, rev)?;
+    for stage in released {
+        let waiters: Vec<(Run, i64)> = others(tx, run)?
+            .into_iter()
+            .filter(|(o, _)| o.status == IN_PROGRESS && o.waiting_for.as_deref() == Some(stage.as_str()))
+            .collect();
+        // Oldest first from the store: QUEUED takes the first, SUPERSEDED the last.
+        let next = if mode(run) == "QUEUED" { waiters.into_iter().next() } else { waiters.into_iter().last() };
+        if let Some((mut o, orev)) = next {
+            let oplan = pipelines::plan(&o.declaration, region)?;
+            advance_and_save(tx, &mut o, orev, &oplan, region, now)?;
+        }
+    }
+    Ok(())
 }
 
 /// Starts one action: a job for `ThirdParty` / `Custom` types, a token for
@@ -451,8 +547,7 @@ pub(crate) fn finish_action(
     for a in produced {
         run.artifacts.insert(a.name.clone(), a);
     }
-    advance(tx, &mut run, &plan, region, now)?;
-    save(tx, &run, rev)
+    advance_and_save(tx, &mut run, rev, &plan, region, now)
 }
 
 /// `StopPipelineExecution`.
@@ -488,8 +583,7 @@ pub(crate) fn stop(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str
         }
     }
     let plan = pipelines::plan(&run.declaration, region)?;
-    advance(tx, &mut run, &plan, region, now)?;
-    save(tx, &run, rev)?;
+    advance_and_save(tx, &mut run, rev, &plan, region, now)?;
     Ok(json!({"pipelineExecutionId": id}))
 }
 
@@ -522,6 +616,13 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
             format!("Stage '{stage_name}' of pipeline execution '{id}' is not in a failed or stopped state"),
         );
     }
+    if mode(&run) != "PARALLEL" && others(tx, &run)?.iter().any(|(o, _)| occupies(o, stage_name)) {
+        return fail(
+            "ConflictException",
+            format!("Stage '{stage_name}' is in use by another pipeline execution; retry when it is free"),
+        );
+    }
+    let stage = &mut run.stages[si];
     for a in &mut stage.actions {
         let retry = all || a.current.as_ref().is_some_and(|c| c.status != "Succeeded");
         if retry && let Some(old) = a.current.take() {
@@ -533,8 +634,7 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
     run.status_summary = None;
     run.stop_reason = None;
     let plan = pipelines::plan(&run.declaration, region)?;
-    advance(tx, &mut run, &plan, region, now)?;
-    save(tx, &run, rev)?;
+    advance_and_save(tx, &mut run, rev, &plan, region, now)?;
     Ok(json!({"pipelineExecutionId": id}))
 }
 

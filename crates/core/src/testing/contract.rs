@@ -133,6 +133,8 @@ fn executions<S: Store>(s: S) {
     assert_eq!(ids, ["e3", "e2", "e1"], "newest first, then latest inserted");
     let ids: Vec<_> = r(&s, |tx| tx.list_executions("1", "p", 1, 1)).into_iter().map(|e| e.id).collect();
     assert_eq!(ids, ["e2"]);
+    let active: Vec<_> = r(&s, |tx| tx.active_executions("1", "p")).into_iter().map(|e| e.id).collect();
+    assert_eq!(active, ["e1", "e2", "e3"], "oldest first");
     let mut e = r(&s, |tx| tx.get_execution("e1")).expect("stored");
     e.status = "Succeeded".into();
     e.doc = json!({"done": true});
@@ -140,6 +142,11 @@ fn executions<S: Store>(s: S) {
     assert!(!w(&s, |tx| tx.update_execution(&e, 0)), "stale revision must lose");
     let got = r(&s, |tx| tx.get_execution("e1")).expect("stored");
     assert_eq!((got.status.as_str(), got.revision, got.doc), ("Succeeded", 1, json!({"done": true})));
+    let mut stopping = r(&s, |tx| tx.get_execution("e2")).expect("stored");
+    stopping.status = "Stopping".into();
+    assert!(w(&s, |tx| tx.update_execution(&stopping, 0)));
+    let active: Vec<_> = r(&s, |tx| tx.active_executions("1", "p")).into_iter().map(|e| e.id).collect();
+    assert_eq!(active, ["e2", "e3"], "InProgress and Stopping executions only");
 }
 
 fn nonces() -> impl FnMut() -> String {

@@ -194,6 +194,8 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("action_type_ownership", action_type_ownership),
         ("stop_and_delete", stop_and_delete),
         ("parallel_actions_and_run_order", parallel_actions_and_run_order),
+        ("superseded_executions", superseded_executions),
+        ("queued_executions", queued_executions),
     ]
 }
 
@@ -985,6 +987,9 @@ pub fn concurrent_polls<S: Store>(w: Arc<World<S>>) {
             ),
         ],
     );
+    let mut decl = decl;
+    decl["pipelineType"] = json!("V2");
+    decl["executionMode"] = json!("PARALLEL");
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
     for _ in 0..EXECUTIONS {
         w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "busy"}), 0);
@@ -1026,4 +1031,101 @@ pub fn concurrent_polls<S: Store>(w: Arc<World<S>>) {
     let summaries = list["pipelineExecutionSummaries"].as_array().expect("list");
     assert_eq!(summaries.len(), EXECUTIONS);
     assert!(summaries.iter().all(|s| s["status"] == "InProgress"), "every execution waits at its approval");
+}
+
+/// Source (custom `MySource`, created by the caller) -> Approval, in `mode`.
+fn gated<S: Store>(w: &World<S>, name: &str, mode: Option<&str>) {
+    let approval = json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"});
+    let mut decl = declaration(
+        name,
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Approve", vec![json!({"name": "Ok", "actionTypeId": approval})]),
+        ],
+    );
+    if let Some(m) = mode {
+        decl["pipelineType"] = json!("V2");
+        decl["executionMode"] = json!(m);
+    }
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+}
+
+fn start<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": name}), secs)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// Approves the approval the pipeline's state shows as in progress.
+fn approve<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": name}), secs);
+    let latest = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
+    let token = latest["token"].as_str().expect("an approval waits").to_owned();
+    w.ok(
+        CUSTOMER,
+        "PutApprovalResult",
+        json!({"pipelineName": name, "stageName": "Approve", "actionName": "Ok", "token": token, "result": {"summary": "ok", "status": "Approved"}}),
+        secs,
+    );
+    state["stageStates"][1]["latestExecution"]["pipelineExecutionId"].as_str().expect("id").to_owned()
+}
+
+fn superseded_executions<S: Store>(w: World<S>) {
+    let mut bad = declaration("x", vec![]);
+    bad["executionMode"] = json!("QUEUED");
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": bad}), 0),
+        "ValidationException",
+        "QUEUED needs V2"
+    );
+    custom_source(&w);
+    gated(&w, "sup", None);
+    let first = start(&w, "sup", 1);
+    run_custom(&w, "Source", "MySource", 2);
+    // `first` holds the approval stage; the next two wait to enter it.
+    let second = start(&w, "sup", 3);
+    run_custom(&w, "Source", "MySource", 4);
+    assert_eq!(w.status("sup", &second), "InProgress");
+    let third = start(&w, "sup", 5);
+    run_custom(&w, "Source", "MySource", 6);
+    assert_eq!(w.status("sup", &second), "Superseded", "a newer execution replaced it at the stage entrance");
+    assert_eq!(w.status("sup", &third), "InProgress");
+    assert_eq!(approve(&w, "sup", 7), first);
+    assert_eq!(w.status("sup", &first), "Succeeded");
+    // The newest waiter entered the stage the first one left.
+    assert_eq!(approve(&w, "sup", 8), third);
+    assert_eq!(w.status("sup", &third), "Succeeded");
+}
+
+fn queued_executions<S: Store>(w: World<S>) {
+    custom_source(&w);
+    gated(&w, "q", Some("QUEUED"));
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            let id = start(&w, "q", 10 * i + 1);
+            run_custom(&w, "Source", "MySource", 10 * i + 2);
+            id
+        })
+        .collect();
+    // Each waits its turn for the approval stage, oldest first.
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(approve(&w, "q", 100 + i as u64), *id);
+        assert_eq!(w.status("q", id), "Succeeded");
+    }
+    // PARALLEL: nobody waits.
+    gated(&w, "par2", Some("PARALLEL"));
+    let a = start(&w, "par2", 200);
+    let b = start(&w, "par2", 201);
+    run_custom(&w, "Source", "MySource", 202);
+    run_custom(&w, "Source", "MySource", 203);
+    for id in [&a, &b] {
+        let state =
+            w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "par2", "pipelineExecutionId": id}), 204);
+        assert_eq!(state["pipelineExecution"]["status"], "InProgress");
+    }
+    let list = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "par2"}), 205);
+    let approvals =
+        list["actionExecutionDetails"].as_array().expect("list").iter().filter(|d| d["actionName"] == "Ok").count();
+    assert_eq!(approvals, 2, "both executions are in the approval stage at once");
 }
