@@ -322,6 +322,11 @@ fn status_of(s: &str) -> rusqlite::Result<JobStatus> {
     })
 }
 
+/// The oldest queued jobs of a queue: must be answered from `jobs_queue`
+/// alone, without a scan or a sort (tested).
+const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = ?1 AND status = 'Queued' \
+     AND (?2 IS NULL OR query_value = ?2) ORDER BY created, seq LIMIT ?3";
+
 const JOB_COLUMNS: &str = "id, queue, account_id, pipeline_name, execution_id, action_execution_id, client_id, status, nonce, lease_until, timeout_at, created, updated, query_value, data, result";
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
@@ -595,12 +600,7 @@ impl Tx for SqliteTx<'_> {
     ) -> StoreResult<Vec<JobRow>> {
         // The writer holds the database (BEGIN IMMEDIATE), so the candidates
         // cannot change under us; each claim is still a guarded update.
-        let ids: Vec<String> = self.query(
-            "SELECT id FROM jobs WHERE queue = ?1 AND status = 'Queued' AND (?2 IS NULL OR query_value = ?2) \
-             ORDER BY created, seq LIMIT ?3",
-            params![queue, query_value, limit(max)],
-            |r| r.get(0),
-        )?;
+        let ids: Vec<String> = self.query(CLAIM_CANDIDATES, params![queue, query_value, limit(max)], |r| r.get(0))?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let claimed = self.one(
@@ -748,5 +748,34 @@ impl Tx for SqliteTx<'_> {
             params![owner_account, queue, after.unwrap_or(""), limit(n)],
             client_row,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(store: &SqliteStore, sql: &str) -> String {
+        let batch = lock(&store.writer.state);
+        let mut stmt = batch.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        let rows = stmt.query_map(params!["q", Option::<String>::None, 1], |r| r.get::<_, String>(3)).expect("plan");
+        rows.collect::<rusqlite::Result<Vec<_>>>().expect("plan rows").join("; ")
+    }
+
+    #[test]
+    fn claims_use_the_queue_index_without_sorting() {
+        let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let store = SqliteStore::open(dir.join("plan.sqlite")).expect("open");
+        let p = plan(&store, CLAIM_CANDIDATES);
+        assert!(p.contains("USING INDEX jobs_queue"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "claims must not sort: {p}");
+        let stat: i64 = lock(&store.writer.state)
+            .conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sqlite_stat%'", [], |r| r.get(0))
+            .expect("stat tables");
+        assert_eq!(stat, 0, "no ANALYZE: STAT4 would re-plan every claim");
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
