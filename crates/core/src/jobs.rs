@@ -22,6 +22,9 @@ use crate::wire::{Fail, Res, fail, lost_race, opt_i64, opt_str, req_obj, req_str
 /// Default and maximum `maxBatchSize`.
 const MAX_BATCH: i64 = 100;
 
+/// The most output variables (as JSON text) one action may produce.
+const OUTPUT_VARIABLES_MAX: usize = 122_880;
+
 /// How many expired jobs one sweep step handles in one transaction.
 pub(crate) const SWEEP_BATCH: usize = 100;
 
@@ -389,7 +392,24 @@ pub(crate) fn success(
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
     let mut job = load_in_progress(tx, caller, id, token, now)?;
-    let details = input.get("executionDetails").cloned();
+    if let Some(vars) = input.get("outputVariables")
+        && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
+    {
+        return fail(
+            "OutputVariablesSizeExceededException",
+            format!("The output variables exceed the {OUTPUT_VARIABLES_MAX} characters an action may produce"),
+        );
+    }
+    let mut details = input.get("executionDetails").cloned();
+    if let Some(d) = details.as_mut() {
+        let url = match tx.get_action_type(&job.queue)? {
+            Some(doc) => execution_url(&def_of(&doc)?, &job.data, d),
+            None => None,
+        };
+        if let Some(url) = url {
+            d["externalExecutionUrl"] = json!(url);
+        }
+    }
     let nonce = job.nonce.clone();
     job.status = JobStatus::Succeeded;
     job.updated = now;
@@ -514,4 +534,19 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
         }
     }
     Ok(report)
+}
+
+/// The action type's `executionUrlTemplate` filled in: `{ExternalExecutionId}`
+/// from the reported details, `{Config:Name}` from the action's configuration.
+fn execution_url(def: &ActionTypeDef, data: &Value, details: &Value) -> Option<String> {
+    let template = def.execution_url_template.as_ref()?;
+    let mut url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
+    if let Some(config) = data.pointer("/actionConfiguration/configuration").and_then(Value::as_object) {
+        for (k, v) in config {
+            if let Some(v) = v.as_str() {
+                url = url.replace(&format!("{{Config:{k}}}"), v);
+            }
+        }
+    }
+    Some(url)
 }

@@ -509,6 +509,9 @@ pub(crate) fn finish_action(
             if let Some(s) = d.get("summary").and_then(Value::as_str) {
                 att.summary = Some(s.into());
             }
+            if let Some(s) = d.get("externalExecutionUrl").and_then(Value::as_str) {
+                att.external_execution_url = Some(s.into());
+            }
             if let Some(s) = d.get("externalExecutionId").and_then(Value::as_str) {
                 att.external_execution_id = Some(s.into());
             }

@@ -317,6 +317,7 @@ fn custom_type_input() -> Value {
             {"name": "Project", "required": true, "key": true, "secret": false, "queryable": true, "type": "String"},
             {"name": "Flags", "required": false, "key": false, "secret": false},
         ],
+        "settings": {"executionUrlTemplate": "https://builder.example/{Config:Project}/runs/{ExternalExecutionId}"},
         "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
         "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
     })
@@ -419,6 +420,8 @@ fn custom_action_lifecycle<S: Store>(w: World<S>) {
         w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": id, "nonce": job["nonce"]}), 4)["status"],
         "InProgress"
     );
+    let huge = json!({"jobId": id, "outputVariables": {"V": "x".repeat(130_000)}});
+    assert_eq!(w.err(CUSTOMER, "PutJobSuccessResult", huge, 4), "OutputVariablesSizeExceededException");
     let details = w.ok(CUSTOMER, "GetJobDetails", json!({"jobId": id}), 4);
     assert_eq!(details["jobDetails"]["accountId"], CUSTOMER);
     assert_eq!(details["jobDetails"]["data"]["pipelineContext"]["stage"]["name"], "Build");
@@ -433,6 +436,7 @@ fn custom_action_lifecycle<S: Store>(w: World<S>) {
     let make = &actions["actionExecutionDetails"][0];
     assert_eq!(make["actionName"], "Make");
     assert_eq!(make["output"]["executionResult"]["externalExecutionId"], "run-7");
+    assert_eq!(make["output"]["executionResult"]["externalExecutionUrl"], "https://builder.example/alpha/runs/run-7");
     assert_eq!(make["output"]["outputVariables"], json!({"V": "1"}));
     // Unknown job ids.
     assert_eq!(
