@@ -116,9 +116,15 @@ pub(crate) struct Run {
     /// occupies it (`SUPERSEDED` and `QUEUED` modes).
     #[serde(default)]
     pub waiting_for: Option<String>,
+    /// `clientRequestToken` of the start request, for idempotent retries.
+    #[serde(default)]
+    pub client_request_token: Option<String>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
+
+/// How many recent executions a `clientRequestToken` is looked for in.
+const IDEMPOTENCY_WINDOW: usize = 100;
 
 impl Run {
     fn any_in_progress(&self) -> bool {
@@ -187,6 +193,16 @@ fn load_of(tx: &mut dyn Tx, caller: &Caller, pipeline: &str, id: &str) -> Res<(R
 pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
     let name = req_str(input, "name")?;
     let p = pipelines::load(tx, &caller.account_id, name)?;
+    let token = opt_str(input, "clientRequestToken")?.map(str::to_owned);
+    if let Some(t) = &token {
+        // A retried request (same token) answers the execution it started.
+        for row in tx.list_executions(&caller.account_id, name, 0, IDEMPOTENCY_WINDOW)? {
+            let run = Run::from_row(&row)?;
+            if run.client_request_token.as_ref() == Some(t) {
+                return Ok(json!({"pipelineExecutionId": run.id}));
+            }
+        }
+    }
     let plan = pipelines::plan(&p.declaration, region)?;
     let mut run = Run {
         id: uuid(),
@@ -215,6 +231,7 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
             .collect(),
         artifacts: BTreeMap::new(),
         waiting_for: None,
+        client_request_token: token,
     };
     tx.insert_execution(&run.to_row(0))?;
     advance_and_save(tx, &mut run, 0, &plan, region, now)?;

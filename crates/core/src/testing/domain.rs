@@ -1105,6 +1105,15 @@ fn superseded_executions<S: Store>(w: World<S>) {
 fn queued_executions<S: Store>(w: World<S>) {
     custom_source(&w);
     gated(&w, "q", Some("QUEUED"));
+    let once = json!({"name": "q", "clientRequestToken": "retry-me"});
+    let first = w.ok(CUSTOMER, "StartPipelineExecution", once.clone(), 0);
+    assert_eq!(w.ok(CUSTOMER, "StartPipelineExecution", once, 0), first, "a retried start is idempotent");
+    w.ok(
+        CUSTOMER,
+        "StopPipelineExecution",
+        json!({"pipelineName": "q", "pipelineExecutionId": first["pipelineExecutionId"], "abandon": true}),
+        0,
+    );
     let ids: Vec<String> = (0..3)
         .map(|i| {
             let id = start(&w, "q", 10 * i + 1);
