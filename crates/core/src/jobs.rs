@@ -496,10 +496,12 @@ pub struct TickReport {
     pub requeued: usize,
     /// Jobs that timed out (their actions failed).
     pub timed_out: usize,
+    /// Manual approvals that expired (their actions failed).
+    pub approvals_expired: usize,
 }
 
-/// One sweep step: times out overdue jobs (failing their actions) and queues
-/// again the jobs whose dispatch lease ended. Handles at most
+/// One sweep step: times out overdue jobs (failing their actions), expires
+/// unanswered approvals, and queues again the jobs whose dispatch lease ended. Handles at most
 /// [`SWEEP_BATCH`] of each, so the caller loops until nothing is left.
 pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickReport> {
     let mut report = TickReport::default();
@@ -523,6 +525,7 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
         };
         executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, ctx.region, now)?;
     }
+    report.approvals_expired = executions::expire_due(tx, ctx.region, now, SWEEP_BATCH)?;
     for mut job in tx.expired_leases(now, SWEEP_BATCH)? {
         let nonce = job.nonce.clone();
         job.status = JobStatus::Queued;

@@ -81,7 +81,9 @@ impl<S: Store> Service<S> {
         // Check on the reader first: polls call this, and a sweep with nothing
         // to do must not queue them all behind the single writer.
         let due = self.txn(false, &mut |tx| {
-            Ok(!tx.timed_out_jobs(now, 1)?.is_empty() || !tx.expired_leases(now, 1)?.is_empty())
+            Ok(!tx.timed_out_jobs(now, 1)?.is_empty()
+                || !tx.expired_leases(now, 1)?.is_empty()
+                || !tx.due_executions(now, 1)?.is_empty())
         })?;
         if !due {
             return Ok(total);
@@ -91,7 +93,11 @@ impl<S: Store> Service<S> {
             let step = self.txn(true, &mut |tx| jobs::tick(tx, &ctx, now))?;
             total.requeued += step.requeued;
             total.timed_out += step.timed_out;
-            if step.requeued < jobs::SWEEP_BATCH && step.timed_out < jobs::SWEEP_BATCH {
+            total.approvals_expired += step.approvals_expired;
+            if step.requeued < jobs::SWEEP_BATCH
+                && step.timed_out < jobs::SWEEP_BATCH
+                && step.approvals_expired < jobs::SWEEP_BATCH
+            {
                 return Ok(total);
             }
         }

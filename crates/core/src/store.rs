@@ -98,6 +98,8 @@ pub struct ExecutionRow {
     pub updated: Millis,
     /// Revision for guarded updates.
     pub revision: i64,
+    /// When the execution has something due (an approval that expires), if ever.
+    pub wake_at: Option<Millis>,
     /// The domain's run state.
     pub doc: Value,
 }
@@ -190,7 +192,7 @@ pub trait Tx {
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()>;
     /// One execution.
     fn get_execution(&mut self, id: &str) -> StoreResult<Option<ExecutionRow>>;
-    /// Replaces an execution (status, updated, doc) if its revision is
+    /// Replaces an execution (status, updated, wake_at, doc) if its revision is
     /// `expected_revision`, and bumps the revision.
     fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool>;
     /// Executions of a pipeline, newest first (start time, then insertion).
@@ -202,6 +204,9 @@ pub trait Tx {
         limit: usize,
     ) -> StoreResult<Vec<ExecutionRow>>;
 
+    /// Unfinished (`InProgress` or `Stopping`) executions whose `wake_at` is
+    /// at or before `now`, earliest first.
+    fn due_executions(&mut self, now: Millis, limit: usize) -> StoreResult<Vec<ExecutionRow>>;
     /// Unfinished (`InProgress` or `Stopping`) executions of a pipeline,
     /// oldest first (start time, then insertion).
     fn active_executions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ExecutionRow>>;

@@ -69,8 +69,10 @@ CREATE TABLE executions (
     started       INTEGER NOT NULL,
     updated       INTEGER NOT NULL,
     revision      INTEGER NOT NULL,
+    wake_at       INTEGER,
     doc           TEXT NOT NULL
 );
+CREATE INDEX executions_due ON executions (wake_at) WHERE status IN ('InProgress', 'Stopping');
 CREATE INDEX executions_by_pipeline ON executions (account_id, pipeline_name, started DESC, seq DESC);
 CREATE TABLE jobs (
     seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -364,7 +366,7 @@ fn pipeline_row(r: &Row<'_>) -> rusqlite::Result<PipelineRow> {
     })
 }
 
-const EXECUTION_COLUMNS: &str = "id, account_id, pipeline_name, status, started, updated, revision, doc";
+const EXECUTION_COLUMNS: &str = "id, account_id, pipeline_name, status, started, updated, revision, wake_at, doc";
 
 fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
     Ok(ExecutionRow {
@@ -375,7 +377,8 @@ fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
         started: r.get(4)?,
         updated: r.get(5)?,
         revision: r.get(6)?,
-        doc: parse_json(&r.get::<_, String>(7)?)?,
+        wake_at: r.get(7)?,
+        doc: parse_json(&r.get::<_, String>(8)?)?,
     })
 }
 
@@ -514,8 +517,18 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO executions (id, account_id, pipeline_name, status, started, updated, revision, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![e.id, e.account_id, e.pipeline_name, e.status, e.started, e.updated, e.revision, json_text(&e.doc)],
+            &format!("INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![
+                e.id,
+                e.account_id,
+                e.pipeline_name,
+                e.status,
+                e.started,
+                e.updated,
+                e.revision,
+                e.wake_at,
+                json_text(&e.doc)
+            ],
         )?;
         Ok(())
     }
@@ -526,10 +539,22 @@ impl Tx for SqliteTx<'_> {
 
     fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool> {
         let n = self.exec(
-            "UPDATE executions SET status = ?2, updated = ?3, doc = ?4, revision = revision + 1 WHERE id = ?1 AND revision = ?5",
-            params![e.id, e.status, e.updated, json_text(&e.doc), expected_revision],
+            "UPDATE executions SET status = ?2, updated = ?3, wake_at = ?4, doc = ?5, revision = revision + 1 \
+             WHERE id = ?1 AND revision = ?6",
+            params![e.id, e.status, e.updated, e.wake_at, json_text(&e.doc), expected_revision],
         )?;
         Ok(n == 1)
+    }
+
+    fn due_executions(&mut self, now: Millis, n: usize) -> StoreResult<Vec<ExecutionRow>> {
+        self.query(
+            &format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('InProgress', 'Stopping') \
+                 AND wake_at <= ?1 ORDER BY wake_at LIMIT ?2"
+            ),
+            params![now, limit(n)],
+            execution_row,
+        )
     }
 
     fn list_executions(

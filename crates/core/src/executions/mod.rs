@@ -74,6 +74,9 @@ pub(crate) struct Attempt {
     pub output_variables: Option<Value>,
     pub updated_by: Option<String>,
     pub job_id: Option<String>,
+    /// When an action the service runs itself (Manual approval) expires.
+    #[serde(default)]
+    pub deadline: Option<Millis>,
 }
 
 /// An action's attempts in one execution.
@@ -123,6 +126,9 @@ pub(crate) struct Run {
 
 const IN_PROGRESS: &str = "InProgress";
 
+/// A Manual approval not answered within 7 days fails, as in AWS.
+pub(crate) const APPROVAL_TIMEOUT_MS: Millis = 7 * 24 * 3600 * 1000;
+
 /// How many recent executions a `clientRequestToken` is looked for in.
 const IDEMPOTENCY_WINDOW: usize = 100;
 
@@ -140,6 +146,20 @@ impl Run {
             .find(|c| c.id == attempt_id)
     }
 
+    /// The earliest deadline of an in-progress action, while the run is unfinished.
+    fn next_deadline(&self) -> Option<Millis> {
+        if !matches!(self.status.as_str(), IN_PROGRESS | "Stopping") {
+            return None;
+        }
+        self.stages
+            .iter()
+            .flat_map(|s| &s.actions)
+            .filter_map(|a| a.current.as_ref())
+            .filter(|c| c.status == IN_PROGRESS)
+            .filter_map(|c| c.deadline)
+            .min()
+    }
+
     fn to_row(&self, revision: i64) -> ExecutionRow {
         ExecutionRow {
             id: self.id.clone(),
@@ -149,6 +169,7 @@ impl Run {
             started: self.started,
             updated: self.updated,
             revision,
+            wake_at: self.next_deadline(),
             doc: serde_json::to_value(self).expect("run serializes"),
         }
     }
@@ -425,9 +446,11 @@ fn start_action(
         output_variables: None,
         updated_by: None,
         job_id: None,
+        deadline: None,
     };
     if ap.type_id.is_manual_approval() {
         att.token = Some(uuid());
+        att.deadline = Some(now + APPROVAL_TIMEOUT_MS);
     } else {
         match action_types::find(tx, &ap.type_id, &run.account_id)? {
             None => {
@@ -479,6 +502,33 @@ fn start_action(
     }
     slot.current = Some(att);
     Ok(())
+}
+
+/// Fails the actions of due executions whose deadline passed (expired
+/// approvals); returns how many. At most `limit` executions per call.
+pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usize) -> Res<usize> {
+    let mut expired = 0;
+    for row in tx.due_executions(now, limit)? {
+        let run = Run::from_row(&row)?;
+        let due: Vec<String> = run
+            .stages
+            .iter()
+            .flat_map(|s| &s.actions)
+            .filter_map(|a| a.current.as_ref())
+            .filter(|c| c.status == IN_PROGRESS && c.deadline.is_some_and(|d| d <= now))
+            .map(|c| c.id.clone())
+            .collect();
+        for id in due {
+            let outcome = Outcome::Failed {
+                code: "ApprovalExpired".into(),
+                message: "The approval was not answered within 7 days".into(),
+                external_execution_id: None,
+            };
+            finish_action(tx, &row.id, &id, outcome, None, region, now)?;
+            expired += 1;
+        }
+    }
+    Ok(expired)
 }
 
 /// Whether an action execution is still in progress (so a continuation job

@@ -102,6 +102,7 @@ fn execution(id: &str, pipeline: &str, started: i64) -> ExecutionRow {
         started,
         updated: started,
         revision: 0,
+        wake_at: None,
         doc: json!({"id": id}),
     }
 }
@@ -147,6 +148,19 @@ fn executions<S: Store>(s: S) {
     assert!(w(&s, |tx| tx.update_execution(&stopping, 0)));
     let active: Vec<_> = r(&s, |tx| tx.active_executions("1", "p")).into_iter().map(|e| e.id).collect();
     assert_eq!(active, ["e2", "e3"], "InProgress and Stopping executions only");
+    // Due executions: by wake time, unfinished ones only.
+    let mut e3 = r(&s, |tx| tx.get_execution("e3")).expect("stored");
+    e3.wake_at = Some(50);
+    assert!(w(&s, |tx| tx.update_execution(&e3, 0)));
+    let mut e2 = r(&s, |tx| tx.get_execution("e2")).expect("stored");
+    e2.wake_at = Some(40);
+    assert!(w(&s, |tx| tx.update_execution(&e2, 1)));
+    e.wake_at = Some(10);
+    assert!(w(&s, |tx| tx.update_execution(&e, 1)), "e1 is Succeeded: never due");
+    assert!(r(&s, |tx| tx.due_executions(39, 10)).is_empty());
+    let due: Vec<_> = r(&s, |tx| tx.due_executions(50, 10)).into_iter().map(|e| e.id).collect();
+    assert_eq!(due, ["e2", "e3"]);
+    assert_eq!(r(&s, |tx| tx.due_executions(50, 1)).len(), 1);
 }
 
 fn nonces() -> impl FnMut() -> String {

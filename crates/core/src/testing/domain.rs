@@ -570,6 +570,24 @@ fn manual_approval<S: Store>(w: World<S>) {
     assert_ne!(token, token2);
     w.ok(CUSTOMER, "PutApprovalResult", put(&token2, "Rejected"), 13);
     assert_eq!(w.status("gate", &exec2), "Failed");
+
+    // An approval nobody answers expires after 7 days.
+    let exec3 = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "gate"}), 20)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    run_custom(&w, "Source", "MySource", 21);
+    let week = 7 * 24 * 3600;
+    assert_eq!(w.svc.tick(at(21 + week - 1)).expect("tick").approvals_expired, 0);
+    assert_eq!(w.status("gate", &exec3), "InProgress");
+    assert_eq!(w.svc.tick(at(21 + week)).expect("tick").approvals_expired, 1);
+    assert_eq!(w.status("gate", &exec3), "Failed");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "gate"}), 21 + week);
+    assert_eq!(
+        state["stageStates"][1]["actionStates"][0]["latestExecution"]["errorDetails"]["code"],
+        "ApprovalExpired"
+    );
+    assert_eq!(w.svc.tick(at(30 + week)).expect("tick").approvals_expired, 0, "expires once");
 }
 
 fn wrong_and_stale_nonces<S: Store>(w: World<S>) {
