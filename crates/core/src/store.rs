@@ -100,6 +100,10 @@ pub struct ExecutionRow {
     pub revision: i64,
     /// When the execution has something due (an approval that expires), if ever.
     pub wake_at: Option<Millis>,
+    /// The stage the execution is in (status `InProgress`), if any.
+    pub stage: Option<String>,
+    /// The stage the execution waits to enter, if any.
+    pub waiting_for: Option<String>,
     /// The domain's run state.
     pub doc: Value,
 }
@@ -192,7 +196,8 @@ pub trait Tx {
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()>;
     /// One execution.
     fn get_execution(&mut self, id: &str) -> StoreResult<Option<ExecutionRow>>;
-    /// Replaces an execution (status, updated, wake_at, doc) if its revision is
+    /// Replaces an execution (status, updated, wake_at, stage, waiting_for,
+    /// doc) if its revision is
     /// `expected_revision`, and bumps the revision.
     fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool>;
     /// Executions of a pipeline, newest first (start time, then insertion).
@@ -207,9 +212,9 @@ pub trait Tx {
     /// Unfinished (`InProgress` or `Stopping`) executions whose `wake_at` is
     /// at or before `now`, earliest first.
     fn due_executions(&mut self, now: Millis, limit: usize) -> StoreResult<Vec<ExecutionRow>>;
-    /// Unfinished (`InProgress` or `Stopping`) executions of a pipeline,
-    /// oldest first (start time, then insertion).
-    fn active_executions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ExecutionRow>>;
+    /// Unfinished (`InProgress` or `Stopping`) executions of a pipeline that
+    /// are in `stage` or wait to enter it, oldest first (start time, then insertion).
+    fn executions_at_stage(&mut self, account_id: &str, pipeline: &str, stage: &str) -> StoreResult<Vec<ExecutionRow>>;
 
     /// Stores a new job.
     fn insert_job(&mut self, j: &JobRow) -> StoreResult<()>;

@@ -70,8 +70,12 @@ CREATE TABLE executions (
     updated       INTEGER NOT NULL,
     revision      INTEGER NOT NULL,
     wake_at       INTEGER,
+    stage         TEXT,
+    waiting_for   TEXT,
     doc           TEXT NOT NULL
 );
+CREATE INDEX executions_in_stage ON executions (account_id, pipeline_name, stage) WHERE status IN ('InProgress', 'Stopping');
+CREATE INDEX executions_waiting ON executions (account_id, pipeline_name, waiting_for) WHERE status IN ('InProgress', 'Stopping');
 CREATE INDEX executions_due ON executions (wake_at) WHERE status IN ('InProgress', 'Stopping');
 CREATE INDEX executions_by_pipeline ON executions (account_id, pipeline_name, started DESC, seq DESC);
 CREATE TABLE jobs (
@@ -366,7 +370,8 @@ fn pipeline_row(r: &Row<'_>) -> rusqlite::Result<PipelineRow> {
     })
 }
 
-const EXECUTION_COLUMNS: &str = "id, account_id, pipeline_name, status, started, updated, revision, wake_at, doc";
+const EXECUTION_COLUMNS: &str =
+    "id, account_id, pipeline_name, status, started, updated, revision, wake_at, stage, waiting_for, doc";
 
 fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
     Ok(ExecutionRow {
@@ -378,7 +383,9 @@ fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
         updated: r.get(5)?,
         revision: r.get(6)?,
         wake_at: r.get(7)?,
-        doc: parse_json(&r.get::<_, String>(8)?)?,
+        stage: r.get(8)?,
+        waiting_for: r.get(9)?,
+        doc: parse_json(&r.get::<_, String>(10)?)?,
     })
 }
 
@@ -517,7 +524,9 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()> {
         self.exec(
-            &format!("INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            &format!(
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
             params![
                 e.id,
                 e.account_id,
@@ -527,6 +536,8 @@ impl Tx for SqliteTx<'_> {
                 e.updated,
                 e.revision,
                 e.wake_at,
+                e.stage,
+                e.waiting_for,
                 json_text(&e.doc)
             ],
         )?;
@@ -539,9 +550,9 @@ impl Tx for SqliteTx<'_> {
 
     fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool> {
         let n = self.exec(
-            "UPDATE executions SET status = ?2, updated = ?3, wake_at = ?4, doc = ?5, revision = revision + 1 \
-             WHERE id = ?1 AND revision = ?6",
-            params![e.id, e.status, e.updated, e.wake_at, json_text(&e.doc), expected_revision],
+            "UPDATE executions SET status = ?2, updated = ?3, wake_at = ?4, stage = ?5, waiting_for = ?6, doc = ?7, \
+             revision = revision + 1 WHERE id = ?1 AND revision = ?8",
+            params![e.id, e.status, e.updated, e.wake_at, e.stage, e.waiting_for, json_text(&e.doc), expected_revision],
         )?;
         Ok(n == 1)
     }
@@ -574,13 +585,13 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn active_executions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ExecutionRow>> {
+    fn executions_at_stage(&mut self, account_id: &str, pipeline: &str, stage: &str) -> StoreResult<Vec<ExecutionRow>> {
         self.query(
             &format!(
                 "SELECT {EXECUTION_COLUMNS} FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
-                 AND status IN ('InProgress', 'Stopping') ORDER BY started, seq"
+                 AND status IN ('InProgress', 'Stopping') AND (stage = ?3 OR waiting_for = ?3) ORDER BY started, seq"
             ),
-            [account_id, pipeline],
+            [account_id, pipeline, stage],
             execution_row,
         )
     }

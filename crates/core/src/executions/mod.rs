@@ -170,6 +170,8 @@ impl Run {
             updated: self.updated,
             revision,
             wake_at: self.next_deadline(),
+            stage: self.stages.iter().find(|s| s.status.as_deref() == Some(IN_PROGRESS)).map(|s| s.name.clone()),
+            waiting_for: self.waiting_for.clone(),
             doc: serde_json::to_value(self).expect("run serializes"),
         }
     }
@@ -337,9 +339,10 @@ fn mode(run: &Run) -> &str {
     run.declaration.get("executionMode").and_then(Value::as_str).unwrap_or("SUPERSEDED")
 }
 
-/// Other unfinished executions of the run's pipeline, oldest first.
-fn others(tx: &mut dyn Tx, run: &Run) -> Res<Vec<(Run, i64)>> {
-    tx.active_executions(&run.account_id, &run.pipeline_name)?
+/// Other unfinished executions of the run's pipeline that are in `stage` or
+/// wait to enter it, oldest first.
+fn at_stage(tx: &mut dyn Tx, run: &Run, stage: &str) -> Res<Vec<(Run, i64)>> {
+    tx.executions_at_stage(&run.account_id, &run.pipeline_name, stage)?
         .iter()
         .filter(|row| row.id != run.id)
         .map(|row| Ok((Run::from_row(row)?, row.revision)))
@@ -357,7 +360,7 @@ fn must_wait(tx: &mut dyn Tx, run: &Run, stage: &str) -> Res<bool> {
     if m == "PARALLEL" {
         return Ok(false);
     }
-    Ok(others(tx, run)?.iter().any(|(o, _)| {
+    Ok(at_stage(tx, run, stage)?.iter().any(|(o, _)| {
         occupies(o, stage)
             || (m == "QUEUED"
                 && o.waiting_for.as_deref() == Some(stage)
@@ -367,7 +370,8 @@ fn must_wait(tx: &mut dyn Tx, run: &Run, stage: &str) -> Res<bool> {
 
 /// `SUPERSEDED`: the run now waiting at its stage replaces older waiters there.
 fn supersede_waiters(tx: &mut dyn Tx, run: &Run, now: Millis) -> Res<()> {
-    for (mut o, rev) in others(tx, run)? {
+    let Some(stage) = run.waiting_for.as_deref() else { return Ok(()) };
+    for (mut o, rev) in at_stage(tx, run, stage)? {
         if o.waiting_for == run.waiting_for && o.status == IN_PROGRESS {
             o.status = "Superseded".into();
             o.status_summary = Some(format!("Superseded by pipeline execution {}", run.id));
@@ -391,8 +395,11 @@ pub(crate) fn advance_and_save(
 ) -> Res<()> {
     let released = advance(tx, run, plan, region, now)?;
     save(tx, run, rev)?;
+    if mode(run) == "PARALLEL" {
+        return Ok(()); // nobody waits
+    }
     for stage in released {
-        let waiters: Vec<(Run, i64)> = others(tx, run)?
+        let waiters: Vec<(Run, i64)> = at_stage(tx, run, &stage)?
             .into_iter()
             .filter(|(o, _)| o.status == IN_PROGRESS && o.waiting_for.as_deref() == Some(stage.as_str()))
             .collect();
@@ -686,7 +693,7 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
             format!("Stage '{stage_name}' of pipeline execution '{id}' is not in a failed or stopped state"),
         );
     }
-    if mode(&run) != "PARALLEL" && others(tx, &run)?.iter().any(|(o, _)| occupies(o, stage_name)) {
+    if mode(&run) != "PARALLEL" && at_stage(tx, &run, stage_name)?.iter().any(|(o, _)| occupies(o, stage_name)) {
         return fail(
             "ConflictException",
             format!("Stage '{stage_name}' is in use by another pipeline execution; retry when it is free"),

@@ -103,6 +103,8 @@ fn execution(id: &str, pipeline: &str, started: i64) -> ExecutionRow {
         updated: started,
         revision: 0,
         wake_at: None,
+        stage: None,
+        waiting_for: None,
         doc: json!({"id": id}),
     }
 }
@@ -134,29 +136,37 @@ fn executions<S: Store>(s: S) {
     assert_eq!(ids, ["e3", "e2", "e1"], "newest first, then latest inserted");
     let ids: Vec<_> = r(&s, |tx| tx.list_executions("1", "p", 1, 1)).into_iter().map(|e| e.id).collect();
     assert_eq!(ids, ["e2"]);
-    let active: Vec<_> = r(&s, |tx| tx.active_executions("1", "p")).into_iter().map(|e| e.id).collect();
-    assert_eq!(active, ["e1", "e2", "e3"], "oldest first");
+    for (id, stage, waiting) in [("e1", Some("Build"), None), ("e2", None, Some("Build")), ("e3", Some("Test"), None)] {
+        let mut e = r(&s, |tx| tx.get_execution(id)).expect("stored");
+        e.stage = stage.map(str::to_owned);
+        e.waiting_for = waiting.map(str::to_owned);
+        assert!(w(&s, |tx| tx.update_execution(&e, 0)));
+    }
+    let at = |stage: &str| -> Vec<String> {
+        r(&s, |tx| tx.executions_at_stage("1", "p", stage)).into_iter().map(|e| e.id).collect()
+    };
+    assert_eq!(at("Build"), ["e1", "e2"], "in the stage or waiting for it, oldest first");
+    assert_eq!(at("Test"), ["e3"]);
     let mut e = r(&s, |tx| tx.get_execution("e1")).expect("stored");
     e.status = "Succeeded".into();
     e.doc = json!({"done": true});
-    assert!(w(&s, |tx| tx.update_execution(&e, 0)));
-    assert!(!w(&s, |tx| tx.update_execution(&e, 0)), "stale revision must lose");
+    assert!(w(&s, |tx| tx.update_execution(&e, 1)));
+    assert!(!w(&s, |tx| tx.update_execution(&e, 1)), "stale revision must lose");
     let got = r(&s, |tx| tx.get_execution("e1")).expect("stored");
-    assert_eq!((got.status.as_str(), got.revision, got.doc), ("Succeeded", 1, json!({"done": true})));
+    assert_eq!((got.status.as_str(), got.revision, got.doc), ("Succeeded", 2, json!({"done": true})));
     let mut stopping = r(&s, |tx| tx.get_execution("e2")).expect("stored");
     stopping.status = "Stopping".into();
-    assert!(w(&s, |tx| tx.update_execution(&stopping, 0)));
-    let active: Vec<_> = r(&s, |tx| tx.active_executions("1", "p")).into_iter().map(|e| e.id).collect();
-    assert_eq!(active, ["e2", "e3"], "InProgress and Stopping executions only");
+    assert!(w(&s, |tx| tx.update_execution(&stopping, 1)));
+    assert_eq!(at("Build"), ["e2"], "InProgress and Stopping executions only");
     // Due executions: by wake time, unfinished ones only.
     let mut e3 = r(&s, |tx| tx.get_execution("e3")).expect("stored");
     e3.wake_at = Some(50);
-    assert!(w(&s, |tx| tx.update_execution(&e3, 0)));
+    assert!(w(&s, |tx| tx.update_execution(&e3, 1)));
     let mut e2 = r(&s, |tx| tx.get_execution("e2")).expect("stored");
     e2.wake_at = Some(40);
-    assert!(w(&s, |tx| tx.update_execution(&e2, 1)));
+    assert!(w(&s, |tx| tx.update_execution(&e2, 2)));
     e.wake_at = Some(10);
-    assert!(w(&s, |tx| tx.update_execution(&e, 1)), "e1 is Succeeded: never due");
+    assert!(w(&s, |tx| tx.update_execution(&e, 2)), "e1 is Succeeded: never due");
     assert!(r(&s, |tx| tx.due_executions(39, 10)).is_empty());
     let due: Vec<_> = r(&s, |tx| tx.due_executions(50, 10)).into_iter().map(|e| e.id).collect();
     assert_eq!(due, ["e2", "e3"]);
