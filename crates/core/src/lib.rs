@@ -2,10 +2,25 @@
 //!
 //! The service's HTTP layer verifies who is calling and that the input fits the
 //! API model, then hands the operation here through [`Api`]; storage lives behind
-//! store traits that each backend crate implements. Time is always passed in.
+//! the [`Store`] trait that each backend crate implements. Time is always passed in.
 
+pub mod action_types;
 pub mod api;
+mod clients;
 pub mod config;
+pub mod credentials;
+mod executions;
+pub mod jobs;
+mod pipelines;
+mod service;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod wire;
 
 pub use api::{Api, ApiError, Caller};
 pub use config::ServiceConfig;
+pub use credentials::{CredentialIssuer, NoCredentials};
+pub use jobs::{JobStatus, TickReport};
+pub use service::{DEFAULT_LEASE, Service};
+pub use store::{Store, StoreError, Tx};

@@ -1,0 +1,263 @@
+//! Read views of executions: `GetPipelineExecution`, `ListPipelineExecutions`,
+//! `GetPipelineState` and `ListActionExecutions`, built from the stored run
+//! documents in the model's shapes. Nothing here writes.
+
+use serde_json::{Value, json};
+
+use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of};
+use crate::api::Caller;
+use crate::pipelines;
+use crate::store::{Millis, Tx};
+use crate::wire::{Res, decode_offset, encode_offset, opt_i64, opt_str, req_str, timestamp};
+
+fn summary_json(run: &Run) -> Value {
+    let mut v = json!({
+        "pipelineExecutionId": run.id,
+        "status": run.status,
+        "startTime": timestamp(run.started),
+        "lastUpdateTime": timestamp(run.updated),
+        "sourceRevisions": source_revisions(run),
+        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "executionMode": run.declaration.get("executionMode").cloned().unwrap_or(json!("SUPERSEDED")),
+        "executionType": "STANDARD",
+    });
+    if let Some(s) = &run.status_summary {
+        v["statusSummary"] = json!(s);
+    }
+    if let Some(r) = &run.stop_reason {
+        v["stopTrigger"] = json!({"reason": r});
+    }
+    v
+}
+
+fn source_revisions(run: &Run) -> Vec<Value> {
+    run.stages
+        .first()
+        .map(|s| {
+            s.actions
+                .iter()
+                .filter_map(|a| {
+                    let rev = a.current.as_ref()?.current_revision.as_ref()?;
+                    let mut v = json!({"actionName": a.name});
+                    if let Some(r) = rev.get("revision") {
+                        v["revisionId"] = r.clone();
+                    }
+                    if let Some(r) = rev.get("revisionSummary") {
+                        v["revisionSummary"] = r.clone();
+                    }
+                    Some(v)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `GetPipelineExecution`.
+pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    let id = req_str(input, "pipelineExecutionId")?;
+    let (run, _) = load_of(tx, caller, pipeline, id)?;
+    let revisions: Vec<Value> = run
+        .artifacts
+        .values()
+        .filter_map(|a| a.revision.as_ref().map(|r| json!({"name": a.name, "revisionId": r})))
+        .collect();
+    let mut v = json!({
+        "pipelineName": run.pipeline_name,
+        "pipelineVersion": run.pipeline_version,
+        "pipelineExecutionId": run.id,
+        "status": run.status,
+        "artifactRevisions": revisions,
+        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "executionMode": run.declaration.get("executionMode").cloned().unwrap_or(json!("SUPERSEDED")),
+        "executionType": "STANDARD",
+    });
+    if let Some(s) = &run.status_summary {
+        v["statusSummary"] = json!(s);
+    }
+    Ok(json!({"pipelineExecution": v}))
+}
+
+/// `ListPipelineExecutions`, newest first; `maxResults` default 100.
+pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    pipelines::load(tx, &caller.account_id, pipeline)?;
+    let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
+    let offset = decode_offset(opt_str(input, "nextToken")?)?;
+    let mut rows = tx.list_executions(&caller.account_id, pipeline, offset, limit + 1)?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let items = rows.iter().map(|r| Run::from_row(r).map(|run| summary_json(&run))).collect::<Res<Vec<_>>>()?;
+    let mut out = json!({"pipelineExecutionSummaries": items});
+    if more {
+        out["nextToken"] = json!(encode_offset(offset + limit));
+    }
+    Ok(out)
+}
+
+fn action_execution_json(att: &Attempt) -> Value {
+    let mut v = json!({
+        "actionExecutionId": att.id,
+        "status": att.status,
+        "lastStatusChange": timestamp(att.updated),
+    });
+    if let Some(s) = &att.summary {
+        v["summary"] = json!(s);
+    }
+    if let Some(t) = att.token.as_ref().filter(|_| att.status == IN_PROGRESS) {
+        v["token"] = json!(t);
+    }
+    if let Some(u) = &att.updated_by {
+        v["lastUpdatedBy"] = json!(u);
+    }
+    if let Some(x) = &att.external_execution_id {
+        v["externalExecutionId"] = json!(x);
+    }
+    if let Some(x) = &att.external_execution_url {
+        v["externalExecutionUrl"] = json!(x);
+    }
+    if let Some(p) = att.percent_complete {
+        v["percentComplete"] = json!(p);
+    }
+    if let Some((code, message)) = &att.error {
+        v["errorDetails"] = json!({"code": code, "message": message});
+    }
+    v
+}
+
+/// `GetPipelineState`: for each stage and action of the current declaration,
+/// the latest execution that reached it.
+pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+    let name = req_str(input, "name")?;
+    let p = pipelines::load(tx, &caller.account_id, name)?;
+    let runs =
+        tx.list_executions(&caller.account_id, name, 0, 100)?.iter().map(Run::from_row).collect::<Res<Vec<_>>>()?;
+    let mut stage_states = Vec::new();
+    for s in p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let sname = s.get("name").and_then(Value::as_str).unwrap_or_default();
+        let mut st = json!({"stageName": sname, "inboundTransitionState": {"enabled": true}});
+        let latest = runs.iter().find_map(|r| {
+            r.stages.iter().find(|x| x.name == sname).and_then(|x| x.status.as_ref().map(|status| (r, status)))
+        });
+        if let Some((r, status)) = latest {
+            st["latestExecution"] = json!({"pipelineExecutionId": r.id, "status": status, "type": "STANDARD"});
+        }
+        let mut action_states = Vec::new();
+        for a in s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            let aname = a.get("name").and_then(Value::as_str).unwrap_or_default();
+            let mut ast = json!({"actionName": aname});
+            let att = runs.iter().find_map(|r| {
+                r.stages
+                    .iter()
+                    .filter(|x| x.name == sname)
+                    .flat_map(|x| &x.actions)
+                    .find(|x| x.name == aname)
+                    .and_then(|x| x.current.as_ref())
+            });
+            if let Some(att) = att {
+                if let Some(rev) = &att.current_revision {
+                    ast["currentRevision"] = json!({
+                        "revisionId": rev.get("revision").cloned().unwrap_or(Value::Null),
+                        "revisionChangeId": rev.get("changeIdentifier").cloned().unwrap_or(Value::Null),
+                        "created": rev.get("created").cloned().unwrap_or(timestamp(att.updated)),
+                    });
+                }
+                ast["latestExecution"] = action_execution_json(att);
+            }
+            action_states.push(ast);
+        }
+        st["actionStates"] = json!(action_states);
+        stage_states.push(st);
+    }
+    Ok(json!({
+        "pipelineName": name,
+        "pipelineVersion": p.version,
+        "stageStates": stage_states,
+        "created": timestamp(p.created),
+        "updated": timestamp(p.updated),
+    }))
+}
+
+/// `ListActionExecutions`, newest first; `maxResults` default 100.
+pub(crate) fn list_actions(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str) -> Res<Value> {
+    let pipeline = req_str(input, "pipelineName")?;
+    pipelines::load(tx, &caller.account_id, pipeline)?;
+    let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
+    let offset = decode_offset(opt_str(input, "nextToken")?)?;
+    let runs: Vec<Run> = match input.pointer("/filter/pipelineExecutionId").and_then(Value::as_str) {
+        Some(id) => vec![load_of(tx, caller, pipeline, id)?.0],
+        None => tx
+            .list_executions(&caller.account_id, pipeline, 0, 100)?
+            .iter()
+            .map(Run::from_row)
+            .collect::<Res<Vec<_>>>()?,
+    };
+    let mut details: Vec<(Millis, Value)> = Vec::new();
+    for run in &runs {
+        let plan = pipelines::plan(&run.declaration, region)?;
+        for (stage, sp) in run.stages.iter().zip(&plan.stages) {
+            for (a, ap) in stage.actions.iter().zip(&sp.actions) {
+                for att in a.history.iter().chain(a.current.iter()) {
+                    let mut result = json!({});
+                    if let Some(x) = &att.external_execution_id {
+                        result["externalExecutionId"] = json!(x);
+                    }
+                    if let Some(s) = &att.summary {
+                        result["externalExecutionSummary"] = json!(s);
+                    }
+                    if let Some(u) = &att.external_execution_url {
+                        result["externalExecutionUrl"] = json!(u);
+                    }
+                    if let Some((code, message)) = &att.error {
+                        result["errorDetails"] = json!({"code": code, "message": message});
+                    }
+                    let mut input_v = json!({
+                        "actionTypeId": ap.type_id.to_json(),
+                        "configuration": ap.configuration,
+                        "resolvedConfiguration": ap.configuration,
+                        "region": ap.raw.get("region").cloned().unwrap_or(json!(region)),
+                        "inputArtifacts": att.inputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>(),
+                    });
+                    if let Some(r) = ap.raw.get("roleArn") {
+                        input_v["roleArn"] = r.clone();
+                    }
+                    if let Some(n) = ap.raw.get("namespace") {
+                        input_v["namespace"] = n.clone();
+                    }
+                    let mut output = json!({
+                        "outputArtifacts": if att.status == "Succeeded" { att.outputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>() } else { vec![] },
+                        "executionResult": result,
+                    });
+                    if let Some(ov) = &att.output_variables {
+                        output["outputVariables"] = ov.clone();
+                    }
+                    let mut d = json!({
+                        "pipelineExecutionId": run.id,
+                        "actionExecutionId": att.id,
+                        "pipelineVersion": run.pipeline_version,
+                        "stageName": stage.name,
+                        "actionName": a.name,
+                        "startTime": timestamp(att.started),
+                        "lastUpdateTime": timestamp(att.updated),
+                        "status": att.status,
+                        "input": input_v,
+                        "output": output,
+                    });
+                    if let Some(u) = &att.updated_by {
+                        d["updatedBy"] = json!(u);
+                    }
+                    details.push((att.started, d));
+                }
+            }
+        }
+    }
+    // Newest first; the sort is stable, so equal start times keep pipeline order.
+    details.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let more = details.len() > offset + limit;
+    let page: Vec<Value> = details.into_iter().skip(offset).take(limit).map(|d| d.1).collect();
+    let mut out = json!({"actionExecutionDetails": page});
+    if more {
+        out["nextToken"] = json!(encode_offset(offset + limit));
+    }
+    Ok(out)
+}

@@ -1,0 +1,555 @@
+//! Jobs: the work a `ThirdParty` or `Custom` action hands to external
+//! workers, and the ten operations those workers call.
+//!
+//! Lifecycle: `Queued -> Dispatched -> InProgress -> Succeeded | Failed |
+//! TimedOut`. A poll claims the oldest `Queued` jobs of one queue, giving each
+//! a fresh nonce and a dispatch lease; when the lease ends (see [`tick`]) the
+//! job is `Queued` again and the old nonce is dead. Acknowledging with the
+//! current nonce moves it to `InProgress`; only then are results accepted.
+//! Every transition is a guarded store update on (id, status, nonce), so two
+//! workers can never both own a job. A job whose lease or timeout has passed
+//! is treated as such even before the next sweep writes it down.
+
+use serde_json::{Map, Value, json};
+
+use crate::action_types::{ActionTypeDef, ActionTypeId};
+use crate::api::{ApiError, Caller};
+use crate::credentials::{ArtifactObject, CredentialIssuer, CredentialRequest};
+use crate::executions::{self, Outcome, Run};
+use crate::store::{Doc, JobRow, Millis, Tx};
+use crate::wire::{Fail, Res, fail, lost_race, opt_i64, opt_str, req_obj, req_str, secrets_equal, uuid};
+
+/// Default and maximum `maxBatchSize`.
+const MAX_BATCH: i64 = 100;
+
+/// The most output variables (as JSON text) one action may produce.
+const OUTPUT_VARIABLES_MAX: usize = 122_880;
+
+/// How many expired jobs one sweep step handles in one transaction.
+pub(crate) const SWEEP_BATCH: usize = 100;
+
+/// A job's status (the model's `JobStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Created, not yet queued (not used by cpjobs: jobs are queued at once).
+    Created,
+    /// Waiting for a poll.
+    Queued,
+    /// Handed to a poller; lease running.
+    Dispatched,
+    /// Acknowledged by the poller.
+    InProgress,
+    /// Not finished within the action type's job timeout.
+    TimedOut,
+    /// Finished successfully.
+    Succeeded,
+    /// Finished with a failure (or cancelled).
+    Failed,
+}
+
+impl JobStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Created => "Created",
+            JobStatus::Queued => "Queued",
+            JobStatus::Dispatched => "Dispatched",
+            JobStatus::InProgress => "InProgress",
+            JobStatus::TimedOut => "TimedOut",
+            JobStatus::Succeeded => "Succeeded",
+            JobStatus::Failed => "Failed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        Some(match s {
+            "Created" => JobStatus::Created,
+            "Queued" => JobStatus::Queued,
+            "Dispatched" => JobStatus::Dispatched,
+            "InProgress" => JobStatus::InProgress,
+            "TimedOut" => JobStatus::TimedOut,
+            "Succeeded" => JobStatus::Succeeded,
+            "Failed" => JobStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Whether the job can still change.
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, JobStatus::Created | JobStatus::Queued | JobStatus::Dispatched | JobStatus::InProgress)
+    }
+
+    /// Every status, in lifecycle order.
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Created,
+        JobStatus::Queued,
+        JobStatus::Dispatched,
+        JobStatus::InProgress,
+        JobStatus::TimedOut,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+    ];
+
+    /// The statuses [`is_unfinished`](Self::is_unfinished) accepts.
+    pub const UNFINISHED: [JobStatus; 4] =
+        [JobStatus::Created, JobStatus::Queued, JobStatus::Dispatched, JobStatus::InProgress];
+}
+
+/// What jobs need from the service.
+pub(crate) struct Ctx<'a> {
+    pub region: &'a str,
+    pub lease_ms: Millis,
+    pub credentials: &'a dyn CredentialIssuer,
+}
+
+/// Queues a job for an action execution; returns its id.
+pub(crate) fn enqueue(
+    tx: &mut dyn Tx,
+    def: &ActionTypeDef,
+    run: &Run,
+    attempt_id: &str,
+    client_id: Option<String>,
+    data: Value,
+    now: Millis,
+) -> Res<String> {
+    let query_value = def
+        .queryable()
+        .and_then(|p| data.pointer("/actionConfiguration/configuration")?.get(&p.name)?.as_str().map(str::to_owned));
+    let job = JobRow {
+        id: uuid(),
+        queue: def.id.key(&def.account_id),
+        account_id: run.account_id.clone(),
+        pipeline_name: run.pipeline_name.clone(),
+        execution_id: run.id.clone(),
+        action_execution_id: attempt_id.to_owned(),
+        client_id,
+        status: JobStatus::Queued,
+        nonce: None,
+        lease_until: None,
+        timeout_at: now + def.job_timeout_seconds as Millis * 1000,
+        created: now,
+        updated: now,
+        query_value,
+        data,
+        result: None,
+    };
+    tx.insert_job(&job)?;
+    Ok(job.id)
+}
+
+/// Fails an unfinished job that nobody should work on any more (its
+/// execution was stopped with abandon, or its pipeline deleted).
+pub(crate) fn cancel(tx: &mut dyn Tx, mut job: JobRow, message: &str, now: Millis) -> Res<()> {
+    let (status, nonce) = (job.status, job.nonce.clone());
+    job.status = JobStatus::Failed;
+    job.lease_until = None;
+    job.updated = now;
+    job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": message}}));
+    if tx.update_job(&job, status, nonce.as_deref())? { Ok(()) } else { lost_race("job") }
+}
+
+fn job_not_found(id: &str) -> Fail {
+    ApiError::client("JobNotFoundException", format!("The job {id} was not found")).into()
+}
+
+fn type_not_found(id: &ActionTypeId) -> Fail {
+    ApiError::client("ActionTypeNotFoundException", format!("{} was not found.", id.describe())).into()
+}
+
+fn def_of(doc: &Doc) -> Res<ActionTypeDef> {
+    serde_json::from_value(doc.body.clone())
+        .map_err(|e| Fail::Store(crate::store::StoreError::Backend(format!("stored action type is unreadable: {e}"))))
+}
+
+/// The action type a caller polls, if it may poll it.
+fn pollable(tx: &mut dyn Tx, caller: &Caller, id: &ActionTypeId, third_party: bool) -> Res<ActionTypeDef> {
+    let wanted_owner = if third_party { "ThirdParty" } else { "Custom" };
+    if id.owner != wanted_owner {
+        return Err(type_not_found(id));
+    }
+    match tx.get_action_type(&id.key(&caller.account_id))? {
+        Some(doc) => {
+            let def = def_of(&doc)?;
+            if def.deleted || !def.may_poll(&caller.account_id) { Err(type_not_found(id)) } else { Ok(def) }
+        }
+        None => Err(type_not_found(id)),
+    }
+}
+
+/// Loads a job the caller may work on; third-party calls must present the
+/// job's client token.
+fn load_for(tx: &mut dyn Tx, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<JobRow> {
+    let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
+    match client_token {
+        Some(token) => {
+            let Some(client_id) = &job.client_id else { return Err(job_not_found(id)) };
+            let def = match tx.get_action_type(&job.queue)? {
+                Some(doc) => def_of(&doc)?,
+                None => return Err(job_not_found(id)),
+            };
+            if !def.may_poll(&caller.account_id) {
+                return Err(job_not_found(id));
+            }
+            match tx.get_client(client_id)? {
+                Some(c) if secrets_equal(&c.client_token, token) => Ok(job),
+                _ => {
+                    fail("InvalidClientTokenException", format!("The client token is not the one of job {id}'s client"))
+                }
+            }
+        }
+        None => {
+            if job.client_id.is_some() || job.account_id != caller.account_id {
+                return Err(job_not_found(id));
+            }
+            Ok(job)
+        }
+    }
+}
+
+/// The job's data with fresh artifact credentials.
+fn data_with_credentials(ctx: &Ctx<'_>, job: &JobRow, now: Millis) -> Res<Value> {
+    let mut data = job.data.clone();
+    let objects = |k: &str| -> Vec<ArtifactObject> {
+        data.get(k)
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|a| {
+                        let s3 = a.pointer("/location/s3Location")?;
+                        Some(ArtifactObject {
+                            bucket: s3.get("bucketName")?.as_str()?.to_owned(),
+                            key: s3.get("objectKey")?.as_str()?.to_owned(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let request = CredentialRequest {
+        job_id: job.id.clone(),
+        account_id: job.account_id.clone(),
+        read: objects("inputArtifacts"),
+        write: objects("outputArtifacts"),
+        now,
+    };
+    if let Some(c) = ctx.credentials.issue(&request)? {
+        data["artifactCredentials"] = json!({
+            "accessKeyId": c.access_key_id,
+            "secretAccessKey": c.secret_access_key,
+            "sessionToken": c.session_token,
+        });
+    }
+    Ok(data)
+}
+
+/// `PollForThirdPartyJobs` / `PollForJobs`.
+pub(crate) fn poll(
+    tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<Value> {
+    let id = ActionTypeId::from_json(input.get("actionTypeId").unwrap_or(&Value::Null))?;
+    let def = pollable(tx, caller, &id, third_party)?;
+    let max = opt_i64(input, "maxBatchSize")?.unwrap_or(1).clamp(1, MAX_BATCH) as usize;
+    let query: Map<String, Value> = if third_party {
+        Map::new()
+    } else {
+        input.get("queryParam").and_then(Value::as_object).cloned().unwrap_or_default()
+    };
+    let query_value = match (def.queryable(), query.iter().next()) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return fail(
+                "ValidationException",
+                format!("{} has no queryable property: queryParam must be empty", id.describe()),
+            );
+        }
+        (Some(p), Some((k, v))) if *k == p.name => Some(v.as_str().unwrap_or_default().to_owned()),
+        (Some(p), _) => {
+            return fail(
+                "ValidationException",
+                format!("{} has the queryable property '{}': queryParam must give its value", id.describe(), p.name),
+            );
+        }
+    };
+    let lease_until = now + ctx.lease_ms;
+    let claimed =
+        tx.claim_jobs(&def.id.key(&def.account_id), query_value.as_deref(), max, now, lease_until, &mut uuid)?;
+    let mut jobs = Vec::new();
+    for job in claimed {
+        if third_party {
+            jobs.push(json!({"clientId": job.client_id, "jobId": job.id}));
+        } else {
+            jobs.push(json!({
+                "id": job.id,
+                "data": data_with_credentials(ctx, &job, now)?,
+                "nonce": job.nonce,
+                "accountId": job.account_id,
+            }));
+        }
+    }
+    Ok(json!({"jobs": jobs}))
+}
+
+/// Whether a dispatch lease has ended (whether or not the sweep noticed).
+fn lease_ended(job: &JobRow, now: Millis) -> bool {
+    job.status == JobStatus::Dispatched && job.lease_until.is_some_and(|l| l <= now)
+}
+
+/// Whether the job's timeout has passed while it is unfinished.
+fn timed_out(job: &JobRow, now: Millis) -> bool {
+    job.status.is_unfinished() && job.timeout_at <= now
+}
+
+/// `AcknowledgeThirdPartyJob` / `AcknowledgeJob`.
+pub(crate) fn acknowledge(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<Value> {
+    let id = req_str(input, "jobId")?;
+    let nonce = req_str(input, "nonce")?;
+    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let mut job = load_for(tx, caller, id, token)?;
+    let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
+    if !current || lease_ended(&job, now) {
+        return fail(
+            "InvalidNonceException",
+            format!("The nonce is not job {id}'s current nonce: the job was dispatched again or its lease ended"),
+        );
+    }
+    if job.status != JobStatus::Dispatched {
+        // A repeated acknowledge: the status says what became of the job.
+        return Ok(json!({"status": job.status.as_str()}));
+    }
+    if timed_out(&job, now) {
+        return Ok(json!({"status": JobStatus::TimedOut.as_str()}));
+    }
+    job.status = JobStatus::InProgress;
+    job.lease_until = None;
+    job.updated = now;
+    if !tx.update_job(&job, JobStatus::Dispatched, Some(nonce))? {
+        return lost_race("job");
+    }
+    Ok(json!({"status": "InProgress"}))
+}
+
+/// `GetThirdPartyJobDetails` / `GetJobDetails`.
+pub(crate) fn details(
+    tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<Value> {
+    let id = req_str(input, "jobId")?;
+    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let job = load_for(tx, caller, id, token)?;
+    let data = data_with_credentials(ctx, &job, now)?;
+    let mut d = json!({"id": job.id, "data": data});
+    if third_party {
+        if let Some(n) = &job.nonce {
+            d["nonce"] = json!(n);
+        }
+    } else {
+        d["accountId"] = json!(job.account_id);
+    }
+    Ok(json!({"jobDetails": d}))
+}
+
+/// Loads a job for a result: it must be `InProgress` and within its timeout.
+fn load_in_progress(tx: &mut dyn Tx, caller: &Caller, id: &str, token: Option<&str>, now: Millis) -> Res<JobRow> {
+    let job = load_for(tx, caller, id, token)?;
+    if job.status != JobStatus::InProgress || timed_out(&job, now) {
+        let status = if timed_out(&job, now) { JobStatus::TimedOut } else { job.status };
+        return fail(
+            "InvalidJobStateException",
+            format!(
+                "Job {id} is {}: results are accepted for InProgress jobs only (acknowledge it first)",
+                status.as_str()
+            ),
+        );
+    }
+    Ok(job)
+}
+
+/// `PutThirdPartyJobSuccessResult` / `PutJobSuccessResult`.
+pub(crate) fn success(
+    tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<Value> {
+    let id = req_str(input, "jobId")?;
+    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let mut job = load_in_progress(tx, caller, id, token, now)?;
+    if let Some(vars) = input.get("outputVariables")
+        && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
+    {
+        return fail(
+            "OutputVariablesSizeExceededException",
+            format!("The output variables exceed the {OUTPUT_VARIABLES_MAX} characters an action may produce"),
+        );
+    }
+    let mut details = input.get("executionDetails").cloned();
+    if let Some(d) = details.as_mut() {
+        let url = match tx.get_action_type(&job.queue)? {
+            Some(doc) => execution_url(&def_of(&doc)?, &job.data, d),
+            None => None,
+        };
+        if let Some(url) = url {
+            d["externalExecutionUrl"] = json!(url);
+        }
+    }
+    let nonce = job.nonce.clone();
+    job.status = JobStatus::Succeeded;
+    job.updated = now;
+    job.result = Some(input.clone());
+    // The result is kept for the record; the client token is a secret.
+    if let Some(o) = job.result.as_mut().and_then(Value::as_object_mut) {
+        o.remove("clientToken");
+    }
+    if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
+        return lost_race("job");
+    }
+    let continuation = match opt_str(input, "continuationToken")? {
+        // An action that was abandoned meanwhile gets no further job.
+        Some(t) if executions::attempt_in_progress(tx, &job.execution_id, &job.action_execution_id)? => Some(t),
+        _ => None,
+    };
+    let outcome = match continuation {
+        Some(continuation) => {
+            let mut data = job.data.clone();
+            data["continuationToken"] = json!(continuation);
+            let def = match tx.get_action_type(&job.queue)? {
+                Some(doc) => def_of(&doc)?,
+                None => return fail("ActionTypeNotFoundException", "The job's action type no longer exists"),
+            };
+            let next = JobRow {
+                id: uuid(),
+                status: JobStatus::Queued,
+                nonce: None,
+                lease_until: None,
+                timeout_at: now + def.job_timeout_seconds as Millis * 1000,
+                created: now,
+                updated: now,
+                data,
+                result: None,
+                ..job.clone()
+            };
+            tx.insert_job(&next)?;
+            Outcome::Continues { details, job_id: next.id }
+        }
+        None => Outcome::Succeeded {
+            details,
+            revision: input.get("currentRevision").cloned(),
+            output_variables: input.get("outputVariables").cloned(),
+        },
+    };
+    executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, ctx.region, now)?;
+    Ok(json!({}))
+}
+
+/// `PutThirdPartyJobFailureResult` / `PutJobFailureResult`.
+pub(crate) fn failure(
+    tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<Value> {
+    let id = req_str(input, "jobId")?;
+    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let fd = req_obj(input, "failureDetails")?;
+    let mut job = load_in_progress(tx, caller, id, token, now)?;
+    let nonce = job.nonce.clone();
+    job.status = JobStatus::Failed;
+    job.updated = now;
+    job.result = Some(json!({"failureDetails": fd}));
+    if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
+        return lost_race("job");
+    }
+    let s = |k: &str| fd.get(k).and_then(Value::as_str).map(str::to_owned);
+    let outcome = Outcome::Failed {
+        code: s("type").unwrap_or_else(|| "JobFailed".into()),
+        message: s("message").unwrap_or_default(),
+        external_execution_id: s("externalExecutionId"),
+    };
+    executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, ctx.region, now)?;
+    Ok(json!({}))
+}
+
+/// What one sweep step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Dispatched jobs whose lease ended, queued again.
+    pub requeued: usize,
+    /// Jobs that timed out (their actions failed).
+    pub timed_out: usize,
+    /// Manual approvals that expired (their actions failed).
+    pub approvals_expired: usize,
+}
+
+/// One sweep step: times out overdue jobs (failing their actions), expires
+/// unanswered approvals, and queues again the jobs whose dispatch lease ended. Handles at most
+/// [`SWEEP_BATCH`] of each, so the caller loops until nothing is left.
+pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickReport> {
+    let mut report = TickReport::default();
+    for mut job in tx.timed_out_jobs(now, SWEEP_BATCH)? {
+        let (status, nonce) = (job.status, job.nonce.clone());
+        job.status = JobStatus::TimedOut;
+        job.lease_until = None;
+        job.updated = now;
+        if !tx.update_job(&job, status, nonce.as_deref())? {
+            continue; // another node's sweep or a worker got there first
+        }
+        report.timed_out += 1;
+        let def_timeout = (job.timeout_at - job.created) / 1000;
+        let outcome = Outcome::Failed {
+            code: "JobTimedOut".into(),
+            message: format!(
+                "The job {} did not finish within the action type's job timeout of {def_timeout} seconds",
+                job.id
+            ),
+            external_execution_id: None,
+        };
+        executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, ctx.region, now)?;
+    }
+    report.approvals_expired = executions::expire_due(tx, ctx.region, now, SWEEP_BATCH)?;
+    for mut job in tx.expired_leases(now, SWEEP_BATCH)? {
+        let nonce = job.nonce.clone();
+        job.status = JobStatus::Queued;
+        job.nonce = None;
+        job.lease_until = None;
+        job.updated = now;
+        if tx.update_job(&job, JobStatus::Dispatched, nonce.as_deref())? {
+            report.requeued += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// The action type's `executionUrlTemplate` filled in: `{ExternalExecutionId}`
+/// from the reported details, `{Config:Name}` from the action's configuration.
+fn execution_url(def: &ActionTypeDef, data: &Value, details: &Value) -> Option<String> {
+    let template = def.execution_url_template.as_ref()?;
+    let mut url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
+    if let Some(config) = data.pointer("/actionConfiguration/configuration").and_then(Value::as_object) {
+        for (k, v) in config {
+            if let Some(v) = v.as_str() {
+                url = url.replace(&format!("{{Config:{k}}}"), v);
+            }
+        }
+    }
+    Some(url)
+}

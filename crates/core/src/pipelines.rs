@@ -1,0 +1,421 @@
+//! Pipelines: declaration checks (AWS's structure rules and error names),
+//! create / get / update (version bump) / delete / list, and the normalized
+//! [`Plan`] the execution engine reads.
+//!
+//! Invariant: a stored declaration always passed [`validate`], so the engine
+//! can rely on unique names, artifacts produced before they are consumed and
+//! action types that existed when the pipeline was saved.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+
+use crate::action_types::{self, ActionTypeId};
+use crate::api::Caller;
+use crate::clients;
+use crate::store::{Millis, PipelineRow, Tx};
+use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_str, req_str, timestamp};
+
+/// One action of a validated declaration.
+#[derive(Debug, Clone)]
+pub(crate) struct ActionPlan {
+    /// Action name.
+    pub(crate) name: String,
+    /// Its type.
+    pub(crate) type_id: ActionTypeId,
+    /// Run order in its stage (default 1).
+    pub(crate) run_order: i64,
+    /// Configuration map.
+    pub(crate) configuration: Map<String, Value>,
+    /// Input artifact names.
+    pub(crate) inputs: Vec<String>,
+    /// Output artifact names.
+    pub(crate) outputs: Vec<String>,
+    /// The declaration as given (for `ListActionExecutions` input).
+    pub(crate) raw: Value,
+}
+
+/// One stage of a validated declaration.
+#[derive(Debug, Clone)]
+pub(crate) struct StagePlan {
+    /// Stage name.
+    pub(crate) name: String,
+    /// Its actions in declaration order.
+    pub(crate) actions: Vec<ActionPlan>,
+}
+
+/// A validated declaration, as the engine reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// Pipeline name.
+    pub(crate) name: String,
+    /// The artifact bucket.
+    pub(crate) bucket: String,
+    /// The artifact store's `encryptionKey`, if any.
+    pub(crate) encryption_key: Option<Value>,
+    /// Stages in order.
+    pub(crate) stages: Vec<StagePlan>,
+}
+
+/// Reads the artifact store the pipeline uses in `region`.
+fn artifact_store<'a>(decl: &'a Value, region: &str) -> Res<&'a Value> {
+    match (decl.get("artifactStore"), decl.get("artifactStores")) {
+        (Some(_), Some(_)) => {
+            fail("InvalidStructureException", "A pipeline can have either artifactStore or artifactStores, not both")
+        }
+        (Some(s), None) => Ok(s),
+        (None, Some(m)) => match m.get(region) {
+            Some(s) => Ok(s),
+            None => fail(
+                "InvalidStructureException",
+                format!("artifactStores has no artifact store for the pipeline's region {region}"),
+            ),
+        },
+        (None, None) => fail("InvalidStructureException", "The pipeline has no artifact store: set artifactStore"),
+    }
+}
+
+/// Builds the plan of a declaration (structure only; see [`validate`]).
+pub(crate) fn plan(decl: &Value, region: &str) -> Res<Plan> {
+    let store = artifact_store(decl, region)?;
+    let mut stages = Vec::new();
+    for s in decl.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let mut actions = Vec::new();
+        for a in s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            let names = |k: &str| -> Vec<String> {
+                a.get(k)
+                    .and_then(Value::as_array)
+                    .map(|l| {
+                        l.iter().filter_map(|x| x.get("name").and_then(Value::as_str)).map(str::to_owned).collect()
+                    })
+                    .unwrap_or_default()
+            };
+            actions.push(ActionPlan {
+                name: req_str(a, "name")?.to_owned(),
+                type_id: ActionTypeId::from_json(a.get("actionTypeId").unwrap_or(&Value::Null))?,
+                run_order: opt_i64(a, "runOrder")?.unwrap_or(1),
+                configuration: a.get("configuration").and_then(Value::as_object).cloned().unwrap_or_default(),
+                inputs: names("inputArtifacts"),
+                outputs: names("outputArtifacts"),
+                raw: a.clone(),
+            });
+        }
+        stages.push(StagePlan { name: req_str(s, "name")?.to_owned(), actions });
+    }
+    Ok(Plan {
+        name: req_str(decl, "name")?.to_owned(),
+        bucket: req_str(store, "location")?.to_owned(),
+        encryption_key: store.get("encryptionKey").cloned(),
+        stages,
+    })
+}
+
+/// Checks a declaration against AWS's rules and the action types `caller`
+/// may use, and returns it normalized (defaults filled in, `version` set).
+fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, version: i64) -> Res<Value> {
+    let plan = plan(decl, region)?;
+    let store = artifact_store(decl, region)?;
+    if store.get("type").and_then(Value::as_str) != Some("S3") {
+        return fail("InvalidStructureException", "The artifact store type must be S3");
+    }
+    let pipeline_type = decl.get("pipelineType").and_then(Value::as_str).unwrap_or("V1");
+    if let Some(mode @ ("QUEUED" | "PARALLEL")) = decl.get("executionMode").and_then(Value::as_str)
+        && pipeline_type != "V2"
+    {
+        return fail(
+            "ValidationException",
+            format!("Execution mode {mode} is available for V2 pipelines only: set pipelineType to V2"),
+        );
+    }
+    if plan.stages.len() < 2 {
+        return fail("InvalidStructureException", "A pipeline must contain at least two stages");
+    }
+    let mut stage_names = HashSet::new();
+    let mut produced: HashSet<String> = HashSet::new();
+    for (si, stage) in plan.stages.iter().enumerate() {
+        if !stage_names.insert(stage.name.as_str()) {
+            return fail(
+                "InvalidStageDeclarationException",
+                format!("Stage name '{}' is used more than once", stage.name),
+            );
+        }
+        if stage.actions.is_empty() {
+            return fail(
+                "InvalidStageDeclarationException",
+                format!("Stage '{}' must contain at least one action", stage.name),
+            );
+        }
+        let raw_stage = &decl["stages"][si];
+        if raw_stage.get("blockers").and_then(Value::as_array).is_some_and(|b| !b.is_empty()) {
+            return fail(
+                "InvalidBlockerDeclarationException",
+                format!("Stage '{}': blockers are reserved for future use", stage.name),
+            );
+        }
+        let mut action_names = HashSet::new();
+        // Artifacts of this stage become visible to later run orders only.
+        let mut orders: Vec<i64> = stage.actions.iter().map(|a| a.run_order).collect();
+        orders.sort_unstable();
+        orders.dedup();
+        for a in &stage.actions {
+            if !action_names.insert(a.name.as_str()) {
+                return fail(
+                    "InvalidActionDeclarationException",
+                    format!("Action name '{}' is used more than once in stage '{}'", a.name, stage.name),
+                );
+            }
+            let is_source = a.type_id.category == "Source";
+            if si == 0 && !is_source {
+                return fail(
+                    "InvalidStructureException",
+                    format!(
+                        "The first stage '{}' must contain only source actions; '{}' is a {} action",
+                        stage.name, a.name, a.type_id.category
+                    ),
+                );
+            }
+            if si > 0 && is_source {
+                return fail(
+                    "InvalidStructureException",
+                    format!(
+                        "Source action '{}' is in stage '{}': source actions are allowed in the first stage only",
+                        a.name, stage.name
+                    ),
+                );
+            }
+            let def = if a.type_id.owner == "AWS" && !a.type_id.is_manual_approval() {
+                return fail(
+                    "InvalidActionDeclarationException",
+                    format!(
+                        "{} in action '{}' is not supported by cpjobs: the only AWS-owned provider it runs is Manual approval (Category: 'Approval', Provider: 'Manual', Version: '1'); use a Custom or ThirdParty action type",
+                        a.type_id.describe(),
+                        a.name
+                    ),
+                );
+            } else {
+                match action_types::find(tx, &a.type_id, &caller.account_id)? {
+                    Some(def) if def.may_use(&caller.account_id) => def,
+                    _ => {
+                        return fail(
+                            "InvalidActionDeclarationException",
+                            format!("{} in action '{}' is not available", a.type_id.describe(), a.name),
+                        );
+                    }
+                }
+            };
+            for p in def.properties.iter().filter(|p| p.required) {
+                if !a.configuration.contains_key(&p.name) {
+                    return fail(
+                        "InvalidActionDeclarationException",
+                        format!(
+                            "Action configuration for action '{}' is missing required configuration '{}'",
+                            a.name, p.name
+                        ),
+                    );
+                }
+            }
+            for k in a.configuration.keys() {
+                if !def.properties.iter().any(|p| &p.name == k) {
+                    return fail(
+                        "InvalidActionDeclarationException",
+                        format!("Action configuration for action '{}' contains unknown configuration '{}'", a.name, k),
+                    );
+                }
+            }
+            for (what, n, c) in
+                [("input", a.inputs.len() as i64, def.input), ("output", a.outputs.len() as i64, def.output)]
+            {
+                if n < c.min || n > c.max {
+                    return fail(
+                        "InvalidActionDeclarationException",
+                        format!(
+                            "Action '{}' has {n} {what} artifacts; its action type allows {} to {}",
+                            a.name, c.min, c.max
+                        ),
+                    );
+                }
+            }
+            if is_source && !a.inputs.is_empty() {
+                return fail(
+                    "InvalidActionDeclarationException",
+                    format!("Source action '{}' cannot have input artifacts", a.name),
+                );
+            }
+            for i in &a.inputs {
+                let earlier_in_stage = stage.actions.iter().any(|b| b.run_order < a.run_order && b.outputs.contains(i));
+                if !produced.contains(i) && !earlier_in_stage {
+                    return fail(
+                        "InvalidStructureException",
+                        format!("Input artifact '{i}' of action '{}' is not the output of an earlier action", a.name),
+                    );
+                }
+            }
+        }
+        for a in &stage.actions {
+            for o in &a.outputs {
+                if !produced.insert(o.clone()) {
+                    return fail(
+                        "InvalidStructureException",
+                        format!("Output artifact name '{o}' is used more than once"),
+                    );
+                }
+            }
+        }
+    }
+    // Normalize: what GetPipeline returns for what the caller left out.
+    let mut out = decl.clone();
+    out["version"] = json!(version);
+    if out.get("executionMode").is_none() {
+        out["executionMode"] = json!("SUPERSEDED");
+    }
+    if out.get("pipelineType").is_none() {
+        out["pipelineType"] = json!("V1");
+    }
+    if let Some(stages) = out.get_mut("stages").and_then(Value::as_array_mut) {
+        for s in stages {
+            if let Some(actions) = s.get_mut("actions").and_then(Value::as_array_mut) {
+                for a in actions {
+                    let o = a.as_object_mut().expect("action is a structure");
+                    o.entry("runOrder").or_insert(json!(1));
+                    o.entry("configuration").or_insert(json!({}));
+                    o.entry("outputArtifacts").or_insert(json!([]));
+                    o.entry("inputArtifacts").or_insert(json!([]));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The pipeline's ARN.
+pub(crate) fn arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:codepipeline:{region}:{account}:{name}")
+}
+
+fn not_found(name: &str) -> crate::wire::Fail {
+    crate::api::ApiError::client(
+        "PipelineNotFoundException",
+        format!("Account does not have a pipeline with name '{name}'"),
+    )
+    .into()
+}
+
+/// Loads a pipeline or answers `PipelineNotFoundException`.
+pub(crate) fn load(tx: &mut dyn Tx, account: &str, name: &str) -> Res<PipelineRow> {
+    tx.get_pipeline(account, name)?.ok_or_else(|| not_found(name))
+}
+
+/// `CreatePipeline`.
+pub(crate) fn create(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+    let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
+    let name = req_str(&decl, "name")?.to_owned();
+    let decl = validate(tx, caller, &decl, region, 1)?;
+    if tx.get_pipeline(&caller.account_id, &name)?.is_some() {
+        return fail(
+            "PipelineNameInUseException",
+            format!("A pipeline with the name '{name}' already exists in account '{}'", caller.account_id),
+        );
+    }
+    let row = PipelineRow {
+        account_id: caller.account_id.clone(),
+        name: name.clone(),
+        version: 1,
+        declaration: decl.clone(),
+        created: now,
+        updated: now,
+    };
+    if !tx.insert_pipeline(&row)? {
+        return crate::wire::lost_race("pipeline");
+    }
+    clients::sync_pipeline(tx, &caller.account_id, &plan(&decl, region)?, now)?;
+    let mut out = json!({"pipeline": decl});
+    if let Some(tags) = input.get("tags") {
+        out["tags"] = tags.clone();
+    }
+    Ok(out)
+}
+
+/// `GetPipeline`. Only the current version is kept.
+pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str) -> Res<Value> {
+    let name = req_str(input, "name")?;
+    let row = load(tx, &caller.account_id, name)?;
+    if let Some(v) = opt_i64(input, "version")?
+        && v != row.version
+    {
+        return fail(
+            "PipelineVersionNotFoundException",
+            format!("Pipeline '{name}' has no version {v}: cpjobs keeps the current version ({}) only", row.version),
+        );
+    }
+    Ok(json!({
+        "pipeline": row.declaration,
+        "metadata": {
+            "pipelineArn": arn(region, &caller.account_id, name),
+            "created": timestamp(row.created),
+            "updated": timestamp(row.updated),
+        }
+    }))
+}
+
+/// `UpdatePipeline`: the version in the input is ignored; the stored version is bumped.
+pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+    let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
+    let name = req_str(&decl, "name")?.to_owned();
+    let old = load(tx, &caller.account_id, &name)?;
+    let decl = validate(tx, caller, &decl, region, old.version + 1)?;
+    let row = PipelineRow { version: old.version + 1, declaration: decl.clone(), updated: now, ..old.clone() };
+    if !tx.update_pipeline(&row, old.version)? {
+        return crate::wire::lost_race("pipeline");
+    }
+    clients::sync_pipeline(tx, &caller.account_id, &plan(&decl, region)?, now)?;
+    Ok(json!({"pipeline": decl}))
+}
+
+/// `DeletePipeline`: removes the pipeline, its executions and clients, and
+/// fails its unfinished jobs so no worker picks them up. Deleting a pipeline
+/// that does not exist succeeds (idempotent).
+pub(crate) fn delete(tx: &mut dyn Tx, caller: &Caller, input: &Value, now: Millis) -> Res<Value> {
+    let name = req_str(input, "name")?;
+    for mut job in tx.unfinished_jobs_of_pipeline(&caller.account_id, name)? {
+        let (status, nonce) = (job.status, job.nonce.clone());
+        job.status = crate::jobs::JobStatus::Failed;
+        job.lease_until = None;
+        job.updated = now;
+        job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": "The pipeline was deleted"}}));
+        if !tx.update_job(&job, status, nonce.as_deref())? {
+            return crate::wire::lost_race("job");
+        }
+    }
+    for c in tx.clients_of_pipeline(&caller.account_id, name)? {
+        tx.delete_client(&c.client_id)?;
+    }
+    tx.delete_pipeline(&caller.account_id, name)?;
+    Ok(json!({}))
+}
+
+/// `ListPipelines`, by name; `maxResults` 1..1000 (default 1000).
+pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+    let limit = opt_i64(input, "maxResults")?.unwrap_or(1000).clamp(1, 1000) as usize;
+    let after = opt_str(input, "nextToken")?.map(decode_token).transpose()?;
+    let mut rows = tx.list_pipelines(&caller.account_id, after.as_deref(), limit + 1)?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "version": r.version,
+                "pipelineType": r.declaration.get("pipelineType").cloned().unwrap_or(json!("V1")),
+                "executionMode": r.declaration.get("executionMode").cloned().unwrap_or(json!("SUPERSEDED")),
+                "created": timestamp(r.created),
+                "updated": timestamp(r.updated),
+            })
+        })
+        .collect();
+    let mut out = json!({"pipelines": items});
+    if more && let Some(last) = rows.last() {
+        out["nextToken"] = json!(encode_token(&last.name));
+    }
+    Ok(out)
+}

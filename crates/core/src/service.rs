@@ -1,0 +1,215 @@
+//! The service: [`Api`] implemented over a [`Store`]. Maps each operation to
+//! its domain function inside one store transaction, retries transactions
+//! that lost a race, and converts store failures to `InternalFailure` in this
+//! one place (details are kept out of the answer).
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use crate::action_types;
+use crate::api::{Api, ApiError, Caller};
+use crate::clients;
+use crate::config::ServiceConfig;
+use crate::credentials::{CredentialIssuer, NoCredentials};
+use crate::executions;
+use crate::jobs::{self, Ctx, TickReport};
+use crate::pipelines;
+use crate::store::{Store, StoreError};
+use crate::wire::{Fail, millis};
+
+/// How many times a transaction that lost a race is run again.
+const RETRIES: usize = 8;
+
+/// The default dispatch lease.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// The CodePipeline job service over store `S`.
+pub struct Service<S: Store> {
+    store: S,
+    region: String,
+    lease: Duration,
+    credentials: Box<dyn CredentialIssuer>,
+}
+
+impl<S: Store> std::fmt::Debug for Service<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("region", &self.region).field("lease", &self.lease).finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Service<S> {
+    /// A service over `store`, registering the configuration's third-party
+    /// action types.
+    pub fn new(config: &ServiceConfig, store: S) -> Result<Service<S>, StoreError> {
+        let region = if config.region.is_empty() { "us-east-1".to_owned() } else { config.region.clone() };
+        let svc = Service { store, region, lease: DEFAULT_LEASE, credentials: Box::new(NoCredentials) };
+        let types = config.third_party_action_types.clone();
+        svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
+            Fail::Store(e) => e,
+            Fail::Api(e) => StoreError::Backend(e.message),
+        })?;
+        Ok(svc)
+    }
+
+    /// Replaces the artifact credential issuer.
+    pub fn with_credential_issuer(mut self, issuer: impl CredentialIssuer) -> Service<S> {
+        self.credentials = Box::new(issuer);
+        self
+    }
+
+    /// Replaces the dispatch lease (30 s by default).
+    pub fn with_lease(mut self, lease: Duration) -> Service<S> {
+        self.lease = lease;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx { region: &self.region, lease_ms: self.lease.as_millis() as i64, credentials: self.credentials.as_ref() }
+    }
+
+    /// Times out overdue jobs and re-queues jobs whose lease ended, until
+    /// none is left. The server calls it periodically; polls run it too.
+    pub fn tick(&self, now: SystemTime) -> Result<TickReport, ApiError> {
+        let now = millis(now);
+        let mut total = TickReport::default();
+        // Check on the reader first: polls call this, and a sweep with nothing
+        // to do must not queue them all behind the single writer.
+        let due = self.txn(false, &mut |tx| {
+            Ok(!tx.timed_out_jobs(now, 1)?.is_empty()
+                || !tx.expired_leases(now, 1)?.is_empty()
+                || !tx.due_executions(now, 1)?.is_empty())
+        })?;
+        if !due {
+            return Ok(total);
+        }
+        loop {
+            let ctx = self.ctx();
+            let step = self.txn(true, &mut |tx| jobs::tick(tx, &ctx, now))?;
+            total.requeued += step.requeued;
+            total.timed_out += step.timed_out;
+            total.approvals_expired += step.approvals_expired;
+            if step.requeued < jobs::SWEEP_BATCH
+                && step.timed_out < jobs::SWEEP_BATCH
+                && step.approvals_expired < jobs::SWEEP_BATCH
+            {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Number of `Queued` jobs per queue (action type key), for metrics.
+    pub fn queue_depths(&self) -> Result<Vec<(String, u64)>, ApiError> {
+        self.txn(false, &mut |tx| Ok(tx.queue_depths()?))
+    }
+
+    /// Number of jobs per status, for metrics.
+    pub fn job_counts(&self) -> Result<Vec<(crate::jobs::JobStatus, u64)>, ApiError> {
+        self.txn(false, &mut |tx| Ok(tx.job_counts()?))
+    }
+
+    fn txn<T>(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(&mut dyn crate::store::Tx) -> Result<T, Fail>,
+    ) -> Result<T, ApiError> {
+        let mut attempt = 0;
+        loop {
+            let r = if write { self.store.write(f) } else { self.store.read(f) };
+            match r {
+                Ok(v) => return Ok(v),
+                Err(Fail::Api(e)) => return Err(e),
+                Err(Fail::Store(StoreError::Conflict(_))) if attempt + 1 < RETRIES => attempt += 1,
+                Err(Fail::Store(StoreError::Conflict(_))) => {
+                    return Err(ApiError::client(
+                        "ConcurrentModificationException",
+                        "The resource was changed concurrently too many times; try again",
+                    ));
+                }
+                Err(Fail::Store(StoreError::Backend(_))) => {
+                    return Err(ApiError::internal("The service could not complete the request; try again"));
+                }
+            }
+        }
+    }
+}
+
+impl<S: Store> Api for Service<S> {
+    fn call(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime) -> Result<Value, ApiError> {
+        let ms = millis(now);
+        let region = self.region.as_str();
+        let ctx = self.ctx();
+        let c = caller;
+        let i = &input;
+        match operation {
+            "CreateCustomActionType" => self.txn(true, &mut |tx| action_types::create_custom(tx, c, i)),
+            "DeleteCustomActionType" => self.txn(true, &mut |tx| action_types::delete_custom(tx, c, i)),
+            "ListActionTypes" => self.txn(false, &mut |tx| action_types::list(tx, c, i)),
+            "GetActionType" => self.txn(false, &mut |tx| action_types::get(tx, c, i)),
+            "UpdateActionType" => self.txn(true, &mut |tx| action_types::update(tx, c, i)),
+            "CreatePipeline" => self.txn(true, &mut |tx| pipelines::create(tx, c, i, region, ms)),
+            "GetPipeline" => self.txn(false, &mut |tx| pipelines::get(tx, c, i, region)),
+            "UpdatePipeline" => self.txn(true, &mut |tx| pipelines::update(tx, c, i, region, ms)),
+            "DeletePipeline" => self.txn(true, &mut |tx| pipelines::delete(tx, c, i, ms)),
+            "ListPipelines" => self.txn(false, &mut |tx| pipelines::list(tx, c, i)),
+            "StartPipelineExecution" => self.txn(true, &mut |tx| executions::start(tx, c, i, region, ms)),
+            "StopPipelineExecution" => self.txn(true, &mut |tx| executions::stop(tx, c, i, region, ms)),
+            "GetPipelineExecution" => self.txn(false, &mut |tx| executions::get(tx, c, i)),
+            "ListPipelineExecutions" => self.txn(false, &mut |tx| executions::list(tx, c, i)),
+            "GetPipelineState" => self.txn(false, &mut |tx| executions::state(tx, c, i)),
+            "ListActionExecutions" => self.txn(false, &mut |tx| executions::list_actions(tx, c, i, region)),
+            "RetryStageExecution" => self.txn(true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)),
+            "PutApprovalResult" => self.txn(true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),
+            "PollForThirdPartyJobs" | "PollForJobs" => {
+                // Leases and timeouts that ended are applied before claiming,
+                // so a poll never waits for the periodic sweep.
+                self.tick(now)?;
+                let tp = operation == "PollForThirdPartyJobs";
+                self.txn(true, &mut |tx| jobs::poll(tx, &ctx, c, i, tp, ms))
+            }
+            "AcknowledgeThirdPartyJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, c, i, true, ms)),
+            "AcknowledgeJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, c, i, false, ms)),
+            "GetThirdPartyJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
+            "GetJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
+            "PutThirdPartyJobSuccessResult" => self.txn(true, &mut |tx| jobs::success(tx, &ctx, c, i, true, ms)),
+            "PutJobSuccessResult" => self.txn(true, &mut |tx| jobs::success(tx, &ctx, c, i, false, ms)),
+            "PutThirdPartyJobFailureResult" => self.txn(true, &mut |tx| jobs::failure(tx, &ctx, c, i, true, ms)),
+            "PutJobFailureResult" => self.txn(true, &mut |tx| jobs::failure(tx, &ctx, c, i, false, ms)),
+            "ListThirdPartyClients" => self.txn(false, &mut |tx| clients::list(tx, c, i)),
+            other if cpjobs_operation_exists(other) => {
+                Err(ApiError::validation(format!("The operation {other} is not supported by this cpjobs service")))
+            }
+            other => Err(ApiError::client("UnknownOperationException", format!("Unknown operation {other}"))),
+        }
+    }
+}
+
+/// Whether `name` is an operation of the CodePipeline API (which cpjobs may not run).
+fn cpjobs_operation_exists(name: &str) -> bool {
+    KNOWN_UNSUPPORTED.contains(&name)
+}
+
+/// Operations of the CodePipeline API that cpjobs does not run (yet).
+const KNOWN_UNSUPPORTED: &[&str] = &[
+    "DeleteWebhook",
+    "DeregisterWebhookWithThirdParty",
+    "DisableStageTransition",
+    "EnableStageTransition",
+    "ListDeployActionExecutionTargets",
+    "ListRuleExecutions",
+    "ListRuleTypes",
+    "ListTagsForResource",
+    "ListWebhooks",
+    "OverrideStageCondition",
+    "PutActionRevision",
+    "PutWebhook",
+    "RegisterWebhookWithThirdParty",
+    "RollbackStage",
+    "TagResource",
+    "UntagResource",
+];

@@ -1,0 +1,270 @@
+//! The storage boundary: what the domain needs from a database, and nothing
+//! about any particular one.
+//!
+//! Every operation of the service runs inside one [`Store::write`] (or
+//! [`Store::read`]) transaction, so a request's whole effect (a job result, the
+//! action it finishes, the next jobs it queues) is committed together or not at
+//! all, and is durable before `write` returns.
+//!
+//! Invariant kept by every backend: each state transition is a guarded update
+//! (`WHERE id = ? AND status = ? AND nonce = ?`, or a revision for documents);
+//! zero rows touched means another writer won the race, reported as `false`,
+//! never as a silent overwrite. Time is always passed in, as milliseconds since
+//! the Unix epoch, so stores never read a clock.
+
+use serde_json::Value;
+
+use crate::jobs::JobStatus;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// Why a store call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A concurrent writer changed what this transaction relied on; the
+    /// caller may retry the whole transaction.
+    Conflict(String),
+    /// The database failed (I/O, corruption, a bug); not retried.
+    Backend(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(m) => write!(f, "conflict: {m}"),
+            StoreError::Backend(m) => write!(f, "store: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A transactional store. `write` commits durably (the data survives a power
+/// cut once it returns `Ok`) and rolls back when the closure returns `Err`.
+/// The closure may be called more than once if the backend retries after a
+/// serialization failure, so it must not have effects outside the transaction.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` in a read-only transaction (a consistent snapshot).
+    fn read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
+    /// Runs `f` in a read-write transaction and commits it durably.
+    fn write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
+}
+
+/// A stored document with an optimistic-concurrency revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    /// Incremented by every successful update.
+    pub revision: i64,
+    /// The document itself (the domain's JSON).
+    pub body: Value,
+}
+
+/// A pipeline as stored: the latest declaration and its version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineRow {
+    /// Owning account.
+    pub account_id: String,
+    /// Pipeline name (unique per account).
+    pub name: String,
+    /// Declaration version, 1 on creation, +1 per update.
+    pub version: i64,
+    /// The `PipelineDeclaration` JSON, including `version`.
+    pub declaration: Value,
+    /// Creation time.
+    pub created: Millis,
+    /// Last update time.
+    pub updated: Millis,
+}
+
+/// A pipeline execution as stored. `doc` holds the run state of every stage
+/// and action; `status` is kept in a column too so it can be filtered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRow {
+    /// `pipelineExecutionId`.
+    pub id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Pipeline name.
+    pub pipeline_name: String,
+    /// Pipeline execution status (`InProgress`, `Succeeded`, ...).
+    pub status: String,
+    /// Start time; executions list newest first.
+    pub started: Millis,
+    /// Last update time.
+    pub updated: Millis,
+    /// Revision for guarded updates.
+    pub revision: i64,
+    /// When the execution has something due (an approval that expires), if ever.
+    pub wake_at: Option<Millis>,
+    /// The stage the execution is in (status `InProgress`), if any.
+    pub stage: Option<String>,
+    /// The stage the execution waits to enter, if any.
+    pub waiting_for: Option<String>,
+    /// The domain's run state.
+    pub doc: Value,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    /// `jobId`.
+    pub id: String,
+    /// The queue: the action type's key (custom types include the account).
+    pub queue: String,
+    /// The account whose pipeline created the job.
+    pub account_id: String,
+    /// Pipeline name.
+    pub pipeline_name: String,
+    /// Pipeline execution id.
+    pub execution_id: String,
+    /// Action execution id.
+    pub action_execution_id: String,
+    /// Third-party client, for `ThirdParty` action types.
+    pub client_id: Option<String>,
+    /// Lifecycle status.
+    pub status: JobStatus,
+    /// The nonce of the current dispatch, if any.
+    pub nonce: Option<String>,
+    /// When the current dispatch lease ends (status `Dispatched`).
+    pub lease_until: Option<Millis>,
+    /// When the job times out if not finished.
+    pub timeout_at: Millis,
+    /// Creation time; queues are FIFO by creation (then insertion order).
+    pub created: Millis,
+    /// Last transition time.
+    pub updated: Millis,
+    /// Value of the action type's queryable property, for `queryParam` polls.
+    pub query_value: Option<String>,
+    /// The job's data (`JobData` without credentials).
+    pub data: Value,
+    /// What the worker reported (success or failure details), once finished.
+    pub result: Option<Value>,
+}
+
+/// A third-party client: the link between one pipeline action and a partner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRow {
+    /// `clientId` (a UUID).
+    pub client_id: String,
+    /// The secret `clientToken`.
+    pub client_token: String,
+    /// The partner account that owns the action type.
+    pub owner_account: String,
+    /// The action type's queue key.
+    pub queue: String,
+    /// The customer account that owns the pipeline.
+    pub account_id: String,
+    /// Pipeline name.
+    pub pipeline_name: String,
+    /// Stage name.
+    pub stage_name: String,
+    /// Action name.
+    pub action_name: String,
+    /// Creation time.
+    pub created: Millis,
+}
+
+/// The operations of one transaction. Lists are ordered as documented on each
+/// method, so every backend pages identically.
+pub trait Tx {
+    /// The action type stored under `key`.
+    fn get_action_type(&mut self, key: &str) -> StoreResult<Option<Doc>>;
+    /// Stores a new action type; `false` if `key` exists (even deleted).
+    fn insert_action_type(&mut self, key: &str, account_id: &str, owner: &str, body: &Value) -> StoreResult<bool>;
+    /// Replaces the action type if its revision is `expected_revision`.
+    fn update_action_type(&mut self, key: &str, expected_revision: i64, body: &Value) -> StoreResult<bool>;
+    /// Action types an account can see: every non-`Custom` type and the
+    /// account's own `Custom` types, ordered by key.
+    fn list_action_types(&mut self, account_id: &str) -> StoreResult<Vec<Doc>>;
+
+    /// Stores a new pipeline; `false` if the account has one by that name.
+    fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool>;
+    /// One pipeline.
+    fn get_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<Option<PipelineRow>>;
+    /// Replaces a pipeline if its stored version is `expected_version`.
+    fn update_pipeline(&mut self, p: &PipelineRow, expected_version: i64) -> StoreResult<bool>;
+    /// Deletes a pipeline and its executions; `false` if there was none.
+    fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool>;
+    /// Pipelines of an account ordered by name, those after `after` first.
+    fn list_pipelines(&mut self, account_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<PipelineRow>>;
+
+    /// Stores a new execution.
+    fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()>;
+    /// One execution.
+    fn get_execution(&mut self, id: &str) -> StoreResult<Option<ExecutionRow>>;
+    /// Replaces an execution (status, updated, wake_at, stage, waiting_for,
+    /// doc) if its revision is
+    /// `expected_revision`, and bumps the revision.
+    fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool>;
+    /// Executions of a pipeline, newest first (start time, then insertion).
+    fn list_executions(
+        &mut self,
+        account_id: &str,
+        pipeline: &str,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<Vec<ExecutionRow>>;
+
+    /// Unfinished (`InProgress` or `Stopping`) executions whose `wake_at` is
+    /// at or before `now`, earliest first.
+    fn due_executions(&mut self, now: Millis, limit: usize) -> StoreResult<Vec<ExecutionRow>>;
+    /// Unfinished (`InProgress` or `Stopping`) executions of a pipeline that
+    /// are in `stage` or wait to enter it, oldest first (start time, then insertion).
+    fn executions_at_stage(&mut self, account_id: &str, pipeline: &str, stage: &str) -> StoreResult<Vec<ExecutionRow>>;
+
+    /// Stores a new job.
+    fn insert_job(&mut self, j: &JobRow) -> StoreResult<()>;
+    /// One job.
+    fn get_job(&mut self, id: &str) -> StoreResult<Option<JobRow>>;
+    /// Claims up to `max` `Queued` jobs of `queue` (matching `query_value` when
+    /// given), oldest first: each becomes `Dispatched` with a nonce from
+    /// `nonce`, `lease_until` and `updated = now`. Returns the claimed jobs.
+    fn claim_jobs(
+        &mut self,
+        queue: &str,
+        query_value: Option<&str>,
+        max: usize,
+        now: Millis,
+        lease_until: Millis,
+        nonce: &mut dyn FnMut() -> String,
+    ) -> StoreResult<Vec<JobRow>>;
+    /// Writes `j`'s mutable fields (status, nonce, lease, updated, result)
+    /// only if the stored job has `expected_status` and `expected_nonce`.
+    fn update_job(&mut self, j: &JobRow, expected_status: JobStatus, expected_nonce: Option<&str>)
+    -> StoreResult<bool>;
+    /// `Dispatched` jobs whose lease ended at or before `now`, oldest lease first.
+    fn expired_leases(&mut self, now: Millis, limit: usize) -> StoreResult<Vec<JobRow>>;
+    /// Unfinished jobs whose timeout is at or before `now`, oldest first.
+    fn timed_out_jobs(&mut self, now: Millis, limit: usize) -> StoreResult<Vec<JobRow>>;
+    /// Unfinished jobs of one execution, oldest first.
+    fn unfinished_jobs_of_execution(&mut self, execution_id: &str) -> StoreResult<Vec<JobRow>>;
+    /// Unfinished jobs of one pipeline, oldest first.
+    fn unfinished_jobs_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<JobRow>>;
+    /// Number of `Queued` jobs per queue (for metrics), ordered by queue.
+    fn queue_depths(&mut self) -> StoreResult<Vec<(String, u64)>>;
+    /// Number of jobs per status (for metrics), statuses with no job left out,
+    /// in the order of [`JobStatus::ALL`].
+    fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>>;
+
+    /// Stores a new client.
+    fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()>;
+    /// One client.
+    fn get_client(&mut self, client_id: &str) -> StoreResult<Option<ClientRow>>;
+    /// Clients of one pipeline, ordered by client id.
+    fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>>;
+    /// Deletes a client; `false` if there was none.
+    fn delete_client(&mut self, client_id: &str) -> StoreResult<bool>;
+    /// Clients of action types owned by `owner_account` (only `queue` when
+    /// given), ordered by client id, those after `after` only.
+    fn list_clients(
+        &mut self,
+        owner_account: &str,
+        queue: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ClientRow>>;
+}

@@ -1,0 +1,395 @@
+//! The store contract: what every [`Store`] backend must do, checked through
+//! the trait only. Each check gets a fresh, empty store from `make`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::jobs::JobStatus;
+use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tx};
+
+type R<T> = Result<T, StoreError>;
+
+fn w<S: Store, T>(s: &S, mut f: impl FnMut(&mut dyn Tx) -> R<T>) -> T {
+    s.write(&mut |tx| f(tx)).expect("store write")
+}
+
+fn r<S: Store, T>(s: &S, mut f: impl FnMut(&mut dyn Tx) -> R<T>) -> T {
+    s.read(&mut |tx| f(tx)).expect("store read")
+}
+
+/// A queued job of `queue` created at `created`.
+pub fn job(id: &str, queue: &str, created: i64) -> JobRow {
+    JobRow {
+        id: id.into(),
+        queue: queue.into(),
+        account_id: "111111111111".into(),
+        pipeline_name: "p".into(),
+        execution_id: "e1".into(),
+        action_execution_id: "a1".into(),
+        client_id: None,
+        status: JobStatus::Queued,
+        nonce: None,
+        lease_until: None,
+        timeout_at: created + 3_600_000,
+        created,
+        updated: created,
+        query_value: None,
+        data: json!({"k": id}),
+        result: None,
+    }
+}
+
+/// Runs every contract check; panics on the first violation.
+pub fn run_contract<S: Store>(make: impl Fn() -> S) {
+    rollback_on_error(make());
+    action_types(make());
+    pipelines(make());
+    executions(make());
+    claims_are_fifo_per_queue(make());
+    claims_filter_on_query_value(make());
+    guarded_job_updates(make());
+    leases_and_timeouts(make());
+    unfinished_job_lists(make());
+    clients(make());
+    concurrent_claims_hand_each_job_out_once(Arc::new(make()));
+    concurrent_writes_keep_exactly_the_successful_ones(Arc::new(make()));
+}
+
+fn rollback_on_error<S: Store>(s: S) {
+    let failed: Result<(), StoreError> = s.write(&mut |tx| {
+        tx.insert_job(&job("j1", "q", 1))?;
+        Err(StoreError::Backend("abort".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(r(&s, |tx| tx.get_job("j1")), None, "a failed transaction must leave nothing behind");
+}
+
+fn action_types<S: Store>(s: S) {
+    assert!(w(&s, |tx| tx.insert_action_type("Custom/1/Build/X/1", "1", "Custom", &json!({"a": 1}))));
+    assert!(!w(&s, |tx| tx.insert_action_type("Custom/1/Build/X/1", "1", "Custom", &json!({"a": 2}))), "duplicate key");
+    assert!(w(&s, |tx| tx.insert_action_type("ThirdParty/Build/Y/1", "9", "ThirdParty", &json!({"b": 1}))));
+    assert!(w(&s, |tx| tx.insert_action_type("Custom/2/Build/Z/1", "2", "Custom", &json!({"c": 1}))));
+    let doc = r(&s, |tx| tx.get_action_type("Custom/1/Build/X/1")).expect("stored");
+    assert_eq!(doc.body, json!({"a": 1}));
+    assert!(w(&s, |tx| tx.update_action_type("Custom/1/Build/X/1", doc.revision, &json!({"a": 3}))));
+    assert!(
+        !w(&s, |tx| tx.update_action_type("Custom/1/Build/X/1", doc.revision, &json!({"a": 4}))),
+        "stale revision must lose"
+    );
+    let seen: Vec<_> = r(&s, |tx| tx.list_action_types("1")).into_iter().map(|d| d.body).collect();
+    assert_eq!(seen, vec![json!({"a": 3}), json!({"b": 1})], "own custom types and every other type, by key");
+}
+
+fn pipeline(name: &str, version: i64) -> PipelineRow {
+    PipelineRow {
+        account_id: "1".into(),
+        name: name.into(),
+        version,
+        declaration: json!({"name": name, "version": version}),
+        created: 10,
+        updated: 10 + version,
+    }
+}
+
+fn execution(id: &str, pipeline: &str, started: i64) -> ExecutionRow {
+    ExecutionRow {
+        id: id.into(),
+        account_id: "1".into(),
+        pipeline_name: pipeline.into(),
+        status: "InProgress".into(),
+        started,
+        updated: started,
+        revision: 0,
+        wake_at: None,
+        stage: None,
+        waiting_for: None,
+        doc: json!({"id": id}),
+    }
+}
+
+fn pipelines<S: Store>(s: S) {
+    assert!(w(&s, |tx| tx.insert_pipeline(&pipeline("b", 1))));
+    assert!(w(&s, |tx| tx.insert_pipeline(&pipeline("a", 1))));
+    assert!(!w(&s, |tx| tx.insert_pipeline(&pipeline("a", 1))), "names are unique per account");
+    assert!(w(&s, |tx| tx.update_pipeline(&pipeline("a", 2), 1)));
+    assert!(!w(&s, |tx| tx.update_pipeline(&pipeline("a", 3), 1)), "stale version must lose");
+    assert_eq!(r(&s, |tx| tx.get_pipeline("1", "a")), Some(pipeline("a", 2)));
+    assert_eq!(r(&s, |tx| tx.get_pipeline("2", "a")), None, "pipelines are per account");
+    let names: Vec<_> = r(&s, |tx| tx.list_pipelines("1", None, 10)).into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["a", "b"]);
+    let names: Vec<_> = r(&s, |tx| tx.list_pipelines("1", Some("a"), 10)).into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["b"]);
+    w(&s, |tx| tx.insert_execution(&execution("e1", "a", 5)));
+    assert!(w(&s, |tx| tx.delete_pipeline("1", "a")));
+    assert!(!w(&s, |tx| tx.delete_pipeline("1", "a")));
+    assert_eq!(r(&s, |tx| tx.get_execution("e1")), None, "executions go with their pipeline");
+}
+
+fn executions<S: Store>(s: S) {
+    w(&s, |tx| tx.insert_execution(&execution("e1", "p", 5)));
+    w(&s, |tx| tx.insert_execution(&execution("e2", "p", 7)));
+    w(&s, |tx| tx.insert_execution(&execution("e3", "p", 7)));
+    w(&s, |tx| tx.insert_execution(&execution("x", "other", 9)));
+    let ids: Vec<_> = r(&s, |tx| tx.list_executions("1", "p", 0, 10)).into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, ["e3", "e2", "e1"], "newest first, then latest inserted");
+    let ids: Vec<_> = r(&s, |tx| tx.list_executions("1", "p", 1, 1)).into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, ["e2"]);
+    for (id, stage, waiting) in [("e1", Some("Build"), None), ("e2", None, Some("Build")), ("e3", Some("Test"), None)] {
+        let mut e = r(&s, |tx| tx.get_execution(id)).expect("stored");
+        e.stage = stage.map(str::to_owned);
+        e.waiting_for = waiting.map(str::to_owned);
+        assert!(w(&s, |tx| tx.update_execution(&e, 0)));
+    }
+    let at = |stage: &str| -> Vec<String> {
+        r(&s, |tx| tx.executions_at_stage("1", "p", stage)).into_iter().map(|e| e.id).collect()
+    };
+    assert_eq!(at("Build"), ["e1", "e2"], "in the stage or waiting for it, oldest first");
+    assert_eq!(at("Test"), ["e3"]);
+    let mut e = r(&s, |tx| tx.get_execution("e1")).expect("stored");
+    e.status = "Succeeded".into();
+    e.doc = json!({"done": true});
+    assert!(w(&s, |tx| tx.update_execution(&e, 1)));
+    assert!(!w(&s, |tx| tx.update_execution(&e, 1)), "stale revision must lose");
+    let got = r(&s, |tx| tx.get_execution("e1")).expect("stored");
+    assert_eq!((got.status.as_str(), got.revision, got.doc), ("Succeeded", 2, json!({"done": true})));
+    let mut stopping = r(&s, |tx| tx.get_execution("e2")).expect("stored");
+    stopping.status = "Stopping".into();
+    assert!(w(&s, |tx| tx.update_execution(&stopping, 1)));
+    assert_eq!(at("Build"), ["e2"], "InProgress and Stopping executions only");
+    // Due executions: by wake time, unfinished ones only.
+    let mut e3 = r(&s, |tx| tx.get_execution("e3")).expect("stored");
+    e3.wake_at = Some(50);
+    assert!(w(&s, |tx| tx.update_execution(&e3, 1)));
+    let mut e2 = r(&s, |tx| tx.get_execution("e2")).expect("stored");
+    e2.wake_at = Some(40);
+    assert!(w(&s, |tx| tx.update_execution(&e2, 2)));
+    e.wake_at = Some(10);
+    assert!(w(&s, |tx| tx.update_execution(&e, 2)), "e1 is Succeeded: never due");
+    assert!(r(&s, |tx| tx.due_executions(39, 10)).is_empty());
+    let due: Vec<_> = r(&s, |tx| tx.due_executions(50, 10)).into_iter().map(|e| e.id).collect();
+    assert_eq!(due, ["e2", "e3"]);
+    assert_eq!(r(&s, |tx| tx.due_executions(50, 1)).len(), 1);
+}
+
+fn nonces() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("n{n}")
+    }
+}
+
+fn claims_are_fifo_per_queue<S: Store>(s: S) {
+    w(&s, |tx| {
+        tx.insert_job(&job("late", "q", 20))?;
+        tx.insert_job(&job("other", "q2", 1))?;
+        tx.insert_job(&job("early", "q", 10))?;
+        tx.insert_job(&job("early2", "q", 10))
+    });
+    let mut n = nonces();
+    let got = w(&s, |tx| tx.claim_jobs("q", None, 2, 100, 130, &mut n));
+    let ids: Vec<_> = got.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, ["early", "early2"], "oldest first, insertion order on ties, one queue only");
+    for j in &got {
+        assert_eq!(j.status, JobStatus::Dispatched);
+        assert_eq!(j.lease_until, Some(130));
+        assert_eq!(j.updated, 100);
+        assert!(j.nonce.is_some());
+    }
+    assert_ne!(got[0].nonce, got[1].nonce, "each claim gets its own nonce");
+    let got = w(&s, |tx| tx.claim_jobs("q", None, 5, 100, 130, &mut n));
+    assert_eq!(got.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["late"]);
+    assert!(
+        w(&s, |tx| tx.claim_jobs("q", None, 5, 100, 130, &mut n)).is_empty(),
+        "dispatched jobs are not claimed again"
+    );
+    assert_eq!(r(&s, |tx| tx.queue_depths()), vec![("q2".to_owned(), 1)]);
+    assert_eq!(r(&s, |tx| tx.job_counts()), vec![(JobStatus::Queued, 1), (JobStatus::Dispatched, 3)]);
+}
+
+fn claims_filter_on_query_value<S: Store>(s: S) {
+    let mut a = job("a", "q", 1);
+    a.query_value = Some("x".into());
+    let mut b = job("b", "q", 2);
+    b.query_value = Some("y".into());
+    w(&s, |tx| {
+        tx.insert_job(&a)?;
+        tx.insert_job(&b)
+    });
+    let mut n = nonces();
+    let got = w(&s, |tx| tx.claim_jobs("q", Some("y"), 5, 1, 2, &mut n));
+    assert_eq!(got.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["b"]);
+}
+
+fn guarded_job_updates<S: Store>(s: S) {
+    w(&s, |tx| tx.insert_job(&job("j", "q", 1)));
+    let mut n = nonces();
+    let claimed = w(&s, |tx| tx.claim_jobs("q", None, 1, 5, 50, &mut n)).remove(0);
+    let nonce = claimed.nonce.clone().expect("nonce");
+    let mut next = claimed.clone();
+    next.status = JobStatus::InProgress;
+    next.lease_until = None;
+    next.updated = 6;
+    assert!(!w(&s, |tx| tx.update_job(&next, JobStatus::Dispatched, Some("wrong"))), "wrong nonce must lose");
+    assert!(!w(&s, |tx| tx.update_job(&next, JobStatus::Queued, Some(&nonce))), "wrong status must lose");
+    assert!(w(&s, |tx| tx.update_job(&next, JobStatus::Dispatched, Some(&nonce))));
+    assert!(!w(&s, |tx| tx.update_job(&next, JobStatus::Dispatched, Some(&nonce))), "a transition happens once");
+    let mut done = next.clone();
+    done.status = JobStatus::Succeeded;
+    done.result = Some(json!({"ok": 1}));
+    assert!(w(&s, |tx| tx.update_job(&done, JobStatus::InProgress, Some(&nonce))));
+    let got = r(&s, |tx| tx.get_job("j")).expect("stored");
+    assert_eq!(got, JobRow { updated: 6, ..done });
+    // A job never dispatched has no nonce: the guard must match NULL.
+    w(&s, |tx| tx.insert_job(&job("k", "q", 1)));
+    let mut failed = job("k", "q", 1);
+    failed.status = JobStatus::Failed;
+    assert!(w(&s, |tx| tx.update_job(&failed, JobStatus::Queued, None)));
+}
+
+fn leases_and_timeouts<S: Store>(s: S) {
+    let mut t = job("t", "q", 0);
+    t.timeout_at = 100;
+    w(&s, |tx| {
+        tx.insert_job(&job("a", "q", 1))?;
+        tx.insert_job(&job("b", "q", 2))?;
+        tx.insert_job(&t)
+    });
+    let mut n = nonces();
+    w(&s, |tx| tx.claim_jobs("q", None, 1, 10, 40, &mut n));
+    w(&s, |tx| tx.claim_jobs("q", None, 1, 20, 50, &mut n));
+    assert!(r(&s, |tx| tx.expired_leases(39, 10)).is_empty());
+    let ids: Vec<_> = r(&s, |tx| tx.expired_leases(50, 10)).into_iter().map(|j| j.id).collect();
+    assert_eq!(ids, ["t", "a"], "lease order");
+    assert_eq!(r(&s, |tx| tx.expired_leases(50, 1)).len(), 1, "limit");
+    assert!(r(&s, |tx| tx.timed_out_jobs(99, 10)).is_empty());
+    let ids: Vec<_> = r(&s, |tx| tx.timed_out_jobs(100, 10)).into_iter().map(|j| j.id).collect();
+    assert_eq!(ids, ["t"]);
+    let mut finished = r(&s, |tx| tx.get_job("t")).expect("stored");
+    let nonce = finished.nonce.clone();
+    finished.status = JobStatus::TimedOut;
+    assert!(w(&s, |tx| tx.update_job(&finished, JobStatus::Dispatched, nonce.as_deref())));
+    assert!(r(&s, |tx| tx.timed_out_jobs(100, 10)).is_empty(), "finished jobs do not time out");
+}
+
+fn unfinished_job_lists<S: Store>(s: S) {
+    let mut other = job("o", "q", 3);
+    other.execution_id = "e2".into();
+    other.pipeline_name = "p2".into();
+    let mut done = job("d", "q", 4);
+    done.status = JobStatus::Succeeded;
+    w(&s, |tx| {
+        tx.insert_job(&job("b", "q", 2))?;
+        tx.insert_job(&job("a", "q", 1))?;
+        tx.insert_job(&other)?;
+        tx.insert_job(&done)
+    });
+    let ids: Vec<_> = r(&s, |tx| tx.unfinished_jobs_of_execution("e1")).into_iter().map(|j| j.id).collect();
+    assert_eq!(ids, ["a", "b"]);
+    let ids: Vec<_> =
+        r(&s, |tx| tx.unfinished_jobs_of_pipeline("111111111111", "p2")).into_iter().map(|j| j.id).collect();
+    assert_eq!(ids, ["o"]);
+}
+
+fn client(id: &str, owner: &str, queue: &str, pipeline: &str) -> ClientRow {
+    ClientRow {
+        client_id: id.into(),
+        client_token: format!("token-{id}"),
+        owner_account: owner.into(),
+        queue: queue.into(),
+        account_id: "1".into(),
+        pipeline_name: pipeline.into(),
+        stage_name: "s".into(),
+        action_name: format!("a-{id}"),
+        created: 1,
+    }
+}
+
+fn clients<S: Store>(s: S) {
+    w(&s, |tx| {
+        tx.insert_client(&client("c3", "9", "q1", "p"))?;
+        tx.insert_client(&client("c1", "9", "q1", "p"))?;
+        tx.insert_client(&client("c2", "9", "q2", "other"))?;
+        tx.insert_client(&client("c4", "8", "q3", "p"))
+    });
+    assert_eq!(r(&s, |tx| tx.get_client("c1")), Some(client("c1", "9", "q1", "p")));
+    let ids = |v: Vec<ClientRow>| v.into_iter().map(|c| c.client_id).collect::<Vec<_>>();
+    assert_eq!(ids(r(&s, |tx| tx.list_clients("9", None, None, 10))), ["c1", "c2", "c3"]);
+    assert_eq!(ids(r(&s, |tx| tx.list_clients("9", Some("q1"), None, 10))), ["c1", "c3"]);
+    assert_eq!(ids(r(&s, |tx| tx.list_clients("9", None, Some("c1"), 1))), ["c2"]);
+    assert_eq!(ids(r(&s, |tx| tx.clients_of_pipeline("1", "p"))), ["c1", "c3", "c4"]);
+    assert!(w(&s, |tx| tx.delete_client("c1")));
+    assert!(!w(&s, |tx| tx.delete_client("c1")));
+    assert_eq!(r(&s, |tx| tx.get_client("c1")), None);
+}
+
+fn concurrent_claims_hand_each_job_out_once<S: Store>(s: Arc<S>) {
+    const JOBS: usize = 200;
+    w(&*s, |tx| {
+        for i in 0..JOBS {
+            tx.insert_job(&job(&format!("j{i:04}"), "q", i as i64))?;
+        }
+        Ok(())
+    });
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                let mut n = 0;
+                loop {
+                    let mut nonce = || {
+                        n += 1;
+                        format!("t{t}-{n}")
+                    };
+                    let got = s.write(&mut |tx| tx.claim_jobs("q", None, 3, 1, 100, &mut nonce)).expect("claim");
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|j| j.id));
+                }
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for t in threads {
+        for id in t.join().expect("thread") {
+            total += 1;
+            assert!(seen.insert(id.clone()), "job {id} was handed out twice");
+        }
+    }
+    assert_eq!(total, JOBS, "every job handed out exactly once");
+}
+
+/// Writers in parallel, a third of them failing after writing: what a failed
+/// write did is gone, what a successful one did is there (a backend that
+/// batches commits must undo a failed member only).
+fn concurrent_writes_keep_exactly_the_successful_ones<S: Store>(s: Arc<S>) {
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let id = format!("t{t}-{i}");
+                    let r: Result<(), StoreError> = s.write(&mut |tx| {
+                        tx.insert_job(&job(&id, "q", i))?;
+                        if i % 3 == 0 { Err(StoreError::Backend("refused".into())) } else { Ok(()) }
+                    });
+                    assert_eq!(r.is_err(), i % 3 == 0);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer thread");
+    }
+    for t in 0..8 {
+        for i in 0..40 {
+            let found = r(&*s, |tx| tx.get_job(&format!("t{t}-{i}"))).is_some();
+            assert_eq!(found, i % 3 != 0, "job t{t}-{i}");
+        }
+    }
+}

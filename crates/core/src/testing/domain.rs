@@ -1,0 +1,1162 @@
+//! Domain scenarios driven through [`Api::call`] with JSON, as the HTTP layer
+//! calls it, over any [`Store`]. Time is passed in, so leases and timeouts are
+//! tested without sleeping.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::api::{Api, ApiError, Caller};
+use crate::config::{Account, Principal, ServiceConfig, ThirdPartyActionType};
+use crate::service::Service;
+use crate::store::Store;
+
+/// The customer account that owns pipelines.
+pub const CUSTOMER: &str = "111111111111";
+/// The partner that owns the third-party action types.
+pub const PARTNER: &str = "222222222222";
+/// Another partner, allowed to poll nothing of `PARTNER`'s.
+pub const OTHER: &str = "333333333333";
+/// A partner allowed to poll `PartnerBuild` (a polling account).
+pub const POLLER: &str = "444444444444";
+
+/// The configuration the scenarios run with.
+pub fn config() -> ServiceConfig {
+    let account = |id: &str| Account {
+        id: id.into(),
+        principals: vec![Principal { access_key_id: format!("AK{id}"), secret_access_key: format!("secret{id}") }],
+    };
+    let tp = |category: &str, provider: &str, timeout: u64, polling: Vec<String>| ThirdPartyActionType {
+        owner_account: PARTNER.into(),
+        category: category.into(),
+        provider: provider.into(),
+        version: "1".into(),
+        polling_accounts: polling,
+        job_timeout_seconds: timeout,
+    };
+    ServiceConfig {
+        region: "us-east-1".into(),
+        accounts: vec![account(CUSTOMER), account(PARTNER), account(OTHER), account(POLLER)],
+        third_party_action_types: vec![
+            tp("Source", "PartnerSource", 0, vec![]),
+            tp("Build", "PartnerBuild", 600, vec![POLLER.into()]),
+        ],
+    }
+}
+
+/// A caller of an account.
+pub fn caller(account: &str) -> Caller {
+    Caller { account_id: account.into(), access_key_id: format!("AK{account}") }
+}
+
+/// A service over a store, with a clock the scenario moves.
+pub struct World<S: Store> {
+    /// The service under test.
+    pub svc: Service<S>,
+}
+
+/// The scenario clock's origin.
+pub fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+/// `t0` plus `secs` seconds.
+pub fn at(secs: u64) -> SystemTime {
+    t0() + Duration::from_secs(secs)
+}
+
+impl<S: Store> World<S> {
+    /// A world over `store` with [`config`].
+    pub fn new(store: S) -> World<S> {
+        World { svc: Service::new(&config(), store).expect("service starts") }
+    }
+
+    /// Calls an operation at `secs` after `t0`; a successful answer must fit
+    /// the model's output shape.
+    pub fn call(&self, who: &str, op: &str, input: Value, secs: u64) -> Result<Value, ApiError> {
+        let out = self.svc.call(&caller(who), op, input, at(secs))?;
+        if let Err(e) = super::shapes::check_output(op, &out) {
+            panic!("{op} answered outside the model: {e}");
+        }
+        Ok(out)
+    }
+
+    /// Calls an operation that must succeed.
+    #[track_caller]
+    pub fn ok(&self, who: &str, op: &str, input: Value, secs: u64) -> Value {
+        match self.call(who, op, input, secs) {
+            Ok(v) => v,
+            Err(e) => panic!("{op} failed: {} {}", e.code, e.message),
+        }
+    }
+
+    /// Calls an operation that must fail; returns the error code.
+    #[track_caller]
+    pub fn err(&self, who: &str, op: &str, input: Value, secs: u64) -> String {
+        match self.call(who, op, input, secs) {
+            Ok(v) => panic!("{op} succeeded unexpectedly: {v}"),
+            Err(e) => {
+                assert_eq!(e.status, 400, "{e:?}");
+                assert!(!e.message.is_empty());
+                e.code
+            }
+        }
+    }
+
+    /// The client token of a third-party client, as the partner lists it.
+    pub fn client_token(&self, client_id: &str) -> String {
+        let out = self.ok(PARTNER, "ListThirdPartyClients", json!({}), 0);
+        out["clients"]
+            .as_array()
+            .expect("clients")
+            .iter()
+            .find(|c| c["clientId"] == client_id)
+            .and_then(|c| c["clientToken"].as_str())
+            .expect("client listed")
+            .to_owned()
+    }
+
+    /// Polls one third-party job and acknowledges it; returns (jobId, clientToken, nonce).
+    #[track_caller]
+    pub fn take_third_party(&self, who: &str, provider: &str, category: &str, secs: u64) -> (String, String, String) {
+        let out = self.ok(who, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id(category, provider)}), secs);
+        let job = &out["jobs"][0];
+        let id = job["jobId"].as_str().expect("a job").to_owned();
+        let token = self.client_token(job["clientId"].as_str().expect("clientId"));
+        let details = self.ok(who, "GetThirdPartyJobDetails", json!({"jobId": id, "clientToken": token}), secs);
+        let nonce = details["jobDetails"]["nonce"].as_str().expect("nonce").to_owned();
+        let ack =
+            self.ok(who, "AcknowledgeThirdPartyJob", json!({"jobId": id, "nonce": nonce, "clientToken": token}), secs);
+        assert_eq!(ack["status"], "InProgress");
+        (id, token, nonce)
+    }
+
+    /// The execution's status.
+    pub fn status(&self, pipeline: &str, id: &str) -> String {
+        let out =
+            self.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": pipeline, "pipelineExecutionId": id}), 0);
+        out["pipelineExecution"]["status"].as_str().expect("status").to_owned()
+    }
+}
+
+/// A third-party action type id.
+pub fn tp_id(category: &str, provider: &str) -> Value {
+    json!({"category": category, "owner": "ThirdParty", "provider": provider, "version": "1"})
+}
+
+fn action(name: &str, type_id: Value, inputs: &[&str], outputs: &[&str], run_order: i64) -> Value {
+    json!({
+        "name": name,
+        "actionTypeId": type_id,
+        "runOrder": run_order,
+        "inputArtifacts": inputs.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
+        "outputArtifacts": outputs.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
+    })
+}
+
+/// A pipeline declaration with the given stages (`(name, actions)`).
+pub fn declaration(name: &str, stages: Vec<(&str, Vec<Value>)>) -> Value {
+    json!({
+        "name": name,
+        "roleArn": "arn:aws:iam::111111111111:role/pipeline",
+        "artifactStore": {"type": "S3", "location": "artifact-bucket"},
+        "stages": stages.into_iter().map(|(n, a)| json!({"name": n, "actions": a})).collect::<Vec<_>>(),
+    })
+}
+
+/// Source (partner) -> Build (partner).
+pub fn partner_pipeline(name: &str) -> Value {
+    declaration(
+        name,
+        vec![
+            ("Source", vec![action("Fetch", tp_id("Source", "PartnerSource"), &[], &["src"], 1)]),
+            ("Build", vec![action("Compile", tp_id("Build", "PartnerBuild"), &["src"], &["out"], 1)]),
+        ],
+    )
+}
+
+/// A named scenario.
+pub type Scenario<S> = (&'static str, fn(World<S>));
+
+/// Every scenario, by name.
+pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
+    vec![
+        ("third_party_lifecycle_with_continuation", third_party_lifecycle_with_continuation),
+        ("custom_action_lifecycle", custom_action_lifecycle),
+        ("failure_fails_execution_and_retry_recovers", failure_fails_execution_and_retry_recovers),
+        ("timeout_fails_the_action", timeout_fails_the_action),
+        ("manual_approval", manual_approval),
+        ("wrong_and_stale_nonces", wrong_and_stale_nonces),
+        ("client_tokens_and_other_partners", client_tokens_and_other_partners),
+        ("pipeline_declarations", pipeline_declarations),
+        ("action_type_ownership", action_type_ownership),
+        ("stop_and_delete", stop_and_delete),
+        ("parallel_actions_and_run_order", parallel_actions_and_run_order),
+        ("superseded_executions", superseded_executions),
+        ("queued_executions", queued_executions),
+    ]
+}
+
+/// Runs every scenario on a fresh store from `make`, then the concurrency one.
+pub fn run_domain<S: Store>(make: impl Fn() -> S) {
+    for (name, f) in scenarios::<S>() {
+        eprintln!("domain scenario: {name}");
+        f(World::new(make()));
+    }
+    eprintln!("domain scenario: concurrent_polls");
+    concurrent_polls(Arc::new(World::new(make())));
+}
+
+fn third_party_lifecycle_with_continuation<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 1)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(w.status("app", &exec), "InProgress");
+
+    // Nothing for the build yet: stages run in order.
+    let none = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 2);
+    assert_eq!(none["jobs"], json!([]));
+
+    let (src_job, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 2);
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": src_job, "clientToken": token}), 2);
+    let data = &details["jobDetails"]["data"];
+    assert_eq!(data["pipelineContext"]["pipelineName"], "app");
+    assert_eq!(data["pipelineContext"]["stage"]["name"], "Source");
+    assert_eq!(data["pipelineContext"]["action"]["name"], "Fetch");
+    assert_eq!(data["pipelineContext"]["pipelineExecutionId"], exec.as_str());
+    assert_eq!(data["pipelineContext"]["pipelineArn"], "arn:aws:codepipeline:us-east-1:111111111111:app");
+    assert_eq!(data["actionTypeId"], tp_id("Source", "PartnerSource"));
+    let out_loc = data["outputArtifacts"][0]["location"]["s3Location"].clone();
+    assert_eq!(out_loc["bucketName"], "artifact-bucket");
+    assert!(out_loc["objectKey"].as_str().expect("key").starts_with("app/src/"));
+    assert_eq!(data["inputArtifacts"], json!([]));
+
+    w.ok(
+        PARTNER,
+        "PutThirdPartyJobSuccessResult",
+        json!({"jobId": src_job, "clientToken": token, "currentRevision": {"revision": "abc123", "changeIdentifier": "c1"}, "executionDetails": {"summary": "fetched", "percentComplete": 100}}),
+        3,
+    );
+
+    // The build gets the source's output as its input, under the same name.
+    let (build_job, btoken, bnonce) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 4);
+    let bdata = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": build_job, "clientToken": btoken}), 4)["jobDetails"]["data"].clone();
+    assert_eq!(bdata["inputArtifacts"][0]["name"], "src");
+    assert_eq!(bdata["inputArtifacts"][0]["location"]["s3Location"], out_loc);
+    assert_eq!(bdata["inputArtifacts"][0]["revision"], "abc123");
+    assert!(bdata.get("continuationToken").is_none());
+
+    // Continuation: the action goes on with a new job carrying the token.
+    w.ok(
+        PARTNER,
+        "PutThirdPartyJobSuccessResult",
+        json!({"jobId": build_job, "clientToken": btoken, "continuationToken": "step-2", "executionDetails": {"summary": "half", "percentComplete": 50}}),
+        5,
+    );
+    assert_eq!(w.status("app", &exec), "InProgress");
+    let repeat = w.ok(
+        PARTNER,
+        "AcknowledgeThirdPartyJob",
+        json!({"jobId": build_job, "nonce": bnonce, "clientToken": btoken}),
+        5,
+    );
+    assert_eq!(repeat["status"], "Succeeded", "a repeated acknowledge returns the current status");
+    let (next_job, ntoken, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 6);
+    assert_ne!(next_job, build_job);
+    assert_eq!(ntoken, btoken, "same action, same client");
+    let ndata = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": next_job, "clientToken": ntoken}), 6)["jobDetails"]["data"].clone();
+    assert_eq!(ndata["continuationToken"], "step-2");
+    assert_eq!(
+        ndata["pipelineContext"]["action"]["actionExecutionId"],
+        bdata["pipelineContext"]["action"]["actionExecutionId"]
+    );
+    w.ok(
+        PARTNER,
+        "PutThirdPartyJobSuccessResult",
+        json!({"jobId": next_job, "clientToken": ntoken, "executionDetails": {"summary": "built"}}),
+        7,
+    );
+
+    assert_eq!(w.status("app", &exec), "Succeeded");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "app"}), 8);
+    for s in state["stageStates"].as_array().expect("stages") {
+        assert_eq!(s["latestExecution"]["status"], "Succeeded", "{s}");
+    }
+    assert_eq!(state["stageStates"][1]["actionStates"][0]["latestExecution"]["summary"], "built");
+    assert_eq!(state["stageStates"][0]["actionStates"][0]["currentRevision"]["revisionId"], "abc123");
+    let actions = w.ok(
+        CUSTOMER,
+        "ListActionExecutions",
+        json!({"pipelineName": "app", "filter": {"pipelineExecutionId": exec}}),
+        8,
+    );
+    let details = actions["actionExecutionDetails"].as_array().expect("details");
+    assert_eq!(details.len(), 2);
+    assert_eq!(details[0]["actionName"], "Compile");
+    assert_eq!(details[0]["input"]["inputArtifacts"][0]["s3location"]["bucket"], "artifact-bucket");
+    let list = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "app"}), 8);
+    assert_eq!(list["pipelineExecutionSummaries"][0]["status"], "Succeeded");
+    assert_eq!(list["pipelineExecutionSummaries"][0]["sourceRevisions"][0]["revisionId"], "abc123");
+    // A result on a finished job.
+    assert_eq!(
+        w.err(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": next_job, "clientToken": ntoken}), 9),
+        "InvalidJobStateException"
+    );
+}
+
+fn custom_type_input() -> Value {
+    json!({
+        "category": "Build",
+        "provider": "MyBuilder",
+        "version": "1",
+        "configurationProperties": [
+            {"name": "Project", "required": true, "key": true, "secret": false, "queryable": true, "type": "String"},
+            {"name": "Flags", "required": false, "key": false, "secret": false},
+        ],
+        "settings": {"executionUrlTemplate": "https://builder.example/{Config:Project}/runs/{ExternalExecutionId}"},
+        "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
+        "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
+    })
+}
+
+fn custom_id(category: &str, provider: &str) -> Value {
+    json!({"category": category, "owner": "Custom", "provider": provider, "version": "1"})
+}
+
+/// Creates the customer's custom source type (`MySource`).
+fn custom_source<S: Store>(w: &World<S>) {
+    w.ok(
+        CUSTOMER,
+        "CreateCustomActionType",
+        json!({"category": "Source", "provider": "MySource", "version": "1",
+               "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 0},
+               "outputArtifactDetails": {"minimumCount": 1, "maximumCount": 1}}),
+        0,
+    );
+}
+
+/// Polls, acknowledges and finishes one custom job of `provider`.
+fn run_custom<S: Store>(w: &World<S>, category: &str, provider: &str, secs: u64) -> Value {
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id(category, provider)}), secs);
+    let job = polled["jobs"][0].clone();
+    let id = job["id"].as_str().expect("a job");
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": id, "nonce": job["nonce"]}), secs);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": id}), secs);
+    job
+}
+
+fn custom_action_lifecycle<S: Store>(w: World<S>) {
+    let created = w.ok(CUSTOMER, "CreateCustomActionType", custom_type_input(), 0);
+    assert_eq!(created["actionType"]["id"], custom_id("Build", "MyBuilder"));
+    custom_source(&w);
+    let decl = declaration(
+        "custom",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            (
+                "Build",
+                vec![
+                    json!({"name": "Make", "actionTypeId": custom_id("Build", "MyBuilder"), "configuration": {"Project": "alpha", "Flags": "-O"}, "inputArtifacts": [{"name": "code"}]}),
+                ],
+            ),
+        ],
+    );
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "custom"}), 1)["pipelineExecutionId"].clone();
+    let src = run_custom(&w, "Source", "MySource", 2);
+    assert_eq!(src["accountId"], CUSTOMER);
+    assert!(
+        src["data"]["outputArtifacts"][0]["location"]["s3Location"]["objectKey"]
+            .as_str()
+            .expect("key")
+            .starts_with("custom/code/")
+    );
+
+    // Another account cannot poll the customer's custom type.
+    assert_eq!(
+        w.err(
+            OTHER,
+            "PollForJobs",
+            json!({"actionTypeId": custom_id("Build", "MyBuilder"), "queryParam": {"Project": "alpha"}}),
+            3
+        ),
+        "ActionTypeNotFoundException"
+    );
+    // The type has a queryable property: queryParam must name it.
+    assert_eq!(
+        w.err(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Build", "MyBuilder")}), 3),
+        "ValidationException"
+    );
+    let other = w.ok(
+        CUSTOMER,
+        "PollForJobs",
+        json!({"actionTypeId": custom_id("Build", "MyBuilder"), "queryParam": {"Project": "beta"}}),
+        3,
+    );
+    assert_eq!(other["jobs"], json!([]), "only jobs whose configuration matches the query");
+    let polled = w.ok(
+        CUSTOMER,
+        "PollForJobs",
+        json!({"actionTypeId": custom_id("Build", "MyBuilder"), "maxBatchSize": 5, "queryParam": {"Project": "alpha"}}),
+        3,
+    );
+    let jobs = polled["jobs"].as_array().expect("jobs");
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    let id = job["id"].as_str().expect("id");
+    assert_eq!(job["data"]["actionConfiguration"]["configuration"], json!({"Project": "alpha", "Flags": "-O"}));
+    assert_eq!(job["data"]["inputArtifacts"][0]["name"], "code");
+    assert_eq!(job["accountId"], CUSTOMER);
+    assert!(job["nonce"].is_string());
+    // Results need an acknowledged job.
+    assert_eq!(w.err(CUSTOMER, "PutJobSuccessResult", json!({"jobId": id}), 4), "InvalidJobStateException");
+    // Other accounts do not see the job.
+    assert_eq!(w.err(OTHER, "GetJobDetails", json!({"jobId": id}), 4), "JobNotFoundException");
+    assert_eq!(
+        w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": id, "nonce": job["nonce"]}), 4)["status"],
+        "InProgress"
+    );
+    let huge = json!({"jobId": id, "outputVariables": {"V": "x".repeat(130_000)}});
+    assert_eq!(w.err(CUSTOMER, "PutJobSuccessResult", huge, 4), "OutputVariablesSizeExceededException");
+    let details = w.ok(CUSTOMER, "GetJobDetails", json!({"jobId": id}), 4);
+    assert_eq!(details["jobDetails"]["accountId"], CUSTOMER);
+    assert_eq!(details["jobDetails"]["data"]["pipelineContext"]["stage"]["name"], "Build");
+    w.ok(
+        CUSTOMER,
+        "PutJobSuccessResult",
+        json!({"jobId": id, "executionDetails": {"summary": "made", "externalExecutionId": "run-7"}, "outputVariables": {"V": "1"}}),
+        5,
+    );
+    assert_eq!(w.status("custom", exec.as_str().expect("id")), "Succeeded");
+    let actions = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "custom"}), 6);
+    let make = &actions["actionExecutionDetails"][0];
+    assert_eq!(make["actionName"], "Make");
+    assert_eq!(make["output"]["executionResult"]["externalExecutionId"], "run-7");
+    assert_eq!(make["output"]["executionResult"]["externalExecutionUrl"], "https://builder.example/alpha/runs/run-7");
+    assert_eq!(make["output"]["outputVariables"], json!({"V": "1"}));
+    // Unknown job ids.
+    assert_eq!(
+        w.err(CUSTOMER, "GetJobDetails", json!({"jobId": "00000000-0000-0000-0000-000000000000"}), 6),
+        "JobNotFoundException"
+    );
+}
+
+fn failure_fails_execution_and_retry_recovers<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (src, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 1);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": src, "clientToken": token}), 1);
+    let (job, btoken, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 2);
+    w.ok(
+        PARTNER,
+        "PutThirdPartyJobFailureResult",
+        json!({"jobId": job, "clientToken": btoken, "failureDetails": {"type": "JobFailed", "message": "compiler exploded", "externalExecutionId": "x-1"}}),
+        3,
+    );
+    assert_eq!(w.status("app", &exec), "Failed");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "app"}), 4);
+    assert_eq!(state["stageStates"][1]["latestExecution"]["status"], "Failed");
+    let latest = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
+    assert_eq!(latest["status"], "Failed");
+    assert_eq!(latest["errorDetails"], json!({"code": "JobFailed", "message": "compiler exploded"}));
+    assert_eq!(
+        w.err(
+            PARTNER,
+            "PutThirdPartyJobFailureResult",
+            json!({"jobId": job, "clientToken": btoken, "failureDetails": {"type": "JobFailed", "message": "again"}}),
+            4
+        ),
+        "InvalidJobStateException"
+    );
+    // Only failed stages can be retried.
+    assert_eq!(
+        w.err(CUSTOMER, "RetryStageExecution", json!({"pipelineName": "app", "stageName": "Source", "pipelineExecutionId": exec, "retryMode": "FAILED_ACTIONS"}), 5),
+        "StageNotRetryableException"
+    );
+    w.ok(CUSTOMER, "RetryStageExecution", json!({"pipelineName": "app", "stageName": "Build", "pipelineExecutionId": exec, "retryMode": "FAILED_ACTIONS"}), 5);
+    assert_eq!(w.status("app", &exec), "InProgress");
+    let (again, atoken, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 6);
+    assert_ne!(again, job);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": again, "clientToken": atoken}), 7);
+    assert_eq!(w.status("app", &exec), "Succeeded");
+    let actions = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "app"}), 8);
+    let statuses: Vec<_> =
+        actions["actionExecutionDetails"].as_array().expect("list").iter().map(|d| d["status"].clone()).collect();
+    assert_eq!(statuses, vec![json!("Succeeded"), json!("Failed"), json!("Succeeded")], "both attempts are listed");
+}
+
+fn timeout_fails_the_action<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (src, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 0);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": src, "clientToken": token}), 0);
+    let (job, btoken, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 10);
+    // PartnerBuild's timeout is 600 s from the job's creation (t = 0).
+    assert_eq!(w.svc.tick(at(599)).expect("tick").timed_out, 0);
+    assert_eq!(w.status("app", &exec), "InProgress");
+    // Past the timeout a result is refused even before the sweep runs.
+    assert_eq!(
+        w.err(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": btoken}), 600),
+        "InvalidJobStateException"
+    );
+    assert_eq!(w.svc.tick(at(601)).expect("tick").timed_out, 1);
+    assert_eq!(w.status("app", &exec), "Failed");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "app"}), 602);
+    assert_eq!(state["stageStates"][1]["actionStates"][0]["latestExecution"]["errorDetails"]["code"], "JobTimedOut");
+    assert_eq!(
+        w.err(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": btoken}), 602),
+        "InvalidJobStateException"
+    );
+    assert_eq!(w.svc.tick(at(700)).expect("tick").timed_out, 0, "a job times out once");
+}
+
+fn manual_approval<S: Store>(w: World<S>) {
+    custom_source(&w);
+    let approval = json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"});
+    let decl = declaration(
+        "gate",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            (
+                "Approve",
+                vec![json!({"name": "Ok", "actionTypeId": approval, "configuration": {"CustomData": "please"}})],
+            ),
+        ],
+    );
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "gate"}), 0)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    run_custom(&w, "Source", "MySource", 1);
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "gate"}), 2);
+    let latest = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
+    assert_eq!(latest["status"], "InProgress");
+    let token = latest["token"].as_str().expect("approval token").to_owned();
+    let put = |token: &str, status: &str| json!({"pipelineName": "gate", "stageName": "Approve", "actionName": "Ok", "token": token, "result": {"summary": "looks good", "status": status}});
+    assert_eq!(
+        w.err(CUSTOMER, "PutApprovalResult", put("00000000-0000-0000-0000-000000000000", "Approved"), 3),
+        "InvalidApprovalTokenException"
+    );
+    let mut wrong_action = put(&token, "Approved");
+    wrong_action["actionName"] = json!("Nope");
+    assert_eq!(w.err(CUSTOMER, "PutApprovalResult", wrong_action, 3), "ActionNotFoundException");
+    let out = w.ok(CUSTOMER, "PutApprovalResult", put(&token, "Approved"), 3);
+    assert!(out["approvedAt"].is_number());
+    assert_eq!(w.err(CUSTOMER, "PutApprovalResult", put(&token, "Approved"), 4), "ApprovalAlreadyCompletedException");
+    assert_eq!(w.status("gate", &exec), "Succeeded");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "gate"}), 5);
+    assert_eq!(state["stageStates"][1]["actionStates"][0]["latestExecution"]["summary"], "looks good");
+
+    // A rejection fails the execution.
+    let exec2 = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "gate"}), 10)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    run_custom(&w, "Source", "MySource", 11);
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "gate"}), 12);
+    let token2 =
+        state["stageStates"][1]["actionStates"][0]["latestExecution"]["token"].as_str().expect("token").to_owned();
+    assert_ne!(token, token2);
+    w.ok(CUSTOMER, "PutApprovalResult", put(&token2, "Rejected"), 13);
+    assert_eq!(w.status("gate", &exec2), "Failed");
+
+    // An approval nobody answers expires after 7 days.
+    let exec3 = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "gate"}), 20)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    run_custom(&w, "Source", "MySource", 21);
+    let week = 7 * 24 * 3600;
+    assert_eq!(w.svc.tick(at(21 + week - 1)).expect("tick").approvals_expired, 0);
+    assert_eq!(w.status("gate", &exec3), "InProgress");
+    assert_eq!(w.svc.tick(at(21 + week)).expect("tick").approvals_expired, 1);
+    assert_eq!(w.status("gate", &exec3), "Failed");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "gate"}), 21 + week);
+    assert_eq!(
+        state["stageStates"][1]["actionStates"][0]["latestExecution"]["errorDetails"]["code"],
+        "ApprovalExpired"
+    );
+    assert_eq!(w.svc.tick(at(30 + week)).expect("tick").approvals_expired, 0, "expires once");
+}
+
+fn wrong_and_stale_nonces<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let polled = w.ok(
+        PARTNER,
+        "PollForThirdPartyJobs",
+        json!({"actionTypeId": tp_id("Source", "PartnerSource"), "maxBatchSize": 10}),
+        0,
+    );
+    assert_eq!(polled["jobs"].as_array().expect("jobs").len(), 1);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("id").to_owned();
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    let nonce = |secs| {
+        w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), secs)["jobDetails"]["nonce"]
+            .as_str()
+            .expect("nonce")
+            .to_owned()
+    };
+    let first = nonce(1);
+    assert_eq!(
+        w.err(
+            PARTNER,
+            "AcknowledgeThirdPartyJob",
+            json!({"jobId": job, "nonce": "not-the-nonce", "clientToken": token}),
+            1
+        ),
+        "InvalidNonceException"
+    );
+    // Dispatched jobs are invisible to other pollers during the lease.
+    let during = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 29);
+    assert_eq!(during["jobs"], json!([]));
+    // The lease (30 s) ended: the old nonce is dead even before the sweep.
+    assert_eq!(
+        w.err(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": first, "clientToken": token}), 30),
+        "InvalidNonceException"
+    );
+    let again = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 31);
+    assert_eq!(again["jobs"][0]["jobId"], job.as_str(), "the job is queued again after its lease");
+    let second = nonce(31);
+    assert_ne!(first, second);
+    assert_eq!(
+        w.err(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": first, "clientToken": token}), 32),
+        "InvalidNonceException"
+    );
+    let ack =
+        w.ok(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": second, "clientToken": token}), 32);
+    assert_eq!(ack["status"], "InProgress");
+    let again =
+        w.ok(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": second, "clientToken": token}), 33);
+    assert_eq!(again["status"], "InProgress", "a repeated acknowledge returns the status");
+    // An acknowledged job keeps its owner past the dispatch lease.
+    assert_eq!(w.svc.tick(at(100)).expect("tick").requeued, 0);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": token}), 100);
+}
+
+fn client_tokens_and_other_partners<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    // Another partner may not poll this partner's type.
+    assert_eq!(
+        w.err(OTHER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 1),
+        "ActionTypeNotFoundException"
+    );
+    assert_eq!(
+        w.err(OTHER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "NoSuchThing")}), 1),
+        "ActionTypeNotFoundException"
+    );
+    // A third-party poll of a custom type (and the reverse) finds nothing.
+    assert_eq!(
+        w.err(PARTNER, "PollForJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 1),
+        "ActionTypeNotFoundException"
+    );
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 1);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("job").to_owned();
+    assert_eq!(
+        polled["jobs"][0].as_object().expect("job").len(),
+        2,
+        "third-party polls return jobId and clientId only"
+    );
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    assert_eq!(
+        w.err(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": "wrong"}), 2),
+        "InvalidClientTokenException"
+    );
+    assert_eq!(
+        w.err(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": "x", "clientToken": "wrong"}), 2),
+        "InvalidClientTokenException"
+    );
+    assert_eq!(
+        w.err(OTHER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 2),
+        "JobNotFoundException",
+        "another partner cannot see the job, even with the token"
+    );
+    // The customer's custom-job calls do not reach third-party jobs.
+    assert_eq!(w.err(CUSTOMER, "GetJobDetails", json!({"jobId": job}), 2), "JobNotFoundException");
+    // Only the owning partner lists the clients.
+    let mine = w.ok(PARTNER, "ListThirdPartyClients", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 2);
+    let clients = mine["clients"].as_array().expect("clients");
+    assert_eq!(clients.len(), 1);
+    assert_eq!(clients[0]["accountId"], CUSTOMER);
+    assert_eq!(clients[0]["pipelineName"], "app");
+    assert_eq!(clients[0]["stageName"], "Build");
+    assert_eq!(clients[0]["actionName"], "Compile");
+    assert_eq!(w.ok(OTHER, "ListThirdPartyClients", json!({}), 2)["clients"], json!([]));
+    assert_eq!(
+        w.err(OTHER, "ListThirdPartyClients", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 2),
+        "ActionTypeNotFoundException"
+    );
+    assert_eq!(
+        w.err(POLLER, "ListThirdPartyClients", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 2),
+        "ActionTypeNotFoundException",
+        "polling accounts poll, but only the owner reads the tokens"
+    );
+    // A polling account may poll the type it is registered for.
+    let (src, stoken, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 40);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": src, "clientToken": stoken}), 40);
+    let polled = w.ok(POLLER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 41);
+    assert_eq!(polled["jobs"].as_array().expect("jobs").len(), 1);
+    assert_eq!(
+        w.err(POLLER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 41),
+        "ActionTypeNotFoundException"
+    );
+}
+
+fn pipeline_declarations<S: Store>(w: World<S>) {
+    let codebuild = json!({"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"});
+    let mut decl = partner_pipeline("p");
+    decl["stages"][1]["actions"][0]["actionTypeId"] = codebuild;
+    assert_eq!(w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0), "InvalidActionDeclarationException");
+    let msg = w.call(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0).expect_err("refused").message;
+    assert!(msg.contains("CodeBuild") && msg.contains("Manual approval"), "{msg}");
+
+    let mut one_stage = partner_pipeline("p");
+    one_stage["stages"].as_array_mut().expect("stages").pop();
+    assert_eq!(w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": one_stage}), 0), "InvalidStructureException");
+
+    let mut bad_input = partner_pipeline("p");
+    bad_input["stages"][1]["actions"][0]["inputArtifacts"] = json!([{"name": "nowhere"}]);
+    assert_eq!(w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": bad_input}), 0), "InvalidStructureException");
+
+    let mut dup_stage = partner_pipeline("p");
+    dup_stage["stages"][1]["name"] = json!("Source");
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": dup_stage}), 0),
+        "InvalidStageDeclarationException"
+    );
+
+    let mut build_first = partner_pipeline("p");
+    build_first["stages"][0]["actions"][0]["actionTypeId"] = tp_id("Build", "PartnerBuild");
+    assert_eq!(w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": build_first}), 0), "InvalidStructureException");
+
+    let mut unknown = partner_pipeline("p");
+    unknown["stages"][1]["actions"][0]["actionTypeId"] = custom_id("Build", "Missing");
+    assert_eq!(w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": unknown}), 0), "InvalidActionDeclarationException");
+
+    let mut unknown_config = partner_pipeline("p");
+    unknown_config["stages"][1]["actions"][0]["configuration"] = json!({"Nope": "x"});
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": unknown_config}), 0),
+        "InvalidActionDeclarationException"
+    );
+
+    // Nothing was stored by the refused requests.
+    assert_eq!(w.ok(CUSTOMER, "ListPipelines", json!({}), 0)["pipelines"], json!([]));
+
+    let created = w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("p")}), 0);
+    assert_eq!(created["pipeline"]["version"], 1);
+    assert_eq!(created["pipeline"]["stages"][0]["actions"][0]["runOrder"], 1);
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("p")}), 0),
+        "PipelineNameInUseException"
+    );
+    let token_before = w.ok(PARTNER, "ListThirdPartyClients", json!({}), 0)["clients"].clone();
+    assert_eq!(token_before.as_array().expect("clients").len(), 2);
+
+    let mut updated = partner_pipeline("p");
+    updated["stages"][1]["actions"][0]["name"] = json!("Renamed");
+    let out = w.ok(CUSTOMER, "UpdatePipeline", json!({"pipeline": updated}), 5);
+    assert_eq!(out["pipeline"]["version"], 2);
+    let got = w.ok(CUSTOMER, "GetPipeline", json!({"name": "p"}), 6);
+    assert_eq!(got["pipeline"]["version"], 2);
+    assert_eq!(got["pipeline"]["stages"][1]["actions"][0]["name"], "Renamed");
+    assert_eq!(got["metadata"]["pipelineArn"], "arn:aws:codepipeline:us-east-1:111111111111:p");
+    assert_eq!(
+        w.err(CUSTOMER, "GetPipeline", json!({"name": "p", "version": 1}), 6),
+        "PipelineVersionNotFoundException"
+    );
+    let clients = w.ok(PARTNER, "ListThirdPartyClients", json!({}), 6)["clients"].clone();
+    let names: HashSet<_> =
+        clients.as_array().expect("clients").iter().map(|c| c["actionName"].as_str().expect("n").to_owned()).collect();
+    assert_eq!(
+        names,
+        HashSet::from(["Fetch".to_owned(), "Renamed".to_owned()]),
+        "clients follow the pipeline's actions"
+    );
+    let fetch_token = |v: &Value| {
+        v.as_array().expect("clients").iter().find(|c| c["actionName"] == "Fetch").map(|c| c["clientToken"].clone())
+    };
+    assert_eq!(fetch_token(&clients), fetch_token(&token_before), "an unchanged action keeps its client");
+    assert_eq!(w.err(OTHER, "GetPipeline", json!({"name": "p"}), 6), "PipelineNotFoundException");
+
+    for name in ["b", "a", "c"] {
+        w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline(name)}), 7);
+    }
+    let page = w.ok(CUSTOMER, "ListPipelines", json!({"maxResults": 2}), 8);
+    let names: Vec<_> = page["pipelines"].as_array().expect("list").iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names, vec![json!("a"), json!("b")]);
+    let rest = w.ok(CUSTOMER, "ListPipelines", json!({"maxResults": 2, "nextToken": page["nextToken"]}), 8);
+    let names: Vec<_> = rest["pipelines"].as_array().expect("list").iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names, vec![json!("c"), json!("p")]);
+    assert!(rest.get("nextToken").is_none());
+    assert_eq!(w.err(CUSTOMER, "ListPipelines", json!({"nextToken": "garbage"}), 8), "InvalidNextTokenException");
+    assert_eq!(w.ok(OTHER, "ListPipelines", json!({}), 8)["pipelines"], json!([]));
+}
+
+fn action_type_ownership<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreateCustomActionType", custom_type_input(), 0);
+    assert_eq!(w.err(CUSTOMER, "CreateCustomActionType", custom_type_input(), 0), "ValidationException");
+    let mut two_queryable = custom_type_input();
+    two_queryable["provider"] = json!("Other");
+    two_queryable["configurationProperties"][1]["queryable"] = json!(true);
+    two_queryable["configurationProperties"][1]["required"] = json!(true);
+    assert_eq!(w.err(CUSTOMER, "CreateCustomActionType", two_queryable, 0), "ValidationException");
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["actionTypes"]
+            .as_array()
+            .expect("types")
+            .iter()
+            .map(|t| {
+                format!("{}/{}", t["id"]["owner"].as_str().unwrap_or(""), t["id"]["provider"].as_str().unwrap_or(""))
+            })
+            .collect()
+    };
+    let all = w.ok(CUSTOMER, "ListActionTypes", json!({}), 1);
+    assert_eq!(ids(&all), ["AWS/Manual", "Custom/MyBuilder", "ThirdParty/PartnerBuild", "ThirdParty/PartnerSource"]);
+    let custom = w.ok(CUSTOMER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 1);
+    assert_eq!(ids(&custom), ["Custom/MyBuilder"]);
+    let theirs = w.ok(OTHER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 1);
+    assert_eq!(theirs["actionTypes"], json!([]), "custom types are private to their account");
+
+    // Paging: more custom types than one page.
+    for i in 0..60 {
+        let mut t = custom_type_input();
+        t["provider"] = json!(format!("P{i:02}"));
+        w.ok(OTHER, "CreateCustomActionType", t, 2);
+    }
+    let first = w.ok(OTHER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 3);
+    let next = first["nextToken"].as_str().expect("more pages").to_owned();
+    let second = w.ok(OTHER, "ListActionTypes", json!({"actionOwnerFilter": "Custom", "nextToken": next}), 3);
+    assert!(second.get("nextToken").is_none());
+    let mut seen: Vec<String> = ids(&first);
+    seen.extend(ids(&second));
+    assert_eq!(seen.len(), 60);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 60);
+
+    // GetActionType / UpdateActionType: the partner owns its type.
+    let got = w.ok(CUSTOMER, "GetActionType", tp_id("Build", "PartnerBuild"), 4);
+    assert_eq!(got["actionType"]["executor"]["jobTimeout"], 600);
+    let mut decl = got["actionType"].clone();
+    decl["description"] = json!("Builds things");
+    decl["properties"] = json!([{"name": "Target", "optional": false, "key": true, "noEcho": false}]);
+    assert_eq!(w.err(OTHER, "UpdateActionType", json!({"actionType": decl}), 4), "ActionTypeNotFoundException");
+    assert_eq!(w.err(CUSTOMER, "UpdateActionType", json!({"actionType": decl}), 4), "ActionTypeNotFoundException");
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": decl}), 4);
+    let got = w.ok(OTHER, "GetActionType", tp_id("Build", "PartnerBuild"), 5);
+    assert_eq!(got["actionType"]["description"], "Builds things");
+    let mut longer = got["actionType"].clone();
+    longer["executor"]["jobTimeout"] = json!(1200);
+    assert_eq!(w.err(PARTNER, "UpdateActionType", json!({"actionType": longer}), 5), "ValidationException");
+    let approval = json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"});
+    assert_eq!(w.ok(OTHER, "GetActionType", approval.clone(), 5)["actionType"]["id"], approval);
+    assert_eq!(w.err(OTHER, "GetActionType", tp_id("Build", "Nope"), 5), "ActionTypeNotFoundException");
+    // The new required property is enforced on pipelines.
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("p")}), 6),
+        "InvalidActionDeclarationException"
+    );
+
+    // Delete, and the version can never come back.
+    let del = json!({"category": "Build", "provider": "MyBuilder", "version": "1"});
+    assert_eq!(w.err(OTHER, "DeleteCustomActionType", del.clone(), 7), "ActionTypeNotFoundException");
+    w.ok(CUSTOMER, "DeleteCustomActionType", del.clone(), 7);
+    assert_eq!(w.err(CUSTOMER, "DeleteCustomActionType", del, 7), "ActionTypeNotFoundException");
+    assert_eq!(w.err(CUSTOMER, "CreateCustomActionType", custom_type_input(), 8), "ValidationException");
+    assert_eq!(
+        ids(&w.ok(CUSTOMER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 8)),
+        Vec::<String>::new()
+    );
+}
+
+fn stop_and_delete<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let stop = |abandon: bool| json!({"pipelineName": "app", "pipelineExecutionId": exec, "abandon": abandon, "reason": "enough"});
+    // Stop and wait: the running source action may finish.
+    w.ok(CUSTOMER, "StopPipelineExecution", stop(false), 1);
+    assert_eq!(w.status("app", &exec), "Stopping");
+    assert_eq!(w.err(CUSTOMER, "StopPipelineExecution", stop(false), 1), "DuplicatedStopRequestException");
+    let (src, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 2);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": src, "clientToken": token}), 3);
+    assert_eq!(w.status("app", &exec), "Stopped");
+    let none = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 4);
+    assert_eq!(none["jobs"], json!([]), "a stopped execution starts no more actions");
+    assert_eq!(w.err(CUSTOMER, "StopPipelineExecution", stop(true), 4), "PipelineExecutionNotStoppableException");
+    let list = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "app"}), 4);
+    assert_eq!(list["pipelineExecutionSummaries"][0]["stopTrigger"]["reason"], "enough");
+
+    // Stop and abandon: the queued job is withdrawn.
+    let exec2 = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 5)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    w.ok(
+        CUSTOMER,
+        "StopPipelineExecution",
+        json!({"pipelineName": "app", "pipelineExecutionId": exec2, "abandon": true}),
+        6,
+    );
+    assert_eq!(w.status("app", &exec2), "Stopped");
+    let none = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 7);
+    assert_eq!(none["jobs"], json!([]));
+    assert_eq!(
+        w.err(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "app", "pipelineExecutionId": "nope"}), 7),
+        "PipelineExecutionNotFoundException"
+    );
+
+    // Delete: the pipeline's jobs and clients go with it.
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 8);
+    w.ok(CUSTOMER, "DeletePipeline", json!({"name": "app"}), 9);
+    w.ok(CUSTOMER, "DeletePipeline", json!({"name": "app"}), 9);
+    let none = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 10);
+    assert_eq!(none["jobs"], json!([]));
+    assert_eq!(w.ok(PARTNER, "ListThirdPartyClients", json!({}), 10)["clients"], json!([]));
+    assert_eq!(w.err(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 10), "PipelineNotFoundException");
+    assert_eq!(
+        w.err(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "app"}), 10),
+        "PipelineNotFoundException"
+    );
+}
+
+fn parallel_actions_and_run_order<S: Store>(w: World<S>) {
+    custom_source(&w);
+    w.ok(
+        CUSTOMER,
+        "CreateCustomActionType",
+        json!({"category": "Test", "provider": "T", "version": "1",
+               "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 2},
+               "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1}}),
+        0,
+    );
+    let t = custom_id("Test", "T");
+    let decl = declaration(
+        "par",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            (
+                "Test",
+                vec![
+                    action("A", t.clone(), &["code"], &["a"], 1),
+                    action("B", t.clone(), &["code"], &["b"], 1),
+                    action("C", t.clone(), &["a", "b"], &[], 2),
+                ],
+            ),
+        ],
+    );
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "par"}), 0)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    run_custom(&w, "Source", "MySource", 1);
+    // A and B (run order 1) run in parallel; C waits for both.
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": t, "maxBatchSize": 10}), 2);
+    let jobs = polled["jobs"].as_array().expect("jobs").clone();
+    let names: HashSet<_> =
+        jobs.iter().map(|j| j["data"]["pipelineContext"]["action"]["name"].as_str().expect("n").to_owned()).collect();
+    assert_eq!(names, HashSet::from(["A".to_owned(), "B".to_owned()]));
+    for j in &jobs {
+        w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": j["id"], "nonce": j["nonce"]}), 2);
+    }
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": jobs[0]["id"]}), 3);
+    let none = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": t}), 3);
+    assert_eq!(none["jobs"], json!([]), "C waits for its whole lower run order");
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": jobs[1]["id"]}), 4);
+    let c = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": t}), 5)["jobs"][0].clone();
+    assert_eq!(c["data"]["pipelineContext"]["action"]["name"], "C");
+    let inputs: HashSet<_> = c["data"]["inputArtifacts"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|a| a["name"].as_str().expect("n").to_owned())
+        .collect();
+    assert_eq!(inputs, HashSet::from(["a".to_owned(), "b".to_owned()]));
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": c["id"], "nonce": c["nonce"]}), 5);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": c["id"]}), 6);
+    assert_eq!(w.status("par", &exec), "Succeeded");
+}
+
+/// Many threads poll one queue through the API: each job is handed to exactly
+/// one of them, and every job is handed out.
+pub fn concurrent_polls<S: Store>(w: Arc<World<S>>) {
+    const EXECUTIONS: usize = 40;
+    custom_source(&w);
+    let decl = declaration(
+        "busy",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            (
+                "Gate",
+                vec![
+                    json!({"name": "Ok", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}),
+                ],
+            ),
+        ],
+    );
+    let mut decl = decl;
+    decl["pipelineType"] = json!("V2");
+    decl["executionMode"] = json!("PARALLEL");
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    for _ in 0..EXECUTIONS {
+        w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "busy"}), 0);
+    }
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let w = Arc::clone(&w);
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                loop {
+                    let polled = w.ok(
+                        CUSTOMER,
+                        "PollForJobs",
+                        json!({"actionTypeId": custom_id("Source", "MySource"), "maxBatchSize": 3}),
+                        1,
+                    );
+                    let jobs = polled["jobs"].as_array().expect("jobs").clone();
+                    if jobs.is_empty() {
+                        return mine;
+                    }
+                    for j in jobs {
+                        let ack = w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": j["id"], "nonce": j["nonce"]}), 1);
+                        assert_eq!(ack["status"], "InProgress");
+                        w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": j["id"]}), 1);
+                        mine.push(j["id"].as_str().expect("id").to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for t in threads {
+        for id in t.join().expect("poller thread") {
+            assert!(seen.insert(id.clone()), "job {id} handed out twice");
+        }
+    }
+    assert_eq!(seen.len(), EXECUTIONS);
+    let list = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "busy"}), 2);
+    let summaries = list["pipelineExecutionSummaries"].as_array().expect("list");
+    assert_eq!(summaries.len(), EXECUTIONS);
+    assert!(summaries.iter().all(|s| s["status"] == "InProgress"), "every execution waits at its approval");
+}
+
+/// Source (custom `MySource`, created by the caller) -> Approval, in `mode`.
+fn gated<S: Store>(w: &World<S>, name: &str, mode: Option<&str>) {
+    let approval = json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"});
+    let mut decl = declaration(
+        name,
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Approve", vec![json!({"name": "Ok", "actionTypeId": approval})]),
+        ],
+    );
+    if let Some(m) = mode {
+        decl["pipelineType"] = json!("V2");
+        decl["executionMode"] = json!(m);
+    }
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+}
+
+fn start<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": name}), secs)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// Approves the approval the pipeline's state shows as in progress.
+fn approve<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": name}), secs);
+    let latest = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
+    let token = latest["token"].as_str().expect("an approval waits").to_owned();
+    w.ok(
+        CUSTOMER,
+        "PutApprovalResult",
+        json!({"pipelineName": name, "stageName": "Approve", "actionName": "Ok", "token": token, "result": {"summary": "ok", "status": "Approved"}}),
+        secs,
+    );
+    state["stageStates"][1]["latestExecution"]["pipelineExecutionId"].as_str().expect("id").to_owned()
+}
+
+fn superseded_executions<S: Store>(w: World<S>) {
+    let mut bad = declaration("x", vec![]);
+    bad["executionMode"] = json!("QUEUED");
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": bad}), 0),
+        "ValidationException",
+        "QUEUED needs V2"
+    );
+    custom_source(&w);
+    gated(&w, "sup", None);
+    let first = start(&w, "sup", 1);
+    run_custom(&w, "Source", "MySource", 2);
+    // `first` holds the approval stage; the next two wait to enter it.
+    let second = start(&w, "sup", 3);
+    run_custom(&w, "Source", "MySource", 4);
+    assert_eq!(w.status("sup", &second), "InProgress");
+    let third = start(&w, "sup", 5);
+    run_custom(&w, "Source", "MySource", 6);
+    assert_eq!(w.status("sup", &second), "Superseded", "a newer execution replaced it at the stage entrance");
+    assert_eq!(w.status("sup", &third), "InProgress");
+    assert_eq!(approve(&w, "sup", 7), first);
+    assert_eq!(w.status("sup", &first), "Succeeded");
+    // The newest waiter entered the stage the first one left.
+    assert_eq!(approve(&w, "sup", 8), third);
+    assert_eq!(w.status("sup", &third), "Succeeded");
+}
+
+fn queued_executions<S: Store>(w: World<S>) {
+    custom_source(&w);
+    gated(&w, "q", Some("QUEUED"));
+    let once = json!({"name": "q", "clientRequestToken": "retry-me"});
+    let first = w.ok(CUSTOMER, "StartPipelineExecution", once.clone(), 0);
+    assert_eq!(w.ok(CUSTOMER, "StartPipelineExecution", once, 0), first, "a retried start is idempotent");
+    w.ok(
+        CUSTOMER,
+        "StopPipelineExecution",
+        json!({"pipelineName": "q", "pipelineExecutionId": first["pipelineExecutionId"], "abandon": true}),
+        0,
+    );
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            let id = start(&w, "q", 10 * i + 1);
+            run_custom(&w, "Source", "MySource", 10 * i + 2);
+            id
+        })
+        .collect();
+    // Each waits its turn for the approval stage, oldest first.
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(approve(&w, "q", 100 + i as u64), *id);
+        assert_eq!(w.status("q", id), "Succeeded");
+    }
+    // PARALLEL: nobody waits.
+    gated(&w, "par2", Some("PARALLEL"));
+    let a = start(&w, "par2", 200);
+    let b = start(&w, "par2", 201);
+    run_custom(&w, "Source", "MySource", 202);
+    run_custom(&w, "Source", "MySource", 203);
+    for id in [&a, &b] {
+        let state =
+            w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "par2", "pipelineExecutionId": id}), 204);
+        assert_eq!(state["pipelineExecution"]["status"], "InProgress");
+    }
+    let list = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "par2"}), 205);
+    let approvals =
+        list["actionExecutionDetails"].as_array().expect("list").iter().filter(|d| d["actionName"] == "Ok").count();
+    assert_eq!(approvals, 2, "both executions are in the approval stage at once");
+}

@@ -1,0 +1,817 @@
+//! The embedded store: SQLite in one file, implementing [`cpjobs_core::Store`].
+//!
+//! Durability: WAL journal with `synchronous=FULL`, so a transaction is on
+//! disk when `COMMIT` returns, and `write` answers only after the `COMMIT`
+//! that contains its changes. Readers use their own connection and see the
+//! last committed snapshot.
+//!
+//! Group commit: writers share one connection. Each caller's closure runs, on
+//! the caller's own thread, in a `SAVEPOINT` of the open batch transaction;
+//! the writer that finds nobody queued behind it (or a full batch) commits
+//! the batch with one fsync and wakes the others, who answer only then. A
+//! closure that fails rolls back to its savepoint, so it leaves nothing in
+//! the batch. If the `COMMIT` fails, every writer of the batch gets the error.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use cpjobs_core::{Api, Caller, Service, ServiceConfig};
+//! use cpjobs_store_sqlite::SqliteStore;
+//!
+//! let dir = std::env::temp_dir().join(format!("cpjobs-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let store = SqliteStore::open(dir.join("cpjobs.sqlite")).unwrap();
+//! let service = Service::new(&ServiceConfig::default(), store).unwrap();
+//! let caller = Caller { account_id: "111111111111".into(), access_key_id: "AKIDEXAMPLE".into() };
+//! let out = service.call(&caller, "ListPipelines", serde_json::json!({}), SystemTime::now()).unwrap();
+//! assert_eq!(out, serde_json::json!({"pipelines": []}));
+//! service.tick(SystemTime::now()).unwrap(); // what the server runs every few seconds
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
+//! Schema changes are numbered in `schema_version`; [`MIGRATIONS`] applies the
+//! missing ones in order. The queue index leads with what a claim filters on
+//! (queue, status, created); `ANALYZE` is never run, because the bundled
+//! SQLite's STAT4 would re-plan every claim.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, Millis, PipelineRow, StoreResult, Tx};
+use cpjobs_core::{JobStatus, Store, StoreError};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::Value;
+
+/// Schema migrations; index `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE action_types (
+    key        TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    revision   INTEGER NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE TABLE pipelines (
+    account_id  TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    declaration TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    updated     INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+CREATE TABLE executions (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT NOT NULL UNIQUE,
+    account_id    TEXT NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    started       INTEGER NOT NULL,
+    updated       INTEGER NOT NULL,
+    revision      INTEGER NOT NULL,
+    wake_at       INTEGER,
+    stage         TEXT,
+    waiting_for   TEXT,
+    doc           TEXT NOT NULL
+);
+CREATE INDEX executions_in_stage ON executions (account_id, pipeline_name, stage) WHERE status IN ('InProgress', 'Stopping');
+CREATE INDEX executions_waiting ON executions (account_id, pipeline_name, waiting_for) WHERE status IN ('InProgress', 'Stopping');
+CREATE INDEX executions_due ON executions (wake_at) WHERE status IN ('InProgress', 'Stopping');
+CREATE INDEX executions_by_pipeline ON executions (account_id, pipeline_name, started DESC, seq DESC);
+CREATE TABLE jobs (
+    seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                  TEXT NOT NULL UNIQUE,
+    queue               TEXT NOT NULL,
+    account_id          TEXT NOT NULL,
+    pipeline_name       TEXT NOT NULL,
+    execution_id        TEXT NOT NULL,
+    action_execution_id TEXT NOT NULL,
+    client_id           TEXT,
+    status              TEXT NOT NULL,
+    nonce               TEXT,
+    lease_until         INTEGER,
+    timeout_at          INTEGER NOT NULL,
+    created             INTEGER NOT NULL,
+    updated             INTEGER NOT NULL,
+    query_value         TEXT,
+    data                TEXT NOT NULL,
+    result              TEXT
+);
+CREATE INDEX jobs_queue ON jobs (queue, status, created, seq);
+CREATE INDEX jobs_leases ON jobs (lease_until) WHERE status = 'Dispatched';
+CREATE INDEX jobs_timeouts ON jobs (timeout_at) WHERE status IN ('Created', 'Queued', 'Dispatched', 'InProgress');
+CREATE INDEX jobs_by_execution ON jobs (execution_id) WHERE status IN ('Created', 'Queued', 'Dispatched', 'InProgress');
+CREATE INDEX jobs_by_pipeline ON jobs (account_id, pipeline_name) WHERE status IN ('Created', 'Queued', 'Dispatched', 'InProgress');
+CREATE TABLE clients (
+    client_id     TEXT PRIMARY KEY,
+    client_token  TEXT NOT NULL,
+    owner_account TEXT NOT NULL,
+    queue         TEXT NOT NULL,
+    account_id    TEXT NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    stage_name    TEXT NOT NULL,
+    action_name   TEXT NOT NULL,
+    created       INTEGER NOT NULL
+);
+CREATE INDEX clients_by_pipeline ON clients (account_id, pipeline_name);
+CREATE INDEX clients_by_owner ON clients (owner_account, client_id);
+"#];
+
+/// The most writes one commit holds, so a steady stream of writers cannot
+/// postpone the first one's answer for long.
+const MAX_BATCH: usize = 128;
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    writer: Writer,
+    reader: Mutex<Connection>,
+}
+
+/// The single writing connection and its open batch.
+#[derive(Debug)]
+struct Writer {
+    state: Mutex<Batch>,
+    /// Signalled after every commit (or rollback) of a batch.
+    committed: Condvar,
+    /// Writers that want the connection and do not have it yet.
+    waiting: AtomicUsize,
+}
+
+/// The writer's connection and the transaction in progress.
+#[derive(Debug)]
+struct Batch {
+    conn: Connection,
+    /// A batch transaction is open.
+    open: bool,
+    /// One slot per write in the open batch, filled with the commit's outcome.
+    members: Vec<Arc<OnceLock<Result<(), String>>>>,
+}
+
+impl Batch {
+    /// Ends the open batch: commits it (rolls back when it holds no write)
+    /// and tells every member the outcome.
+    fn finish(&mut self) {
+        if !self.open {
+            return;
+        }
+        let sql = if self.members.is_empty() { "ROLLBACK" } else { "COMMIT" };
+        let outcome = self.conn.execute_batch(sql).map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        self.open = false;
+        for m in self.members.drain(..) {
+            let _ = m.set(outcome.clone());
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Closures run under catch_unwind and the batch is settled before any
+    // unwinding continues, so a poisoned lock guards consistent state.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: the WAL is synced at every commit, so an answered write survives a power cut.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", [])?;
+    let current: Option<i64> = tx.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))?;
+    let current = current.unwrap_or(0) as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        tx.execute_batch(sql)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1])?;
+    }
+    tx.commit()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref();
+        let mut writer = Connection::open(path).map_err(backend)?;
+        configure(&writer).map_err(backend)?;
+        migrate(&mut writer).map_err(backend)?;
+        let reader = Connection::open(path).map_err(backend)?;
+        configure(&reader).map_err(backend)?;
+        reader.pragma_update(None, "query_only", "ON").map_err(backend)?;
+        let writer = Writer {
+            state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new() }),
+            committed: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+        };
+        Ok(SqliteStore { writer, reader: Mutex::new(reader) })
+    }
+
+    /// The schema version the file is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        let conn = lock(&self.reader);
+        conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(backend)
+    }
+
+    /// Runs `f` in a read transaction on the reader connection.
+    fn run_read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        let conn = lock(&self.reader);
+        conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &conn })));
+        // A read transaction has nothing to keep: end it the same way whatever happened.
+        let end = conn.execute_batch("COMMIT");
+        match r {
+            Ok(Ok(v)) => end.map(|()| v).map_err(|e| backend(e).into()),
+            Ok(Err(e)) => Err(e),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Runs `f` as one write of a group-committed batch (see the module docs).
+    fn run_write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        let w = &self.writer;
+        w.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut batch = lock(&w.state);
+        w.waiting.fetch_sub(1, Ordering::SeqCst);
+        if !batch.open {
+            batch.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            batch.open = true;
+        }
+        let r = match batch.conn.execute_batch("SAVEPOINT write") {
+            Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &batch.conn }))),
+            Err(e) => Ok(Err(backend(e).into())),
+        };
+        let r = match r {
+            Ok(Ok(v)) => match batch.conn.execute_batch("RELEASE write") {
+                Ok(()) => {
+                    let slot = Arc::new(OnceLock::new());
+                    batch.members.push(Arc::clone(&slot));
+                    Ok(Ok((v, slot)))
+                }
+                Err(e) => {
+                    let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
+                    Ok(Err(backend(e).into()))
+                }
+            },
+            other => {
+                // Undo this write only; the batch may hold other writers' work.
+                let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
+                other.map(|r| r.map(|v| (v, Arc::new(OnceLock::new()))))
+            }
+        };
+        // Commit now unless a writer is queued to join the batch (it will
+        // commit, or the one after it) and the batch still has room.
+        if w.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
+            batch.finish();
+            w.committed.notify_all();
+        }
+        let (v, slot) = match r {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return Err(e),
+            Err(panic) => {
+                drop(batch);
+                std::panic::resume_unwind(panic)
+            }
+        };
+        while slot.get().is_none() {
+            batch = w.committed.wait(batch).unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(batch);
+        match slot.get() {
+            Some(Ok(())) => Ok(v),
+            Some(Err(m)) => Err(StoreError::Backend(format!("commit failed: {m}")).into()),
+            None => unreachable!("the wait loop ends only once the slot is filled"),
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        self.run_read(f)
+    }
+
+    fn write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        self.run_write(f)
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).expect("JSON value serializes")
+}
+
+fn parse_json(s: &str) -> rusqlite::Result<Value> {
+    serde_json::from_str(s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn status_of(s: &str) -> rusqlite::Result<JobStatus> {
+    JobStatus::parse(s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown job status {s}").into(),
+        )
+    })
+}
+
+/// The oldest queued jobs of a queue: must be answered from `jobs_queue`
+/// alone, without a scan or a sort (tested).
+const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = ?1 AND status = 'Queued' \
+     AND (?2 IS NULL OR query_value = ?2) ORDER BY created, seq LIMIT ?3";
+
+const JOB_COLUMNS: &str = "id, queue, account_id, pipeline_name, execution_id, action_execution_id, client_id, status, nonce, lease_until, timeout_at, created, updated, query_value, data, result";
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+    let result: Option<String> = r.get(15)?;
+    Ok(JobRow {
+        id: r.get(0)?,
+        queue: r.get(1)?,
+        account_id: r.get(2)?,
+        pipeline_name: r.get(3)?,
+        execution_id: r.get(4)?,
+        action_execution_id: r.get(5)?,
+        client_id: r.get(6)?,
+        status: status_of(&r.get::<_, String>(7)?)?,
+        nonce: r.get(8)?,
+        lease_until: r.get(9)?,
+        timeout_at: r.get(10)?,
+        created: r.get(11)?,
+        updated: r.get(12)?,
+        query_value: r.get(13)?,
+        data: parse_json(&r.get::<_, String>(14)?)?,
+        result: result.as_deref().map(parse_json).transpose()?,
+    })
+}
+
+const PIPELINE_COLUMNS: &str = "account_id, name, version, declaration, created, updated";
+
+fn pipeline_row(r: &Row<'_>) -> rusqlite::Result<PipelineRow> {
+    Ok(PipelineRow {
+        account_id: r.get(0)?,
+        name: r.get(1)?,
+        version: r.get(2)?,
+        declaration: parse_json(&r.get::<_, String>(3)?)?,
+        created: r.get(4)?,
+        updated: r.get(5)?,
+    })
+}
+
+const EXECUTION_COLUMNS: &str =
+    "id, account_id, pipeline_name, status, started, updated, revision, wake_at, stage, waiting_for, doc";
+
+fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
+    Ok(ExecutionRow {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        pipeline_name: r.get(2)?,
+        status: r.get(3)?,
+        started: r.get(4)?,
+        updated: r.get(5)?,
+        revision: r.get(6)?,
+        wake_at: r.get(7)?,
+        stage: r.get(8)?,
+        waiting_for: r.get(9)?,
+        doc: parse_json(&r.get::<_, String>(10)?)?,
+    })
+}
+
+const CLIENT_COLUMNS: &str =
+    "client_id, client_token, owner_account, queue, account_id, pipeline_name, stage_name, action_name, created";
+
+fn client_row(r: &Row<'_>) -> rusqlite::Result<ClientRow> {
+    Ok(ClientRow {
+        client_id: r.get(0)?,
+        client_token: r.get(1)?,
+        owner_account: r.get(2)?,
+        queue: r.get(3)?,
+        account_id: r.get(4)?,
+        pipeline_name: r.get(5)?,
+        stage_name: r.get(6)?,
+        action_name: r.get(7)?,
+        created: r.get(8)?,
+    })
+}
+
+fn doc_row(r: &Row<'_>) -> rusqlite::Result<Doc> {
+    Ok(Doc { revision: r.get(0)?, body: parse_json(&r.get::<_, String>(1)?)? })
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+impl SqliteTx<'_> {
+    fn query<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
+        let rows = stmt.query_map(p, f).map_err(backend)?;
+        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(backend)
+    }
+
+    fn one<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Option<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
+        stmt.query_row(p, f).optional().map_err(backend)
+    }
+
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> StoreResult<usize> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
+        stmt.execute(p).map_err(backend)
+    }
+
+    /// An insert that reports a duplicate key as `false`.
+    fn insert(&self, sql: &str, p: impl rusqlite::Params) -> StoreResult<bool> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
+        match stmt.execute(p) {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Tx for SqliteTx<'_> {
+    fn get_action_type(&mut self, key: &str) -> StoreResult<Option<Doc>> {
+        self.one("SELECT revision, body FROM action_types WHERE key = ?1", [key], doc_row)
+    }
+
+    fn insert_action_type(&mut self, key: &str, account_id: &str, owner: &str, body: &Value) -> StoreResult<bool> {
+        self.insert(
+            "INSERT INTO action_types (key, account_id, owner, revision, body) VALUES (?1, ?2, ?3, 1, ?4)",
+            params![key, account_id, owner, json_text(body)],
+        )
+    }
+
+    fn update_action_type(&mut self, key: &str, expected_revision: i64, body: &Value) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE action_types SET body = ?3, revision = revision + 1 WHERE key = ?1 AND revision = ?2",
+            params![key, expected_revision, json_text(body)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn list_action_types(&mut self, account_id: &str) -> StoreResult<Vec<Doc>> {
+        self.query(
+            "SELECT revision, body FROM action_types WHERE owner <> 'Custom' OR account_id = ?1 ORDER BY key",
+            [account_id],
+            doc_row,
+        )
+    }
+
+    fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool> {
+        self.insert(
+            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![p.account_id, p.name, p.version, json_text(&p.declaration), p.created, p.updated],
+        )
+    }
+
+    fn get_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<Option<PipelineRow>> {
+        self.one(
+            &format!("SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE account_id = ?1 AND name = ?2"),
+            [account_id, name],
+            pipeline_row,
+        )
+    }
+
+    fn update_pipeline(&mut self, p: &PipelineRow, expected_version: i64) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE pipelines SET version = ?3, declaration = ?4, updated = ?5 WHERE account_id = ?1 AND name = ?2 AND version = ?6",
+            params![p.account_id, p.name, p.version, json_text(&p.declaration), p.updated, expected_version],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM executions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
+        Ok(self.exec("DELETE FROM pipelines WHERE account_id = ?1 AND name = ?2", [account_id, name])? == 1)
+    }
+
+    fn list_pipelines(&mut self, account_id: &str, after: Option<&str>, n: usize) -> StoreResult<Vec<PipelineRow>> {
+        self.query(
+            &format!(
+                "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE account_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3"
+            ),
+            params![account_id, after.unwrap_or(""), limit(n)],
+            pipeline_row,
+        )
+    }
+
+    fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
+            params![
+                e.id,
+                e.account_id,
+                e.pipeline_name,
+                e.status,
+                e.started,
+                e.updated,
+                e.revision,
+                e.wake_at,
+                e.stage,
+                e.waiting_for,
+                json_text(&e.doc)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_execution(&mut self, id: &str) -> StoreResult<Option<ExecutionRow>> {
+        self.one(&format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1"), [id], execution_row)
+    }
+
+    fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE executions SET status = ?2, updated = ?3, wake_at = ?4, stage = ?5, waiting_for = ?6, doc = ?7, \
+             revision = revision + 1 WHERE id = ?1 AND revision = ?8",
+            params![e.id, e.status, e.updated, e.wake_at, e.stage, e.waiting_for, json_text(&e.doc), expected_revision],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn due_executions(&mut self, now: Millis, n: usize) -> StoreResult<Vec<ExecutionRow>> {
+        self.query(
+            &format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('InProgress', 'Stopping') \
+                 AND wake_at <= ?1 ORDER BY wake_at LIMIT ?2"
+            ),
+            params![now, limit(n)],
+            execution_row,
+        )
+    }
+
+    fn list_executions(
+        &mut self,
+        account_id: &str,
+        pipeline: &str,
+        offset: usize,
+        n: usize,
+    ) -> StoreResult<Vec<ExecutionRow>> {
+        self.query(
+            &format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
+                 ORDER BY started DESC, seq DESC LIMIT ?3 OFFSET ?4"
+            ),
+            params![account_id, pipeline, limit(n), limit(offset)],
+            execution_row,
+        )
+    }
+
+    fn executions_at_stage(&mut self, account_id: &str, pipeline: &str, stage: &str) -> StoreResult<Vec<ExecutionRow>> {
+        self.query(
+            &format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
+                 AND status IN ('InProgress', 'Stopping') AND (stage = ?3 OR waiting_for = ?3) ORDER BY started, seq"
+            ),
+            [account_id, pipeline, stage],
+            execution_row,
+        )
+    }
+
+    fn insert_job(&mut self, j: &JobRow) -> StoreResult<()> {
+        self.exec(
+            &format!("INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
+            params![
+                j.id,
+                j.queue,
+                j.account_id,
+                j.pipeline_name,
+                j.execution_id,
+                j.action_execution_id,
+                j.client_id,
+                j.status.as_str(),
+                j.nonce,
+                j.lease_until,
+                j.timeout_at,
+                j.created,
+                j.updated,
+                j.query_value,
+                json_text(&j.data),
+                j.result.as_ref().map(json_text),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_job(&mut self, id: &str) -> StoreResult<Option<JobRow>> {
+        self.one(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), [id], job_row)
+    }
+
+    fn claim_jobs(
+        &mut self,
+        queue: &str,
+        query_value: Option<&str>,
+        max: usize,
+        now: Millis,
+        lease_until: Millis,
+        nonce: &mut dyn FnMut() -> String,
+    ) -> StoreResult<Vec<JobRow>> {
+        // The writer holds the database (BEGIN IMMEDIATE), so the candidates
+        // cannot change under us; each claim is still a guarded update.
+        let ids: Vec<String> = self.query(CLAIM_CANDIDATES, params![queue, query_value, limit(max)], |r| r.get(0))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let claimed = self.one(
+                &format!(
+                    "UPDATE jobs SET status = 'Dispatched', nonce = ?2, lease_until = ?3, updated = ?4 \
+                     WHERE id = ?1 AND status = 'Queued' RETURNING {JOB_COLUMNS}"
+                ),
+                params![id, nonce(), lease_until, now],
+                job_row,
+            )?;
+            out.extend(claimed);
+        }
+        Ok(out)
+    }
+
+    fn update_job(
+        &mut self,
+        j: &JobRow,
+        expected_status: JobStatus,
+        expected_nonce: Option<&str>,
+    ) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE jobs SET status = ?2, nonce = ?3, lease_until = ?4, updated = ?5, result = ?6 \
+             WHERE id = ?1 AND status = ?7 AND nonce IS ?8",
+            params![
+                j.id,
+                j.status.as_str(),
+                j.nonce,
+                j.lease_until,
+                j.updated,
+                j.result.as_ref().map(json_text),
+                expected_status.as_str(),
+                expected_nonce,
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn expired_leases(&mut self, now: Millis, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'Dispatched' AND lease_until <= ?1 ORDER BY lease_until LIMIT ?2"
+            ),
+            params![now, limit(n)],
+            job_row,
+        )
+    }
+
+    fn timed_out_jobs(&mut self, now: Millis, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE status IN ('Created', 'Queued', 'Dispatched', 'InProgress') \
+                 AND timeout_at <= ?1 ORDER BY timeout_at LIMIT ?2"
+            ),
+            params![now, limit(n)],
+            job_row,
+        )
+    }
+
+    fn unfinished_jobs_of_execution(&mut self, execution_id: &str) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE execution_id = ?1 \
+                 AND status IN ('Created', 'Queued', 'Dispatched', 'InProgress') ORDER BY created, seq"
+            ),
+            [execution_id],
+            job_row,
+        )
+    }
+
+    fn unfinished_jobs_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE account_id = ?1 AND pipeline_name = ?2 \
+                 AND status IN ('Created', 'Queued', 'Dispatched', 'InProgress') ORDER BY created, seq"
+            ),
+            [account_id, pipeline],
+            job_row,
+        )
+    }
+
+    fn queue_depths(&mut self) -> StoreResult<Vec<(String, u64)>> {
+        self.query("SELECT queue, COUNT(*) FROM jobs WHERE status = 'Queued' GROUP BY queue ORDER BY queue", [], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+        })
+    }
+
+    fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>> {
+        let counts: Vec<(String, i64)> =
+            self.query("SELECT status, COUNT(*) FROM jobs GROUP BY status", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(JobStatus::ALL
+            .into_iter()
+            .filter_map(|st| counts.iter().find(|(s, _)| s == st.as_str()).map(|(_, n)| (st, *n as u64)))
+            .collect())
+    }
+
+    fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
+        self.exec(
+            &format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![
+                c.client_id,
+                c.client_token,
+                c.owner_account,
+                c.queue,
+                c.account_id,
+                c.pipeline_name,
+                c.stage_name,
+                c.action_name,
+                c.created
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_client(&mut self, client_id: &str) -> StoreResult<Option<ClientRow>> {
+        self.one(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = ?1"), [client_id], client_row)
+    }
+
+    fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>> {
+        self.query(
+            &format!(
+                "SELECT {CLIENT_COLUMNS} FROM clients WHERE account_id = ?1 AND pipeline_name = ?2 ORDER BY client_id"
+            ),
+            [account_id, pipeline],
+            client_row,
+        )
+    }
+
+    fn delete_client(&mut self, client_id: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM clients WHERE client_id = ?1", [client_id])? == 1)
+    }
+
+    fn list_clients(
+        &mut self,
+        owner_account: &str,
+        queue: Option<&str>,
+        after: Option<&str>,
+        n: usize,
+    ) -> StoreResult<Vec<ClientRow>> {
+        self.query(
+            &format!(
+                "SELECT {CLIENT_COLUMNS} FROM clients WHERE owner_account = ?1 AND (?2 IS NULL OR queue = ?2) \
+                 AND client_id > ?3 ORDER BY client_id LIMIT ?4"
+            ),
+            params![owner_account, queue, after.unwrap_or(""), limit(n)],
+            client_row,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(store: &SqliteStore, sql: &str) -> String {
+        let batch = lock(&store.writer.state);
+        let mut stmt = batch.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        let rows = stmt.query_map(params!["q", Option::<String>::None, 1], |r| r.get::<_, String>(3)).expect("plan");
+        rows.collect::<rusqlite::Result<Vec<_>>>().expect("plan rows").join("; ")
+    }
+
+    #[test]
+    fn claims_use_the_queue_index_without_sorting() {
+        let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let store = SqliteStore::open(dir.join("plan.sqlite")).expect("open");
+        let p = plan(&store, CLAIM_CANDIDATES);
+        assert!(p.contains("USING INDEX jobs_queue"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "claims must not sort: {p}");
+        let stat: i64 = lock(&store.writer.state)
+            .conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sqlite_stat%'", [], |r| r.get(0))
+            .expect("stat tables");
+        assert_eq!(stat, 0, "no ANALYZE: STAT4 would re-plan every claim");
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,86 @@
+//! The SQLite store against the shared store contract and domain scenarios,
+//! plus what only a file-backed store can show: nothing is lost on restart.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cpjobs_core::testing::domain::{self, CUSTOMER, PARTNER, World, at, partner_pipeline, tp_id};
+use cpjobs_core::testing::{run_contract, run_domain};
+use cpjobs_store_sqlite::SqliteStore;
+use serde_json::json;
+
+/// A fresh database file in a per-process temporary folder.
+fn fresh_path() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("db-{}.sqlite", N.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+fn fresh() -> SqliteStore {
+    SqliteStore::open(fresh_path()).expect("open store")
+}
+
+#[test]
+fn store_contract() {
+    run_contract(fresh);
+}
+
+#[test]
+fn domain_scenarios() {
+    run_domain(fresh);
+}
+
+#[test]
+fn schema_is_versioned_and_reopening_keeps_it() {
+    let path = fresh_path();
+    let s = SqliteStore::open(&path).expect("open");
+    assert_eq!(s.schema_version().expect("version"), 1);
+    drop(s);
+    let s = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(s.schema_version().expect("version"), 1);
+}
+
+#[test]
+fn restart_mid_flow_loses_nothing_and_resumes_leases_and_timeouts() {
+    let path = fresh_path();
+    let w = World::new(SqliteStore::open(&path).expect("open"));
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (src, token, nonce) = w.take_third_party(PARTNER, "PartnerSource", "Source", 1);
+    drop(w);
+
+    // The acknowledged job is still the worker's after a restart.
+    let w = World::new(SqliteStore::open(&path).expect("reopen"));
+    let again =
+        w.ok(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": src, "nonce": nonce, "clientToken": token}), 2);
+    assert_eq!(again["status"], "InProgress");
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": src, "clientToken": token}), 2);
+    // The build job is dispatched, then the service restarts during its lease.
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 3);
+    let build = polled["jobs"][0]["jobId"].as_str().expect("job").to_owned();
+    drop(w);
+
+    let w = World::new(SqliteStore::open(&path).expect("reopen"));
+    assert_eq!(w.svc.tick(at(20)).expect("tick").requeued, 0, "the lease survives the restart");
+    assert_eq!(w.svc.tick(at(33)).expect("tick").requeued, 1, "and ends on time");
+    let (again, btoken, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 40);
+    assert_eq!(again, build);
+    drop(w);
+
+    // The job timeout (600 s from creation at t = 2) is kept across restarts too.
+    let w = World::new(SqliteStore::open(&path).expect("reopen"));
+    assert_eq!(w.svc.tick(at(601)).expect("tick").timed_out, 0);
+    assert_eq!(w.svc.tick(at(603)).expect("tick").timed_out, 1);
+    assert_eq!(w.status("app", &exec), "Failed");
+    assert_eq!(
+        w.err(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": build, "clientToken": btoken}), 604),
+        "InvalidJobStateException"
+    );
+    let _ = domain::config();
+}
