@@ -6,8 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cpjobs_core::{Api, ApiError, Caller, ServiceConfig};
+use cpjobs_core::{Service, ServiceConfig};
 use cpjobs_server::cli::Domain;
+use cpjobs_server::{DomainStats, StatsSource};
+use cpjobs_store_sqlite::SqliteStore;
 
 fn main() {
     let mut args = std::env::args();
@@ -25,26 +27,32 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Opens the domain that backs `cpjobs serve`.
-///
-/// The domain and its SQLite store are built on another branch; until they are
-/// merged here, every operation is refused with a 500 that says so, and the
-/// service's own layers (routing, SigV4, validation, metrics) work in full.
-/// The merge replaces this body with the store-backed `Api`.
-fn open_domain(_config: &ServiceConfig, _data_dir: &Path) -> Result<Domain, String> {
-    Ok(Domain { api: Arc::new(NoDomain), options: cpjobs_server::Options::default() })
+/// The embedded default: the domain over SQLite in the data directory.
+fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<Domain, String> {
+    let path = data_dir.join("cpjobs.sqlite3");
+    let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let service = Arc::new(Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?);
+    let mut options = cpjobs_server::Options::default();
+    let ticker = Arc::clone(&service);
+    options.tick = Some(Arc::new(move |now| {
+        // A failed sweep is retried at the next tick; the store logs its own errors.
+        let _ = ticker.tick(now);
+    }));
+    options.stats = Some(Arc::new(Stats(Arc::clone(&service))));
+    Ok(Domain { api: service, options })
 }
 
-struct NoDomain;
+/// `/metrics`' job gauges, read from the store at each scrape.
+struct Stats(Arc<Service<SqliteStore>>);
 
-impl Api for NoDomain {
-    fn call(
-        &self,
-        _: &Caller,
-        operation: &str,
-        _: serde_json::Value,
-        _: SystemTime,
-    ) -> Result<serde_json::Value, ApiError> {
-        Err(ApiError::internal(format!("{operation}: this build has no domain store linked in")))
+impl StatsSource for Stats {
+    fn stats(&self, _now: SystemTime) -> DomainStats {
+        let jobs_by_status = self
+            .0
+            .job_counts()
+            .map(|c| c.into_iter().map(|(status, n)| ("all".to_owned(), status.as_str().to_owned(), n)).collect())
+            .unwrap_or_default();
+        let queue_depth = self.0.queue_depths().unwrap_or_default();
+        DomainStats { jobs_by_status, queue_depth }
     }
 }
