@@ -1,0 +1,426 @@
+//! The driver: one AWS CLI invocation from argv to exit code, in the order
+//! AWS CLI v1's `CLIDriver.main` does things, because that order decides
+//! which of several problems a user sees and whether a request is sent:
+//!
+//! 1. main parser (argparse errors exit 2; `--version` exits 0 wherever it is);
+//! 2. top-level arguments: `--query` compiled, `--endpoint-url` scheme,
+//!    timeouts through `int()`, `--v2-debug` warnings, `--debug` log start
+//!    (errors exit 255: a bad `--query` beats a missing required argument);
+//! 3. `help`, or the service parser (unknown operation exits 2);
+//! 4. operation parser (`help`, stray words: `Unknown options`, exit 255);
+//! 5. paging checks, request parameters (`params::build_params`);
+//! 6. `--generate-cli-skeleton input` (no config needed);
+//! 7. session and region, then validation, then `--generate-cli-skeleton output`
+//!    or the call(s) (paginated when the operation pages and `--no-paginate` is absent);
+//! 8. output format (an invalid configured one fails only now), `--query`, output.
+
+mod paginate;
+mod token;
+
+use std::io::{IsTerminal, Write};
+
+use cpjobs_model::{Operation, ServiceModel};
+
+use crate::args::argparse::{Namespace, Stop, Value};
+use crate::args::parsers::{self, SERVICE};
+use crate::args::usage::{argparse_error, unknown_options};
+use crate::args::{GlobalArgs, pyint};
+use crate::config::Session;
+use crate::error::CliError;
+use crate::output::{self, OutputFormat};
+use crate::params::{self, ArgKind, RawArg};
+use crate::py::PyValue;
+use crate::py::json_encode::{DumpOptions, dumps};
+use crate::query::{self, Expression};
+use crate::transport::Client;
+use crate::{debug, help};
+
+pub use paginate::PageConfig;
+
+/// Runs one invocation, writing results to `out`; errors come back with their stderr text and exit code.
+pub fn main(prog: &str, args: &[String], out: &mut dyn Write) -> Result<i32, CliError> {
+    let (ns, remaining) = match parsers::main_parser().parse_known_args(args) {
+        Ok(r) => r,
+        Err(Stop::Version(v)) => {
+            write_out(out, format!("{v}\n").as_bytes())?;
+            return Ok(0);
+        }
+        Err(Stop::Error(m)) => return Err(CliError::raw(2, argparse_error(prog, &m))),
+    };
+    let globals = parsers::globals_from(&ns);
+    let query = top_level(&globals, args)?;
+    match ns.str("command") {
+        Some("help") => {
+            write_out(out, help::provider(prog).as_bytes())?;
+            Ok(0)
+        }
+        Some(SERVICE) => service(prog, &remaining, &globals, query.as_ref(), out),
+        // The parser only accepts listed commands.
+        other => Err(CliError::general(format!("unknown command {other:?}"))),
+    }
+}
+
+/// `_handle_top_level_args` and the `top-level-args-parsed` handlers.
+fn top_level(g: &GlobalArgs, args: &[String]) -> Result<Option<Expression>, CliError> {
+    let query = match &g.query {
+        Some(q) => Some(query::compile(q).map_err(|e| CliError::general(format!("Bad value for --query {q}: {e}")))?),
+        None => None,
+    };
+    if let Some(url) = &g.endpoint_url
+        && !has_scheme(url)
+    {
+        return Err(CliError::general(format!(
+            "Bad value for --endpoint-url \"{url}\": scheme is missing.  Must be of the form http://<hostname>/ or https://<hostname>/"
+        )));
+    }
+    for raw in [&g.cli_read_timeout, &g.cli_connect_timeout].into_iter().flatten() {
+        if pyint::parse(raw).is_none() {
+            return Err(CliError::general(pyint::error_message(raw)));
+        }
+    }
+    if g.v2_debug || std::env::var("AWS_CLI_UPGRADE_DEBUG_MODE").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+        v2_warnings();
+    }
+    if g.debug {
+        debug::enable();
+        debug::log("awscli.clidriver", format!("CLI version: {}", parsers::version_line()));
+        let list = PyValue::List(args.iter().map(|a| PyValue::str(a.clone())).collect());
+        debug::log("awscli.clidriver", format!("Arguments entered to CLI: {}", list.repr()));
+    }
+    Ok(query)
+}
+
+/// `urllib.parse.urlsplit`'s scheme rule: letters first, then letters, digits, `+-.`, then `:`.
+fn has_scheme(url: &str) -> bool {
+    match url.find(':') {
+        Some(i) if i > 0 => {
+            let s = &url[..i];
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        _ => false,
+    }
+}
+
+/// The AWS CLI v2 migration warnings `--v2-debug` prints for any command.
+/// The `cli_pager` setting of the config file is not consulted (see DIFFERENCES.md).
+fn v2_warnings() {
+    let mut err = std::io::stderr().lock();
+    if std::env::var_os("AWS_PAGER").is_none() {
+        let _ = err.write_all(
+            "\nAWS CLI v2 UPGRADE WARNING: By default, the AWS CLI v2 returns all output through your operating system\u{2019}s default pager program. This is different from v1 behavior, where the system pager is not used by default. To retain AWS CLI v1 behavior in AWS CLI v2, set the `cli_pager` configuration setting, or the `AWS_PAGER` environment variable, to the empty string. See https://docs.aws.amazon.com/cli/latest/userguide/cliv2-migration-changes.html#cliv2-migration-output-pager.\n"
+                .as_bytes(),
+        );
+    }
+    let python_encoding = std::env::var_os("PYTHONUTF8").is_some() || std::env::var_os("PYTHONIOENCODING").is_some();
+    if python_encoding && std::env::var_os("AWS_CLI_FILE_ENCODING").is_none() {
+        let _ = err.write_all(
+            b"\nThe AWS CLI v2 does not support The `PYTHONUTF8` and `PYTHONIOENCODING` environment variables, and instead uses the `AWS_CLI_FILE_ENCODING` variable. This is different from v1 behavior, where the former two variables are used instead. To retain AWS CLI v1 behavior in AWS CLI v2, set the `AWS_CLI_FILE_ENCODING` environment variable instead. See https://docs.aws.amazon.com/cli/latest/userguide/cliv2-migration-changes.html#cliv2-migration-encodingenvvar.\n",
+        );
+    }
+}
+
+/// `ServiceCommand.__call__`: the operation word, then the operation.
+fn service(
+    prog: &str,
+    args: &[String],
+    g: &GlobalArgs,
+    query: Option<&Expression>,
+    out: &mut dyn Write,
+) -> Result<i32, CliError> {
+    let (ns, remaining) = match parsers::service_parser().parse_known_args(args) {
+        Ok(r) => r,
+        Err(Stop::Error(m)) => return Err(CliError::raw(2, argparse_error(prog, &m))),
+        Err(Stop::Version(v)) => {
+            write_out(out, format!("{v}\n").as_bytes())?;
+            return Ok(0);
+        }
+    };
+    let name = ns.str("operation").unwrap_or_default();
+    if name == "help" {
+        write_out(out, help::service(prog).as_bytes())?;
+        return Ok(0);
+    }
+    let op = parsers::find_operation(name).ok_or_else(|| CliError::general(format!("unknown operation {name}")))?;
+    operation(prog, op, &remaining, g, query, out)
+}
+
+/// `ServiceOperation.__call__` and `CLIOperationCaller.invoke`.
+fn operation(
+    prog: &str,
+    op: &'static Operation,
+    args: &[String],
+    g: &GlobalArgs,
+    query: Option<&Expression>,
+    out: &mut dyn Write,
+) -> Result<i32, CliError> {
+    let specs = params::operation_args(op);
+    // ArgTableArgParser: a lone `help` is help, whatever is required.
+    if args.len() == 1 && args[0] == "help" {
+        write_out(out, help::operation(prog, op).as_bytes())?;
+        return Ok(0);
+    }
+    let parser = parsers::operation_parser(op, &specs, args);
+    let (ns, mut remaining) = match parser.parse_known_args(args) {
+        Ok(r) => r,
+        Err(Stop::Error(m)) => return Err(CliError::raw(2, argparse_error(prog, &m))),
+        Err(Stop::Version(v)) => {
+            write_out(out, format!("{v}\n").as_bytes())?;
+            return Ok(0);
+        }
+    };
+    match ns.str("help") {
+        Some("help") => {
+            write_out(out, help::operation(prog, op).as_bytes())?;
+            return Ok(0);
+        }
+        Some(word) => remaining.push(word.to_owned()),
+        None => {}
+    }
+    if !remaining.is_empty() {
+        return Err(CliError::raw(255, unknown_options(prog, &remaining)));
+    }
+    let paging = paging_config(op, &ns, g)?;
+
+    let given: Vec<(&params::ArgSpec, RawArg)> = specs
+        .iter()
+        .filter_map(|spec| {
+            let d = parsers::dest(&spec.cli_name);
+            let raw = match (spec.kind, ns.get(&d)?) {
+                (ArgKind::Boolean, Value::Bool(b)) => RawArg::Flag(*b),
+                (_, Value::List(v)) => RawArg::Values(v.clone()),
+                (_, Value::Str(s)) => RawArg::Value(s.clone()),
+                (_, Value::Bool(b)) => RawArg::Flag(*b),
+            };
+            Some((spec, raw))
+        })
+        .collect();
+    if let Some(Some(n)) = paging.as_ref().map(|p| p.max_items)
+        && n <= 0
+    {
+        let _ = std::io::stderr()
+            .write_all(b"warning: Non-positive values for --max-items may result in undefined behavior.\n");
+    }
+    let params = params::build_params(op, &given, ns.str("cli_input_json"))?;
+
+    let skeleton = ns.str("generate_cli_skeleton");
+    if skeleton == Some("input") {
+        write_out(out, params::skeleton_input(op).as_bytes())?;
+        return Ok(0);
+    }
+
+    let session = Session::load(g)?;
+    session.region()?;
+    if skeleton == Some("output") {
+        // A stubbed call: validated like a real one, answered with the sample output.
+        params::validate(op, &params)?;
+        let response = params::skeleton_output(op);
+        let format = output_format(g, &session)?;
+        display(op, &response, format, g, query, out)?;
+        return Ok(0);
+    }
+
+    match (paging, ServiceModel::codepipeline().paginator(&op.name)) {
+        (Some(config), Some(pager)) => {
+            // PageIterator is lazy: the formatter (and its error) comes before the first request.
+            let format = output_format(g, &session)?;
+            let mut client: Option<Client> = None;
+            let mut fetch = |kwargs: &PyValue| -> Result<PyValue, CliError> {
+                params::validate(op, kwargs)?;
+                if client.is_none() {
+                    client = Some(Client::new(&session, g)?);
+                }
+                let c = client.as_ref().ok_or_else(|| CliError::general("no client"))?;
+                call(op, c, kwargs)
+            };
+            if let OutputFormat::Text = format {
+                // TextFormatter prints each page as it arrives, with only the result key.
+                let mut on_page = |page: PyValue| -> Result<(), CliError> {
+                    let current = PyValue::Dict(vec![(
+                        pager.result_key.clone(),
+                        page.get(&pager.result_key).cloned().unwrap_or(PyValue::None),
+                    )]);
+                    display(op, &current, format, g, query, out)
+                };
+                let resume = paginate::paginate(pager, &params, &config, &mut fetch, &mut on_page)?;
+                if let Some(r) = resume {
+                    let v = PyValue::Dict(vec![(
+                        "NextToken".to_owned(),
+                        PyValue::Dict(vec![("NextToken".to_owned(), PyValue::str(r))]),
+                    )]);
+                    display(op, &v, format, g, query, out)?;
+                }
+            } else {
+                let mut pages = Vec::new();
+                let mut on_page = |page: PyValue| -> Result<(), CliError> {
+                    pages.push(page);
+                    Ok(())
+                };
+                let resume = paginate::paginate(pager, &params, &config, &mut fetch, &mut on_page)?;
+                let full = paginate::build_full_result(pager, &pages, resume.as_deref());
+                display(op, &full, format, g, query, out)?;
+            }
+        }
+        _ => {
+            params::validate(op, &params)?;
+            let client = Client::new(&session, g)?;
+            let response = call(op, &client, &params)?;
+            let format = output_format(g, &session)?;
+            display(op, &response, format, g, query, out)?;
+        }
+    }
+    Ok(0)
+}
+
+/// One request: `json.dumps(params)` on the wire, the body read against the model.
+fn call(op: &Operation, client: &Client, params: &PyValue) -> Result<PyValue, CliError> {
+    let body = dumps(params, DumpOptions::WIRE).map_err(|e| CliError::general(e.0))?;
+    let response = client.call(op, &body)?;
+    output::parse_response(op, &response.body)
+}
+
+/// The paging checks of `check_should_enable_pagination`; `None` when the call is not paginated.
+fn paging_config(op: &Operation, ns: &Namespace, g: &GlobalArgs) -> Result<Option<PageConfig>, CliError> {
+    let Some(paging) = parsers::paging_args(op) else { return Ok(None) };
+    // A manual paging member (`--next-token`, `--max-results`) turns pagination off.
+    let manual = paging.manual.iter().any(|m| ns.get(&parsers::dest(m)).is_some());
+    let enabled = !g.no_paginate && !manual;
+    let int = |d: &str| ns.str(d).and_then(pyint::parse);
+    if !enabled {
+        // Python truthiness: `--max-items 0` does not count as used.
+        let used: Vec<String> = ["starting_token", "page_size", "max_items"]
+            .iter()
+            .filter(|d| match ns.str(d) {
+                Some(s) if **d == "starting_token" => !s.is_empty(),
+                Some(_) => int(d).is_some_and(|v| v != "0"),
+                None => false,
+            })
+            .map(|d| format!("--{}", d.replace('_', "-")))
+            .collect();
+        if !used.is_empty() {
+            return Err(CliError::general(format!(
+                "Error during pagination: Cannot specify --no-paginate along with pagination arguments: {}",
+                used.join(", ")
+            )));
+        }
+        return Ok(None);
+    }
+    Ok(Some(PageConfig {
+        max_items: int("max_items").map(|v| v.parse().unwrap_or(i128::MAX)),
+        page_size: int("page_size"),
+        starting_token: ns.str("starting_token").map(str::to_owned),
+    }))
+}
+
+/// `--output`, else the configured output, else json; an unknown name fails here.
+fn output_format(g: &GlobalArgs, session: &Session) -> Result<OutputFormat, CliError> {
+    let name = g.output.clone().or_else(|| session.output_format()).unwrap_or_else(|| "json".to_owned());
+    OutputFormat::parse(&name).ok_or_else(|| CliError::general(format!("Unknown output type: {name}")))
+}
+
+/// `--query`, then the formatter.
+fn display(
+    op: &Operation,
+    value: &PyValue,
+    format: OutputFormat,
+    g: &GlobalArgs,
+    query: Option<&Expression>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let searched;
+    let value = match query {
+        Some(q) => {
+            searched = q.search(value).map_err(CliError::general)?;
+            &searched
+        }
+        None => value,
+    };
+    let color = match g.color.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => std::io::stdout().is_terminal(),
+    };
+    match output::write_output(value, format, color, &op.name, out) {
+        Ok(()) => Ok(()),
+        // AWS CLI ignores a closed stdout (`head` reading only part of the output).
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::general(e.to_string())),
+    }
+}
+
+fn write_out(out: &mut dyn Write, bytes: &[u8]) -> Result<(), CliError> {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::general(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> (Result<i32, CliError>, String) {
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        let mut out = Vec::new();
+        let r = main("aws", &args, &mut out);
+        (r, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn argparse_errors_exit_2_with_usage() {
+        let (r, _) = run(&["codepipeline", "poll-for-third-party-jobs", "--action-type-id"]);
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code, 2);
+        assert!(e.stderr.ends_with("\naws: error: argument --action-type-id: expected one argument\n"));
+        let (r, _) = run(&[]);
+        assert!(r.unwrap_err().stderr.ends_with("aws: error: the following arguments are required: command\n"));
+    }
+
+    #[test]
+    fn stray_words_exit_255() {
+        let (r, _) =
+            run(&["codepipeline", "poll-for-third-party-jobs", "--action-type-id", "x", "extra", "positional"]);
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code, 255);
+        assert!(e.stderr.ends_with("\n\nUnknown options: positional, extra\n"));
+    }
+
+    #[test]
+    fn top_level_checks_come_before_the_operation() {
+        let (r, _) = run(&["codepipeline", "poll-for-third-party-jobs", "--cli-read-timeout", "1.5"]);
+        assert_eq!(r.unwrap_err().stderr, "\ninvalid literal for int() with base 10: '1.5'\n");
+        let (r, _) = run(&["codepipeline", "nope", "--endpoint-url", "127.0.0.1:1"]);
+        assert_eq!(
+            r.unwrap_err().stderr,
+            "\nBad value for --endpoint-url \"127.0.0.1:1\": scheme is missing.  Must be of the form http://<hostname>/ or https://<hostname>/\n"
+        );
+    }
+
+    #[test]
+    fn version_and_help() {
+        let (r, out) = run(&["codepipeline", "poll-for-third-party-jobs", "--version", "junk"]);
+        assert_eq!(r.unwrap(), 0);
+        assert_eq!(out, format!("{}\n", parsers::version_line()));
+        let (r, out) = run(&["codepipeline", "poll-for-third-party-jobs", "help"]);
+        assert_eq!(r.unwrap(), 0);
+        assert!(out.contains("--action-type-id"));
+    }
+
+    #[test]
+    fn no_paginate_with_paging_args() {
+        let (r, _) = run(&["codepipeline", "list-pipelines", "--max-results", "3", "--max-items", "2"]);
+        assert_eq!(
+            r.unwrap_err().stderr,
+            "\nError during pagination: Cannot specify --no-paginate along with pagination arguments: --max-items\n"
+        );
+    }
+
+    #[test]
+    fn scheme_rule() {
+        assert!(has_scheme("http://x"));
+        assert!(has_scheme("localhost:8080"));
+        assert!(!has_scheme("127.0.0.1:18765"));
+        assert!(!has_scheme(":x"));
+    }
+}

@@ -1,0 +1,120 @@
+//! PLACEHOLDER: replaced at merge.
+//!
+//! Request parameters of an operation: its CLI arguments, their unpacking
+//! (shorthand, JSON, param files), validation and skeletons. Only
+//! `operation_args` is real here (the driver and help need it to build the
+//! operation parser); the rest reports that it is not built yet.
+
+use cpjobs_model::{Operation, ServiceModel, ShapeKind, cli_name};
+
+use crate::error::CliError;
+use crate::py::PyValue;
+
+/// How an argument takes its value on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A string or number: one word.
+    Scalar,
+    /// `--x` / `--no-x`.
+    Boolean,
+    /// Several words.
+    List,
+    /// Shorthand or JSON.
+    Structure,
+    /// Shorthand or JSON.
+    Map,
+    /// Bytes.
+    Blob,
+}
+
+/// One CLI argument of an operation.
+#[derive(Debug, Clone)]
+pub struct ArgSpec {
+    /// Name without dashes, e.g. `action-type-id`.
+    pub cli_name: String,
+    /// The input member's wire name.
+    pub member: String,
+    /// The member's shape name.
+    pub shape: String,
+    /// Whether argparse requires it.
+    pub required: bool,
+    /// How the value is given.
+    pub kind: ArgKind,
+}
+
+/// The CLI arguments of `op`, in input member order.
+pub fn operation_args(op: &Operation) -> Vec<ArgSpec> {
+    let model = ServiceModel::codepipeline();
+    let Some(input) = op.input.as_deref().map(|s| model.shape(s)) else { return Vec::new() };
+    input
+        .members
+        .iter()
+        .map(|m| {
+            let shape = model.shape(&m.shape);
+            let kind = match shape.kind {
+                ShapeKind::Boolean => ArgKind::Boolean,
+                ShapeKind::List => ArgKind::List,
+                ShapeKind::Structure => ArgKind::Structure,
+                ShapeKind::Map => ArgKind::Map,
+                ShapeKind::Blob => ArgKind::Blob,
+                _ => ArgKind::Scalar,
+            };
+            let mut name = cli_name(&m.name);
+            // awscli/customizations/argrename.py: `--version` would clash with the global option.
+            if name == "version" {
+                name =
+                    if op.name == "GetPipeline" { "pipeline-version".to_owned() } else { "action-version".to_owned() };
+            }
+            ArgSpec {
+                cli_name: name,
+                member: m.name.clone(),
+                shape: m.shape.clone(),
+                required: input.required.contains(&m.name) && !m.idempotency_token,
+                kind,
+            }
+        })
+        .collect()
+}
+
+/// A parsed argument value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawArg {
+    /// One word.
+    Value(String),
+    /// A list argument's words.
+    Values(Vec<String>),
+    /// A boolean flag.
+    Flag(bool),
+}
+
+fn not_built() -> CliError {
+    CliError::general("request parameters are not built yet")
+}
+
+/// The request parameters from the given arguments and `--cli-input-json`.
+pub fn build_params(
+    op: &Operation,
+    given: &[(&ArgSpec, RawArg)],
+    cli_input_json: Option<&str>,
+) -> Result<PyValue, CliError> {
+    let _ = (op, given, cli_input_json);
+    Err(not_built())
+}
+
+/// botocore's parameter validation.
+pub fn validate(op: &Operation, params: &PyValue) -> Result<(), CliError> {
+    let _ = (op, params);
+    Err(not_built())
+}
+
+/// Stdout for `--generate-cli-skeleton input`.
+pub fn skeleton_input(op: &Operation) -> String {
+    let _ = op;
+    "{}\n".to_owned()
+}
+
+/// The sample response for `--generate-cli-skeleton output`.
+pub fn skeleton_output(op: &Operation) -> PyValue {
+    let _ = op;
+    PyValue::Dict(Vec::new())
+}
