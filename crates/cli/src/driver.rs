@@ -181,6 +181,7 @@ fn operation(
         return Err(CliError::raw(255, unknown_options(prog, &remaining)));
     }
     let paging = paging_config(op, &ns, g)?;
+    let skeleton = ns.str("generate_cli_skeleton");
 
     let given: Vec<(&params::ArgSpec, RawArg)> = specs
         .iter()
@@ -195,15 +196,22 @@ fn operation(
             Some((spec, raw))
         })
         .collect();
-    if let Some(Some(n)) = paging.as_ref().map(|p| p.max_items)
+    if let Some(Some(n)) = paging.as_ref().map(|(_, p)| p.max_items)
         && n <= 0
     {
         let _ = std::io::stderr()
             .write_all(b"warning: Non-positive values for --max-items may result in undefined behavior.\n");
     }
-    let params = params::build_params(op, &given, ns.str("cli_input_json"))?;
+    let mut params = params::build_params(op, &given, ns.str("cli_input_json"))?;
+    // PageArgument.add_to_params puts the paging values in the call
+    // parameters; the paginator takes them out, but when no paginator runs
+    // (pagination off, or a stubbed skeleton call) botocore's validator sees them.
+    if let Some((enabled, config)) = &paging
+        && (!enabled || skeleton == Some("output"))
+    {
+        insert_pagination_config(&mut params, &given, config);
+    }
 
-    let skeleton = ns.str("generate_cli_skeleton");
     if skeleton == Some("input") {
         write_out(out, params::skeleton_input(op).as_bytes())?;
         return Ok(0);
@@ -221,7 +229,7 @@ fn operation(
     }
 
     match (paging, ServiceModel::codepipeline().paginator(&op.name)) {
-        (Some(config), Some(pager)) => {
+        (Some((true, config)), Some(pager)) => {
             // PageIterator is lazy: the formatter (and its error) comes before the first request.
             let format = output_format(g, &session)?;
             let mut client: Option<Client> = None;
@@ -279,8 +287,9 @@ fn call(op: &Operation, client: &Client, params: &PyValue) -> Result<PyValue, Cl
     output::parse_response(op, &response.body)
 }
 
-/// The paging checks of `check_should_enable_pagination`; `None` when the call is not paginated.
-fn paging_config(op: &Operation, ns: &Namespace, g: &GlobalArgs) -> Result<Option<PageConfig>, CliError> {
+/// The paging arguments of a pageable operation and whether pagination is on
+/// (the checks of `check_should_enable_pagination`); `None` when the operation does not page.
+fn paging_config(op: &Operation, ns: &Namespace, g: &GlobalArgs) -> Result<Option<(bool, PageConfig)>, CliError> {
     let Some(paging) = parsers::paging_args(op) else { return Ok(None) };
     // A manual paging member (`--next-token`, `--max-results`) turns pagination off.
     let manual = paging.manual.iter().any(|m| ns.get(&parsers::dest(m)).is_some());
@@ -303,13 +312,35 @@ fn paging_config(op: &Operation, ns: &Namespace, g: &GlobalArgs) -> Result<Optio
                 used.join(", ")
             )));
         }
-        return Ok(None);
     }
-    Ok(Some(PageConfig {
+    let config = PageConfig {
         max_items: int("max_items").map(|v| v.parse().unwrap_or(i128::MAX)),
         page_size: int("page_size"),
         starting_token: ns.str("starting_token").map(str::to_owned),
-    }))
+    };
+    Ok(Some((enabled, config)))
+}
+
+/// Adds `PaginationConfig` (StartingToken, PageSize, MaxItems as given) after
+/// the parameters that came from command-line arguments, where
+/// `_build_call_parameters` puts it (before `--cli-input-json` members).
+fn insert_pagination_config(params: &mut PyValue, given: &[(&params::ArgSpec, RawArg)], config: &PageConfig) {
+    let mut entries = Vec::new();
+    if let Some(t) = &config.starting_token {
+        entries.push(("StartingToken".to_owned(), PyValue::str(t.clone())));
+    }
+    if let Some(p) = &config.page_size {
+        entries.push(("PageSize".to_owned(), PyValue::Int(p.clone())));
+    }
+    if let Some(m) = config.max_items {
+        entries.push(("MaxItems".to_owned(), PyValue::Int(m.to_string())));
+    }
+    if entries.is_empty() {
+        return;
+    }
+    let (PyValue::Dict(e) | PyValue::OrderedDict(e)) = params else { return };
+    let at = e.iter().rposition(|(k, _)| given.iter().any(|(spec, _)| spec.member == *k)).map_or(0, |i| i + 1);
+    e.insert(at, ("PaginationConfig".to_owned(), PyValue::Dict(entries)));
 }
 
 /// `--output`, else the configured output, else json; an unknown name fails here.
