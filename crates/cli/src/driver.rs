@@ -10,8 +10,9 @@
 //! 4. operation parser (`help`, stray words: `Unknown options`, exit 255);
 //! 5. paging checks, request parameters (`params::build_params`);
 //! 6. `--generate-cli-skeleton input` (no config needed);
-//! 7. session and region, then validation, then `--generate-cli-skeleton output`
-//!    or the call(s) (paginated when the operation pages and `--no-paginate` is absent);
+//! 7. session, region and client (partial credentials, endpoint, timeouts),
+//!    then validation, then `--generate-cli-skeleton output` or the call(s)
+//!    (paginated when the operation pages and pagination is not turned off);
 //! 8. output format (an invalid configured one fails only now), `--query`, output.
 
 mod paginate;
@@ -39,6 +40,25 @@ pub use paginate::PageConfig;
 
 /// Runs one invocation, writing results to `out`; errors come back with their stderr text and exit code.
 pub fn main(prog: &str, args: &[String], out: &mut dyn Write) -> Result<i32, CliError> {
+    let result = dispatch(prog, args, out);
+    if let Err(e) = &result
+        && e.exit_code == 255
+        && debug::enabled()
+    {
+        // CLIDriver.main's handlers: region/credential messages (printed without a
+        // leading blank line) are logged themselves; other exceptions are
+        // announced (AWS CLI adds a Python traceback here) before the exit code.
+        if e.stderr.starts_with('\n') {
+            debug::log("awscli.clidriver", "Exception caught in main()");
+            debug::log("awscli.clidriver", "Exiting with rc 255");
+        } else if !e.stderr.starts_with("usage:") {
+            debug::log("awscli.clidriver", e.stderr.trim_end_matches('\n'));
+        }
+    }
+    result
+}
+
+fn dispatch(prog: &str, args: &[String], out: &mut dyn Write) -> Result<i32, CliError> {
     let (ns, remaining) = match parsers::main_parser().parse_known_args(args) {
         Ok(r) => r,
         Err(Stop::Version(v)) => {
@@ -160,6 +180,9 @@ fn operation(
         write_out(out, help::operation(prog, op).as_bytes())?;
         return Ok(0);
     }
+    if parsers::paging_args(op).is_some() {
+        debug::log("awscli.customizations.paginate", format!("Modifying paging parameters for operation: {}", op.name));
+    }
     let parser = parsers::operation_parser(op, &specs, args);
     let (ns, mut remaining) = match parser.parse_known_args(args) {
         Ok(r) => r,
@@ -217,8 +240,11 @@ fn operation(
         return Ok(0);
     }
 
+    // create_nested_client: region, endpoint, timeouts and partial credentials
+    // fail here, before validation; missing credentials only fail when signing.
     let session = Session::load(g)?;
     session.region()?;
+    let client = Client::new(&session, g)?;
     if skeleton == Some("output") {
         // A stubbed call: validated like a real one, answered with the sample output.
         params::validate(op, &params)?;
@@ -232,14 +258,9 @@ fn operation(
         (Some((true, config)), Some(pager)) => {
             // PageIterator is lazy: the formatter (and its error) comes before the first request.
             let format = output_format(g, &session)?;
-            let mut client: Option<Client> = None;
             let mut fetch = |kwargs: &PyValue| -> Result<PyValue, CliError> {
                 params::validate(op, kwargs)?;
-                if client.is_none() {
-                    client = Some(Client::new(&session, g)?);
-                }
-                let c = client.as_ref().ok_or_else(|| CliError::general("no client"))?;
-                call(op, c, kwargs)
+                call(op, &client, kwargs)
             };
             if let OutputFormat::Text = format {
                 // TextFormatter prints each page as it arrives, with only the result key.
@@ -271,7 +292,6 @@ fn operation(
         }
         _ => {
             params::validate(op, &params)?;
-            let client = Client::new(&session, g)?;
             let response = call(op, &client, &params)?;
             let format = output_format(g, &session)?;
             display(op, &response, format, g, query, out)?;
@@ -293,6 +313,12 @@ fn paging_config(op: &Operation, ns: &Namespace, g: &GlobalArgs) -> Result<Optio
     let Some(paging) = parsers::paging_args(op) else { return Ok(None) };
     // A manual paging member (`--next-token`, `--max-results`) turns pagination off.
     let manual = paging.manual.iter().any(|m| ns.get(&parsers::dest(m)).is_some());
+    if manual {
+        debug::log(
+            "awscli.customizations.paginate",
+            "User has specified a manual pagination arg. Automatically setting --no-paginate.",
+        );
+    }
     let enabled = !g.no_paginate && !manual;
     let int = |d: &str| ns.str(d).and_then(pyint::parse);
     if !enabled {
