@@ -46,7 +46,7 @@ pub struct ArgSpec {
 pub fn operation_args(op: &Operation) -> Vec<ArgSpec> {
     let model = ServiceModel::codepipeline();
     let Some(input) = op.input.as_deref().map(|s| model.shape(s)) else { return Vec::new() };
-    input
+    let mut args: Vec<ArgSpec> = input
         .members
         .iter()
         .map(|m| {
@@ -59,21 +59,23 @@ pub fn operation_args(op: &Operation) -> Vec<ArgSpec> {
                 ShapeKind::Blob => ArgKind::Blob,
                 _ => ArgKind::Scalar,
             };
-            let mut name = cli_name(&m.name);
-            // awscli/customizations/argrename.py: `--version` would clash with the global option.
-            if name == "version" {
-                name =
-                    if op.name == "GetPipeline" { "pipeline-version".to_owned() } else { "action-version".to_owned() };
-            }
             ArgSpec {
-                cli_name: name,
+                cli_name: cli_name(&m.name),
                 member: m.name.clone(),
                 shape: m.shape.clone(),
                 required: input.required.contains(&m.name) && !m.idempotency_token,
                 kind,
             }
         })
-        .collect()
+        .collect();
+    // awscli/customizations/argrename.py: `--version` would clash with the
+    // global option; a renamed argument moves to the end of the table.
+    if let Some(i) = args.iter().position(|a| a.cli_name == "version") {
+        let mut a = args.remove(i);
+        a.cli_name = if op.name == "GetPipeline" { "pipeline-version" } else { "action-version" }.to_owned();
+        args.push(a);
+    }
+    args
 }
 
 /// A parsed argument value.
