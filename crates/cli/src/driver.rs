@@ -197,8 +197,9 @@ fn operation(
             write_out(out, help::operation(prog, op).as_bytes())?;
             return Ok(0);
         }
-        Some(word) => remaining.push(word.to_owned()),
-        None => {}
+        // `elif parsed_args.help:` - an empty word is falsy and vanishes.
+        Some(word) if !word.is_empty() => remaining.push(word.to_owned()),
+        _ => {}
     }
     if !remaining.is_empty() {
         return Err(CliError::raw(255, unknown_options(prog, &remaining)));

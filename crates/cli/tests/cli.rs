@@ -209,6 +209,10 @@ fn unknown_options_exit_255_x18_x19_x29() {
         (vec!["codepipeline", POLL, "--action-type-id", ati, "--bogus", "1"], "--bogus, 1"),
         (vec!["codepipeline", POLL, "--action-type-id", ati, "extra", "positional"], "positional, extra"),
         (vec!["codepipeline", POLL, "--action-type-id", ati, "--max-batch-size", "5", "6"], "6"),
+        (
+            vec!["codepipeline", "get-pipeline", "--page-size", "--tag-keys", "--name", "json", ""],
+            "--page-size, --tag-keys",
+        ),
     ] {
         let o = aws(&args);
         assert_eq!(o.code, 255, "{args:?}");
