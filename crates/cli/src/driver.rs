@@ -22,7 +22,7 @@ use std::io::{IsTerminal, Write};
 
 use cpjobs_model::{Operation, ServiceModel};
 
-use crate::args::argparse::{Namespace, Stop, Value};
+use crate::args::argparse::{Namespace, Parser, Stop, Value};
 use crate::args::parsers::{self, SERVICE};
 use crate::args::usage::{argparse_error, unknown_options};
 use crate::args::{GlobalArgs, pyint};
@@ -59,14 +59,7 @@ pub fn main(prog: &str, args: &[String], out: &mut dyn Write) -> Result<i32, Cli
 }
 
 fn dispatch(prog: &str, args: &[String], out: &mut dyn Write) -> Result<i32, CliError> {
-    let (ns, remaining) = match parsers::main_parser().parse_known_args(args) {
-        Ok(r) => r,
-        Err(Stop::Version(v)) => {
-            write_out(out, format!("{v}\n").as_bytes())?;
-            return Ok(0);
-        }
-        Err(Stop::Error(m)) => return Err(CliError::raw(2, argparse_error(prog, &m))),
-    };
+    let Some((ns, remaining)) = parse(prog, &parsers::main_parser(), args, out)? else { return Ok(0) };
     let globals = parsers::globals_from(&ns);
     let query = top_level(&globals, args)?;
     match ns.str("command") {
@@ -77,6 +70,24 @@ fn dispatch(prog: &str, args: &[String], out: &mut dyn Write) -> Result<i32, Cli
         Some(SERVICE) => service(prog, &remaining, &globals, query.as_ref(), out),
         // The parser only accepts listed commands.
         other => Err(CliError::general(format!("unknown command {other:?}"))),
+    }
+}
+
+/// `parse_known_args` with argparse's exits: an error is usage text and
+/// exit 2; the `version` action prints its line and ends the run (`None`).
+fn parse(
+    prog: &str,
+    parser: &Parser,
+    args: &[String],
+    out: &mut dyn Write,
+) -> Result<Option<(Namespace, Vec<String>)>, CliError> {
+    match parser.parse_known_args(args) {
+        Ok(r) => Ok(Some(r)),
+        Err(Stop::Error(m)) => Err(CliError::raw(2, argparse_error(prog, &m))),
+        Err(Stop::Version(v)) => {
+            write_out(out, format!("{v}\n").as_bytes())?;
+            Ok(None)
+        }
     }
 }
 
@@ -148,14 +159,7 @@ fn service(
     query: Option<&Expression>,
     out: &mut dyn Write,
 ) -> Result<i32, CliError> {
-    let (ns, remaining) = match parsers::service_parser().parse_known_args(args) {
-        Ok(r) => r,
-        Err(Stop::Error(m)) => return Err(CliError::raw(2, argparse_error(prog, &m))),
-        Err(Stop::Version(v)) => {
-            write_out(out, format!("{v}\n").as_bytes())?;
-            return Ok(0);
-        }
-    };
+    let Some((ns, remaining)) = parse(prog, &parsers::service_parser(), args, out)? else { return Ok(0) };
     let name = ns.str("operation").unwrap_or_default();
     if name == "help" {
         write_out(out, help::service(prog).as_bytes())?;
@@ -184,14 +188,7 @@ fn operation(
         debug::log("awscli.customizations.paginate", format!("Modifying paging parameters for operation: {}", op.name));
     }
     let parser = parsers::operation_parser(op, &specs, args);
-    let (ns, mut remaining) = match parser.parse_known_args(args) {
-        Ok(r) => r,
-        Err(Stop::Error(m)) => return Err(CliError::raw(2, argparse_error(prog, &m))),
-        Err(Stop::Version(v)) => {
-            write_out(out, format!("{v}\n").as_bytes())?;
-            return Ok(0);
-        }
-    };
+    let Some((ns, mut remaining)) = parse(prog, &parser, args, out)? else { return Ok(0) };
     match ns.str("help") {
         Some("help") => {
             write_out(out, help::operation(prog, op).as_bytes())?;
