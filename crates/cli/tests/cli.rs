@@ -255,6 +255,22 @@ fn version_anywhere_x02_x03() {
 }
 
 #[test]
+fn version_acts_in_command_line_order() {
+    // Actions run left to right: an earlier bad value wins, a later one is never seen.
+    assert_argparse_error(
+        &["--output", "yaml", "--version"],
+        "argument --output: Invalid choice, valid choices are:\n\njson                                     | text                                    \ntable                                   ",
+    );
+    let o = aws(&["--version", "--output", "yaml"]);
+    assert_eq!((o.code, o.stdout.starts_with("cpjobs/")), (0, true));
+    // Words are classified before any action runs, so an ambiguous prefix wins over --version.
+    assert_argparse_error(
+        &["--version", "--cli"],
+        "ambiguous option: --cli could match --cli-read-timeout, --cli-connect-timeout",
+    );
+}
+
+#[test]
 fn program_name_follows_argv0() {
     let o = run_as("cpjobs", &[]);
     assert_eq!(o.code, 2);

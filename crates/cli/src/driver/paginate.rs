@@ -302,7 +302,8 @@ mod tests {
     #[test]
     fn exact_max_items_and_repeated_token() {
         let (_, _, resume) = run(&PageConfig { max_items: Some(2), ..PageConfig::default() });
-        assert_eq!(token::decode(&resume.unwrap()).unwrap(), vec![("nextToken".to_owned(), PyValue::str("t1"))]);
+        // What AWS CLI prints after exactly two items of a page ending in token t1.
+        assert_eq!(resume.as_deref(), Some("eyJuZXh0VG9rZW4iOiAidDEifQ=="));
         let err = paginate(
             &pager(),
             &PyValue::Dict(vec![]),
