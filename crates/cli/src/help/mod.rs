@@ -48,6 +48,11 @@ pub fn provider(prog: &str) -> String {
         let _ = writeln!(s, "  {name}\n      {what}");
     }
     let _ = writeln!(s, "\nOptions may be shortened to any unambiguous prefix and written as --option=value.");
+    let _ = writeln!(s, "\nEXIT STATUS");
+    let _ = writeln!(s, "  0    success");
+    let _ = writeln!(s, "  2    the command line could not be parsed (usage is printed)");
+    let _ = writeln!(s, "  255  anything else: unknown options, invalid parameters, configuration,");
+    let _ = writeln!(s, "       connection or service errors");
     s
 }
 
@@ -58,7 +63,7 @@ pub fn service(prog: &str) -> String {
     let _ = writeln!(s, "{SERVICE}: CodePipeline API version {}\n", model.metadata.api_version);
     let _ = writeln!(s, "USAGE\n  {prog} [options] {SERVICE} <operation> [parameters]");
     let _ = writeln!(s, "  {prog} {SERVICE} <operation> help\n");
-    let _ = writeln!(s, "OPERATIONS");
+    let _ = writeln!(s, "OPERATIONS (with their required arguments)");
     for op in &model.operations {
         let name = cpjobs_model::cli_name(&op.name);
         let required: Vec<String> = params::operation_args(op)
