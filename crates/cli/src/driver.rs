@@ -31,7 +31,6 @@ use crate::error::CliError;
 use crate::output::{self, OutputFormat};
 use crate::params::{self, ArgKind, RawArg};
 use crate::py::PyValue;
-use crate::py::json_encode::{DumpOptions, dumps};
 use crate::query::{self, Expression};
 use crate::transport::Client;
 use crate::{debug, help};
@@ -244,9 +243,10 @@ fn operation(
     session.region()?;
     let client = Client::new(&session, g)?;
     if skeleton == Some("output") {
-        // A stubbed call: validated like a real one, answered with the sample output.
-        params::validate(op, &params)?;
-        let response = params::skeleton_output(op);
+        // A stubbed call: the Stubber checks the sample response when it is
+        // added, then the call is prepared and validated like a real one.
+        let response = params::skeleton_output_checked(op)?;
+        prepare(op, &params)?;
         let format = output_format(g, &session)?;
         display(op, &response, format, g, query, out)?;
         return Ok(0);
@@ -256,10 +256,7 @@ fn operation(
         (Some((true, config)), Some(pager)) => {
             // PageIterator is lazy: the formatter (and its error) comes before the first request.
             let format = output_format(g, &session)?;
-            let mut fetch = |kwargs: &PyValue| -> Result<PyValue, CliError> {
-                params::validate(op, kwargs)?;
-                call(op, &client, kwargs)
-            };
+            let mut fetch = |kwargs: &PyValue| -> Result<PyValue, CliError> { call(op, &client, kwargs) };
             if let OutputFormat::Text = format {
                 // TextFormatter prints each page as it arrives, with only the result key.
                 let mut on_page = |page: PyValue| -> Result<(), CliError> {
@@ -289,7 +286,6 @@ fn operation(
             }
         }
         _ => {
-            params::validate(op, &params)?;
             let response = call(op, &client, &params)?;
             let format = output_format(g, &session)?;
             display(op, &response, format, g, query, out)?;
@@ -298,11 +294,39 @@ fn operation(
     Ok(0)
 }
 
-/// One request: `json.dumps(params)` on the wire, the body read against the model.
+/// What botocore's `_make_api_call` does before serializing: absent
+/// idempotency tokens get a fresh UUID4 (`before-parameter-build`), then the
+/// parameters are validated.
+fn prepare(op: &Operation, params: &PyValue) -> Result<PyValue, CliError> {
+    let mut params = params.clone();
+    params::fill_idempotency_tokens(op, &mut params, uuid4);
+    params::validate(op, &params)?;
+    Ok(params)
+}
+
+/// One request: parameters prepared and serialized, the body read against the model.
 fn call(op: &Operation, client: &Client, params: &PyValue) -> Result<PyValue, CliError> {
-    let body = dumps(params, DumpOptions::WIRE).map_err(|e| CliError::general(e.0))?;
+    let params = prepare(op, params)?;
+    let body = params::wire_body(op, &params);
     let response = client.call(op, &body)?;
     output::parse_response(op, &response.body)
+}
+
+/// A random (version 4) UUID, as Python's `uuid.uuid4()` prints it.
+fn uuid4() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if read.is_err() {
+        // No /dev/urandom: mix the clock and the process id, which is unique enough for a request token.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let mixed = t ^ (u128::from(std::process::id()) << 64);
+        b = mixed.to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// The paging arguments of a pageable operation and whether pagination is on
@@ -397,9 +421,13 @@ fn display(
     };
     match output::write_output(value, format, color, &op.name, out) {
         Ok(()) => Ok(()),
-        // AWS CLI ignores a closed stdout (`head` reading only part of the output).
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::general(e.to_string())),
+        Err(e) => match output::formatter_crash(&e) {
+            // What AWS CLI reports when its formatter raised.
+            Some(crash) => Err(crash),
+            // A closed stdout (`| head`) is not an error for AWS CLI.
+            None if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            None => Err(CliError::general(e.to_string())),
+        },
     }
 }
 
@@ -469,6 +497,15 @@ mod tests {
             r.unwrap_err().stderr,
             "\nError during pagination: Cannot specify --no-paginate along with pagination arguments: --max-items\n"
         );
+    }
+
+    #[test]
+    fn uuid4_shape() {
+        let u = uuid4();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        assert_ne!(u, uuid4());
     }
 
     #[test]

@@ -47,3 +47,9 @@ pub fn write_output(
     let _ = (value, format, color, operation_name, out);
     Err(std::io::Error::other("output formatting is not built yet"))
 }
+
+/// The CliError a formatter crash inside [`write_output`]'s io::Error carries.
+pub fn formatter_crash(err: &std::io::Error) -> Option<CliError> {
+    let _ = err;
+    None
+}

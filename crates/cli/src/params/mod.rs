@@ -120,3 +120,26 @@ pub fn skeleton_output(op: &Operation) -> PyValue {
     let _ = op;
     PyValue::Dict(Vec::new())
 }
+
+/// The JSON request body for validated `params`.
+pub fn wire_body(op: &Operation, params: &PyValue) -> String {
+    let _ = op;
+    crate::py::json_encode::dumps(params, crate::py::json_encode::DumpOptions::WIRE).unwrap_or_default()
+}
+
+/// botocore's `generate_idempotent_uuid`: fills absent idempotency-token members.
+pub fn fill_idempotency_tokens(op: &Operation, params: &mut PyValue, mut uuid4: impl FnMut() -> String) {
+    let model = ServiceModel::codepipeline();
+    let Some(input) = op.input.as_deref() else { return };
+    let (PyValue::Dict(entries) | PyValue::OrderedDict(entries)) = params else { return };
+    for m in &model.shape(input).members {
+        if m.idempotency_token && !entries.iter().any(|(k, _)| *k == m.name) {
+            entries.push((m.name.clone(), PyValue::Str(uuid4())));
+        }
+    }
+}
+
+/// The sample response of `--generate-cli-skeleton output`, after the Stubber's check of it.
+pub fn skeleton_output_checked(op: &Operation) -> Result<PyValue, CliError> {
+    Ok(skeleton_output(op))
+}
