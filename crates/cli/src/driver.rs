@@ -177,7 +177,7 @@ fn operation(
     query: Option<&Expression>,
     out: &mut dyn Write,
 ) -> Result<i32, CliError> {
-    let specs = params::operation_args(op);
+    let specs = parsers::operation_specs(op);
     // ArgTableArgParser: a lone `help` is help, whatever is required.
     if args.len() == 1 && args[0] == "help" {
         write_out(out, help::operation(prog, op).as_bytes())?;

@@ -121,12 +121,39 @@ pub fn paging_args(op: &Operation) -> Option<PagingArgs> {
     Some(PagingArgs { page_size: p.limit_key.is_some(), manual })
 }
 
+/// awscli/customizations/argrename.py for codepipeline: these `version`
+/// members would clash with the global `--version`.
+const RENAMES: &[(&str, &str, &str)] = &[
+    ("GetPipeline", "version", "pipeline-version"),
+    ("CreateCustomActionType", "version", "action-version"),
+    ("DeleteCustomActionType", "version", "action-version"),
+    ("GetActionType", "version", "action-version"),
+];
+
+/// The operation's argument table: `params::operation_args` with AWS CLI's
+/// renames applied. `rename_argument` re-inserts the argument, so a renamed
+/// one moves to the end of the members (and of `required` messages).
+pub fn operation_specs(op: &Operation) -> Vec<ArgSpec> {
+    let mut specs = crate::params::operation_args(op);
+    for (operation, from, to) in RENAMES {
+        if op.name != *operation {
+            continue;
+        }
+        if let Some(i) = specs.iter().position(|s| s.cli_name == *from) {
+            let mut spec = specs.remove(i);
+            spec.cli_name = (*to).to_owned();
+            specs.push(spec);
+        }
+    }
+    specs
+}
+
 /// The namespace attribute of an argument (`py_name`).
 pub fn dest(cli_name: &str) -> String {
     cli_name.replace('-', "_")
 }
 
-/// The operation parser for `op` with `specs` (from `params::operation_args`).
+/// The operation parser for `op` with `specs` (from [`operation_specs`]).
 ///
 /// `words` are the words the operation parser will see: AWS CLI drops the
 /// `required` flags when `--cli-input-json`, or `--generate-cli-skeleton` not
@@ -220,7 +247,7 @@ mod tests {
     #[test]
     fn operation_table_order_and_required() {
         let op = find_operation("list-pipelines").unwrap();
-        let specs = crate::params::operation_args(op);
+        let specs = operation_specs(op);
         let p = operation_parser(op, &specs, &[]);
         let names: Vec<String> = p.actions.iter().map(|a| a.display_name()).collect();
         assert_eq!(
@@ -237,7 +264,7 @@ mod tests {
             ])
         );
         let op = find_operation("poll-for-third-party-jobs").unwrap();
-        let specs = crate::params::operation_args(op);
+        let specs = operation_specs(op);
         let p = operation_parser(op, &specs, &[]);
         assert_eq!(
             p.parse_known_args(&[]),
@@ -252,7 +279,7 @@ mod tests {
     #[test]
     fn booleans_are_pairs() {
         let op = find_operation("stop-pipeline-execution").unwrap();
-        let specs = crate::params::operation_args(op);
+        let specs = operation_specs(op);
         let w = words(&["--abandon", "--no-abandon", "--pipeline-name", "p", "--pipeline-execution-id", "e"]);
         let (ns, _) = operation_parser(op, &specs, &w).parse_known_args(&w).unwrap();
         assert_eq!(ns.bool("abandon"), Some(false));

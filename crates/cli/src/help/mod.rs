@@ -4,7 +4,7 @@
 //! pager; cpjobs prints text to stdout, see DIFFERENCES.md).
 //!
 //! Everything an operation accepts is derived from the model, so help can
-//! never disagree with the parser: the same `params::operation_args` and
+//! never disagree with the parser: the same `parsers::operation_specs` and
 //! paging facts build both.
 
 mod shapes;
@@ -14,7 +14,7 @@ use std::fmt::Write;
 use cpjobs_model::{Operation, ServiceModel};
 
 use crate::args::parsers::{self, SERVICE};
-use crate::params::{self, ArgKind};
+use crate::params::ArgKind;
 
 /// The global options with what each does, in the main parser's order.
 const GLOBAL_OPTIONS: &[(&str, &str)] = &[
@@ -66,7 +66,7 @@ pub fn service(prog: &str) -> String {
     let _ = writeln!(s, "OPERATIONS (with their required arguments)");
     for op in &model.operations {
         let name = cpjobs_model::cli_name(&op.name);
-        let required: Vec<String> = params::operation_args(op)
+        let required: Vec<String> = parsers::operation_specs(op)
             .into_iter()
             .filter(|a| a.required)
             .map(|a| format!("--{}", a.cli_name))
@@ -88,7 +88,7 @@ pub fn service(prog: &str) -> String {
 pub fn operation(prog: &str, op: &Operation) -> String {
     let model = ServiceModel::codepipeline();
     let name = cpjobs_model::cli_name(&op.name);
-    let specs = params::operation_args(op);
+    let specs = parsers::operation_specs(op);
     let paging = parsers::paging_args(op);
     let mut s = String::new();
     let _ = writeln!(s, "NAME\n  {name} ({} in API version {})\n", op.name, model.metadata.api_version);

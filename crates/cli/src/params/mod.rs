@@ -46,7 +46,7 @@ pub struct ArgSpec {
 pub fn operation_args(op: &Operation) -> Vec<ArgSpec> {
     let model = ServiceModel::codepipeline();
     let Some(input) = op.input.as_deref().map(|s| model.shape(s)) else { return Vec::new() };
-    let mut args: Vec<ArgSpec> = input
+    let args: Vec<ArgSpec> = input
         .members
         .iter()
         .map(|m| {
@@ -68,13 +68,6 @@ pub fn operation_args(op: &Operation) -> Vec<ArgSpec> {
             }
         })
         .collect();
-    // awscli/customizations/argrename.py: `--version` would clash with the
-    // global option; a renamed argument moves to the end of the table.
-    if let Some(i) = args.iter().position(|a| a.cli_name == "version") {
-        let mut a = args.remove(i);
-        a.cli_name = if op.name == "GetPipeline" { "pipeline-version" } else { "action-version" }.to_owned();
-        args.push(a);
-    }
     args
 }
 
