@@ -36,6 +36,11 @@ fn entries_mut(v: &mut PyValue) -> Option<&mut Vec<(String, PyValue)>> {
     }
 }
 
+/// Python's `seq[:k]` / `seq[k:]` bound for a length: negative counts from the end.
+fn py_index(len: usize, k: i128) -> usize {
+    if k >= 0 { (k as usize).min(len) } else { (len as i128 + k).max(0) as usize }
+}
+
 /// `len()` of a result (lists, and strings as Python counts them).
 fn py_len(v: &PyValue) -> usize {
     match v {
@@ -46,7 +51,7 @@ fn py_len(v: &PyValue) -> usize {
 }
 
 /// Parses `--starting-token`: the token dict and the number of items of the first page already seen.
-fn parse_starting_token(p: &Paginator, starting: &str) -> Result<(Vec<(String, PyValue)>, usize), CliError> {
+fn parse_starting_token(p: &Paginator, starting: &str) -> Result<(Vec<(String, PyValue)>, i128), CliError> {
     if let Some(mut t) = token::decode(starting) {
         let mut index = 0;
         if let Some(pos) = t.iter().position(|(k, _)| k == "boto_truncate_amount") {
@@ -61,7 +66,7 @@ fn parse_starting_token(p: &Paginator, starting: &str) -> Result<(Vec<(String, P
     let mut parts: Vec<&str> = starting.split("___").collect();
     let mut index = 0;
     if parts.len() == 2 {
-        match parts[1].parse::<usize>() {
+        match parts[1].trim().parse::<i128>() {
             Ok(i) => {
                 index = i;
                 parts.pop();
@@ -92,7 +97,7 @@ pub(super) fn paginate(
         kwargs = PyValue::Dict(Vec::new());
     }
     let mut next_token: Vec<(String, PyValue)> = vec![(p.input_token.clone(), PyValue::None)];
-    let mut starting_truncation = 0usize;
+    let mut starting_truncation: i128 = 0;
     if let Some(start) = &config.starting_token {
         let (t, index) = parse_starting_token(p, start)?;
         next_token = t;
@@ -112,8 +117,11 @@ pub(super) fn paginate(
         if first {
             if config.starting_token.is_some() {
                 let sliced = match page.get(&p.result_key) {
-                    Some(PyValue::List(l)) => PyValue::List(l.iter().skip(starting_truncation).cloned().collect()),
-                    Some(PyValue::Str(s)) => PyValue::Str(s.chars().skip(starting_truncation).collect()),
+                    Some(PyValue::List(l)) => PyValue::List(l[py_index(l.len(), starting_truncation)..].to_vec()),
+                    Some(PyValue::Str(s)) => {
+                        let chars: Vec<char> = s.chars().collect();
+                        PyValue::Str(chars[py_index(chars.len(), starting_truncation)..].iter().collect())
+                    }
                     _ => PyValue::None,
                 };
                 if let Some(e) = entries_mut(&mut page) {
@@ -127,14 +135,22 @@ pub(super) fn paginate(
         let count = page.get(&p.result_key).map(py_len).unwrap_or(0) as i128;
         let truncate = config.max_items.map(|m| total + count - m).unwrap_or(0);
         if truncate > 0 {
-            let keep = (count - truncate) as usize;
-            if let Some(PyValue::List(l)) = page.get(&p.result_key).cloned()
-                && let Some(e) = entries_mut(&mut page)
-            {
-                dict_set(e, &p.result_key, PyValue::List(l.into_iter().take(keep).collect()));
+            // `_truncate_response`: `original[:len - truncate]` (a missing key reads as []),
+            // with Python's slicing, so a negative --max-items counts from the end.
+            let keep = count - truncate;
+            let truncated = match page.get(&p.result_key) {
+                Some(PyValue::Str(s)) => {
+                    let chars: Vec<char> = s.chars().collect();
+                    PyValue::Str(chars[..py_index(chars.len(), keep)].iter().collect())
+                }
+                Some(PyValue::List(l)) => PyValue::List(l[..py_index(l.len(), keep)].to_vec()),
+                _ => PyValue::List(Vec::new()),
+            };
+            if let Some(e) = entries_mut(&mut page) {
+                dict_set(e, &p.result_key, truncated);
             }
             let mut resume = next_token.clone();
-            dict_set(&mut resume, "boto_truncate_amount", PyValue::int((keep + starting_truncation) as i64));
+            dict_set(&mut resume, "boto_truncate_amount", PyValue::Int((keep + starting_truncation).to_string()));
             let resume = resume_token(p, &resume)?;
             on_page(page)?;
             return Ok(Some(resume));
@@ -297,6 +313,17 @@ mod tests {
         let (requests, pages, resume) = run(&PageConfig { starting_token: Some(resume), ..PageConfig::default() });
         assert_eq!(requests[0].get("nextToken"), Some(&PyValue::str("t1")));
         assert_eq!(build_full_result(&pager(), &pages, resume.as_deref()), page(&["d", "e"], None));
+    }
+
+    #[test]
+    fn negative_max_items_slices_like_python() {
+        // botocore: truncate = 0 + 2 - (-3) = 5, keep = -3: `['a', 'b'][:-3]` is [] and the token says -3.
+        let (requests, pages, resume) = run(&PageConfig { max_items: Some(-3), ..PageConfig::default() });
+        assert_eq!(requests.len(), 1);
+        assert_eq!(pages[0].get("pipelines"), Some(&PyValue::List(vec![])));
+        assert_eq!(token::decode(&resume.unwrap()).unwrap()[1].1, PyValue::int(-3));
+        let (_, pages, _) = run(&PageConfig { max_items: Some(-1), ..PageConfig::default() });
+        assert_eq!(pages[0].get("pipelines"), page(&["a"], None).get("pipelines"));
     }
 
     #[test]
