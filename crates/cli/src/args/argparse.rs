@@ -129,8 +129,6 @@ pub enum Value {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Namespace {
     values: HashMap<String, Value>,
-    /// Dests in the order actions were taken (first time each).
-    order: Vec<String>,
 }
 
 impl Namespace {
@@ -156,9 +154,6 @@ impl Namespace {
     }
 
     fn set(&mut self, dest: &str, v: Value) {
-        if !self.values.contains_key(dest) {
-            self.order.push(dest.to_owned());
-        }
         self.values.insert(dest.to_owned(), v);
     }
 }
