@@ -9,7 +9,9 @@
 pub mod args;
 pub mod config;
 pub mod debug;
+pub mod driver;
 pub mod error;
+pub mod help;
 pub mod output;
 pub mod params;
 pub mod py;
@@ -21,7 +23,15 @@ pub use error::CliError;
 /// Runs the AWS CLI front end on `args` (without the program name) and returns the exit code.
 /// `prog` is the program name as invoked (`aws` when called through a link of that name).
 pub fn run(prog: &str, args: &[String]) -> i32 {
-    let _ = (prog, args);
-    eprintln!("{prog}: the AWS CLI front end is not built yet");
-    255
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match driver::main(prog, args, &mut out) {
+        Ok(code) => code,
+        Err(e) => {
+            use std::io::Write;
+            let _ = out.flush();
+            let _ = std::io::stderr().lock().write_all(e.stderr.as_bytes());
+            e.exit_code
+        }
+    }
 }
