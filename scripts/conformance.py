@@ -9,9 +9,10 @@ a link named `aws`, as AWS CLI names itself after argv[0]. Both corpora run at o
 different ports (their slow cases sit in retry back-off, not on the CPU).
 
 A case passes when exit code, stdout, request count and requests are identical and
-stderr is identical too, or, for a case listed in tests/conformance/differences.tsv
-(a Python artefact AWS CLI prints, which cpjobs replaces with a message of its own),
-stderr equals our recorded text in tests/conformance/differences/<corpus>/<id>.stderr.
+stderr is identical too. A case listed in tests/conformance/differences.tsv (a Python
+artefact AWS CLI prints, which cpjobs replaces with a message of its own, or cpjobs's own
+version line) may differ in the streams listed there, and each such stream must then
+equal our recorded text in tests/conformance/differences/<corpus>/<id>.<stream>.
 """
 import os
 import re
@@ -32,9 +33,14 @@ def load_differences():
     for line in open(path, encoding="utf-8"):
         if line.startswith("#") or not line.strip():
             continue
-        corpus, cid, reason = line.rstrip("\n").split("\t")
-        allowed[(corpus, cid)] = reason
+        corpus, cid, streams, _reason = line.rstrip("\n").split("\t")
+        allowed[(corpus, cid)] = streams.split(",")
     return allowed
+
+
+def recorded(corpus, cid, stream):
+    """Our own expected bytes for a deliberate difference."""
+    return open(os.path.join(ROOT, "tests", "conformance", "differences", corpus, f"{cid}.{stream}"), "rb").read()
 
 
 def main():
@@ -68,12 +74,12 @@ def main():
         bad = 0
         for cid, problems in diffs:
             key = (name, cid)
-            if key in allowed and problems == "stderr" and outdir:
-                want = open(os.path.join(ROOT, "tests", "conformance", "differences", name, cid + ".stderr"), "rb").read()
-                got = open(os.path.join(outdir, cid + ".stderr"), "rb").read()
-                if want == got:
+            streams = problems.split(", ")
+            if key in allowed and outdir and all(s in allowed[key] for s in streams):
+                wrong = [s for s in streams if recorded(name, cid, s) != open(os.path.join(outdir, f"{cid}.{s}"), "rb").read()]
+                if not wrong:
                     continue
-                print(f"{name} {cid}: stderr differs from our recorded deliberate difference")
+                print(f"{name} {cid}: {', '.join(wrong)} differs from our recorded deliberate difference")
             else:
                 print(f"{name} {cid}: {problems}")
             bad += 1

@@ -3,5 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-deps.sh
+# One profile (dev) for the binary, the tests and the conformance replay.
 cargo build --locked --bins
 cargo test --locked --workspace
+# AWS CLI v1's recorded behaviour, replayed against the built binary through a link named `aws`.
+python3 scripts/conformance.py target/debug/cpjobs
