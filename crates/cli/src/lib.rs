@@ -9,6 +9,8 @@
 pub mod args;
 pub mod config;
 pub mod debug;
+#[cfg(test)]
+mod differences;
 pub mod driver;
 pub mod error;
 pub mod help;

@@ -12,8 +12,7 @@
 //! [`Session::load`] once the command's arguments are parsed (an unknown
 //! profile is reported after argument errors, before `--generate-cli-skeleton`).
 //! Python artefact replaced: for an unparseable file AWS CLI dies with a
-//! traceback (exit 1); we print only its last line,
-//! `botocore.exceptions.ConfigParseError: Unable to parse config file: <path>`.
+//! traceback (exit 1); we print `Unable to parse config file: <path>`, exit 1.
 
 pub mod credentials;
 pub mod ini;
@@ -120,10 +119,12 @@ pub struct Session {
     profiles: Vec<(String, Section)>,
 }
 
-/// The message and exit code of botocore's `ConfigParseError` escaping AWS CLI:
-/// Python prints a traceback whose last line is this, and exits 1. We print only that line.
+/// botocore's `ConfigParseError` escapes AWS CLI as a Python traceback ending in
+/// `botocore.exceptions.ConfigParseError: Unable to parse config file: <path>`, exit 1.
+/// cpjobs prints the message alone, with the same exit code (a deliberate difference,
+/// tests/conformance/differences.tsv).
 fn config_parse_error(path: &str) -> CliError {
-    CliError::raw(1, format!("botocore.exceptions.ConfigParseError: Unable to parse config file: {path}\n"))
+    CliError::raw(1, format!("Unable to parse config file: {path}\n"))
 }
 
 /// Reads and parses an INI file; Ok(None) when it is not a regular file (botocore's ConfigNotFound).
@@ -490,13 +491,7 @@ mod tests {
         std::fs::write(home.join(".aws/config"), "[default\nregion = us-east-1\n").unwrap();
         let e = session(&home, &GlobalArgs::default(), &[]).unwrap_err();
         assert_eq!(e.exit_code, 1);
-        assert_eq!(
-            e.stderr,
-            format!(
-                "botocore.exceptions.ConfigParseError: Unable to parse config file: {}/.aws/config\n",
-                home.display()
-            )
-        );
+        assert_eq!(e.stderr, format!("Unable to parse config file: {}/.aws/config\n", home.display()));
     }
 
     #[test]

@@ -39,7 +39,7 @@ mod body;
 mod east_asian_width;
 mod localtime;
 pub mod paged;
-mod parse;
+pub(crate) mod parse;
 mod table;
 mod text;
 mod timestamp;

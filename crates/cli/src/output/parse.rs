@@ -10,8 +10,10 @@
 //! both keep their wire form by default.
 //!
 //! A container of the wrong type makes botocore crash with a Python
-//! `AttributeError`/`TypeError`, which AWS CLI prints as `str(e)`; those
-//! messages are reproduced here (`'str' object has no attribute 'get'`).
+//! `AttributeError`/`TypeError`, which AWS CLI prints as `str(e)` (`'str' object
+//! has no attribute 'get'`); cpjobs says instead what the service sent and what
+//! the model expects, with the same exit code (a deliberate difference,
+//! tests/conformance/differences.tsv).
 
 use std::cell::{Cell, OnceCell};
 
@@ -63,7 +65,7 @@ pub(super) fn parse_in_zone(
     let result = match walker.shape(model.shape(output), json) {
         // `_inject_response_metadata` then does `parsed.setdefault(...)` on the
         // result because every CodePipeline response carries `x-amzn-RequestId`.
-        Ok(PyValue::None) => Err(CliError::general("'NoneType' object has no attribute 'setdefault'")),
+        Ok(PyValue::None) => Err(CliError::general(shape_mismatch("an object", "NoneType"))),
         other => other,
     };
     // The upgrade warning was written to stderr when the first timestamp was read.
@@ -89,8 +91,24 @@ pub(super) fn type_name(v: &PyValue) -> &'static str {
     }
 }
 
-fn no_attribute(v: &PyValue, attr: &str) -> CliError {
-    CliError::general(format!("'{}' object has no attribute '{attr}'", type_name(v)))
+/// The message for a response whose container does not have the model's type:
+/// `expected` is "an object" or "a list", `python_type` the Python type name of
+/// what arrived (the one AWS CLI's crash message names).
+pub(crate) fn shape_mismatch(expected: &str, python_type: &str) -> String {
+    let sent = match python_type {
+        "NoneType" => "null",
+        "bool" => "a boolean",
+        "int" => "an integer",
+        "float" => "a number",
+        "str" => "a string",
+        "list" => "a list",
+        _ => "an object",
+    };
+    format!("The service's response does not fit the API model: {expected} was expected where it sent {sent}")
+}
+
+fn mismatch(expected: &str, v: &PyValue) -> CliError {
+    CliError::general(shape_mismatch(expected, type_name(v)))
 }
 
 fn unix_now() -> i64 {
@@ -146,7 +164,7 @@ impl Walker<'_> {
         let entries = match value {
             PyValue::None => return Ok(PyValue::None),
             PyValue::Dict(e) | PyValue::OrderedDict(e) => e,
-            other => return Err(no_attribute(&other, "get")),
+            other => return Err(mismatch("an object", &other)),
         };
         let mut entries: Vec<(String, Option<PyValue>)> = entries.into_iter().map(|(k, v)| (k, Some(v))).collect();
         let mut parsed = Vec::new();
@@ -170,7 +188,7 @@ impl Walker<'_> {
             PyValue::List(items) => items,
             PyValue::Str(s) => s.chars().map(|c| PyValue::Str(c.to_string())).collect(),
             PyValue::Dict(e) | PyValue::OrderedDict(e) => e.into_iter().map(|(k, _)| PyValue::Str(k)).collect(),
-            other => return Err(CliError::general(format!("'{}' object is not iterable", type_name(&other)))),
+            other => return Err(mismatch("a list", &other)),
         };
         let member = self.target(&shape.member);
         let mut parsed = Vec::with_capacity(items.len());
@@ -187,7 +205,7 @@ impl Walker<'_> {
     fn map(&self, shape: &Shape, value: PyValue) -> Result<PyValue, CliError> {
         let entries = match value {
             PyValue::Dict(e) | PyValue::OrderedDict(e) => e,
-            other => return Err(no_attribute(&other, "items")),
+            other => return Err(mismatch("an object", &other)),
         };
         let value_shape = self.target(&shape.value);
         let mut parsed: Vec<(String, PyValue)> = Vec::with_capacity(entries.len());

@@ -84,6 +84,21 @@ impl Default for ParamOptions {
     }
 }
 
+/// The message for a `--cli-input-json` document that is not an object; `python_type`
+/// is the Python type name AWS CLI would print in its AttributeError.
+pub(crate) fn cli_input_json_not_object(python_type: &str) -> String {
+    let kind = match python_type {
+        "NoneType" => "null",
+        "bool" => "a boolean",
+        "int" => "an integer",
+        "float" => "a number",
+        "str" => "a string",
+        "list" => "a list",
+        _ => "not an object",
+    };
+    format!("The value of --cli-input-json must be a JSON object of the operation's parameters, not {kind}")
+}
+
 fn model() -> &'static ServiceModel {
     ServiceModel::codepipeline()
 }
@@ -182,7 +197,9 @@ fn merge_cli_input_json(
         param_error("cli-input-json", &format!("Invalid JSON: {e}\nJSON received: {}", retrieved.py_str()))
     })?;
     let Some(entries) = data.entries() else {
-        return Err(CliError::general(format!("'{}' object has no attribute 'keys'", pyops::type_name(&data))));
+        // AWS CLI fails here with Python's AttributeError (`'list' object has no
+        // attribute 'keys'`); cpjobs says what is wrong (a deliberate difference).
+        return Err(CliError::general(crate::params::cli_input_json_not_object(pyops::type_name(&data))));
     };
     for (k, v) in entries {
         if !params.iter().any(|(pk, _)| pk == k) {

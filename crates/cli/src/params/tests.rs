@@ -4,6 +4,7 @@
 //! mock server for other operations.
 
 use super::*;
+use crate::differences::normalize;
 use crate::py::json_encode::{DumpOptions, dumps};
 
 fn op(name: &str) -> &'static Operation {
@@ -116,8 +117,8 @@ fn corpus_cases_reproduce() {
         if let Some(v) = mbs {
             args.push(("max-batch-size", value(v)));
         }
-        let got = run("PollForThirdPartyJobs", &args, *cij);
-        let want = want.map(str::to_owned).map_err(str::to_owned);
+        let got = run("PollForThirdPartyJobs", &args, *cij).map_err(|e| normalize(&e));
+        let want = want.map(str::to_owned).map_err(normalize);
         assert_eq!(got, want, "{id}");
     }
 }
@@ -399,8 +400,8 @@ fn other_operations_match_aws_cli() {
         ("GetJobDetails", vec![], Some("null"), Err("\n'NoneType' object has no attribute 'keys'\n")),
     ];
     for (op_name, args, cij, want) in cases {
-        let got = run(op_name, &args, cij);
-        let want = want.map(str::to_owned).map_err(str::to_owned);
+        let got = run(op_name, &args, cij).map_err(|e| normalize(&e));
+        let want = want.map(str::to_owned).map_err(normalize);
         assert_eq!(got, want, "{op_name} {args:?} {cij:?}");
     }
 }
@@ -515,6 +516,8 @@ fn differential_against_python() {
             }
         };
         count += 1;
+        let got = (got.0, normalize(&got.1));
+        let want = want.map(|(k, v)| (k, normalize(&v)));
         if Some((got.0, got.1.clone())) != want {
             failures.push(format!("{} {input:?}\n  got  {got:?}\n  want {want:?}", case["kind"]));
         }
@@ -994,8 +997,8 @@ fn recorded_aws_cli_behaviour() {
             validate(op, &params)?;
             Ok(wire_body(op, &params))
         });
-        let want = want.map(str::to_owned).map_err(str::to_owned);
-        assert_eq!(got.map_err(|e| e.stderr), want, "{op_name} {args:?} {cij:?}");
+        let want = want.map(str::to_owned).map_err(normalize);
+        assert_eq!(got.map_err(|e| normalize(&e.stderr)), want, "{op_name} {args:?} {cij:?}");
     }
 }
 
@@ -1480,8 +1483,8 @@ fn job_worker_corpus_parameters() {
         ), // T84_job_failure_profile
     ];
     for (op_name, args, cij, want) in cases {
-        let got = run(op_name, &args, cij);
-        let want = want.map(str::to_owned).map_err(str::to_owned);
+        let got = run(op_name, &args, cij).map_err(|e| normalize(&e));
+        let want = want.map(str::to_owned).map_err(normalize);
         assert_eq!(got, want, "{op_name} {args:?} {cij:?}");
     }
 }

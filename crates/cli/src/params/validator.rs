@@ -28,8 +28,24 @@ fn invalid_type(errors: &mut Vec<String>, name: &str, v: &PyValue, valid: &str) 
         "Invalid type for parameter {}, value: {}, type: {}, valid types: {valid}",
         shown(name),
         v.py_str(),
-        v.type_repr()
+        type_name(v)
     ));
+}
+
+/// The kind of a value in the words of the parameter syntax (JSON and shorthand).
+/// botocore prints Python class reprs here (`<class 'str'>`); cpjobs names the
+/// kinds a user writes instead, a deliberate difference (tests/conformance/differences.tsv).
+fn type_name(v: &PyValue) -> &'static str {
+    match v {
+        PyValue::None => "null",
+        PyValue::Bool(_) => BOOL,
+        PyValue::Int(_) => INT,
+        PyValue::Float(_) => "float",
+        PyValue::Str(_) => STR,
+        PyValue::Bytes(_) => "bytes",
+        PyValue::List(_) => LIST,
+        PyValue::Dict(_) | PyValue::OrderedDict(_) => DICT,
+    }
 }
 
 fn range_check(errors: &mut Vec<String>, name: &str, value: &PyValue, shape: &Shape, what: &str) {
@@ -62,12 +78,12 @@ fn length(n: usize) -> PyValue {
     PyValue::Int(n.to_string())
 }
 
-const STR: &str = "<class 'str'>";
-const INT: &str = "<class 'int'>";
-const BOOL: &str = "<class 'bool'>";
-const FLOAT: &str = "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>";
-const DICT: &str = "<class 'dict'>";
-const LIST: &str = "<class 'list'>, <class 'tuple'>";
+const STR: &str = "string";
+const INT: &str = "integer";
+const BOOL: &str = "boolean";
+const FLOAT: &str = "float, integer";
+const DICT: &str = "object";
+const LIST: &str = "list";
 
 fn scalar_type_ok(kind: &ShapeKind, v: &PyValue) -> Option<bool> {
     Some(match kind {
@@ -165,12 +181,12 @@ fn validate(model: &ServiceModel, v: &PyValue, shape: &Shape, name: &str, errors
         }
         ShapeKind::Blob => {
             if !matches!(v, PyValue::Bytes(_) | PyValue::Str(_)) {
-                invalid_type(errors, name, v, "<class 'bytes'>, <class 'bytearray'>, file-like object");
+                invalid_type(errors, name, v, "bytes (fileb://)");
             }
         }
         ShapeKind::Timestamp => {
             if timestamp::epoch_seconds(v).is_none() {
-                invalid_type(errors, name, v, "<class 'datetime.datetime'>, timestamp-string");
+                invalid_type(errors, name, v, "timestamp (ISO 8601 text or epoch seconds)");
             }
         }
     }
