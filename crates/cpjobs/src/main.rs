@@ -2,6 +2,8 @@
 //! `codepipeline <operation>` commands. The binary only dispatches; the work
 //! lives in library crates so it can be tested without a process.
 
+mod artifacts;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -31,8 +33,14 @@ fn main() {
 fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<Domain, String> {
     let path = data_dir.join("cpjobs.sqlite3");
     let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let service = Arc::new(Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?);
+    let artifacts = artifacts::Artifacts::open(data_dir)?;
+    let service = Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?;
+    let service = Arc::new(
+        service.with_credential_issuer(artifacts.credentials()).with_artifact_locations(artifacts.locations()),
+    );
     let mut options = cpjobs_server::Options::default();
+    // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
+    options.passthrough = Some(artifacts.passthrough(config));
     let ticker = Arc::clone(&service);
     options.tick = Some(Arc::new(move |now| {
         // A failed sweep is retried at the next tick; the store logs its own errors.

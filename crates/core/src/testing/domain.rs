@@ -825,7 +825,10 @@ fn action_type_ownership<S: Store>(w: World<S>) {
             .collect()
     };
     let all = w.ok(CUSTOMER, "ListActionTypes", json!({}), 1);
-    assert_eq!(ids(&all), ["AWS/Manual", "Custom/MyBuilder", "ThirdParty/PartnerBuild", "ThirdParty/PartnerSource"]);
+    assert_eq!(
+        ids(&all),
+        ["AWS/Manual", "AWS/S3", "Custom/MyBuilder", "ThirdParty/PartnerBuild", "ThirdParty/PartnerSource"]
+    );
     let custom = w.ok(CUSTOMER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 1);
     assert_eq!(ids(&custom), ["Custom/MyBuilder"]);
     let theirs = w.ok(OTHER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 1);
