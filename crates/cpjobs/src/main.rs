@@ -23,6 +23,8 @@ fn main() {
     let rest: Vec<String> = args.collect();
     let code = if rest.first().map(String::as_str) == Some("serve") {
         cpjobs_server::cli::run(&rest[1..], open_domain)
+    } else if rest.first().map(String::as_str) == Some("worker") {
+        cpjobs_worker::run(&rest[1..])
     } else {
         cpjobs_cli::run(&prog, &rest)
     };
