@@ -40,9 +40,11 @@ fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<Domain, String
     let service = Arc::new(
         service.with_credential_issuer(artifacts.credentials()).with_artifact_locations(artifacts.locations()),
     );
-    let mut options = cpjobs_server::Options::default();
-    // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
-    options.passthrough = Some(artifacts.passthrough(config));
+    let mut options = cpjobs_server::Options {
+        // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
+        passthrough: Some(artifacts.passthrough(config)),
+        ..cpjobs_server::Options::default()
+    };
     let ticker = Arc::clone(&service);
     options.tick = Some(Arc::new(move |now| {
         // A failed sweep is retried at the next tick; the store logs its own errors.

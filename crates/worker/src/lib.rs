@@ -200,7 +200,7 @@ impl Backoff {
     }
 
     /// The wait after one more empty poll.
-    pub fn next(&mut self) -> Duration {
+    pub fn next_wait(&mut self) -> Duration {
         let d = self.base * 2u32.pow(self.empty.min(4));
         self.empty = self.empty.saturating_add(1);
         let mut b = [0u8; 2];
@@ -320,10 +320,10 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
                 }
                 threads.retain(|t| !t.is_finished());
             }
-            Ok(_) => pause(backoff.next(), &mut running),
+            Ok(_) => pause(backoff.next_wait(), &mut running),
             Err(e) => {
                 tracing::warn!(error = %e, "poll failed");
-                pause(backoff.next(), &mut running);
+                pause(backoff.next_wait(), &mut running);
             }
         }
     }
@@ -377,13 +377,13 @@ mod tests {
     #[test]
     fn backoff_grows_to_sixteen_times_with_jitter_and_resets() {
         let mut b = Backoff::new(Duration::from_millis(100));
-        let waits: Vec<Duration> = (0..7).map(|_| b.next()).collect();
+        let waits: Vec<Duration> = (0..7).map(|_| b.next_wait()).collect();
         for (i, w) in waits.iter().enumerate() {
             let nominal = 100.0 * f64::from(2u32.pow((i as u32).min(4)));
             let ms = w.as_secs_f64() * 1000.0;
             assert!(ms >= nominal * 0.75 - 0.001 && ms <= nominal * 1.25 + 0.001, "{i}: {ms}");
         }
         b.reset();
-        assert!(b.next() <= Duration::from_millis(125));
+        assert!(b.next_wait() <= Duration::from_millis(125));
     }
 }
