@@ -546,3 +546,21 @@ fn credentials_are_refreshed_when_a_job_outlives_them() {
     let log = w.log_text();
     assert!(log.contains("artifact credentials refreshed") && log.contains("\"forced\":false"), "{log}");
 }
+
+#[test]
+fn a_continuation_token_runs_the_command_again_with_it() {
+    let s = runner_service(&[]);
+    runner_pipeline(&s, "twice", false);
+    let id = s.start_pipeline("twice");
+    let command = r#"if [ -z "$CPJOBS_CONTINUATION_TOKEN" ]; then
+            echo step-2 > "$CPJOBS_CONTINUATION_FILE"; echo first run
+        else
+            cp input.txt "$CPJOBS_OUTPUT_DIR_Out/"; echo "second run after $CPJOBS_CONTINUATION_TOKEN"
+        fi"#;
+    let mut w = s.worker(CUSTOMER, "w", RUNNER, &[], command);
+    s.wait_for("twice", &id, "Succeeded");
+    assert!(w.stop().success());
+    assert_eq!(s.action_state("twice", "Run")["latestExecution"]["summary"], "second run after step-2");
+    let log = w.log_text();
+    assert!(log.contains("job continues") && log.contains("job succeeded"), "{log}");
+}
