@@ -215,6 +215,15 @@ impl Backoff {
     }
 }
 
+/// Tells the poll loop a job thread ended, even if it panicked: its slot is free again.
+struct Done(mpsc::Sender<()>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
 /// Runs `cpjobs worker` with `args` (after `worker`); returns the exit code.
 pub fn run(args: &[String]) -> i32 {
     let args = match parse_args(args) {
@@ -312,10 +321,10 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
                 backoff.reset();
                 for polled in jobs {
                     running += 1;
-                    let (shared, done) = (shared.clone(), done_tx.clone());
+                    let (shared, done) = (shared.clone(), Done(done_tx.clone()));
                     threads.push(std::thread::spawn(move || {
+                        let _done = done;
                         job::handle(&shared, polled);
-                        let _ = done.send(());
                     }));
                 }
                 threads.retain(|t| !t.is_finished());
