@@ -564,3 +564,20 @@ fn a_continuation_token_runs_the_command_again_with_it() {
     let log = w.log_text();
     assert!(log.contains("job continues") && log.contains("job succeeded"), "{log}");
 }
+
+#[test]
+fn a_worker_for_an_action_type_it_may_not_poll_exits_with_the_reason() {
+    let s = Serve::start(&[]);
+    // The customer may not poll the partner's type.
+    let mut w = s.worker(CUSTOMER, "w", "category=Build,owner=ThirdParty,provider=AcmeCI,version=1", &[], "true");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = w.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the worker kept polling: {}", w.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    assert!(w.log_text().contains("ActionTypeNotFoundException"), "{}", w.log_text());
+}

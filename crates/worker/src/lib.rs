@@ -294,6 +294,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
     let mut running = 0usize;
     let mut threads = Vec::new();
     let mut backoff = Backoff::new(args.poll_interval);
+    let mut fatal = None;
     // Waits up to `d`, returning early when a job ends or a signal stops the worker.
     let pause = |d: Duration, running: &mut usize| {
         let until = Instant::now() + d;
@@ -330,6 +331,12 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
                 threads.retain(|t| !t.is_finished());
             }
             Ok(_) => pause(backoff.next_wait(), &mut running),
+            Err(e) if e.code.as_deref().is_some_and(|c| FATAL_POLL_ERRORS.contains(&c)) => {
+                // Waiting would not change the answer: the action type or the credentials are wrong.
+                tracing::error!(error = %e, "poll refused; stopping");
+                fatal = Some(e.message);
+                break;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "poll failed");
                 pause(backoff.next_wait(), &mut running);
@@ -341,8 +348,18 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
         let _ = t.join();
     }
     tracing::info!("stopped");
-    Ok(())
+    fatal.map_or(Ok(()), Err)
 }
+
+/// Poll answers that no retry can change: the worker stops (after the jobs it holds).
+const FATAL_POLL_ERRORS: &[&str] = &[
+    "ActionTypeNotFoundException",
+    "ValidationException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "AccessDeniedException",
+];
 
 #[cfg(test)]
 mod tests {
