@@ -416,6 +416,44 @@ impl ArtifactStore {
         .await
     }
 
+    /// Copies an object to another key (of the same or another bucket), keeping its
+    /// content, ETag and headers, atomically replacing any object there. Synchronous:
+    /// the service calls it from its blocking domain threads (S3 source actions).
+    pub fn copy_object_blocking(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+        now: SystemTime,
+    ) -> Result<ObjectMeta, StoreError> {
+        self.require_bucket(src_bucket)?;
+        self.require_bucket(dst_bucket)?;
+        let mut src = match File::open(self.object_path(src_bucket, src_key)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NoSuchKey),
+            Err(e) => return Err(e.into()),
+        };
+        let meta = ObjectMeta { key: dst_key.to_owned(), last_modified_ms: unix_ms(now), ..read_trailer(&mut src)? };
+        src.seek(SeekFrom::Start(0))?;
+        let tmp = self.bucket_dir(dst_bucket).join("tmp").join(random_hex(16)?);
+        let written = (|| -> io::Result<()> {
+            let mut out = io::BufWriter::with_capacity(1 << 20, File::create_new(&tmp)?);
+            let copied = io::copy(&mut (&mut src).take(meta.size), &mut out)?;
+            if copied != meta.size {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "object file shorter than its metadata says"));
+            }
+            write_trailer(&mut out, &meta)?;
+            out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        publish(&tmp, &self.object_path(dst_bucket, dst_key))?;
+        Ok(meta)
+    }
+
     /// Deletes an object; deleting a missing one succeeds, as in S3.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         self.require_bucket(bucket)?;
@@ -881,6 +919,30 @@ mod tests {
 
     fn now() -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    #[tokio::test]
+    async fn copies_keep_content_etag_and_headers_under_the_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(dir.path()).unwrap();
+        store.create_bucket("src", "1", now()).unwrap();
+        store.create_bucket("dst", "1", now()).unwrap();
+        let headers = ObjectHeaders { content_type: Some("application/zip".into()), ..Default::default() };
+        let put = store
+            .put_object("src", "a/b.zip", headers.clone(), body(&[b"hello ", b"world"]), BodyCheck::default(), now())
+            .await
+            .unwrap();
+        let copy = store.copy_object_blocking("src", "a/b.zip", "dst", "p/Out/x1", now()).unwrap();
+        assert_eq!((copy.key.as_str(), copy.size, &copy.etag, &copy.headers), ("p/Out/x1", 11, &put.etag, &headers));
+        let (meta, reader) = store.get_object("dst", "p/Out/x1").await.unwrap();
+        assert_eq!(meta, copy);
+        let bytes: Vec<u8> = reader.stream(0..meta.size).await.unwrap().map(|c| c.unwrap().to_vec()).concat().await;
+        assert_eq!(bytes, b"hello world");
+        assert!(matches!(store.copy_object_blocking("src", "missing", "dst", "k", now()), Err(StoreError::NoSuchKey)));
+        assert!(matches!(
+            store.copy_object_blocking("src", "a/b.zip", "nope", "k", now()),
+            Err(StoreError::NoSuchBucket)
+        ));
     }
 
     #[tokio::test]

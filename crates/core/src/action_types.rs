@@ -1,4 +1,4 @@
-//! Action types: the AWS-owned ones cpjobs runs itself (Manual approval), the
+//! Action types: the AWS-owned ones cpjobs runs itself (Manual approval, S3 source), the
 //! `ThirdParty` ones partners own (registered by the operator in
 //! [`ServiceConfig`](crate::ServiceConfig)), and each account's `Custom` ones.
 //!
@@ -72,6 +72,11 @@ impl ActionTypeId {
     /// Whether this is the AWS Manual approval action.
     pub fn is_manual_approval(&self) -> bool {
         self.owner == "AWS" && self.category == "Approval" && self.provider == "Manual" && self.version == "1"
+    }
+
+    /// Whether this is the AWS S3 source action (the service copies the object itself).
+    pub fn is_s3_source(&self) -> bool {
+        self.owner == "AWS" && self.category == "Source" && self.provider == "S3" && self.version == "1"
     }
 }
 
@@ -275,7 +280,7 @@ pub fn builtin_action_types() -> Vec<ActionTypeDef> {
         description: None,
         kind: Some("String".into()),
     };
-    vec![ActionTypeDef {
+    let approval = ActionTypeDef {
         id: ActionTypeId {
             category: "Approval".into(),
             owner: "AWS".into(),
@@ -296,7 +301,24 @@ pub fn builtin_action_types() -> Vec<ActionTypeDef> {
         job_timeout_seconds: 7 * 24 * 3600,
         tags: Value::Null,
         deleted: false,
-    }]
+    };
+    let s3_source = ActionTypeDef {
+        id: ActionTypeId { category: "Source".into(), owner: "AWS".into(), provider: "S3".into(), version: "1".into() },
+        description: Some(
+            "S3 source: the object S3Bucket/S3ObjectKey of the built-in store becomes the output artifact.".into(),
+        ),
+        properties: vec![
+            PropertyDef { required: true, ..prop("S3Bucket") },
+            PropertyDef { required: true, ..prop("S3ObjectKey") },
+            // Accepted for compatibility; cpjobs starts executions only on request.
+            prop("PollForSourceChanges"),
+        ],
+        input: ArtifactCounts { min: 0, max: 0 },
+        output: ArtifactCounts { min: 1, max: 1 },
+        job_timeout_seconds: 3600,
+        ..approval.clone()
+    };
+    vec![approval, s3_source]
 }
 
 /// Finds a usable (not deleted) action type as `account` sees it.

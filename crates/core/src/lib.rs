@@ -6,6 +6,7 @@
 
 pub mod action_types;
 pub mod api;
+pub mod artifacts;
 mod clients;
 pub mod config;
 pub mod credentials;
@@ -19,6 +20,7 @@ pub mod testing;
 mod wire;
 
 pub use api::{Api, ApiError, Caller};
+pub use artifacts::{ArtifactLocations, NoArtifactStore};
 pub use config::ServiceConfig;
 pub use credentials::{CredentialIssuer, NoCredentials};
 pub use jobs::{JobStatus, TickReport};

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
+use crate::artifacts::ArtifactLocations;
 use crate::clients;
 use crate::store::{Millis, PipelineRow, Tx};
 use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_str, req_str, timestamp};
@@ -183,11 +184,11 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
                     ),
                 );
             }
-            let def = if a.type_id.owner == "AWS" && !a.type_id.is_manual_approval() {
+            let def = if a.type_id.owner == "AWS" && !a.type_id.is_manual_approval() && !a.type_id.is_s3_source() {
                 return fail(
                     "InvalidActionDeclarationException",
                     format!(
-                        "{} in action '{}' is not supported by cpjobs: the only AWS-owned provider it runs is Manual approval (Category: 'Approval', Provider: 'Manual', Version: '1'); use a Custom or ThirdParty action type",
+                        "{} in action '{}' is not supported by cpjobs: the AWS-owned providers it runs are Manual approval (Category: 'Approval', Provider: 'Manual', Version: '1') and S3 source (Category: 'Source', Provider: 'S3', Version: '1'); use a Custom or ThirdParty action type",
                         a.type_id.describe(),
                         a.name
                     ),
@@ -306,7 +307,14 @@ pub(crate) fn load(tx: &mut dyn Tx, account: &str, name: &str) -> Res<PipelineRo
 }
 
 /// `CreatePipeline`.
-pub(crate) fn create(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+pub(crate) fn create(
+    tx: &mut dyn Tx,
+    artifacts: &dyn ArtifactLocations,
+    caller: &Caller,
+    input: &Value,
+    region: &str,
+    now: Millis,
+) -> Res<Value> {
     let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
     let name = req_str(&decl, "name")?.to_owned();
     let decl = validate(tx, caller, &decl, region, 1)?;
@@ -327,7 +335,9 @@ pub(crate) fn create(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &s
     if !tx.insert_pipeline(&row)? {
         return crate::wire::lost_race("pipeline");
     }
-    clients::sync_pipeline(tx, &caller.account_id, &plan(&decl, region)?, now)?;
+    let plan = plan(&decl, region)?;
+    artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
+    clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
     let mut out = json!({"pipeline": decl});
     if let Some(tags) = input.get("tags") {
         out["tags"] = tags.clone();
@@ -358,7 +368,14 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str)
 }
 
 /// `UpdatePipeline`: the version in the input is ignored; the stored version is bumped.
-pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str, now: Millis) -> Res<Value> {
+pub(crate) fn update(
+    tx: &mut dyn Tx,
+    artifacts: &dyn ArtifactLocations,
+    caller: &Caller,
+    input: &Value,
+    region: &str,
+    now: Millis,
+) -> Res<Value> {
     let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
     let name = req_str(&decl, "name")?.to_owned();
     let old = load(tx, &caller.account_id, &name)?;
@@ -367,7 +384,9 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &s
     if !tx.update_pipeline(&row, old.version)? {
         return crate::wire::lost_race("pipeline");
     }
-    clients::sync_pipeline(tx, &caller.account_id, &plan(&decl, region)?, now)?;
+    let plan = plan(&decl, region)?;
+    artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
+    clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
     Ok(json!({"pipeline": decl}))
 }
 

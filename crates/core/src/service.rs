@@ -9,13 +9,14 @@ use serde_json::Value;
 
 use crate::action_types;
 use crate::api::{Api, ApiError, Caller};
+use crate::artifacts::{ArtifactLocations, NoArtifactStore, SnapshotError};
 use crate::clients;
 use crate::config::ServiceConfig;
 use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
 use crate::jobs::{self, Ctx, TickReport};
 use crate::pipelines;
-use crate::store::{Store, StoreError};
+use crate::store::{Millis, Store, StoreError};
 use crate::wire::{Fail, millis};
 
 /// How many times a transaction that lost a race is run again.
@@ -30,6 +31,7 @@ pub struct Service<S: Store> {
     region: String,
     lease: Duration,
     credentials: Box<dyn CredentialIssuer>,
+    artifacts: Box<dyn ArtifactLocations>,
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
@@ -43,7 +45,13 @@ impl<S: Store> Service<S> {
     /// action types.
     pub fn new(config: &ServiceConfig, store: S) -> Result<Service<S>, StoreError> {
         let region = if config.region.is_empty() { "us-east-1".to_owned() } else { config.region.clone() };
-        let svc = Service { store, region, lease: DEFAULT_LEASE, credentials: Box::new(NoCredentials) };
+        let svc = Service {
+            store,
+            region,
+            lease: DEFAULT_LEASE,
+            credentials: Box::new(NoCredentials),
+            artifacts: Box::new(NoArtifactStore),
+        };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
             Fail::Store(e) => e,
@@ -55,6 +63,12 @@ impl<S: Store> Service<S> {
     /// Replaces the artifact credential issuer.
     pub fn with_credential_issuer(mut self, issuer: impl CredentialIssuer) -> Service<S> {
         self.credentials = Box::new(issuer);
+        self
+    }
+
+    /// Replaces the artifact store hook (bucket ownership, S3 source copies).
+    pub fn with_artifact_locations(mut self, artifacts: impl ArtifactLocations) -> Service<S> {
+        self.artifacts = Box::new(artifacts);
         self
     }
 
@@ -98,7 +112,38 @@ impl<S: Store> Service<S> {
                 && step.timed_out < jobs::SWEEP_BATCH
                 && step.approvals_expired < jobs::SWEEP_BATCH
             {
-                return Ok(total);
+                break;
+            }
+        }
+        self.run_sources(now)?;
+        Ok(total)
+    }
+
+    /// Copies the objects of S3 source actions that are due, each outside any
+    /// store transaction (it is file I/O), then records the outcome. A copy
+    /// the store could not make stays due and is tried at the next sweep;
+    /// finished copies may let other executions in, whose sources run next.
+    fn run_sources(&self, now: Millis) -> Result<(), ApiError> {
+        let mut failed = std::collections::HashSet::new();
+        loop {
+            let due = self.txn(false, &mut |tx| executions::pending_sources(tx, now, jobs::SWEEP_BATCH))?;
+            let due: Vec<_> = due.into_iter().filter(|c| !failed.contains(&c.attempt_id)).collect();
+            if due.is_empty() {
+                return Ok(());
+            }
+            for copy in due {
+                let result = match self.artifacts.snapshot(&copy.account_id, &copy.source, &copy.artifact) {
+                    Ok(rev) => Ok(rev),
+                    Err(SnapshotError::Refused(message)) => Err(message),
+                    Err(SnapshotError::Unavailable(_)) => {
+                        failed.insert(copy.attempt_id.clone());
+                        continue;
+                    }
+                };
+                let region = self.region.as_str();
+                self.txn(true, &mut |tx| {
+                    executions::finish_source(tx, &copy, result.as_ref().map_err(String::as_str), region, now)
+                })?;
             }
         }
     }
@@ -111,6 +156,16 @@ impl<S: Store> Service<S> {
     /// Number of jobs per status, for metrics.
     pub fn job_counts(&self) -> Result<Vec<(crate::jobs::JobStatus, u64)>, ApiError> {
         self.txn(false, &mut |tx| Ok(tx.job_counts()?))
+    }
+
+    /// Runs the S3 sources an operation started before answering it, so a
+    /// caller sees them done (or failed). Their failure to run is not the
+    /// operation's: the sweep tries again.
+    fn then_sources(&self, result: Result<Value, ApiError>, now: Millis) -> Result<Value, ApiError> {
+        if result.is_ok() {
+            let _ = self.run_sources(now);
+        }
+        result
     }
 
     fn txn<T>(
@@ -152,18 +207,28 @@ impl<S: Store> Api for Service<S> {
             "ListActionTypes" => self.txn(false, &mut |tx| action_types::list(tx, c, i)),
             "GetActionType" => self.txn(false, &mut |tx| action_types::get(tx, c, i)),
             "UpdateActionType" => self.txn(true, &mut |tx| action_types::update(tx, c, i)),
-            "CreatePipeline" => self.txn(true, &mut |tx| pipelines::create(tx, c, i, region, ms)),
+            "CreatePipeline" => {
+                self.txn(true, &mut |tx| pipelines::create(tx, self.artifacts.as_ref(), c, i, region, ms))
+            }
             "GetPipeline" => self.txn(false, &mut |tx| pipelines::get(tx, c, i, region)),
-            "UpdatePipeline" => self.txn(true, &mut |tx| pipelines::update(tx, c, i, region, ms)),
+            "UpdatePipeline" => {
+                self.txn(true, &mut |tx| pipelines::update(tx, self.artifacts.as_ref(), c, i, region, ms))
+            }
             "DeletePipeline" => self.txn(true, &mut |tx| pipelines::delete(tx, c, i, ms)),
             "ListPipelines" => self.txn(false, &mut |tx| pipelines::list(tx, c, i)),
-            "StartPipelineExecution" => self.txn(true, &mut |tx| executions::start(tx, c, i, region, ms)),
-            "StopPipelineExecution" => self.txn(true, &mut |tx| executions::stop(tx, c, i, region, ms)),
+            "StartPipelineExecution" => {
+                self.then_sources(self.txn(true, &mut |tx| executions::start(tx, c, i, region, ms)), ms)
+            }
+            "StopPipelineExecution" => {
+                self.then_sources(self.txn(true, &mut |tx| executions::stop(tx, c, i, region, ms)), ms)
+            }
             "GetPipelineExecution" => self.txn(false, &mut |tx| executions::get(tx, c, i)),
             "ListPipelineExecutions" => self.txn(false, &mut |tx| executions::list(tx, c, i)),
             "GetPipelineState" => self.txn(false, &mut |tx| executions::state(tx, c, i)),
             "ListActionExecutions" => self.txn(false, &mut |tx| executions::list_actions(tx, c, i, region)),
-            "RetryStageExecution" => self.txn(true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)),
+            "RetryStageExecution" => {
+                self.then_sources(self.txn(true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms)
+            }
             "PutApprovalResult" => self.txn(true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),
             "PollForThirdPartyJobs" | "PollForJobs" => {
                 // Leases and timeouts that ended are applied before claiming,

@@ -2,6 +2,8 @@
 //! `codepipeline <operation>` commands. The binary only dispatches; the work
 //! lives in library crates so it can be tested without a process.
 
+mod artifacts;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -21,6 +23,8 @@ fn main() {
     let rest: Vec<String> = args.collect();
     let code = if rest.first().map(String::as_str) == Some("serve") {
         cpjobs_server::cli::run(&rest[1..], open_domain)
+    } else if rest.first().map(String::as_str) == Some("worker") {
+        cpjobs_worker::run(&rest[1..])
     } else {
         cpjobs_cli::run(&prog, &rest)
     };
@@ -31,8 +35,16 @@ fn main() {
 fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<Domain, String> {
     let path = data_dir.join("cpjobs.sqlite3");
     let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let service = Arc::new(Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?);
-    let mut options = cpjobs_server::Options::default();
+    let artifacts = artifacts::Artifacts::open(data_dir)?;
+    let service = Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?;
+    let service = Arc::new(
+        service.with_credential_issuer(artifacts.credentials()).with_artifact_locations(artifacts.locations()),
+    );
+    let mut options = cpjobs_server::Options {
+        // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
+        passthrough: Some(artifacts.passthrough(config)),
+        ..cpjobs_server::Options::default()
+    };
     let ticker = Arc::clone(&service);
     options.tick = Some(Arc::new(move |now| {
         // A failed sweep is retried at the next tick; the store logs its own errors.

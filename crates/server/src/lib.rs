@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use cpjobs_core::{Api, ServiceConfig};
 
+pub use axum::body::Body as HttpBody;
 pub use metrics::{DomainStats, StatsSource};
 pub use sigv4::{TemporaryCredential, TemporaryCredentials};
 
@@ -33,6 +34,16 @@ pub type Tick = Arc<dyn Fn(SystemTime) + Send + Sync>;
 
 /// Where the service reads the time; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Another protocol served on the API port: it answers every request that is
+/// not AWS JSON 1.1 (no `X-Amz-Target`), except `GET /health` and
+/// `GET /metrics`. The binary mounts the S3 artifact endpoint here; this
+/// crate knows nothing of what it serves. Such requests bypass the API's
+/// body limit and request timeout (artifacts are large and slow).
+pub type Passthrough = Arc<dyn Fn(http::Request<axum::body::Body>) -> PassthroughFuture + Send + Sync>;
+
+/// What a [`Passthrough`] answers with.
+pub type PassthroughFuture = std::pin::Pin<Box<dyn Future<Output = http::Response<axum::body::Body>> + Send + 'static>>;
 
 /// Everything beyond the `Api` that the domain may plug in, and the service's limits.
 #[derive(Clone)]
@@ -51,6 +62,8 @@ pub struct Options {
     pub max_body_bytes: usize,
     /// How long a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Requests of another protocol on the same port (see [`Passthrough`]).
+    pub passthrough: Option<Passthrough>,
 }
 
 impl Default for Options {
@@ -64,6 +77,7 @@ impl Default for Options {
             // CodePipeline's largest inputs (pipeline declarations) are far below this.
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(60),
+            passthrough: None,
         }
     }
 }

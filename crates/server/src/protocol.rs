@@ -69,7 +69,8 @@ pub(crate) fn router(api: Arc<dyn Api>, config: &ServiceConfig, options: Options
         clock: options.clock.clone(),
         max_body_bytes: options.max_body_bytes,
     });
-    Router::new()
+    let passthrough = options.passthrough.clone();
+    let router = Router::new()
         .route("/", any(api_handler))
         .route("/health", get(health))
         .route("/metrics", get(metrics_handler))
@@ -80,8 +81,25 @@ pub(crate) fn router(api: Arc<dyn Api>, config: &ServiceConfig, options: Options
             tracing::error!("a request handler panicked");
             error_response(&ApiError::internal("Internal service error"))
         }))
-        .layer(middleware::from_fn(request_id))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(request_id));
+    // Outside the API's timeout and request-id layers: the other protocol
+    // answers in its own way; only the trace span is shared.
+    match passthrough {
+        Some(p) => router
+            .layer(middleware::from_fn(move |req: Request, next: Next| {
+                let p = p.clone();
+                async move { if is_passthrough(&req) { p(req).await } else { next.run(req).await } }
+            }))
+            .layer(TraceLayer::new_for_http()),
+        None => router.layer(TraceLayer::new_for_http()),
+    }
+}
+
+/// Whether a request belongs to the [`Passthrough`](crate::Passthrough): not
+/// AWS JSON (no `X-Amz-Target`), and not one of the service's own GET pages.
+fn is_passthrough(req: &Request) -> bool {
+    let own_page = req.method() == Method::GET && matches!(req.uri().path(), "/health" | "/metrics");
+    !req.headers().contains_key("x-amz-target") && !own_page
 }
 
 /// A JSON error body as AWS JSON 1.1 has it.

@@ -592,3 +592,30 @@ async fn slow_requests_are_answered_with_a_json_timeout() {
     let a = send(&router, signed(&target("ListPipelines"), "{}", &Signer::default())).await;
     assert_error(&a, 408, "RequestTimeoutException");
 }
+
+#[tokio::test]
+async fn requests_without_a_target_go_to_the_passthrough_and_the_api_keeps_its_own() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let passthrough: cpjobs_server::Passthrough = Arc::new(move |req: http::Request<Body>| {
+        log.lock().unwrap().push(format!("{} {}", req.method(), req.uri()));
+        Box::pin(async { http::Response::builder().status(207).body(Body::from("<Other/>")).unwrap() })
+    });
+    let api = Arc::new(Double::default());
+    let now = t0();
+    let options = Options { clock: Arc::new(move || now), passthrough: Some(passthrough), ..Options::default() };
+    let router = app_with(api.clone(), &config(), options);
+    for req in [
+        http::Request::get("/bucket/key").body(Body::empty()).unwrap(),
+        http::Request::get("/").body(Body::empty()).unwrap(),
+        http::Request::post("/?delete").body(Body::from("<Delete/>")).unwrap(),
+        http::Request::put("/health").body(Body::empty()).unwrap(),
+    ] {
+        assert_eq!(send(&router, req).await.status, 207);
+    }
+    assert_eq!(*seen.lock().unwrap(), ["GET /bucket/key", "GET /", "POST /?delete", "PUT /health"]);
+    assert_eq!(send(&router, http::Request::get("/health").body(Body::empty()).unwrap()).await.status, 200);
+    let a = send(&router, signed(&target("ListPipelines"), "{}", &Signer::default())).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(seen.lock().unwrap().len(), 4, "API and own pages never reach the passthrough");
+}

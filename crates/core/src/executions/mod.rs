@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 
 use crate::action_types;
 use crate::api::{ApiError, Caller};
+use crate::artifacts::SourceRevision;
 use crate::clients;
+use crate::credentials::ArtifactObject;
 use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, Millis, StoreError, Tx};
@@ -74,9 +76,13 @@ pub(crate) struct Attempt {
     pub output_variables: Option<Value>,
     pub updated_by: Option<String>,
     pub job_id: Option<String>,
-    /// When an action the service runs itself (Manual approval) expires.
+    /// When an action the service runs itself (Manual approval) expires, or
+    /// (S3 source) when the sweep copies its object.
     #[serde(default)]
     pub deadline: Option<Millis>,
+    /// The object an S3 source action copies: `(bucket, key)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_source: Option<(String, String)>,
 }
 
 /// An action's attempts in one execution.
@@ -454,10 +460,17 @@ fn start_action(
         updated_by: None,
         job_id: None,
         deadline: None,
+        s3_source: None,
     };
     if ap.type_id.is_manual_approval() {
         att.token = Some(uuid());
         att.deadline = Some(now + APPROVAL_TIMEOUT_MS);
+    } else if ap.type_id.is_s3_source() {
+        // The copy is I/O outside the store: it is due now, and the service
+        // carries it out after this transaction (see `pending_sources`).
+        let conf = |k: &str| ap.configuration.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        att.s3_source = Some((conf("S3Bucket"), conf("S3ObjectKey")));
+        att.deadline = Some(now);
     } else {
         match action_types::find(tx, &ap.type_id, &run.account_id)? {
             None => {
@@ -522,7 +535,7 @@ pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usiz
             .iter()
             .flat_map(|s| &s.actions)
             .filter_map(|a| a.current.as_ref())
-            .filter(|c| c.status == IN_PROGRESS && c.deadline.is_some_and(|d| d <= now))
+            .filter(|c| c.status == IN_PROGRESS && c.s3_source.is_none() && c.deadline.is_some_and(|d| d <= now))
             .map(|c| c.id.clone())
             .collect();
         for id in due {
@@ -536,6 +549,61 @@ pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usiz
         }
     }
     Ok(expired)
+}
+
+/// An S3 source action waiting for its object to be copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourceCopy {
+    pub execution_id: String,
+    pub attempt_id: String,
+    pub account_id: String,
+    pub source: ArtifactObject,
+    pub artifact: ArtifactObject,
+}
+
+/// S3 source actions whose copy is due, from at most `limit` executions.
+pub(crate) fn pending_sources(tx: &mut dyn Tx, now: Millis, limit: usize) -> Res<Vec<SourceCopy>> {
+    let mut out = Vec::new();
+    for row in tx.due_executions(now, limit)? {
+        let run = Run::from_row(&row)?;
+        for c in run.stages.iter().flat_map(|s| &s.actions).filter_map(|a| a.current.as_ref()) {
+            let (Some((bucket, key)), Some(artifact)) = (&c.s3_source, c.outputs.first()) else { continue };
+            if c.status == IN_PROGRESS {
+                out.push(SourceCopy {
+                    execution_id: run.id.clone(),
+                    attempt_id: c.id.clone(),
+                    account_id: run.account_id.clone(),
+                    source: ArtifactObject { bucket: bucket.clone(), key: key.clone() },
+                    artifact: ArtifactObject { bucket: artifact.bucket.clone(), key: artifact.key.clone() },
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Records the result of an S3 source copy: the revision on success, the
+/// reason on failure. An action no longer in progress ignores it.
+pub(crate) fn finish_source(
+    tx: &mut dyn Tx,
+    copy: &SourceCopy,
+    result: Result<&SourceRevision, &str>,
+    region: &str,
+    now: Millis,
+) -> Res<()> {
+    let outcome = match result {
+        Ok(rev) => Outcome::Succeeded {
+            details: Some(json!({
+                "summary": format!("s3://{}/{} (ETag {})", copy.source.bucket, copy.source.key, rev.etag),
+            })),
+            revision: Some(json!({"revision": rev.revision_id, "changeIdentifier": rev.etag})),
+            output_variables: Some(json!({"ETag": rev.etag, "ObjectKey": copy.source.key})),
+        },
+        Err(message) => {
+            Outcome::Failed { code: "JobFailed".into(), message: message.to_owned(), external_execution_id: None }
+        }
+    };
+    finish_action(tx, &copy.execution_id, &copy.attempt_id, outcome, None, region, now)
 }
 
 /// Whether an action execution is still in progress (so a continuation job

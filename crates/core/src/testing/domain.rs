@@ -196,6 +196,7 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("parallel_actions_and_run_order", parallel_actions_and_run_order),
         ("superseded_executions", superseded_executions),
         ("queued_executions", queued_executions),
+        ("s3_source_runs_in_the_service", s3_source_runs_in_the_service),
     ]
 }
 
@@ -207,6 +208,130 @@ pub fn run_domain<S: Store>(make: impl Fn() -> S) {
     }
     eprintln!("domain scenario: concurrent_polls");
     concurrent_polls(Arc::new(World::new(make())));
+}
+
+/// An artifact store in memory: bucket owners, objects' ETags, copies made,
+/// and a switch that makes it fail as a broken disk would.
+#[derive(Default)]
+struct MemoryArtifacts {
+    owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    objects: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl crate::artifacts::ArtifactLocations for Arc<MemoryArtifacts> {
+    fn ensure_bucket(&self, account_id: &str, bucket: &str) -> Result<(), ApiError> {
+        let mut owners = self.owners.lock().expect("owners");
+        match owners.entry(bucket.to_owned()).or_insert_with(|| account_id.to_owned()) {
+            owner if owner == account_id => Ok(()),
+            _ => Err(ApiError::client(
+                "InvalidStructureException",
+                format!("bucket {bucket} belongs to another account"),
+            )),
+        }
+    }
+
+    fn snapshot(
+        &self,
+        account_id: &str,
+        source: &crate::credentials::ArtifactObject,
+        artifact: &crate::credentials::ArtifactObject,
+    ) -> Result<crate::artifacts::SourceRevision, crate::artifacts::SnapshotError> {
+        use crate::artifacts::{SnapshotError, SourceRevision};
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SnapshotError::Unavailable("disk failed".into()));
+        }
+        if self.owners.lock().expect("owners").get(&source.bucket).map(String::as_str) != Some(account_id) {
+            return Err(SnapshotError::Refused(format!("bucket {} is not yours", source.bucket)));
+        }
+        let mut objects = self.objects.lock().expect("objects");
+        let Some(etag) = objects.get(&(source.bucket.clone(), source.key.clone())).cloned() else {
+            return Err(SnapshotError::Refused(format!("s3://{}/{} does not exist", source.bucket, source.key)));
+        };
+        objects.insert((artifact.bucket.clone(), artifact.key.clone()), etag.clone());
+        Ok(SourceRevision { revision_id: etag.clone(), etag })
+    }
+}
+
+fn s3_source_runs_in_the_service<S: Store>(w: World<S>) {
+    let store = Arc::new(MemoryArtifacts::default());
+    store.owners.lock().expect("owners").insert("sources".into(), CUSTOMER.into());
+    store.objects.lock().expect("objects").insert(("sources".into(), "app.zip".into()), "etag-1".into());
+    let w = World { svc: w.svc.with_artifact_locations(store.clone()) };
+    let s3 = json!({"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"});
+    let pipeline = |name: &str, key: &str| {
+        let mut source = action("Get", s3.clone(), &[], &["src"], 1);
+        source["configuration"] = json!({"S3Bucket": "sources", "S3ObjectKey": key, "PollForSourceChanges": "false"});
+        declaration(
+            name,
+            vec![
+                ("Source", vec![source]),
+                ("Build", vec![action("Compile", tp_id("Build", "PartnerBuild"), &["src"], &["out"], 1)]),
+            ],
+        )
+    };
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": pipeline("app", "app.zip")}), 0);
+    assert_eq!(store.owners.lock().expect("owners").get("artifact-bucket").map(String::as_str), Some(CUSTOMER));
+    // The bucket is the customer's now: another account's pipeline cannot use it, and is not stored.
+    assert_eq!(
+        w.err(OTHER, "CreatePipeline", json!({"pipeline": pipeline("app", "app.zip")}), 0),
+        "InvalidStructureException"
+    );
+    assert_eq!(w.err(OTHER, "GetPipeline", json!({"name": "app"}), 0), "PipelineNotFoundException");
+    let mut no_key = pipeline("bad", "app.zip");
+    no_key["stages"][0]["actions"][0]["configuration"] = json!({"S3Bucket": "sources"});
+    assert_eq!(w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": no_key}), 0), "InvalidActionDeclarationException");
+
+    // The copy is done when StartPipelineExecution answers; its ETag is the revision.
+    let id = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 1)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let e = w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "app", "pipelineExecutionId": id}), 1);
+    assert_eq!(e["pipelineExecution"]["artifactRevisions"], json!([{"name": "src", "revisionId": "etag-1"}]));
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "app"}), 1);
+    let get = &state["stageStates"][0]["actionStates"][0];
+    assert_eq!(get["currentRevision"]["revisionId"], "etag-1", "{state}");
+    assert_eq!(get["latestExecution"]["status"], "Succeeded", "{state}");
+    let (job, token, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 2);
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 2);
+    let input = &details["jobDetails"]["data"]["inputArtifacts"][0];
+    assert_eq!(input["revision"], "etag-1");
+    let key = input["location"]["s3Location"]["objectKey"].as_str().expect("key").to_owned();
+    assert!(key.starts_with("app/src/"), "{key}");
+    assert_eq!(
+        store.objects.lock().expect("objects").get(&("artifact-bucket".to_owned(), key)).map(String::as_str),
+        Some("etag-1"),
+        "the job's input is the copy"
+    );
+
+    // A missing object fails the action with its name.
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": pipeline("gone", "missing.zip")}), 3);
+    let id = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "gone"}), 3)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(w.status("gone", &id), "Failed");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "gone"}), 3);
+    let message = &state["stageStates"][0]["actionStates"][0]["latestExecution"]["errorDetails"]["message"];
+    assert_eq!(message, "s3://sources/missing.zip does not exist");
+
+    // A store that fails leaves the source due; the next sweep copies it.
+    store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": pipeline("later", "app.zip")}), 4);
+    let id = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "later"}), 4)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "later"}), 4);
+    assert_eq!(state["stageStates"][0]["actionStates"][0]["latestExecution"]["status"], "InProgress");
+    w.svc.tick(at(5)).expect("sweep");
+    assert_eq!(w.status("later", &id), "InProgress");
+    store.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    w.svc.tick(at(6)).expect("sweep");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "later"}), 6);
+    assert_eq!(state["stageStates"][0]["actionStates"][0]["latestExecution"]["status"], "Succeeded", "{state}");
+    assert_eq!(state["stageStates"][1]["actionStates"][0]["latestExecution"]["status"], "InProgress", "{state}");
 }
 
 fn third_party_lifecycle_with_continuation<S: Store>(w: World<S>) {
@@ -825,7 +950,10 @@ fn action_type_ownership<S: Store>(w: World<S>) {
             .collect()
     };
     let all = w.ok(CUSTOMER, "ListActionTypes", json!({}), 1);
-    assert_eq!(ids(&all), ["AWS/Manual", "Custom/MyBuilder", "ThirdParty/PartnerBuild", "ThirdParty/PartnerSource"]);
+    assert_eq!(
+        ids(&all),
+        ["AWS/Manual", "AWS/S3", "Custom/MyBuilder", "ThirdParty/PartnerBuild", "ThirdParty/PartnerSource"]
+    );
     let custom = w.ok(CUSTOMER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 1);
     assert_eq!(ids(&custom), ["Custom/MyBuilder"]);
     let theirs = w.ok(OTHER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 1);

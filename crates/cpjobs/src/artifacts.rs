@@ -1,0 +1,260 @@
+//! The artifact store inside `cpjobs serve`: the S3 endpoint on the API port,
+//! job credentials for `artifactCredentials`, and the domain's artifact hooks
+//! (bucket ownership, S3 source copies), all over one directory and one
+//! service key. This is the only place that knows both the domain and s3s.
+//!
+//! Invariants: a pipeline's artifact bucket belongs to the pipeline's account
+//! (created for it, or refused if another account holds it); job credentials
+//! name exactly the job's input objects (read) and output objects (write);
+//! an S3 source reads only buckets of the pipeline's own account.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cpjobs_artifacts::{ArtifactAuth, ArtifactGrant, ArtifactStore, LongTermKey, ObjectRef, S3Options, StoreError};
+use cpjobs_core::artifacts::{ArtifactLocations, SnapshotError, SourceRevision};
+use cpjobs_core::credentials::{ArtifactObject, CredentialRequest, SessionCredentials};
+use cpjobs_core::{ApiError, ServiceConfig};
+use cpjobs_server::Passthrough;
+
+/// Sets the lifetime of job credentials in seconds (default 900, as AWS). For
+/// tests that must see credentials expire, and operators who want them shorter.
+pub(crate) const TTL_VARIABLE: &str = "CPJOBS_ARTIFACT_CREDENTIALS_TTL_SECS";
+
+/// Everything the service needs from the artifact store.
+pub(crate) struct Artifacts {
+    /// The store on disk.
+    pub(crate) store: ArtifactStore,
+    /// Issues and verifies job credentials.
+    pub(crate) issuer: Arc<cpjobs_artifacts::CredentialIssuer>,
+    /// Lifetime of job credentials.
+    pub(crate) ttl: Duration,
+}
+
+impl Artifacts {
+    /// Opens `<data_dir>/artifacts` and `<data_dir>/service.key`.
+    pub(crate) fn open(data_dir: &Path) -> Result<Artifacts, String> {
+        let dir = data_dir.join("artifacts");
+        let store =
+            ArtifactStore::open(&dir).map_err(|e| format!("cannot open the artifact store {}: {e}", dir.display()))?;
+        let issuer = cpjobs_artifacts::CredentialIssuer::load_or_create(data_dir)
+            .map_err(|e| format!("cannot read or create the service key in {}: {e}", data_dir.display()))?;
+        let ttl = match std::env::var(TTL_VARIABLE) {
+            Ok(v) => match v.parse::<u64>() {
+                Ok(secs) if (1..=43_200).contains(&secs) => Duration::from_secs(secs),
+                _ => return Err(format!("{TTL_VARIABLE}={v:?} must be a number of seconds from 1 to 43200")),
+            },
+            Err(_) => cpjobs_artifacts::DEFAULT_TTL,
+        };
+        Ok(Artifacts { store, issuer: Arc::new(issuer), ttl })
+    }
+
+    /// The domain's credential hook.
+    pub(crate) fn credentials(&self) -> JobCredentials {
+        JobCredentials { issuer: self.issuer.clone(), ttl: self.ttl }
+    }
+
+    /// The domain's artifact hook.
+    pub(crate) fn locations(&self) -> Buckets {
+        Buckets { store: self.store.clone() }
+    }
+
+    /// The S3 endpoint for the API port, knowing the configuration's long-term keys.
+    pub(crate) fn passthrough(&self, config: &ServiceConfig) -> Passthrough {
+        let principals: HashMap<String, LongTermKey> = config
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                a.principals.iter().map(|p| {
+                    let key = LongTermKey { secret_access_key: p.secret_access_key.clone(), account_id: a.id.clone() };
+                    (p.access_key_id.clone(), key)
+                })
+            })
+            .collect();
+        let auth = ArtifactAuth::new(self.issuer.clone(), principals);
+        let s3 = cpjobs_artifacts::s3_service(self.store.clone(), auth, S3Options::default());
+        Arc::new(move |req| {
+            let s3 = s3.clone();
+            Box::pin(async move { s3.handle(req).await.map(cpjobs_server::HttpBody::new) })
+        })
+    }
+}
+
+/// `artifactCredentials` for jobs: stateless credentials of the artifact store.
+pub(crate) struct JobCredentials {
+    issuer: Arc<cpjobs_artifacts::CredentialIssuer>,
+    ttl: Duration,
+}
+
+fn refs(objects: &[ArtifactObject]) -> Vec<ObjectRef> {
+    objects.iter().map(|o| ObjectRef::new(&o.bucket, &o.key)).collect()
+}
+
+impl cpjobs_core::CredentialIssuer for JobCredentials {
+    fn issue(&self, request: &CredentialRequest) -> Result<Option<SessionCredentials>, ApiError> {
+        let mut grant = ArtifactGrant::new(&request.account_id, refs(&request.read), refs(&request.write));
+        grant.ttl = self.ttl;
+        let now = UNIX_EPOCH + Duration::from_millis(u64::try_from(request.now).unwrap_or(0));
+        let c = self.issuer.issue(grant, now);
+        Ok(Some(SessionCredentials {
+            access_key_id: c.access_key_id,
+            secret_access_key: c.secret_access_key,
+            session_token: c.session_token,
+        }))
+    }
+}
+
+/// Bucket ownership and S3 source copies in the built-in store.
+pub(crate) struct Buckets {
+    store: ArtifactStore,
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "{what}");
+    ApiError::internal("The artifact store failed; try again")
+}
+
+impl ArtifactLocations for Buckets {
+    fn ensure_bucket(&self, account_id: &str, bucket: &str) -> Result<(), ApiError> {
+        match self.store.ensure_bucket(bucket, account_id) {
+            Ok(()) => Ok(()),
+            Err(StoreError::BucketExists { .. }) => Err(ApiError::client(
+                "InvalidStructureException",
+                format!("The artifact store bucket '{bucket}' belongs to another account: choose another location"),
+            )),
+            Err(StoreError::InvalidBucketName) => Err(ApiError::client(
+                "InvalidStructureException",
+                format!("The artifact store location '{bucket}' is not a valid S3 bucket name"),
+            )),
+            Err(e) => Err(internal("creating an artifact bucket failed", e)),
+        }
+    }
+
+    fn snapshot(
+        &self,
+        account_id: &str,
+        source: &ArtifactObject,
+        artifact: &ArtifactObject,
+    ) -> Result<SourceRevision, SnapshotError> {
+        let name = format!("s3://{}/{}", source.bucket, source.key);
+        let unavailable = |e: &dyn std::fmt::Display| {
+            tracing::warn!(error = %e, source = %name, "S3 source copy failed; it is tried again");
+            SnapshotError::Unavailable(e.to_string())
+        };
+        match self.store.bucket_owner(&source.bucket) {
+            Ok(Some(owner)) if owner == account_id => {}
+            Ok(_) => {
+                return Err(SnapshotError::Refused(format!(
+                    "The S3 source bucket '{}' does not exist or belongs to another account",
+                    source.bucket
+                )));
+            }
+            Err(e) => return Err(unavailable(&e)),
+        }
+        // The artifact bucket was made for this account with the pipeline; make sure it still is.
+        match self.store.ensure_bucket(&artifact.bucket, account_id) {
+            Ok(()) => {}
+            Err(StoreError::BucketExists { .. }) => {
+                return Err(SnapshotError::Refused(format!(
+                    "The artifact store bucket '{}' belongs to another account",
+                    artifact.bucket
+                )));
+            }
+            Err(e) => return Err(unavailable(&e)),
+        }
+        match self.store.copy_object_blocking(
+            &source.bucket,
+            &source.key,
+            &artifact.bucket,
+            &artifact.key,
+            SystemTime::now(),
+        ) {
+            Ok(meta) => Ok(SourceRevision { revision_id: meta.etag.clone(), etag: meta.etag }),
+            Err(StoreError::NoSuchKey) => Err(SnapshotError::Refused(format!(
+                "The S3 source object {name} does not exist: upload it, then start the pipeline again"
+            ))),
+            Err(StoreError::NoSuchBucket) => {
+                Err(SnapshotError::Refused(format!("The S3 source bucket '{}' does not exist", source.bucket)))
+            }
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpjobs_core::CredentialIssuer as _;
+
+    fn request(now_ms: i64) -> CredentialRequest {
+        let obj = |k: &str| ArtifactObject { bucket: "bkt".into(), key: k.into() };
+        CredentialRequest {
+            job_id: "job".into(),
+            account_id: "111111111111".into(),
+            read: vec![obj("p/In/1")],
+            write: vec![obj("p/Out/2")],
+            now: now_ms,
+        }
+    }
+
+    #[test]
+    fn job_credentials_carry_exactly_the_job_objects_and_expire_after_their_ttl() {
+        let issuer = Arc::new(cpjobs_artifacts::CredentialIssuer::from_key([7; 32]));
+        let hook = JobCredentials { issuer: issuer.clone(), ttl: cpjobs_artifacts::DEFAULT_TTL };
+        let t0 = 1_795_975_200_000i64;
+        let c = hook.issue(&request(t0)).unwrap().expect("credentials");
+        let at = |ms: i64| UNIX_EPOCH + Duration::from_millis(ms as u64);
+        let (_, grant) = issuer.verify(&c.access_key_id, &c.session_token, at(t0 + 899_000)).unwrap();
+        assert_eq!(grant.account_id, "111111111111");
+        assert!(grant.may_read("bkt", "p/In/1") && !grant.may_write("bkt", "p/In/1"));
+        assert!(grant.may_write("bkt", "p/Out/2") && !grant.may_read("bkt", "p/Out/2"));
+        assert_eq!(
+            issuer.verify(&c.access_key_id, &c.session_token, at(t0 + 900_000)).unwrap_err(),
+            cpjobs_artifacts::CredError::ExpiredToken
+        );
+        let again = hook.issue(&request(t0)).unwrap().expect("credentials");
+        assert_ne!(again.access_key_id, c.access_key_id, "each details call gives fresh credentials");
+    }
+
+    #[test]
+    fn buckets_belong_to_the_pipeline_account_and_sources_are_copied_with_their_etag() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(dir.path()).unwrap();
+        let b = Buckets { store: store.clone() };
+        b.ensure_bucket("111111111111", "art-1").unwrap();
+        b.ensure_bucket("111111111111", "art-1").unwrap();
+        let e = b.ensure_bucket("222222222222", "art-1").unwrap_err();
+        assert_eq!(e.code, "InvalidStructureException");
+        assert_eq!(b.ensure_bucket("1", "No_Such!").unwrap_err().code, "InvalidStructureException");
+
+        store.ensure_bucket("src-1", "111111111111").unwrap();
+        store.ensure_bucket("src-2", "222222222222").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let body = futures_body(b"zip bytes");
+        let put = rt
+            .block_on(store.put_object(
+                "src-1",
+                "in.zip",
+                Default::default(),
+                body,
+                Default::default(),
+                SystemTime::now(),
+            ))
+            .unwrap();
+        let obj = |b: &str, k: &str| ArtifactObject { bucket: b.into(), key: k.into() };
+        let rev = b.snapshot("111111111111", &obj("src-1", "in.zip"), &obj("art-1", "p/Src/abc")).unwrap();
+        assert_eq!(rev, SourceRevision { revision_id: put.etag.clone(), etag: put.etag.clone() });
+        let copied = rt.block_on(store.head_object("art-1", "p/Src/abc")).unwrap();
+        assert_eq!(copied.etag, put.etag);
+        let missing = b.snapshot("111111111111", &obj("src-1", "nope.zip"), &obj("art-1", "k")).unwrap_err();
+        assert!(matches!(&missing, SnapshotError::Refused(m) if m.contains("s3://src-1/nope.zip does not exist")));
+        let foreign = b.snapshot("111111111111", &obj("src-2", "in.zip"), &obj("art-1", "k")).unwrap_err();
+        assert!(matches!(foreign, SnapshotError::Refused(m) if m.contains("another account")));
+    }
+
+    fn futures_body(bytes: &'static [u8]) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Unpin {
+        futures::stream::iter([Ok(bytes::Bytes::from_static(bytes))])
+    }
+}
