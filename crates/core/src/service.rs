@@ -40,10 +40,11 @@ impl<S: Store> std::fmt::Debug for Service<S> {
 
 impl<S: Store> Service<S> {
     /// A service over `store`, registering the configuration's third-party
-    /// action types.
+    /// action types, with the configuration's dispatch lease.
     pub fn new(config: &ServiceConfig, store: S) -> Result<Service<S>, StoreError> {
         let region = if config.region.is_empty() { "us-east-1".to_owned() } else { config.region.clone() };
-        let svc = Service { store, region, lease: DEFAULT_LEASE, credentials: Box::new(NoCredentials) };
+        let lease = config.dispatch_lease_seconds.map_or(DEFAULT_LEASE, Duration::from_secs);
+        let svc = Service { store, region, lease, credentials: Box::new(NoCredentials) };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
             Fail::Store(e) => e,

@@ -43,6 +43,7 @@ pub fn config() -> ServiceConfig {
             tp("Source", "PartnerSource", 0, vec![]),
             tp("Build", "PartnerBuild", 600, vec![POLLER.into()]),
         ],
+        dispatch_lease_seconds: None,
     }
 }
 
@@ -70,7 +71,12 @@ pub fn at(secs: u64) -> SystemTime {
 impl<S: Store> World<S> {
     /// A world over `store` with [`config`].
     pub fn new(store: S) -> World<S> {
-        World { svc: Service::new(&config(), store).expect("service starts") }
+        World::with_config(store, &config())
+    }
+
+    /// A world over `store` with another configuration.
+    pub fn with_config(store: S, config: &ServiceConfig) -> World<S> {
+        World { svc: Service::new(config, store).expect("service starts") }
     }
 
     /// Calls an operation at `secs` after `t0`; a successful answer must fit
@@ -205,8 +211,30 @@ pub fn run_domain<S: Store>(make: impl Fn() -> S) {
         eprintln!("domain scenario: {name}");
         f(World::new(make()));
     }
+    eprintln!("domain scenario: configured_lease");
+    configured_lease(World::with_config(make(), &ServiceConfig { dispatch_lease_seconds: Some(5), ..config() }));
     eprintln!("domain scenario: concurrent_polls");
     concurrent_polls(Arc::new(World::new(make())));
+}
+
+/// The operator's `dispatch_lease_seconds` replaces the 30 s lease: the job
+/// comes back and its nonce dies after 5 s, not 30.
+fn configured_lease<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let source = || json!({"actionTypeId": tp_id("Source", "PartnerSource")});
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", source(), 10);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("a job").to_owned();
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 10);
+    let first = details["jobDetails"]["nonce"].as_str().expect("nonce").to_owned();
+    assert_eq!(w.ok(PARTNER, "PollForThirdPartyJobs", source(), 14)["jobs"], json!([]), "leased for 5 s");
+    assert_eq!(
+        w.err(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": first, "clientToken": token}), 15),
+        "InvalidNonceException"
+    );
+    let again = w.ok(PARTNER, "PollForThirdPartyJobs", source(), 15);
+    assert_eq!(again["jobs"][0]["jobId"], job.as_str(), "queued again when the 5 s lease ended");
 }
 
 fn third_party_lifecycle_with_continuation<S: Store>(w: World<S>) {
