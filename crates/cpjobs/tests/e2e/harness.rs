@@ -137,7 +137,15 @@ impl Server {
         let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
         assert!(status.success());
         let status = child.wait().expect("serve exits");
-        assert!(status.success(), "SIGTERM ends serve with status 0, not {status:?}");
+        assert!(status.success(), "SIGTERM ends serve with status 0, not {status:?}; log:\n{}", self.log());
+        // Refusals are answers, not failures: nothing a test does may make the service log an error.
+        let log = self.log();
+        assert!(!log.contains("\"level\":\"ERROR\""), "the service logged errors:\n{log}");
+    }
+
+    /// What the service logged (warnings and errors).
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
     }
 }
 

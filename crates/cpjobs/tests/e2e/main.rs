@@ -12,5 +12,6 @@ mod boto3;
 mod clients_cmd;
 mod concurrency;
 mod harness;
+mod identity;
 mod restart;
 mod sdk;
