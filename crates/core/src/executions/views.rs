@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of};
+use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::pipelines;
 use crate::store::{Millis, Tx};
@@ -146,6 +147,14 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
         for a in s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
             let aname = a.get("name").and_then(Value::as_str).unwrap_or_default();
             let mut ast = json!({"actionName": aname});
+            // The console's link to the action's resource, as AWS fills it from the type's template.
+            let def = match a.get("actionTypeId").map(ActionTypeId::from_json) {
+                Some(Ok(id)) => action_types::find(tx, &id, &caller.account_id)?,
+                _ => None,
+            };
+            if let Some(template) = def.as_ref().and_then(|d| d.entity_url_template.as_deref()) {
+                ast["entityUrl"] = json!(action_types::fill_config(template, a.get("configuration")));
+            }
             let att = runs.iter().find_map(|r| {
                 r.stages
                     .iter()

@@ -345,7 +345,10 @@ fn custom_type_input() -> Value {
             {"name": "Project", "required": true, "key": true, "secret": false, "queryable": true, "type": "String"},
             {"name": "Flags", "required": false, "key": false, "secret": false},
         ],
-        "settings": {"executionUrlTemplate": "https://builder.example/{Config:Project}/runs/{ExternalExecutionId}"},
+        "settings": {
+            "executionUrlTemplate": "https://builder.example/{Config:Project}/runs/{ExternalExecutionId}",
+            "entityUrlTemplate": "https://builder.example/{Config:Project}",
+        },
         "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
         "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
     })
@@ -466,6 +469,10 @@ fn custom_action_lifecycle<S: Store>(w: World<S>) {
     assert_eq!(make["output"]["executionResult"]["externalExecutionId"], "run-7");
     assert_eq!(make["output"]["executionResult"]["externalExecutionUrl"], "https://builder.example/alpha/runs/run-7");
     assert_eq!(make["output"]["outputVariables"], json!({"V": "1"}));
+    // Regression (svctests): GetPipelineState left out entityUrl, which AWS fills from the type's template.
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "custom"}), 6);
+    assert_eq!(state["stageStates"][1]["actionStates"][0]["entityUrl"], "https://builder.example/alpha");
+    assert!(state["stageStates"][0]["actionStates"][0].get("entityUrl").is_none(), "MySource has no template");
     // Unknown job ids.
     assert_eq!(
         w.err(CUSTOMER, "GetJobDetails", json!({"jobId": "00000000-0000-0000-0000-000000000000"}), 6),

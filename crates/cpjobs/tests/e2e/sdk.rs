@@ -296,3 +296,194 @@ async fn sdk_custom_action_flow_with_approval() {
     assert_eq!(execution_status(&cp, "app", &exec).await, PipelineExecutionStatus::Succeeded);
     server.stop();
 }
+
+/// Every operation cpjobs runs, once, through the SDK: its typed parsers
+/// accept each answer (types, timestamps, enums, nesting), and the
+/// operations cpjobs does not run answer a clear error the SDK understands.
+#[tokio::test]
+async fn sdk_every_supported_operation() {
+    use aws_sdk_codepipeline::types::{
+        ActionConfigurationProperty, ActionConfigurationPropertyType, ActionExecutionFilter, ActionTypeSettings,
+        CurrentRevision, FailureDetails, FailureType, StageRetryMode,
+    };
+
+    let home = TempDir::new("sdk-all");
+    let mut server = Server::start(&home.0, &config(None));
+    let (cp, partner) = (client(&server, CUSTOMER), client(&server, PARTNER));
+    let details = |min, max| ArtifactDetails::builder().minimum_count(min).maximum_count(max).build();
+    let created = cp
+        .create_custom_action_type()
+        .category(ActionCategory::Source)
+        .provider("MySource")
+        .version("1")
+        .settings(
+            ActionTypeSettings::builder()
+                .execution_url_template("https://src.example/{Config:Repo}/{ExternalExecutionId}")
+                .entity_url_template("https://src.example/{Config:Repo}")
+                .build(),
+        )
+        .configuration_properties(
+            ActionConfigurationProperty::builder()
+                .name("Repo")
+                .required(true)
+                .key(true)
+                .secret(false)
+                .queryable(true)
+                .r#type(ActionConfigurationPropertyType::String)
+                .build()
+                .expect("property"),
+        )
+        .input_artifact_details(details(0, 0))
+        .output_artifact_details(details(1, 1))
+        .send()
+        .await
+        .expect("create custom type");
+    let declared = created.action_type().expect("action type");
+    assert_eq!(declared.action_configuration_properties()[0].name(), "Repo");
+    let types = cp.list_action_types().send().await.expect("list types");
+    assert!(types.action_types().iter().any(|t| t.id().map(|i| i.provider()) == Some("PartnerBuild")), "{types:?}");
+    // GetActionType is for AWS and third-party types only (the model's owner pattern).
+    let got = cp
+        .get_action_type()
+        .category(ActionCategory::Build)
+        .owner("ThirdParty")
+        .provider("PartnerBuild")
+        .version("1")
+        .send()
+        .await
+        .expect("get action type");
+    let declared = got.action_type().expect("declaration");
+    assert_eq!(declared.id().map(|i| i.provider()), Some("PartnerBuild"));
+    assert_eq!(declared.executor().and_then(|e| e.job_timeout()), Some(60));
+
+    let mut source = action("Get", type_id(ActionOwner::Custom, ActionCategory::Source, "MySource"), &[], &["code"]);
+    source.configuration = Some([("Repo".to_owned(), "widgets".to_owned())].into());
+    let build =
+        action("Compile", type_id(ActionOwner::ThirdParty, ActionCategory::Build, "PartnerBuild"), &["code"], &[]);
+    let decl = pipeline("app", vec![("Source", vec![source]), ("Build", vec![build])]);
+    let created = cp.create_pipeline().pipeline(decl.clone()).send().await.expect("create pipeline");
+    assert_eq!(created.pipeline().map(|p| p.stages().len()), Some(2));
+    let updated = cp.update_pipeline().pipeline(decl).send().await.expect("update pipeline");
+    assert_eq!(updated.pipeline().and_then(|p| p.version()), Some(2));
+    let got = cp.get_pipeline().name("app").send().await.expect("get pipeline");
+    let meta = got.metadata().expect("metadata");
+    assert!(meta.created().is_some() && meta.updated().is_some());
+    assert_eq!(meta.pipeline_arn(), Some(format!("arn:aws:codepipeline:{REGION}:{}:app", CUSTOMER.account).as_str()));
+    let listed = cp.list_pipelines().send().await.expect("list pipelines");
+    assert_eq!(listed.pipelines()[0].version(), Some(2));
+
+    let first = cp.start_pipeline_execution().name("app").client_request_token("once").send().await.expect("start");
+    let again = cp.start_pipeline_execution().name("app").client_request_token("once").send().await.expect("again");
+    assert_eq!(first.pipeline_execution_id(), again.pipeline_execution_id(), "the same token, the same execution");
+    let exec = first.pipeline_execution_id().expect("id").to_owned();
+
+    // Custom source job with a query parameter, a revision, details and an execution URL.
+    let polled = cp
+        .poll_for_jobs()
+        .action_type_id(type_id(ActionOwner::Custom, ActionCategory::Source, "MySource"))
+        .query_param("Repo", "widgets")
+        .send()
+        .await
+        .expect("poll");
+    let job = polled.jobs().first().expect("a job").clone();
+    let data = job.data().expect("data");
+    assert_eq!(
+        data.action_configuration().and_then(|c| c.configuration()).map(|c| c["Repo"].as_str()),
+        Some("widgets")
+    );
+    assert_eq!(data.output_artifacts()[0].name(), Some("code"));
+    let id = job.id().expect("id");
+    cp.acknowledge_job().job_id(id).nonce(job.nonce().expect("nonce")).send().await.expect("ack");
+    cp.get_job_details().job_id(id).send().await.expect("details");
+    cp.put_job_success_result()
+        .job_id(id)
+        .current_revision(CurrentRevision::builder().revision("rev-1").change_identifier("c-1").build().expect("rev"))
+        .execution_details(
+            ExecutionDetails::builder().summary("fetched").external_execution_id("run-1").percent_complete(100).build(),
+        )
+        .output_variables("commit", "abc")
+        .send()
+        .await
+        .expect("success");
+
+    // The third-party build fails, then a retry of the failed action succeeds.
+    let (job, token, _) = take_third_party(&server, &partner, ActionCategory::Build, "PartnerBuild").await;
+    partner
+        .put_third_party_job_failure_result()
+        .job_id(&job)
+        .client_token(&token)
+        .failure_details(
+            FailureDetails::builder().r#type(FailureType::JobFailed).message("boom").build().expect("failure"),
+        )
+        .send()
+        .await
+        .expect("failure");
+    assert_eq!(execution_status(&cp, "app", &exec).await, PipelineExecutionStatus::Failed);
+    let retried = cp
+        .retry_stage_execution()
+        .pipeline_name("app")
+        .stage_name("Build")
+        .pipeline_execution_id(&exec)
+        .retry_mode(StageRetryMode::FailedActions)
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(retried.pipeline_execution_id(), Some(exec.as_str()));
+    let (job, token, _) = take_third_party(&server, &partner, ActionCategory::Build, "PartnerBuild").await;
+    partner.put_third_party_job_success_result().job_id(&job).client_token(&token).send().await.expect("success");
+    assert_eq!(execution_status(&cp, "app", &exec).await, PipelineExecutionStatus::Succeeded);
+
+    let state = cp.get_pipeline_state().name("app").send().await.expect("state");
+    let src = &state.stage_states()[0].action_states()[0];
+    assert_eq!(src.current_revision().map(|r| r.revision_id()), Some("rev-1"));
+    assert_eq!(src.entity_url(), Some("https://src.example/widgets"));
+    assert_eq!(
+        src.latest_execution().and_then(|l| l.external_execution_url()),
+        Some("https://src.example/widgets/run-1")
+    );
+    let listed = cp.list_pipeline_executions().pipeline_name("app").send().await.expect("list executions");
+    let summary = &listed.pipeline_execution_summaries()[0];
+    assert_eq!(summary.source_revisions()[0].revision_id(), Some("rev-1"));
+    assert!(summary.start_time().is_some() && summary.last_update_time().is_some());
+    let actions = cp
+        .list_action_executions()
+        .pipeline_name("app")
+        .filter(ActionExecutionFilter::builder().pipeline_execution_id(&exec).build())
+        .send()
+        .await
+        .expect("action executions");
+    let details = actions.action_execution_details();
+    assert_eq!(details.len(), 3, "source, the failed build, the retried build: {details:?}");
+    let get = details.iter().find(|d| d.action_name() == Some("Get")).expect("source listed");
+    let vars = get.output().and_then(|o| o.output_variables()).expect("output variables");
+    assert_eq!(vars.get("commit").map(String::as_str), Some("abc"));
+
+    // Stop with abandon: the running source job is withdrawn.
+    let second = cp.start_pipeline_execution().name("app").send().await.expect("start");
+    let second = second.pipeline_execution_id().expect("id").to_owned();
+    cp.stop_pipeline_execution()
+        .pipeline_name("app")
+        .pipeline_execution_id(&second)
+        .abandon(true)
+        .reason("enough")
+        .send()
+        .await
+        .expect("stop");
+    assert_eq!(execution_status(&cp, "app", &second).await, PipelineExecutionStatus::Stopped);
+
+    // Not run by cpjobs: a ValidationException that says so.
+    let err = cp.list_webhooks().send().await.expect_err("unsupported");
+    assert_eq!(err.code(), Some("ValidationException"));
+    assert!(err.message().is_some_and(|m| m.contains("not supported")), "{err:?}");
+
+    cp.delete_pipeline().name("app").send().await.expect("delete pipeline");
+    cp.delete_custom_action_type()
+        .category(ActionCategory::Source)
+        .provider("MySource")
+        .version("1")
+        .send()
+        .await
+        .expect("delete type");
+    assert!(cp.list_pipelines().send().await.expect("list").pipelines().is_empty());
+    server.stop();
+}
