@@ -342,3 +342,61 @@ fn aws_cli_approval_then_failure() {
     assert_eq!(compile["output"]["executionResult"]["externalExecutionId"], "run-9");
     server.stop();
 }
+
+/// AWS CLI's paginators (`--page-size`, `--max-items`, `--starting-token`)
+/// over the service's `nextToken`s: every item once, in order.
+#[test]
+fn aws_cli_paginates_pipelines_and_executions() {
+    use crate::harness::signed_call;
+    use serde_json::json;
+
+    let home = TempDir::new("awscli-pages");
+    let mut server = Server::start(&home.0, &config(None));
+    let call = |target: &str, body: Value| {
+        let a = signed_call(&server.endpoint, CUSTOMER, &format!("CodePipeline_20150709.{target}"), &body);
+        assert_eq!(a.status, 200, "{target}: {}", a.body);
+        a.body
+    };
+    for i in 0..12 {
+        let mut decl = third_party_pipeline(&format!("p-{i:02}"));
+        if i == 0 {
+            decl["pipelineType"] = json!("V2");
+            decl["executionMode"] = json!("PARALLEL");
+        }
+        call("CreatePipeline", json!({"pipeline": decl}));
+    }
+    let mut started = Vec::new();
+    for _ in 0..105 {
+        started.push(call("StartPipelineExecution", json!({"name": "p-00"}))["pipelineExecutionId"].clone());
+    }
+    started.reverse(); // newest first, as listed
+
+    let all = ok(&server, &home, CUSTOMER, &["list-pipelines", "--page-size", "5"]);
+    let names: Vec<_> = all["pipelines"].as_array().expect("pipelines").iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names.len(), 12, "{all}");
+    assert_eq!(names[0], "p-00");
+    assert_eq!(names[11], "p-11");
+
+    let args = ["list-pipeline-executions", "--pipeline-name", "p-00", "--page-size", "40"];
+    let all = ok(&server, &home, CUSTOMER, &args);
+    let ids: Vec<_> = all["pipelineExecutionSummaries"]
+        .as_array()
+        .expect("summaries")
+        .iter()
+        .map(|s| s["pipelineExecutionId"].clone())
+        .collect();
+    assert_eq!(ids, started, "three pages, each execution once, newest first");
+
+    let first = ok(&server, &home, CUSTOMER, &[&args[..3], &["--max-items", "50"]].concat());
+    assert_eq!(first["pipelineExecutionSummaries"].as_array().map(Vec::len), Some(50));
+    let token = first["NextToken"].as_str().expect("a NextToken for the rest").to_owned();
+    let rest = ok(&server, &home, CUSTOMER, &[&args[..3], &["--starting-token", &token]].concat());
+    let rest: Vec<_> = rest["pipelineExecutionSummaries"]
+        .as_array()
+        .expect("rest")
+        .iter()
+        .map(|s| s["pipelineExecutionId"].clone())
+        .collect();
+    assert_eq!(rest, started[50..]);
+    server.stop();
+}

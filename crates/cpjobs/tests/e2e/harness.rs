@@ -183,6 +183,18 @@ pub(crate) fn signed_call_with(
     body: &Value,
     time: SystemTime,
 ) -> Answer {
+    try_signed_call(endpoint, keys, secret, target, body, time).expect("the service answers")
+}
+
+/// [`signed_call_with`], with transport failures (refused, reset) returned.
+pub(crate) fn try_signed_call(
+    endpoint: &str,
+    keys: Keys,
+    secret: &str,
+    target: &str,
+    body: &Value,
+    time: SystemTime,
+) -> Result<Answer, String> {
     let body = body.to_string();
     let host = endpoint.strip_prefix("http://").expect("http endpoint");
     let creds = Credentials { access_key: keys.key.into(), secret_key: secret.into(), token: None, method: "env" };
@@ -204,12 +216,12 @@ pub(crate) fn signed_call_with(
     for (k, v) in &headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let mut resp = req.send(body.as_bytes()).expect("the service answers");
+    let mut resp = req.send(body.as_bytes()).map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().expect("body");
+    let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
     let body =
         if text.is_empty() { Value::Object(Default::default()) } else { serde_json::from_str(&text).expect("JSON") };
-    Answer { status, body }
+    Ok(Answer { status, body })
 }
 
 /// [`signed_call_with`] with the right secret and the current time.
