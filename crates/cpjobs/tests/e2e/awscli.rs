@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::{
     CUSTOMER, Keys, PARTNER, REGION, Server, TempDir, config, custom_pipeline, custom_type, gated_pipeline,
-    third_party_pipeline,
+    signed_call, third_party_pipeline,
 };
 
 /// Runs `aws codepipeline <args> --endpoint-url E` as `keys`; the parsed JSON
@@ -103,6 +103,40 @@ fn take_third_party(
     (id, token, details["jobDetails"]["data"].clone())
 }
 
+/// A call made without the CLI (for the stages a test does not look at).
+fn raw(server: &Server, keys: Keys, op: &str, body: Value) -> Value {
+    let a = signed_call(&server.endpoint, keys, &format!("CodePipeline_20150709.{op}"), &body);
+    assert_eq!(a.status, 200, "{op}: {}", a.body);
+    a.body
+}
+
+/// Runs the source stage's job (third-party `PartnerSource` with `tokens`, or
+/// the customer's custom `MySource`) to success with revision `rev-1`, without the CLI.
+fn finish_source(server: &Server, tokens: Option<&HashMap<String, String>>) {
+    let revision = json!({"revision": "rev-1", "changeIdentifier": "change-1"});
+    match tokens {
+        Some(tokens) => {
+            let id = json!({"category": "Source", "owner": "ThirdParty", "provider": "PartnerSource", "version": "1"});
+            let polled = raw(server, PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": id}));
+            let job = polled["jobs"][0]["jobId"].clone();
+            let token = tokens[polled["jobs"][0]["clientId"].as_str().expect("client")].clone();
+            let details = raw(server, PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}));
+            let nonce = details["jobDetails"]["nonce"].clone();
+            let ack = json!({"jobId": job, "nonce": nonce, "clientToken": token});
+            raw(server, PARTNER, "AcknowledgeThirdPartyJob", ack);
+            let done = json!({"jobId": job, "clientToken": token, "currentRevision": revision});
+            raw(server, PARTNER, "PutThirdPartyJobSuccessResult", done);
+        }
+        None => {
+            let id = json!({"category": "Source", "owner": "Custom", "provider": "MySource", "version": "1"});
+            let polled = raw(server, CUSTOMER, "PollForJobs", json!({"actionTypeId": id}));
+            let job = &polled["jobs"][0];
+            raw(server, CUSTOMER, "AcknowledgeJob", json!({"jobId": job["id"], "nonce": job["nonce"]}));
+            raw(server, CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"], "currentRevision": revision}));
+        }
+    }
+}
+
 #[test]
 fn aws_cli_third_party_flow_with_continuation() {
     let home = TempDir::new("awscli-tp");
@@ -116,21 +150,7 @@ fn aws_cli_third_party_flow_with_continuation() {
         .expect("execution id")
         .to_owned();
 
-    let (src, token, _) = take_third_party(&server, &home, &tokens, "Source", "PartnerSource");
-    ok(
-        &server,
-        &home,
-        PARTNER,
-        &[
-            "put-third-party-job-success-result",
-            "--job-id",
-            &src,
-            "--client-token",
-            &token,
-            "--current-revision",
-            "revision=rev-1,changeIdentifier=change-1",
-        ],
-    );
+    finish_source(&server, Some(&tokens));
 
     let (build, btoken, data) = take_third_party(&server, &home, &tokens, "Build", "PartnerBuild");
     assert_eq!(data["pipelineContext"]["pipelineExecutionId"], exec.as_str());
@@ -191,17 +211,17 @@ fn aws_cli_third_party_flow_with_continuation() {
 fn aws_cli_custom_action_flow() {
     let home = TempDir::new("awscli-custom");
     let mut server = Server::start(&home.0, &config(None));
-    for (category, provider) in [("Source", "MySource"), ("Build", "MyBuild")] {
-        let input = file(&home, "type.json", &custom_type(category, provider));
-        let created = ok(&server, &home, CUSTOMER, &["create-custom-action-type", "--cli-input-json", &input]);
-        assert_eq!(created["actionType"]["id"]["owner"], "Custom");
-    }
+    raw(&server, CUSTOMER, "CreateCustomActionType", custom_type("Source", "MySource"));
+    let input = file(&home, "type.json", &custom_type("Build", "MyBuild"));
+    let created = ok(&server, &home, CUSTOMER, &["create-custom-action-type", "--cli-input-json", &input]);
+    assert_eq!(created["actionType"]["id"]["owner"], "Custom");
     let decl = file(&home, "pipeline.json", &custom_pipeline("app"));
     ok(&server, &home, CUSTOMER, &["create-pipeline", "--pipeline", &decl]);
     let exec = ok(&server, &home, CUSTOMER, &["start-pipeline-execution", "--name", "app"])["pipelineExecutionId"]
         .as_str()
         .expect("execution id")
         .to_owned();
+    finish_source(&server, None);
 
     // Custom polls return the whole job, nonce included.
     let take = |provider: &str, category: &str| -> Value {
@@ -211,25 +231,12 @@ fn aws_cli_custom_action_flow() {
         let jobs = polled["jobs"].as_array().expect("jobs");
         assert_eq!(jobs.len(), 1, "{polled}");
         let job = jobs[0].clone();
+        assert_eq!(job["accountId"], CUSTOMER.account);
         let (id, nonce) = (job["id"].as_str().expect("id"), job["nonce"].as_str().expect("nonce"));
         let ack = ok(&server, &home, CUSTOMER, &["acknowledge-job", "--job-id", id, "--nonce", nonce]);
         assert_eq!(ack["status"], "InProgress");
         job
     };
-    let src = take("MySource", "Source");
-    assert_eq!(src["accountId"], CUSTOMER.account);
-    ok(
-        &server,
-        &home,
-        CUSTOMER,
-        &[
-            "put-job-success-result",
-            "--job-id",
-            src["id"].as_str().expect("id"),
-            "--current-revision",
-            "revision=r9,changeIdentifier=c9",
-        ],
-    );
     let build = take("MyBuild", "Build");
     let bid = build["id"].as_str().expect("id");
     let details = ok(&server, &home, CUSTOMER, &["get-job-details", "--job-id", bid]);
@@ -258,20 +265,14 @@ fn aws_cli_custom_action_flow() {
 fn aws_cli_approval_then_failure() {
     let home = TempDir::new("awscli-gate");
     let mut server = Server::start(&home.0, &config(None));
-    let input = file(&home, "type.json", &custom_type("Source", "MySource"));
-    ok(&server, &home, CUSTOMER, &["create-custom-action-type", "--cli-input-json", &input]);
+    raw(&server, CUSTOMER, "CreateCustomActionType", custom_type("Source", "MySource"));
     ok(&server, &home, CUSTOMER, &["create-pipeline", "--pipeline", &file(&home, "p.json", &gated_pipeline("gated"))]);
     let tokens = tokens_via_cpjobs_clients(&server, &home);
     let exec = ok(&server, &home, CUSTOMER, &["start-pipeline-execution", "--name", "gated"])["pipelineExecutionId"]
         .as_str()
         .expect("execution id")
         .to_owned();
-    let polled =
-        ok(&server, &home, CUSTOMER, &["poll-for-jobs", "--action-type-id", &type_id("Custom", "Source", "MySource")]);
-    let (id, nonce) =
-        (polled["jobs"][0]["id"].as_str().expect("id"), polled["jobs"][0]["nonce"].as_str().expect("nonce"));
-    ok(&server, &home, CUSTOMER, &["acknowledge-job", "--job-id", id, "--nonce", nonce]);
-    ok(&server, &home, CUSTOMER, &["put-job-success-result", "--job-id", id]);
+    finish_source(&server, None);
 
     let state = ok(&server, &home, CUSTOMER, &["get-pipeline-state", "--name", "gated"]);
     let gate = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
@@ -347,16 +348,9 @@ fn aws_cli_approval_then_failure() {
 /// over the service's `nextToken`s: every item once, in order.
 #[test]
 fn aws_cli_paginates_pipelines_and_executions() {
-    use crate::harness::signed_call;
-    use serde_json::json;
-
     let home = TempDir::new("awscli-pages");
     let mut server = Server::start(&home.0, &config(None));
-    let call = |target: &str, body: Value| {
-        let a = signed_call(&server.endpoint, CUSTOMER, &format!("CodePipeline_20150709.{target}"), &body);
-        assert_eq!(a.status, 200, "{target}: {}", a.body);
-        a.body
-    };
+    let call = |op: &str, body: Value| raw(&server, CUSTOMER, op, body);
     for i in 0..12 {
         let mut decl = third_party_pipeline(&format!("p-{i:02}"));
         if i == 0 {
