@@ -146,13 +146,15 @@ def third_party():
     next_job, next_token, data = take(partner, "Build", "PartnerBuild")
     assert next_job != job and next_token == token
     assert data["continuationToken"] == "step-2", data
+    # Not only ASCII: the body is signed and validated as UTF-8, lengths count UTF-16 units.
+    summary = "built \u2713 \u65e5\u672c \U0001f680"
     partner.put_third_party_job_success_result(
-        jobId=next_job, clientToken=next_token, executionDetails={"summary": "built", "externalExecutionId": "run-1"}
+        jobId=next_job, clientToken=next_token, executionDetails={"summary": summary, "externalExecutionId": "run-1"}
     )
 
     state = cp.get_pipeline_state(name="app")
     latest = state["stageStates"][1]["actionStates"][0]["latestExecution"]
-    assert latest["status"] == "Succeeded" and latest["summary"] == "built", state
+    assert latest["status"] == "Succeeded" and latest["summary"] == summary, state
     assert isinstance(latest["lastStatusChange"], datetime.datetime), latest
     got = cp.get_pipeline_execution(pipelineName="app", pipelineExecutionId=execution)["pipelineExecution"]
     assert got["status"] == "Succeeded", got
@@ -241,10 +243,11 @@ def refusals():
     expect("InvalidNonceException", partner.acknowledge_third_party_job, jobId=job, nonce=first, clientToken=token)
     again, _ = poll_one(partner, "Source", "PartnerSource")
     assert again == job, (again, job)
+    # Acknowledged at once: the new lease is only 1 s long.
     second = partner.get_third_party_job_details(jobId=job, clientToken=token)["jobDetails"]["nonce"]
+    assert partner.acknowledge_third_party_job(jobId=job, nonce=second, clientToken=token)["status"] == "InProgress"
     assert second != first
     expect("InvalidNonceException", partner.acknowledge_third_party_job, jobId=job, nonce=first, clientToken=token)
-    assert partner.acknowledge_third_party_job(jobId=job, nonce=second, clientToken=token)["status"] == "InProgress"
     # Acknowledged, the job outlives the lease.
     time.sleep(1.3)
     assert partner.poll_for_third_party_jobs(actionTypeId=source)["jobs"] == []
