@@ -211,10 +211,54 @@ pub fn run_domain<S: Store>(make: impl Fn() -> S) {
         eprintln!("domain scenario: {name}");
         f(World::new(make()));
     }
+    eprintln!("domain scenario: state_of_stages_reached_long_ago");
+    state_of_stages_reached_long_ago(World::new(make()));
     eprintln!("domain scenario: configured_lease");
     configured_lease(World::with_config(make(), &ServiceConfig { dispatch_lease_seconds: Some(5), ..config() }));
     eprintln!("domain scenario: concurrent_polls");
     concurrent_polls(Arc::new(World::new(make())));
+}
+
+/// Regression (svctests): `GetPipelineState` read only the latest 100
+/// executions, so a stage that 100 later executions did not reach (they
+/// failed before it) lost its state; AWS keeps showing the older one.
+fn state_of_stages_reached_long_ago<S: Store>(w: World<S>) {
+    custom_source(&w);
+    w.ok(CUSTOMER, "CreateCustomActionType", custom_type_input(), 0);
+    let make = json!({"name": "Make", "actionTypeId": custom_id("Build", "MyBuilder"), "configuration": {"Project": "p"}, "inputArtifacts": [{"name": "code"}]});
+    let decl = declaration(
+        "long",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Build", vec![make]),
+        ],
+    );
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    let first = start(&w, "long", 1);
+    run_custom(&w, "Source", "MySource", 1);
+    let polled = w.ok(
+        CUSTOMER,
+        "PollForJobs",
+        json!({"actionTypeId": custom_id("Build", "MyBuilder"), "queryParam": {"Project": "p"}}),
+        1,
+    );
+    let job = &polled["jobs"][0];
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": job["id"], "nonce": job["nonce"]}), 1);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"]}), 1);
+    for i in 0..101 {
+        start(&w, "long", 2 + i);
+        let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Source", "MySource")}), 2 + i);
+        let job = &polled["jobs"][0];
+        w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": job["id"], "nonce": job["nonce"]}), 2 + i);
+        let failure = json!({"jobId": job["id"], "failureDetails": {"type": "JobFailed", "message": "no"}});
+        w.ok(CUSTOMER, "PutJobFailureResult", failure, 2 + i);
+    }
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "long"}), 200);
+    assert_eq!(state["stageStates"][0]["latestExecution"]["status"], "Failed");
+    let build = &state["stageStates"][1];
+    assert_eq!(build["latestExecution"]["pipelineExecutionId"], first.as_str(), "{build}");
+    assert_eq!(build["latestExecution"]["status"], "Succeeded");
+    assert_eq!(build["actionStates"][0]["latestExecution"]["status"], "Succeeded");
 }
 
 /// The operator's `dispatch_lease_seconds` replaces the 30 s lease: the job
