@@ -7,6 +7,7 @@
 //! `--query`). Every step reproduces AWS CLI v1.45.11's bytes and exit codes.
 
 pub mod args;
+pub mod clients;
 pub mod config;
 pub mod debug;
 #[cfg(test)]

@@ -321,6 +321,18 @@ pub fn builtin_action_types() -> Vec<ActionTypeDef> {
     vec![approval, s3_source]
 }
 
+/// A URL template with each `{Config:Name}` replaced by the action's
+/// configuration value (placeholders of properties not configured are kept).
+pub(crate) fn fill_config(template: &str, configuration: Option<&Value>) -> String {
+    let mut url = template.to_owned();
+    for (k, v) in configuration.and_then(Value::as_object).into_iter().flatten() {
+        if let Some(v) = v.as_str() {
+            url = url.replace(&format!("{{Config:{k}}}"), v);
+        }
+    }
+    url
+}
+
 /// Finds a usable (not deleted) action type as `account` sees it.
 pub(crate) fn find(tx: &mut dyn Tx, id: &ActionTypeId, account: &str) -> Res<Option<ActionTypeDef>> {
     if id.owner == "AWS" {

@@ -10,6 +10,8 @@ pub struct ServiceConfig {
     pub accounts: Vec<Account>,
     /// Third-party action types registered by the operator.
     pub third_party_action_types: Vec<ThirdPartyActionType>,
+    /// How long a poll's dispatch lease lasts, in seconds ([`DEFAULT_LEASE`](crate::DEFAULT_LEASE) when `None`).
+    pub dispatch_lease_seconds: Option<u64>,
 }
 
 /// An account and the principals that act for it.

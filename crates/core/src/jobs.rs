@@ -543,13 +543,6 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
 /// from the reported details, `{Config:Name}` from the action's configuration.
 fn execution_url(def: &ActionTypeDef, data: &Value, details: &Value) -> Option<String> {
     let template = def.execution_url_template.as_ref()?;
-    let mut url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
-    if let Some(config) = data.pointer("/actionConfiguration/configuration").and_then(Value::as_object) {
-        for (k, v) in config {
-            if let Some(v) = v.as_str() {
-                url = url.replace(&format!("{{Config:{k}}}"), v);
-            }
-        }
-    }
-    Some(url)
+    let url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
+    Some(crate::action_types::fill_config(&url, data.pointer("/actionConfiguration/configuration")))
 }

@@ -42,13 +42,14 @@ impl<S: Store> std::fmt::Debug for Service<S> {
 
 impl<S: Store> Service<S> {
     /// A service over `store`, registering the configuration's third-party
-    /// action types.
+    /// action types, with the configuration's dispatch lease.
     pub fn new(config: &ServiceConfig, store: S) -> Result<Service<S>, StoreError> {
         let region = if config.region.is_empty() { "us-east-1".to_owned() } else { config.region.clone() };
+        let lease = config.dispatch_lease_seconds.map_or(DEFAULT_LEASE, Duration::from_secs);
         let svc = Service {
             store,
             region,
-            lease: DEFAULT_LEASE,
+            lease,
             credentials: Box::new(NoCredentials),
             artifacts: Box::new(NoArtifactStore),
         };

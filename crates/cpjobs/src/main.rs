@@ -1,5 +1,5 @@
-//! The `cpjobs` binary: `serve`, `worker` and the AWS CLI compatible
-//! `codepipeline <operation>` commands. The binary only dispatches; the work
+//! The `cpjobs` binary: `serve`, `worker`, `clients` (the partner's client
+//! tokens) and the AWS CLI compatible `codepipeline <operation>` commands. The binary only dispatches; the work
 //! lives in library crates so it can be tested without a process.
 
 mod artifacts;
@@ -21,12 +21,12 @@ fn main() {
     let prog =
         Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "cpjobs".to_owned());
     let rest: Vec<String> = args.collect();
-    let code = if rest.first().map(String::as_str) == Some("serve") {
-        cpjobs_server::cli::run(&rest[1..], open_domain)
-    } else if rest.first().map(String::as_str) == Some("worker") {
-        cpjobs_worker::run(&rest[1..])
-    } else {
-        cpjobs_cli::run(&prog, &rest)
+    let code = match rest.first().map(String::as_str) {
+        Some("serve") => cpjobs_server::cli::run(&rest[1..], open_domain),
+        Some("worker") => cpjobs_worker::run(&rest[1..]),
+        // cpjobs' own operation, so not among the AWS CLI compatible commands.
+        Some("clients") => cpjobs_cli::clients::run(&rest[1..]),
+        _ => cpjobs_cli::run(&prog, &rest),
     };
     std::process::exit(code);
 }

@@ -4,7 +4,8 @@
 //! Invariant: a `ServiceConfig` that leaves this module is consistent: account
 //! ids are 12 digits and unique, access keys are unique across accounts, every
 //! third-party action type is owned by, and polled by, declared accounts, is
-//! declared once, and has a job timeout within 60..=43200 seconds. A bad file
+//! declared once, and has a job timeout within 60..=43200 seconds; a dispatch
+//! lease, when set, is within 1..=3600 seconds. A bad file
 //! is refused whole, with a message that names the file and what is wrong.
 
 use std::collections::HashSet;
@@ -21,6 +22,10 @@ use serde::Deserialize;
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// The job timeout of an action type that declares none.
 pub const DEFAULT_JOB_TIMEOUT_SECONDS: u64 = 3600;
+/// The longest dispatch lease an operator may set: a job nobody acknowledges
+/// must come back to the queue well within the shortest job timeout (60 s)
+/// times a few, and an hour is already far beyond any poller's round trip.
+pub const MAX_DISPATCH_LEASE_SECONDS: u64 = 3600;
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +43,7 @@ impl std::error::Error for ConfigError {}
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     region: Option<String>,
+    dispatch_lease_seconds: Option<u64>,
     #[serde(default)]
     account: Vec<RawAccount>,
     #[serde(default)]
@@ -91,6 +97,12 @@ pub fn parse(text: &str) -> Result<ServiceConfig, ConfigError> {
     let region = raw.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
     if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return err(format!("region {region:?} is not a region name (lowercase letters, digits and '-')"));
+    }
+
+    if let Some(lease) = raw.dispatch_lease_seconds
+        && !(1..=MAX_DISPATCH_LEASE_SECONDS).contains(&lease)
+    {
+        return err(format!("dispatch_lease_seconds {lease} is outside 1..={MAX_DISPATCH_LEASE_SECONDS}"));
     }
 
     let mut accounts = Vec::new();
@@ -180,7 +192,12 @@ pub fn parse(text: &str) -> Result<ServiceConfig, ConfigError> {
             job_timeout_seconds: timeout,
         });
     }
-    Ok(ServiceConfig { region, accounts, third_party_action_types: types })
+    Ok(ServiceConfig {
+        region,
+        accounts,
+        third_party_action_types: types,
+        dispatch_lease_seconds: raw.dispatch_lease_seconds,
+    })
 }
 
 /// The development account kept in the data directory when no config is given.
@@ -287,6 +304,22 @@ job_timeout_seconds = 3600
         assert_eq!((t.category.as_str(), t.provider.as_str(), t.version.as_str()), ("Build", "AcmeCI", "1"));
         assert_eq!(t.polling_accounts, ["222222222222"]);
         assert_eq!(t.job_timeout_seconds, 3600);
+        assert_eq!(c.dispatch_lease_seconds, None, "the service's default lease applies");
+    }
+
+    #[test]
+    fn dispatch_lease_is_configurable_within_bounds() {
+        let with = |v: &str| {
+            EXAMPLE.replace("region = \"us-east-1\"", &format!("region = \"us-east-1\"\ndispatch_lease_seconds = {v}"))
+        };
+        assert_eq!(parse(&with("1")).unwrap().dispatch_lease_seconds, Some(1));
+        assert_eq!(parse(&with("3600")).unwrap().dispatch_lease_seconds, Some(3600));
+        let e = refused(&with("0"));
+        assert!(e.contains("dispatch_lease_seconds 0 is outside 1..=3600"), "{e}");
+        let e = refused(&with("3601"));
+        assert!(e.contains("dispatch_lease_seconds 3601 is outside"), "{e}");
+        let e = refused(&with("-1"));
+        assert!(e.contains("dispatch_lease_seconds"), "{e}");
     }
 
     fn refused(text: &str) -> String {

@@ -347,6 +347,7 @@ mod tests {
                 principals: vec![Principal { access_key_id: KEY.into(), secret_access_key: SECRET.into() }],
             }],
             third_party_action_types: vec![],
+            dispatch_lease_seconds: None,
         };
         Verifier { service: "service", ..Verifier::new(&config, Some(Arc::new(StsToken))) }
     }

@@ -52,6 +52,7 @@ fn config() -> ServiceConfig {
             principals: vec![Principal { access_key_id: KEY.into(), secret_access_key: SECRET.into() }],
         }],
         third_party_action_types: vec![],
+        dispatch_lease_seconds: None,
     }
 }
 

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of};
+use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::pipelines;
 use crate::store::{Millis, Tx};
@@ -125,13 +126,42 @@ fn action_execution_json(att: &Attempt) -> Value {
     v
 }
 
+/// How many executions [`state`] reads at a time.
+const STATE_PAGE: usize = 100;
+
+/// Whether every stage and action of `declaration` has an execution in `runs` that reached it.
+fn all_reached(declaration: &Value, runs: &[Run]) -> bool {
+    let stages = declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    stages.iter().all(|s| {
+        let sname = s.get("name").and_then(Value::as_str).unwrap_or_default();
+        let reached = |aname: Option<&str>| {
+            runs.iter().flat_map(|r| r.stages.iter().filter(|x| x.name == sname)).any(|x| match aname {
+                None => x.status.is_some(),
+                Some(a) => x.actions.iter().any(|y| y.name == a && y.current.is_some()),
+            })
+        };
+        let actions = s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+        reached(None)
+            && actions.iter().all(|a| reached(Some(a.get("name").and_then(Value::as_str).unwrap_or_default())))
+    })
+}
+
 /// `GetPipelineState`: for each stage and action of the current declaration,
-/// the latest execution that reached it.
+/// the latest execution that reached it, however many later executions did not.
 pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
     let name = req_str(input, "name")?;
     let p = pipelines::load(tx, &caller.account_id, name)?;
-    let runs =
-        tx.list_executions(&caller.account_id, name, 0, 100)?.iter().map(Run::from_row).collect::<Res<Vec<_>>>()?;
+    // Newest first, a page at a time, until every stage and action is accounted for
+    // (a stage nothing reached costs a read of the whole history).
+    let mut runs: Vec<Run> = Vec::new();
+    loop {
+        let page = tx.list_executions(&caller.account_id, name, runs.len(), STATE_PAGE)?;
+        let last = page.len() < STATE_PAGE;
+        runs.extend(page.iter().map(Run::from_row).collect::<Res<Vec<_>>>()?);
+        if last || all_reached(&p.declaration, &runs) {
+            break;
+        }
+    }
     let mut stage_states = Vec::new();
     for s in p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
         let sname = s.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -146,6 +176,14 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
         for a in s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
             let aname = a.get("name").and_then(Value::as_str).unwrap_or_default();
             let mut ast = json!({"actionName": aname});
+            // The console's link to the action's resource, as AWS fills it from the type's template.
+            let def = match a.get("actionTypeId").map(ActionTypeId::from_json) {
+                Some(Ok(id)) => action_types::find(tx, &id, &caller.account_id)?,
+                _ => None,
+            };
+            if let Some(template) = def.as_ref().and_then(|d| d.entity_url_template.as_deref()) {
+                ast["entityUrl"] = json!(action_types::fill_config(template, a.get("configuration")));
+            }
             let att = runs.iter().find_map(|r| {
                 r.stages
                     .iter()

@@ -43,6 +43,7 @@ pub fn config() -> ServiceConfig {
             tp("Source", "PartnerSource", 0, vec![]),
             tp("Build", "PartnerBuild", 600, vec![POLLER.into()]),
         ],
+        dispatch_lease_seconds: None,
     }
 }
 
@@ -70,7 +71,12 @@ pub fn at(secs: u64) -> SystemTime {
 impl<S: Store> World<S> {
     /// A world over `store` with [`config`].
     pub fn new(store: S) -> World<S> {
-        World { svc: Service::new(&config(), store).expect("service starts") }
+        World::with_config(store, &config())
+    }
+
+    /// A world over `store` with another configuration.
+    pub fn with_config(store: S, config: &ServiceConfig) -> World<S> {
+        World { svc: Service::new(config, store).expect("service starts") }
     }
 
     /// Calls an operation at `secs` after `t0`; a successful answer must fit
@@ -206,6 +212,10 @@ pub fn run_domain<S: Store>(make: impl Fn() -> S) {
         eprintln!("domain scenario: {name}");
         f(World::new(make()));
     }
+    eprintln!("domain scenario: state_of_stages_reached_long_ago");
+    state_of_stages_reached_long_ago(World::new(make()));
+    eprintln!("domain scenario: configured_lease");
+    configured_lease(World::with_config(make(), &ServiceConfig { dispatch_lease_seconds: Some(5), ..config() }));
     eprintln!("domain scenario: concurrent_polls");
     concurrent_polls(Arc::new(World::new(make())));
 }
@@ -334,6 +344,68 @@ fn s3_source_runs_in_the_service<S: Store>(w: World<S>) {
     assert_eq!(state["stageStates"][1]["actionStates"][0]["latestExecution"]["status"], "InProgress", "{state}");
 }
 
+/// Regression (svctests): `GetPipelineState` read only the latest 100
+/// executions, so a stage that 100 later executions did not reach (they
+/// failed before it) lost its state; AWS keeps showing the older one.
+fn state_of_stages_reached_long_ago<S: Store>(w: World<S>) {
+    custom_source(&w);
+    w.ok(CUSTOMER, "CreateCustomActionType", custom_type_input(), 0);
+    let make = json!({"name": "Make", "actionTypeId": custom_id("Build", "MyBuilder"), "configuration": {"Project": "p"}, "inputArtifacts": [{"name": "code"}]});
+    let decl = declaration(
+        "long",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Build", vec![make]),
+        ],
+    );
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    let first = start(&w, "long", 1);
+    run_custom(&w, "Source", "MySource", 1);
+    let polled = w.ok(
+        CUSTOMER,
+        "PollForJobs",
+        json!({"actionTypeId": custom_id("Build", "MyBuilder"), "queryParam": {"Project": "p"}}),
+        1,
+    );
+    let job = &polled["jobs"][0];
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": job["id"], "nonce": job["nonce"]}), 1);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"]}), 1);
+    for i in 0..101 {
+        start(&w, "long", 2 + i);
+        let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Source", "MySource")}), 2 + i);
+        let job = &polled["jobs"][0];
+        w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": job["id"], "nonce": job["nonce"]}), 2 + i);
+        let failure = json!({"jobId": job["id"], "failureDetails": {"type": "JobFailed", "message": "no"}});
+        w.ok(CUSTOMER, "PutJobFailureResult", failure, 2 + i);
+    }
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "long"}), 200);
+    assert_eq!(state["stageStates"][0]["latestExecution"]["status"], "Failed");
+    let build = &state["stageStates"][1];
+    assert_eq!(build["latestExecution"]["pipelineExecutionId"], first.as_str(), "{build}");
+    assert_eq!(build["latestExecution"]["status"], "Succeeded");
+    assert_eq!(build["actionStates"][0]["latestExecution"]["status"], "Succeeded");
+}
+
+/// The operator's `dispatch_lease_seconds` replaces the 30 s lease: the job
+/// comes back and its nonce dies after 5 s, not 30.
+fn configured_lease<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let source = || json!({"actionTypeId": tp_id("Source", "PartnerSource")});
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", source(), 10);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("a job").to_owned();
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 10);
+    let first = details["jobDetails"]["nonce"].as_str().expect("nonce").to_owned();
+    assert_eq!(w.ok(PARTNER, "PollForThirdPartyJobs", source(), 14)["jobs"], json!([]), "leased for 5 s");
+    assert_eq!(
+        w.err(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": first, "clientToken": token}), 15),
+        "InvalidNonceException"
+    );
+    let again = w.ok(PARTNER, "PollForThirdPartyJobs", source(), 15);
+    assert_eq!(again["jobs"][0]["jobId"], job.as_str(), "queued again when the 5 s lease ended");
+}
+
 fn third_party_lifecycle_with_continuation<S: Store>(w: World<S>) {
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
     let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 1)["pipelineExecutionId"]
@@ -442,7 +514,10 @@ fn custom_type_input() -> Value {
             {"name": "Project", "required": true, "key": true, "secret": false, "queryable": true, "type": "String"},
             {"name": "Flags", "required": false, "key": false, "secret": false},
         ],
-        "settings": {"executionUrlTemplate": "https://builder.example/{Config:Project}/runs/{ExternalExecutionId}"},
+        "settings": {
+            "executionUrlTemplate": "https://builder.example/{Config:Project}/runs/{ExternalExecutionId}",
+            "entityUrlTemplate": "https://builder.example/{Config:Project}",
+        },
         "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
         "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
     })
@@ -563,6 +638,10 @@ fn custom_action_lifecycle<S: Store>(w: World<S>) {
     assert_eq!(make["output"]["executionResult"]["externalExecutionId"], "run-7");
     assert_eq!(make["output"]["executionResult"]["externalExecutionUrl"], "https://builder.example/alpha/runs/run-7");
     assert_eq!(make["output"]["outputVariables"], json!({"V": "1"}));
+    // Regression (svctests): GetPipelineState left out entityUrl, which AWS fills from the type's template.
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "custom"}), 6);
+    assert_eq!(state["stageStates"][1]["actionStates"][0]["entityUrl"], "https://builder.example/alpha");
+    assert!(state["stageStates"][0]["actionStates"][0].get("entityUrl").is_none(), "MySource has no template");
     // Unknown job ids.
     assert_eq!(
         w.err(CUSTOMER, "GetJobDetails", json!({"jobId": "00000000-0000-0000-0000-000000000000"}), 6),

@@ -1,0 +1,50 @@
+//! boto3 against `cpjobs serve`: each test runs one scenario of
+//! `boto3_flows.py` (next to this file) in a Python process whose environment
+//! holds only PATH, an empty HOME, the region, the endpoint and the keys.
+
+use std::process::Command;
+
+use crate::harness::{CUSTOMER, OTHER, PARTNER, REGION, Server, TempDir, config};
+
+fn run_scenario(scenario: &str, lease: Option<u64>) {
+    let home = TempDir::new(&format!("boto3-{scenario}"));
+    let mut server = Server::start(&home.0, &config(lease));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/boto3_flows.py");
+    let mut cmd = Command::new("python3");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home.0)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("CPJOBS_ENDPOINT", &server.endpoint)
+        .env("CUSTOMER_ACCOUNT", CUSTOMER.account)
+        .arg(script)
+        .arg(scenario);
+    for (who, k) in [("CUSTOMER", CUSTOMER), ("PARTNER", PARTNER), ("OTHER", OTHER)] {
+        cmd.env(format!("{who}_KEY"), k.key).env(format!("{who}_SECRET"), k.secret);
+    }
+    let out = cmd.output().expect("python3 with boto3 is installed");
+    assert!(
+        out.status.success() && out.stdout.ends_with(b"ok\n"),
+        "boto3 scenario {scenario} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.stop();
+}
+
+#[test]
+fn boto3_third_party_flow_with_continuation() {
+    run_scenario("third_party", None);
+}
+
+#[test]
+fn boto3_custom_action_failure_then_success() {
+    run_scenario("custom", None);
+}
+
+/// Wrong and stale nonces, client tokens, finished jobs, other partners,
+/// bad signatures and skewed clocks, on a service with a 1 s dispatch lease.
+#[test]
+fn boto3_lifecycle_and_identity_refusals() {
+    run_scenario("refusals", Some(1));
+}

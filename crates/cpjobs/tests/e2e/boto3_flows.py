@@ -1,0 +1,286 @@
+"""boto3 against `cpjobs serve`: run by tests/e2e/boto3.rs as
+`python3 boto3_flows.py <scenario>`, with the service's endpoint and the
+accounts' keys in the environment. boto3 is used as a user would, with only
+`endpoint_url=` pointing at cpjobs; cpjobs' own ListThirdPartyClients is sent
+with botocore's SigV4Auth and HTTP session. Any failed check raises (exit 1).
+"""
+
+import datetime
+import json
+import os
+import sys
+import time
+
+import boto3
+import botocore.auth
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from botocore.httpsession import URLLib3Session
+
+ENDPOINT = os.environ["CPJOBS_ENDPOINT"]
+REGION = os.environ["AWS_DEFAULT_REGION"]
+KEYS = {who: (os.environ[f"{who}_KEY"], os.environ[f"{who}_SECRET"]) for who in ("CUSTOMER", "PARTNER", "OTHER")}
+CUSTOMER_ACCOUNT = os.environ["CUSTOMER_ACCOUNT"]
+
+
+def client(who, secret=None):
+    key, real_secret = KEYS[who]
+    session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret or real_secret, region_name=REGION)
+    return session.client("codepipeline", endpoint_url=ENDPOINT)
+
+
+def expect(code, fn, **kwargs):
+    """Calls fn, which must fail with `code`; returns the ClientError."""
+    try:
+        out = fn(**kwargs)
+    except ClientError as e:
+        got = e.response["Error"]["Code"]
+        assert got == code, f"{fn.__name__}: expected {code}, got {got}: {e.response['Error']}"
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.response
+        assert e.response["ResponseMetadata"]["RequestId"], e.response
+        return e
+    raise AssertionError(f"{fn.__name__} succeeded, expected {code}: {out}")
+
+
+def list_clients(who):
+    """cpjobs' extension operation, signed with botocore's SigV4Auth."""
+    key, secret = KEYS[who]
+    request = AWSRequest(
+        method="POST",
+        url=ENDPOINT + "/",
+        data=b"{}",
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "Cpjobs_20261129.ListThirdPartyClients",
+        },
+    )
+    SigV4Auth(Credentials(key, secret), "codepipeline", REGION).add_auth(request)
+    response = URLLib3Session().send(request.prepare())
+    assert response.status_code == 200, (response.status_code, response.content)
+    return json.loads(response.content)["clients"]
+
+
+def token_of(client_id):
+    for c in list_clients("PARTNER"):
+        if c["clientId"] == client_id:
+            assert c["accountId"] == CUSTOMER_ACCOUNT, c
+            return c["clientToken"]
+    raise AssertionError(f"client {client_id} not listed")
+
+
+def type_id(owner, category, provider):
+    return {"category": category, "owner": owner, "provider": provider, "version": "1"}
+
+
+def action(name, owner, category, provider, inputs, outputs):
+    return {
+        "name": name,
+        "actionTypeId": type_id(owner, category, provider),
+        "inputArtifacts": [{"name": n} for n in inputs],
+        "outputArtifacts": [{"name": n} for n in outputs],
+    }
+
+
+def declaration(name, stages):
+    return {
+        "name": name,
+        "roleArn": f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/pipeline",
+        "artifactStore": {"type": "S3", "location": "artifact-bucket"},
+        "stages": [{"name": n, "actions": a} for n, a in stages],
+    }
+
+
+def third_party_pipeline(name):
+    return declaration(
+        name,
+        [
+            ("Source", [action("Fetch", "ThirdParty", "Source", "PartnerSource", [], ["src"])]),
+            ("Build", [action("Compile", "ThirdParty", "Build", "PartnerBuild", ["src"], ["out"])]),
+        ],
+    )
+
+
+def start(cp, name):
+    return cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+
+
+def poll_one(partner, category, provider):
+    jobs = partner.poll_for_third_party_jobs(actionTypeId=type_id("ThirdParty", category, provider), maxBatchSize=5)["jobs"]
+    assert len(jobs) == 1, jobs
+    return jobs[0]["jobId"], token_of(jobs[0]["clientId"])
+
+
+def take(partner, category, provider):
+    """Polls, reads the nonce from the details, acknowledges: (jobId, clientToken, data)."""
+    job, token = poll_one(partner, category, provider)
+    details = partner.get_third_party_job_details(jobId=job, clientToken=token)["jobDetails"]
+    ack = partner.acknowledge_third_party_job(jobId=job, nonce=details["nonce"], clientToken=token)
+    assert ack["status"] == "InProgress", ack
+    return job, token, details["data"]
+
+
+def third_party():
+    cp, partner = client("CUSTOMER"), client("PARTNER")
+    cp.create_pipeline(pipeline=third_party_pipeline("app"))
+    execution = start(cp, "app")
+
+    job, token, data = take(partner, "Source", "PartnerSource")
+    assert data["pipelineContext"]["pipelineName"] == "app", data
+    assert data["outputArtifacts"][0]["location"]["s3Location"]["bucketName"] == "artifact-bucket", data
+    partner.put_third_party_job_success_result(
+        jobId=job, clientToken=token, currentRevision={"revision": "rev-1", "changeIdentifier": "c1"}
+    )
+
+    job, token, data = take(partner, "Build", "PartnerBuild")
+    assert data["inputArtifacts"][0]["revision"] == "rev-1", data
+    partner.put_third_party_job_success_result(
+        jobId=job,
+        clientToken=token,
+        continuationToken="step-2",
+        executionDetails={"summary": "half way", "percentComplete": 50},
+    )
+    state = cp.get_pipeline_state(name="app")
+    assert state["stageStates"][1]["actionStates"][0]["latestExecution"]["status"] == "InProgress", state
+    next_job, next_token, data = take(partner, "Build", "PartnerBuild")
+    assert next_job != job and next_token == token
+    assert data["continuationToken"] == "step-2", data
+    # Not only ASCII: the body is signed and validated as UTF-8, lengths count UTF-16 units.
+    summary = "built \u2713 \u65e5\u672c \U0001f680"
+    partner.put_third_party_job_success_result(
+        jobId=next_job, clientToken=next_token, executionDetails={"summary": summary, "externalExecutionId": "run-1"}
+    )
+
+    state = cp.get_pipeline_state(name="app")
+    latest = state["stageStates"][1]["actionStates"][0]["latestExecution"]
+    assert latest["status"] == "Succeeded" and latest["summary"] == summary, state
+    assert isinstance(latest["lastStatusChange"], datetime.datetime), latest
+    got = cp.get_pipeline_execution(pipelineName="app", pipelineExecutionId=execution)["pipelineExecution"]
+    assert got["status"] == "Succeeded", got
+    summaries = cp.list_pipeline_executions(pipelineName="app")["pipelineExecutionSummaries"]
+    assert summaries[0]["pipelineExecutionId"] == execution and summaries[0]["status"] == "Succeeded", summaries
+
+
+def custom():
+    cp = client("CUSTOMER")
+    for category, provider in (("Source", "MySource"), ("Build", "MyBuild")):
+        cp.create_custom_action_type(
+            category=category,
+            provider=provider,
+            version="1",
+            inputArtifactDetails={"minimumCount": 0, "maximumCount": 0 if category == "Source" else 1},
+            outputArtifactDetails={"minimumCount": 0, "maximumCount": 1},
+        )
+    listed = cp.list_action_types(actionOwnerFilter="Custom")["actionTypes"]
+    assert {t["id"]["provider"] for t in listed} == {"MySource", "MyBuild"}, listed
+    cp.create_pipeline(
+        pipeline=declaration(
+            "app",
+            [
+                ("Source", [action("Get", "Custom", "Source", "MySource", [], ["code"])]),
+                ("Build", [action("Make", "Custom", "Build", "MyBuild", ["code"], ["bin"])]),
+            ],
+        )
+    )
+
+    def take_custom(category, provider):
+        jobs = cp.poll_for_jobs(actionTypeId=type_id("Custom", category, provider))["jobs"]
+        assert len(jobs) == 1, jobs
+        assert cp.acknowledge_job(jobId=jobs[0]["id"], nonce=jobs[0]["nonce"])["status"] == "InProgress"
+        return jobs[0]
+
+    # A success with a continuation, then a failure: the action and the execution fail with its message.
+    first = start(cp, "app")
+    cp.put_job_success_result(jobId=take_custom("Source", "MySource")["id"])
+    job = take_custom("Build", "MyBuild")
+    details = cp.get_job_details(jobId=job["id"])["jobDetails"]
+    assert details["accountId"] == CUSTOMER_ACCOUNT and details["data"]["inputArtifacts"][0]["name"] == "code", details
+    cp.put_job_success_result(jobId=job["id"], continuationToken="more")
+    job = take_custom("Build", "MyBuild")
+    assert job["data"]["continuationToken"] == "more", job
+    cp.put_job_failure_result(jobId=job["id"], failureDetails={"type": "JobFailed", "message": "linker crashed"})
+    state = cp.get_pipeline_state(name="app")
+    latest = state["stageStates"][1]["actionStates"][0]["latestExecution"]
+    assert latest["status"] == "Failed" and latest["errorDetails"]["message"] == "linker crashed", state
+    got = cp.get_pipeline_execution(pipelineName="app", pipelineExecutionId=first)["pipelineExecution"]
+    assert got["status"] == "Failed", got
+    details = cp.list_action_executions(pipelineName="app", filter={"pipelineExecutionId": first})["actionExecutionDetails"]
+    make = [d for d in details if d["actionName"] == "Make"][0]
+    assert make["status"] == "Failed", make
+    assert make["output"]["executionResult"]["errorDetails"]["message"] == "linker crashed", make
+
+    # A second run succeeds.
+    second = start(cp, "app")
+    cp.put_job_success_result(jobId=take_custom("Source", "MySource")["id"])
+    cp.put_job_success_result(jobId=take_custom("Build", "MyBuild")["id"])
+    got = cp.get_pipeline_execution(pipelineName="app", pipelineExecutionId=second)["pipelineExecution"]
+    assert got["status"] == "Succeeded", got
+
+
+def refusals():
+    """Run against a service with `dispatch_lease_seconds = 1`."""
+    cp, partner, other = client("CUSTOMER"), client("PARTNER"), client("OTHER")
+    cp.create_pipeline(pipeline=third_party_pipeline("app"))
+    start(cp, "app")
+    source = type_id("ThirdParty", "Source", "PartnerSource")
+
+    # Another partner may not poll the partner's action type, nor touch its jobs.
+    expect("ActionTypeNotFoundException", other.poll_for_third_party_jobs, actionTypeId=source)
+
+    job, token = poll_one(partner, "Source", "PartnerSource")
+    first = partner.get_third_party_job_details(jobId=job, clientToken=token)["jobDetails"]["nonce"]
+    expect("InvalidNonceException", partner.acknowledge_third_party_job, jobId=job, nonce="not-the-nonce", clientToken=token)
+    expect("InvalidClientTokenException", partner.get_third_party_job_details, jobId=job, clientToken="not-the-token")
+    expect("InvalidClientTokenException", partner.acknowledge_third_party_job, jobId=job, nonce=first, clientToken="x" * 20)
+    expect("JobNotFoundException", other.get_third_party_job_details, jobId=job, clientToken=token)
+    expect("JobNotFoundException", cp.get_job_details, jobId=job)
+    # Results need an acknowledged job.
+    expect("InvalidJobStateException", partner.put_third_party_job_success_result, jobId=job, clientToken=token)
+
+    # The 1 s lease ends: the old nonce is dead and the job is handed out again.
+    time.sleep(1.3)
+    expect("InvalidNonceException", partner.acknowledge_third_party_job, jobId=job, nonce=first, clientToken=token)
+    again, _ = poll_one(partner, "Source", "PartnerSource")
+    assert again == job, (again, job)
+    # Acknowledged at once: the new lease is only 1 s long.
+    second = partner.get_third_party_job_details(jobId=job, clientToken=token)["jobDetails"]["nonce"]
+    assert partner.acknowledge_third_party_job(jobId=job, nonce=second, clientToken=token)["status"] == "InProgress"
+    assert second != first
+    expect("InvalidNonceException", partner.acknowledge_third_party_job, jobId=job, nonce=first, clientToken=token)
+    # Acknowledged, the job outlives the lease.
+    time.sleep(1.3)
+    assert partner.poll_for_third_party_jobs(actionTypeId=source)["jobs"] == []
+    assert partner.acknowledge_third_party_job(jobId=job, nonce=second, clientToken=token)["status"] == "InProgress"
+    partner.put_third_party_job_success_result(jobId=job, clientToken=token)
+    # A result on a finished job.
+    expect("InvalidJobStateException", partner.put_third_party_job_success_result, jobId=job, clientToken=token)
+    expect(
+        "InvalidJobStateException",
+        partner.put_third_party_job_failure_result,
+        jobId=job,
+        clientToken=token,
+        failureDetails={"type": "JobFailed", "message": "too late"},
+    )
+
+    # Identity: a wrong secret, an unknown key, a clock 20 minutes behind.
+    err = expect("InvalidSignatureException", client("PARTNER", secret="wrong-secret").poll_for_third_party_jobs, actionTypeId=source)
+    assert "signature" in err.response["Error"]["Message"].lower(), err.response
+    stranger = boto3.Session(aws_access_key_id="AKIANOBODY0000000000", aws_secret_access_key="x", region_name=REGION)
+    expect("UnrecognizedClientException", stranger.client("codepipeline", endpoint_url=ENDPOINT).list_pipelines)
+    real_now = botocore.auth.get_current_datetime
+    botocore.auth.get_current_datetime = lambda *a, **k: real_now(*a, **k) - datetime.timedelta(minutes=20)
+    try:
+        err = expect("InvalidSignatureException", partner.poll_for_third_party_jobs, actionTypeId=source)
+        assert "Signature expired" in err.response["Error"]["Message"], err.response
+    finally:
+        botocore.auth.get_current_datetime = real_now
+    # Nothing a refused request did changed the service: the build job is there for the partner.
+    build, build_token, _ = take(partner, "Build", "PartnerBuild")
+    partner.put_third_party_job_success_result(jobId=build, clientToken=build_token)
+    assert cp.list_pipeline_executions(pipelineName="app")["pipelineExecutionSummaries"][0]["status"] == "Succeeded"
+
+
+if __name__ == "__main__":
+    {"third_party": third_party, "custom": custom, "refusals": refusals}[sys.argv[1]]()
+    print("ok")
