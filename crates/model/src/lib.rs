@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 /// The raw model text, embedded so the binary needs no data files.
 pub const MODEL_JSON: &str = include_str!("../data/codepipeline-2015-07-09.json");
@@ -155,43 +154,42 @@ impl ServiceModel {
     }
 
     /// Parses a botocore-format service model.
+    ///
+    /// Straight into typed records (no intermediate `serde_json::Value`): every
+    /// CLI call parses the model once, and that is most of its start-up work.
     pub fn parse(text: &str) -> Result<ServiceModel, String> {
-        let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let metadata: Metadata = serde_json::from_value(root["metadata"].clone()).map_err(|e| e.to_string())?;
-        let mut operations = Vec::new();
-        for (name, op) in obj(&root["operations"])? {
-            let shape_ref = |k: &str| op.get(k).and_then(|v| v["shape"].as_str()).map(str::to_owned);
-            operations.push(Operation {
-                name: name.clone(),
-                input: shape_ref("input"),
-                output: shape_ref("output"),
-                errors: op
-                    .get("errors")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|e| e["shape"].as_str().map(str::to_owned)).collect())
-                    .unwrap_or_default(),
-            });
+        let raw: RawModel = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let operations = raw
+            .operations
+            .0
+            .into_iter()
+            .map(|(name, op)| Operation {
+                name,
+                input: op.input.map(|r| r.shape),
+                output: op.output.map(|r| r.shape),
+                errors: op.errors.into_iter().map(|r| r.shape).collect(),
+            })
+            .collect();
+        let mut shapes = HashMap::with_capacity(raw.shapes.0.len());
+        for (name, s) in raw.shapes.0 {
+            let shape = s.into_shape(&name)?;
+            shapes.insert(name, shape);
         }
-        let mut shapes = HashMap::new();
-        for (name, s) in obj(&root["shapes"])? {
-            shapes.insert(name.clone(), parse_shape(name, s)?);
-        }
-        let mut paginators = HashMap::new();
-        if let Some(p) = root.get("paginators").and_then(Value::as_object) {
-            for (name, p) in p {
-                let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
-                paginators.insert(
-                    name.clone(),
-                    Paginator {
-                        input_token: s("input_token").unwrap_or_default(),
-                        output_token: s("output_token").unwrap_or_default(),
-                        limit_key: s("limit_key"),
-                        result_key: s("result_key").unwrap_or_default(),
-                    },
-                );
-            }
-        }
-        Ok(ServiceModel { metadata, operations, shapes, paginators })
+        let paginators = raw
+            .paginators
+            .0
+            .into_iter()
+            .map(|(name, p)| {
+                let paginator = Paginator {
+                    input_token: p.input_token.unwrap_or_default(),
+                    output_token: p.output_token.unwrap_or_default(),
+                    limit_key: p.limit_key,
+                    result_key: p.result_key.unwrap_or_default(),
+                };
+                (name, paginator)
+            })
+            .collect();
+        Ok(ServiceModel { metadata: raw.metadata, operations, shapes, paginators })
     }
 
     /// The operation with this PascalCase name.
@@ -221,60 +219,132 @@ impl ServiceModel {
     }
 }
 
-fn obj(v: &Value) -> Result<&Map<String, Value>, String> {
-    v.as_object().ok_or_else(|| "expected an object in the model".to_owned())
+/// A JSON object read as its entries in document order (the model's member order matters).
+struct Ordered<T>(Vec<(String, T)>);
+
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
 }
 
-fn parse_shape(name: &str, s: &Value) -> Result<Shape, String> {
-    let kind = match s["type"].as_str().unwrap_or_default() {
-        "structure" => ShapeKind::Structure,
-        "list" => ShapeKind::List,
-        "map" => ShapeKind::Map,
-        "string" => ShapeKind::String,
-        "integer" => ShapeKind::Integer,
-        "long" => ShapeKind::Long,
-        "boolean" => ShapeKind::Boolean,
-        "timestamp" => ShapeKind::Timestamp,
-        "blob" => ShapeKind::Blob,
-        "float" => ShapeKind::Float,
-        "double" => ShapeKind::Double,
-        other => return Err(format!("shape {name}: unknown type {other:?}")),
-    };
-    let members = s
-        .get("members")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(mname, mv)| Member {
-                    name: mname.clone(),
-                    shape: mv["shape"].as_str().unwrap_or_default().to_owned(),
-                    idempotency_token: mv.get("idempotencyToken").and_then(Value::as_bool).unwrap_or(false),
-                })
-                .collect()
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, T>()? {
+                    entries.push(entry);
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct RawModel {
+    metadata: Metadata,
+    operations: Ordered<RawOperation>,
+    shapes: Ordered<RawShape>,
+    #[serde(default)]
+    paginators: Ordered<RawPaginator>,
+}
+
+#[derive(Deserialize)]
+struct ShapeRef {
+    shape: String,
+}
+
+#[derive(Deserialize)]
+struct RawOperation {
+    input: Option<ShapeRef>,
+    output: Option<ShapeRef>,
+    #[serde(default)]
+    errors: Vec<ShapeRef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawMember {
+    shape: String,
+    #[serde(default)]
+    idempotency_token: bool,
+}
+
+#[derive(Deserialize)]
+struct RawShape {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    members: Ordered<RawMember>,
+    #[serde(default)]
+    required: Vec<String>,
+    min: Option<i64>,
+    max: Option<i64>,
+    pattern: Option<String>,
+    #[serde(rename = "enum", default)]
+    enum_values: Vec<String>,
+    member: Option<ShapeRef>,
+    key: Option<ShapeRef>,
+    value: Option<ShapeRef>,
+    #[serde(default)]
+    exception: bool,
+    #[serde(default)]
+    sensitive: bool,
+}
+
+#[derive(Deserialize)]
+struct RawPaginator {
+    input_token: Option<String>,
+    output_token: Option<String>,
+    limit_key: Option<String>,
+    result_key: Option<String>,
+}
+
+impl RawShape {
+    fn into_shape(self, name: &str) -> Result<Shape, String> {
+        let kind = match self.kind.as_str() {
+            "structure" => ShapeKind::Structure,
+            "list" => ShapeKind::List,
+            "map" => ShapeKind::Map,
+            "string" => ShapeKind::String,
+            "integer" => ShapeKind::Integer,
+            "long" => ShapeKind::Long,
+            "boolean" => ShapeKind::Boolean,
+            "timestamp" => ShapeKind::Timestamp,
+            "blob" => ShapeKind::Blob,
+            "float" => ShapeKind::Float,
+            "double" => ShapeKind::Double,
+            other => return Err(format!("shape {name}: unknown type {other:?}")),
+        };
+        Ok(Shape {
+            name: name.to_owned(),
+            kind,
+            members: self
+                .members
+                .0
+                .into_iter()
+                .map(|(name, m)| Member { name, shape: m.shape, idempotency_token: m.idempotency_token })
+                .collect(),
+            required: self.required,
+            min: self.min,
+            max: self.max,
+            pattern: self.pattern,
+            enum_values: self.enum_values,
+            member: self.member.map(|r| r.shape),
+            key: self.key.map(|r| r.shape),
+            value: self.value.map(|r| r.shape),
+            exception: self.exception,
+            sensitive: self.sensitive,
         })
-        .unwrap_or_default();
-    let strings = |k: &str| -> Vec<String> {
-        s.get(k)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
-    };
-    let target = |k: &str| s.get(k).and_then(|v| v["shape"].as_str()).map(str::to_owned);
-    Ok(Shape {
-        name: name.to_owned(),
-        kind,
-        members,
-        required: strings("required"),
-        min: s.get("min").and_then(Value::as_i64),
-        max: s.get("max").and_then(Value::as_i64),
-        pattern: s.get("pattern").and_then(Value::as_str).map(str::to_owned),
-        enum_values: strings("enum"),
-        member: target("member"),
-        key: target("key"),
-        value: target("value"),
-        exception: s.get("exception").and_then(Value::as_bool).unwrap_or(false),
-        sensitive: s.get("sensitive").and_then(Value::as_bool).unwrap_or(false),
-    })
+    }
 }
 
 /// Converts `PollForThirdPartyJobs` to the CLI's `poll-for-third-party-jobs`
