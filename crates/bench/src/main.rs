@@ -312,7 +312,12 @@ async fn closed_loop(
 
 /// Starts `n` executions of the bench pipeline over `connections` connections
 /// (setup, not measured).
-async fn start_executions(addr: std::net::SocketAddr, customer: &Signer, connections: usize, n: u64) -> Result<(), String> {
+async fn start_executions(
+    addr: std::net::SocketAddr,
+    customer: &Signer,
+    connections: usize,
+    n: u64,
+) -> Result<(), String> {
     let left = Arc::new(AtomicU64::new(n));
     let mut tasks = Vec::new();
     for _ in 0..connections.min(n as usize) {
@@ -348,8 +353,7 @@ async fn lifecycle(
     let Some(job) = polled["jobs"].get(0) else { return Ok(false) };
     let id = job["jobId"].as_str().ok_or("no jobId")?;
     let token = tokens.get(job["clientId"].as_str().ok_or("no clientId")?).ok_or("unknown clientId")?;
-    let details =
-        conn.ok(partner, &cp("GetThirdPartyJobDetails"), &json!({"jobId": id, "clientToken": token})).await?;
+    let details = conn.ok(partner, &cp("GetThirdPartyJobDetails"), &json!({"jobId": id, "clientToken": token})).await?;
     let nonce = details["jobDetails"]["nonce"].as_str().ok_or("no nonce")?;
     let ack = conn
         .ok(partner, &cp("AcknowledgeThirdPartyJob"), &json!({"jobId": id, "nonce": nonce, "clientToken": token}))
@@ -435,7 +439,8 @@ async fn latency_phase(
     // Earlier phases complete every job they queue, so the queue starts empty here.
     let first = starter.ok(customer, &cp("StartPipelineExecution"), &start_body).await?;
     let template = {
-        let polled = poller.ok(partner, &cp("PollForThirdPartyJobs"), &json!({"actionTypeId": setup::action_type()})).await?;
+        let polled =
+            poller.ok(partner, &cp("PollForThirdPartyJobs"), &json!({"actionTypeId": setup::action_type()})).await?;
         let id = polled["jobs"][0]["jobId"].as_str().ok_or_else(|| format!("no job after {first}: {polled}"))?;
         id.to_owned()
     };

@@ -22,12 +22,12 @@ impl Server {
     /// Starts `cpjobs serve` with `config` on `data_dir`; its log goes to `log`.
     pub(crate) async fn cpjobs(bin: &Path, config: &Path, data_dir: &Path, log: &Path) -> Result<Server, String> {
         let mut cmd = Command::new(bin);
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(config)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json"]);
+        cmd.arg("serve").arg("--config").arg(config).arg("--data-dir").arg(data_dir).args([
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ]);
         Server::start(cmd, log).await
     }
 
@@ -91,8 +91,8 @@ pub(crate) fn hello(listen: &str) -> Result<(), String> {
         let app = axum::Router::new()
             .route("/", post(|| async { ([(header::CONTENT_TYPE, "application/x-amz-json-1.1")], "{\"jobs\":[]}") }));
         let stop = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
             term.recv().await;
         };
         axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(|e| e.to_string())
