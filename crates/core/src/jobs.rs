@@ -10,6 +10,7 @@
 //! workers can never both own a job. A job whose lease or timeout has passed
 //! is treated as such even before the next sweep writes it down.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::action_types::{ActionTypeDef, ActionTypeId};
@@ -158,7 +159,7 @@ fn type_not_found(id: &ActionTypeId) -> Fail {
 }
 
 fn def_of(doc: &Doc) -> Res<ActionTypeDef> {
-    serde_json::from_value(doc.body.clone())
+    ActionTypeDef::deserialize(&doc.body)
         .map_err(|e| Fail::Store(crate::store::StoreError::Backend(format!("stored action type is unreadable: {e}"))))
 }
 

@@ -35,7 +35,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, Millis, PipelineRow, StoreResult, Tx};
 use cpjobs_core::{JobStatus, Store, StoreError};
@@ -142,8 +142,6 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Writer {
     state: Mutex<Batch>,
-    /// Signalled after every commit (or rollback) of a batch.
-    committed: Condvar,
     /// Writers that want the connection and do not have it yet.
     waiting: AtomicUsize,
 }
@@ -155,7 +153,33 @@ struct Batch {
     /// A batch transaction is open.
     open: bool,
     /// One slot per write in the open batch, filled with the commit's outcome.
-    members: Vec<Arc<OnceLock<Result<(), String>>>>,
+    members: Vec<Arc<Slot>>,
+}
+
+/// Where one write of a batch learns the outcome of the batch's commit. Each
+/// writer waits on its own slot, so the writers of a committed batch wake
+/// without queueing for the batch lock behind the next batch's writers.
+#[derive(Debug, Default)]
+struct Slot {
+    outcome: Mutex<Option<Result<(), String>>>,
+    filled: Condvar,
+}
+
+impl Slot {
+    fn fill(&self, outcome: Result<(), String>) {
+        *lock(&self.outcome) = Some(outcome);
+        self.filled.notify_one();
+    }
+
+    fn wait(&self) -> Result<(), String> {
+        let mut g = lock(&self.outcome);
+        loop {
+            if let Some(outcome) = g.take() {
+                return outcome;
+            }
+            g = self.filled.wait(g).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
 }
 
 impl Batch {
@@ -172,7 +196,7 @@ impl Batch {
         });
         self.open = false;
         for m in self.members.drain(..) {
-            let _ = m.set(outcome.clone());
+            m.fill(outcome.clone());
         }
     }
 }
@@ -245,7 +269,6 @@ impl SqliteStore {
         let reader = open_reader(path)?;
         let writer = Writer {
             state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new() }),
-            committed: Condvar::new(),
             waiting: AtomicUsize::new(0),
         };
         Ok(SqliteStore { writer, readers: Mutex::new(vec![reader]), path: path.to_owned() })
@@ -304,7 +327,7 @@ impl SqliteStore {
         let r = match r {
             Ok(Ok(v)) => match run_statement(&batch.conn, "RELEASE write") {
                 Ok(()) => {
-                    let slot = Arc::new(OnceLock::new());
+                    let slot = Arc::new(Slot::default());
                     batch.members.push(Arc::clone(&slot));
                     Ok(Ok((v, slot)))
                 }
@@ -316,14 +339,13 @@ impl SqliteStore {
             other => {
                 // Undo this write only; the batch may hold other writers' work.
                 let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
-                other.map(|r| r.map(|v| (v, Arc::new(OnceLock::new()))))
+                other.map(|r| r.map(|v| (v, Arc::new(Slot::default()))))
             }
         };
         // Commit now unless a writer is queued to join the batch (it will
         // commit, or the one after it) and the batch still has room.
         if w.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
             batch.finish();
-            w.committed.notify_all();
         }
         let (v, slot) = match r {
             Ok(Ok(done)) => done,
@@ -333,14 +355,10 @@ impl SqliteStore {
                 std::panic::resume_unwind(panic)
             }
         };
-        while slot.get().is_none() {
-            batch = w.committed.wait(batch).unwrap_or_else(PoisonError::into_inner);
-        }
         drop(batch);
-        match slot.get() {
-            Some(Ok(())) => Ok(v),
-            Some(Err(m)) => Err(StoreError::Backend(format!("commit failed: {m}")).into()),
-            None => unreachable!("the wait loop ends only once the slot is filled"),
+        match slot.wait() {
+            Ok(()) => Ok(v),
+            Err(m) => Err(StoreError::Backend(format!("commit failed: {m}")).into()),
         }
     }
 }
