@@ -37,6 +37,9 @@ impl Signer {
     }
 }
 
+/// The headers signing adds, as (name, value).
+type SigningHeaders = Vec<(String, String)>;
+
 /// One keep-alive HTTP/1.1 connection to a server on 127.0.0.1: a minimal
 /// client (request written in one `write_all`, `Content-Length` bodies only),
 /// so the load generator spends as little as possible of the shared cores.
@@ -46,7 +49,7 @@ pub(crate) struct Conn {
     buf: Vec<u8>,
     out: Vec<u8>,
     /// Signatures by (target, body), with the second they were made for.
-    signatures: HashMap<(String, Vec<u8>), (u64, Vec<(String, String)>)>,
+    signatures: HashMap<(String, Vec<u8>), (u64, SigningHeaders)>,
 }
 
 /// What came back: status and body bytes.
@@ -173,7 +176,7 @@ fn sign_headers(
     target: &str,
     body: &[u8],
     time: SystemTime,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<SigningHeaders, String> {
     let headers = [("host", host), ("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)];
     let params = v4::SigningParams::builder()
         .identity(&signer.identity)

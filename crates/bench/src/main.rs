@@ -144,7 +144,7 @@ impl Opts {
         if o.cpjobs.as_os_str().is_empty() && o.phases.iter().any(|p| p != "hello") {
             return Err("--cpjobs PATH is required".into());
         }
-        if o.depths.iter().any(|d| *d == 0) {
+        if o.depths.contains(&0) {
             return Err("queue depths must be at least 1".into());
         }
         Ok(o)
