@@ -260,7 +260,7 @@ impl ActionTypeDef {
     }
 
     fn from_doc(doc: &Doc) -> Res<ActionTypeDef> {
-        serde_json::from_value(doc.body.clone())
+        ActionTypeDef::deserialize(&doc.body)
             .map_err(|e| crate::store::StoreError::Backend(format!("stored action type is unreadable: {e}")).into())
     }
 

@@ -48,4 +48,19 @@ impl ApiError {
 pub trait Api: Send + Sync + 'static {
     /// Runs one operation for `caller` at time `now`.
     fn call(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime) -> Result<Value, ApiError>;
+
+    /// Answers the operation at once when that needs only a short read (no
+    /// wait for the writer, no disk sync), so the server may call it on its
+    /// async threads; `None` means "use [`call`](Api::call) on a blocking
+    /// thread". The default never answers.
+    fn call_now(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        input: &Value,
+        now: SystemTime,
+    ) -> Option<Result<Value, ApiError>> {
+        let _ = (caller, operation, input, now);
+        None
+    }
 }

@@ -10,6 +10,7 @@
 //! workers can never both own a job. A job whose lease or timeout has passed
 //! is treated as such even before the next sweep writes it down.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::action_types::{ActionTypeDef, ActionTypeId};
@@ -158,7 +159,7 @@ fn type_not_found(id: &ActionTypeId) -> Fail {
 }
 
 fn def_of(doc: &Doc) -> Res<ActionTypeDef> {
-    serde_json::from_value(doc.body.clone())
+    ActionTypeDef::deserialize(&doc.body)
         .map_err(|e| Fail::Store(crate::store::StoreError::Backend(format!("stored action type is unreadable: {e}"))))
 }
 
@@ -243,15 +244,15 @@ fn data_with_credentials(ctx: &Ctx<'_>, job: &JobRow, now: Millis) -> Res<Value>
     Ok(data)
 }
 
-/// `PollForThirdPartyJobs` / `PollForJobs`.
-pub(crate) fn poll(
-    tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
-    caller: &Caller,
-    input: &Value,
-    third_party: bool,
-    now: Millis,
-) -> Res<Value> {
+/// What a poll asks for: the action type (which the caller must be allowed
+/// to poll), the queryable property's value, and how many jobs at most.
+struct PollRequest {
+    def: ActionTypeDef,
+    query_value: Option<String>,
+    max: usize,
+}
+
+fn poll_request(tx: &mut dyn Tx, caller: &Caller, input: &Value, third_party: bool) -> Res<PollRequest> {
     let id = ActionTypeId::from_json(input.get("actionTypeId").unwrap_or(&Value::Null))?;
     let def = pollable(tx, caller, &id, third_party)?;
     let max = opt_i64(input, "maxBatchSize")?.unwrap_or(1).clamp(1, MAX_BATCH) as usize;
@@ -276,6 +277,37 @@ pub(crate) fn poll(
             );
         }
     };
+    Ok(PollRequest { def, query_value, max })
+}
+
+/// A poll's answer when it surely finds nothing: checks the request as
+/// [`poll`] does (same refusals), then `Some({"jobs": []})` if the queue holds
+/// no `Queued` job, `None` if a claim is needed. Read-only: polls of an empty
+/// queue never wait for the writer.
+pub(crate) fn poll_finds_nothing(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+) -> Res<Option<Value>> {
+    let r = poll_request(tx, caller, input, third_party)?;
+    if tx.may_have_queued(&r.def.id.key(&r.def.account_id), r.query_value.as_deref())? {
+        Ok(None)
+    } else {
+        Ok(Some(json!({"jobs": []})))
+    }
+}
+
+/// `PollForThirdPartyJobs` / `PollForJobs`.
+pub(crate) fn poll(
+    tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<Value> {
+    let PollRequest { def, query_value, max } = poll_request(tx, caller, input, third_party)?;
     let lease_until = now + ctx.lease_ms;
     let claimed =
         tx.claim_jobs(&def.id.key(&def.account_id), query_value.as_deref(), max, now, lease_until, &mut uuid)?;

@@ -93,14 +93,8 @@ impl<S: Store> Service<S> {
     pub fn tick(&self, now: SystemTime) -> Result<TickReport, ApiError> {
         let now = millis(now);
         let mut total = TickReport::default();
-        // Check on the reader first: polls call this, and a sweep with nothing
-        // to do must not queue them all behind the single writer.
-        let due = self.txn(false, &mut |tx| {
-            Ok(!tx.timed_out_jobs(now, 1)?.is_empty()
-                || !tx.expired_leases(now, 1)?.is_empty()
-                || !tx.due_executions(now, 1)?.is_empty())
-        })?;
-        if !due {
+        // Check on the reader first: a sweep with nothing to do must not take the writer.
+        if !self.txn(false, &mut |tx| sweep_due(tx, now))? {
             return Ok(total);
         }
         loop {
@@ -232,10 +226,16 @@ impl<S: Store> Api for Service<S> {
             }
             "PutApprovalResult" => self.txn(true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),
             "PollForThirdPartyJobs" | "PollForJobs" => {
-                // Leases and timeouts that ended are applied before claiming,
-                // so a poll never waits for the periodic sweep.
-                self.tick(now)?;
                 let tp = operation == "PollForThirdPartyJobs";
+                match self.poll_check(c, i, tp, ms)? {
+                    PollCheck::Nothing(empty) => return Ok(empty),
+                    // Leases and timeouts that ended are applied before claiming,
+                    // so a poll never waits for the periodic sweep.
+                    PollCheck::SweepFirst => {
+                        self.tick(now)?;
+                    }
+                    PollCheck::Claim => {}
+                }
                 self.txn(true, &mut |tx| jobs::poll(tx, &ctx, c, i, tp, ms))
             }
             "AcknowledgeThirdPartyJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, c, i, true, ms)),
@@ -253,6 +253,64 @@ impl<S: Store> Api for Service<S> {
             other => Err(ApiError::client("UnknownOperationException", format!("Unknown operation {other}"))),
         }
     }
+
+    /// Polls that find nothing are answered from one read transaction.
+    fn call_now(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        input: &Value,
+        now: SystemTime,
+    ) -> Option<Result<Value, ApiError>> {
+        let tp = match operation {
+            "PollForThirdPartyJobs" => true,
+            "PollForJobs" => false,
+            _ => return None,
+        };
+        match self.poll_check(caller, input, tp, millis(now)) {
+            Ok(PollCheck::Nothing(empty)) => Some(Ok(empty)),
+            Ok(PollCheck::SweepFirst | PollCheck::Claim) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// What a poll needs, as seen from a read transaction.
+enum PollCheck {
+    /// The poll surely finds nothing: this is its answer.
+    Nothing(Value),
+    /// Leases or timeouts ended: sweep, then claim.
+    SweepFirst,
+    /// The queue holds jobs: claim.
+    Claim,
+}
+
+impl<S: Store> Service<S> {
+    /// Checks a poll on the reader: refusals, due sweeps, an empty queue. A
+    /// poll that surely finds nothing must not queue behind the single writer.
+    fn poll_check(
+        &self,
+        caller: &Caller,
+        input: &Value,
+        third_party: bool,
+        now: Millis,
+    ) -> Result<PollCheck, ApiError> {
+        let (due, nothing) = self.txn(false, &mut |tx| {
+            Ok((sweep_due(tx, now)?, jobs::poll_finds_nothing(tx, caller, input, third_party)?))
+        })?;
+        Ok(match (due, nothing) {
+            (true, _) => PollCheck::SweepFirst,
+            (false, Some(empty)) => PollCheck::Nothing(empty),
+            (false, None) => PollCheck::Claim,
+        })
+    }
+}
+
+/// Whether the sweep ([`Service::tick`]) has anything to do at `now`.
+fn sweep_due(tx: &mut dyn crate::store::Tx, now: Millis) -> Result<bool, Fail> {
+    Ok(!tx.timed_out_jobs(now, 1)?.is_empty()
+        || !tx.expired_leases(now, 1)?.is_empty()
+        || !tx.due_executions(now, 1)?.is_empty())
 }
 
 /// Whether `name` is an operation of the CodePipeline API (which cpjobs may not run).

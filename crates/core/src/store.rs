@@ -232,6 +232,14 @@ pub trait Tx {
         lease_until: Millis,
         nonce: &mut dyn FnMut() -> String,
     ) -> StoreResult<Vec<JobRow>>;
+    /// Whether `queue` may hold a `Queued` job (matching `query_value` when
+    /// given): `false` only when it surely holds none, so a poll can answer
+    /// "no job" from a read transaction without queueing behind the writer.
+    /// The default (always `true`) is correct for any backend, just slower.
+    fn may_have_queued(&mut self, queue: &str, query_value: Option<&str>) -> StoreResult<bool> {
+        let _ = (queue, query_value);
+        Ok(true)
+    }
     /// Writes `j`'s mutable fields (status, nonce, lease, updated, result)
     /// only if the stored job has `expected_status` and `expected_nonce`.
     fn update_job(&mut self, j: &JobRow, expected_status: JobStatus, expected_nonce: Option<&str>)

@@ -43,7 +43,8 @@ pub struct Metrics {
 
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String), u64>,
+    /// Counts by operation, then code: looked up without allocating.
+    requests: BTreeMap<String, BTreeMap<String, u64>>,
     latency: BTreeMap<String, Histogram>,
 }
 
@@ -56,8 +57,21 @@ impl Metrics {
     /// Records one answered request: its operation, its outcome (`OK` or the error code), its latency.
     pub fn record(&self, operation: &str, code: &str, elapsed: Duration) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        *inner.requests.entry((operation.to_owned(), code.to_owned())).or_default() += 1;
-        let h = inner.latency.entry(operation.to_owned()).or_default();
+        match inner.requests.get_mut(operation) {
+            Some(codes) => match codes.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    codes.insert(code.to_owned(), 1);
+                }
+            },
+            None => {
+                inner.requests.insert(operation.to_owned(), BTreeMap::from([(code.to_owned(), 1)]));
+            }
+        }
+        if !inner.latency.contains_key(operation) {
+            inner.latency.insert(operation.to_owned(), Histogram::default());
+        }
+        let Some(h) = inner.latency.get_mut(operation) else { return };
         let secs = elapsed.as_secs_f64();
         for (i, le) in BUCKETS.iter().enumerate() {
             if secs <= *le {
@@ -74,9 +88,15 @@ impl Metrics {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         out.push_str("# HELP cpjobs_requests_total API requests answered, by operation and outcome.\n");
         out.push_str("# TYPE cpjobs_requests_total counter\n");
-        for ((op, code), n) in &inner.requests {
-            let _ =
-                writeln!(out, "cpjobs_requests_total{{operation=\"{}\",code=\"{}\"}} {n}", escape(op), escape(code));
+        for (op, codes) in &inner.requests {
+            for (code, n) in codes {
+                let _ = writeln!(
+                    out,
+                    "cpjobs_requests_total{{operation=\"{}\",code=\"{}\"}} {n}",
+                    escape(op),
+                    escape(code)
+                );
+            }
         }
         out.push_str("# HELP cpjobs_request_duration_seconds Time to answer an API request, by operation.\n");
         out.push_str("# TYPE cpjobs_request_duration_seconds histogram\n");

@@ -35,7 +35,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, Millis, PipelineRow, StoreResult, Tx};
 use cpjobs_core::{JobStatus, Store, StoreError};
@@ -121,19 +121,27 @@ CREATE INDEX clients_by_owner ON clients (owner_account, client_id);
 /// postpone the first one's answer for long.
 const MAX_BATCH: usize = 128;
 
+/// How many idle reader connections the store keeps.
+const MAX_IDLE_READERS: usize = 16;
+
+/// How many prepared statements each connection keeps (the store has about 40).
+const STATEMENT_CACHE: usize = 128;
+
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
     writer: Writer,
-    reader: Mutex<Connection>,
+    /// Idle read-only connections; a reader takes one (or opens one) per
+    /// transaction, so reads run in parallel with each other and, WAL being
+    /// what it is, with the writer.
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
 }
 
 /// The single writing connection and its open batch.
 #[derive(Debug)]
 struct Writer {
     state: Mutex<Batch>,
-    /// Signalled after every commit (or rollback) of a batch.
-    committed: Condvar,
     /// Writers that want the connection and do not have it yet.
     waiting: AtomicUsize,
 }
@@ -145,7 +153,33 @@ struct Batch {
     /// A batch transaction is open.
     open: bool,
     /// One slot per write in the open batch, filled with the commit's outcome.
-    members: Vec<Arc<OnceLock<Result<(), String>>>>,
+    members: Vec<Arc<Slot>>,
+}
+
+/// Where one write of a batch learns the outcome of the batch's commit. Each
+/// writer waits on its own slot, so the writers of a committed batch wake
+/// without queueing for the batch lock behind the next batch's writers.
+#[derive(Debug, Default)]
+struct Slot {
+    outcome: Mutex<Option<Result<(), String>>>,
+    filled: Condvar,
+}
+
+impl Slot {
+    fn fill(&self, outcome: Result<(), String>) {
+        *lock(&self.outcome) = Some(outcome);
+        self.filled.notify_one();
+    }
+
+    fn wait(&self) -> Result<(), String> {
+        let mut g = lock(&self.outcome);
+        loop {
+            if let Some(outcome) = g.take() {
+                return outcome;
+            }
+            g = self.filled.wait(g).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
 }
 
 impl Batch {
@@ -156,13 +190,13 @@ impl Batch {
             return;
         }
         let sql = if self.members.is_empty() { "ROLLBACK" } else { "COMMIT" };
-        let outcome = self.conn.execute_batch(sql).map_err(|e| {
+        let outcome = run_statement(&self.conn, sql).map_err(|e| {
             let _ = self.conn.execute_batch("ROLLBACK");
             e.to_string()
         });
         self.open = false;
         for m in self.members.drain(..) {
-            let _ = m.set(outcome.clone());
+            m.fill(outcome.clone());
         }
     }
 }
@@ -178,12 +212,38 @@ fn backend(e: rusqlite::Error) -> StoreError {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Query planner stability: without it, SQLite (3.54) plans a statement
+    // with `LIMIT ?` (or, with STAT4 data, any bound indexed column) for the
+    // bound value and prepares it again at every new binding, ~10 us each:
+    // every sweep check and claim would be parsed and planned anew.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: the WAL is synced at every commit, so an answered write survives a power cut.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 64 MiB of page cache per connection (SQLite's default is 2 MiB): jobs
+    // carry their data, and a queue of many thousands outgrows 2 MiB at once,
+    // after which every statement reads its pages back through the OS.
+    conn.pragma_update(None, "cache_size", -65536)?;
+    // Statement journals and RETURNING's buffer stay in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
+}
+
+/// A read-only connection.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let reader = Connection::open(path).map_err(backend)?;
+    configure(&reader).map_err(backend)?;
+    reader.pragma_update(None, "query_only", "ON").map_err(backend)?;
+    Ok(reader)
+}
+
+/// Runs one statement without results through the statement cache
+/// (`execute_batch` would parse it again every time).
+fn run_statement(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map(|_| ()).map_err(backend)
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -206,32 +266,45 @@ impl SqliteStore {
         let mut writer = Connection::open(path).map_err(backend)?;
         configure(&writer).map_err(backend)?;
         migrate(&mut writer).map_err(backend)?;
-        let reader = Connection::open(path).map_err(backend)?;
-        configure(&reader).map_err(backend)?;
-        reader.pragma_update(None, "query_only", "ON").map_err(backend)?;
+        let reader = open_reader(path)?;
         let writer = Writer {
             state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new() }),
-            committed: Condvar::new(),
             waiting: AtomicUsize::new(0),
         };
-        Ok(SqliteStore { writer, reader: Mutex::new(reader) })
+        Ok(SqliteStore { writer, readers: Mutex::new(vec![reader]), path: path.to_owned() })
     }
 
     /// The schema version the file is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        let conn = lock(&self.reader);
-        conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(backend)
+        let idle = lock(&self.readers).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => open_reader(&self.path)?,
+        };
+        let v = conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(backend);
+        lock(&self.readers).push(conn);
+        v
     }
 
-    /// Runs `f` in a read transaction on the reader connection.
+    /// Runs `f` in a read transaction on an idle reader connection.
     fn run_read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
-        let conn = lock(&self.reader);
-        conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
+        let idle = lock(&self.readers).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => open_reader(&self.path)?,
+        };
+        run_statement(&conn, "BEGIN DEFERRED")?;
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &conn })));
         // A read transaction has nothing to keep: end it the same way whatever happened.
-        let end = conn.execute_batch("COMMIT");
+        let end = run_statement(&conn, "COMMIT");
+        if end.is_ok() {
+            let mut idle = lock(&self.readers);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
         match r {
-            Ok(Ok(v)) => end.map(|()| v).map_err(|e| backend(e).into()),
+            Ok(Ok(v)) => end.map(|()| v).map_err(Into::into),
             Ok(Err(e)) => Err(e),
             Err(panic) => std::panic::resume_unwind(panic),
         }
@@ -244,36 +317,35 @@ impl SqliteStore {
         let mut batch = lock(&w.state);
         w.waiting.fetch_sub(1, Ordering::SeqCst);
         if !batch.open {
-            batch.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            run_statement(&batch.conn, "BEGIN IMMEDIATE")?;
             batch.open = true;
         }
-        let r = match batch.conn.execute_batch("SAVEPOINT write") {
+        let r = match run_statement(&batch.conn, "SAVEPOINT write") {
             Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &batch.conn }))),
-            Err(e) => Ok(Err(backend(e).into())),
+            Err(e) => Ok(Err(e.into())),
         };
         let r = match r {
-            Ok(Ok(v)) => match batch.conn.execute_batch("RELEASE write") {
+            Ok(Ok(v)) => match run_statement(&batch.conn, "RELEASE write") {
                 Ok(()) => {
-                    let slot = Arc::new(OnceLock::new());
+                    let slot = Arc::new(Slot::default());
                     batch.members.push(Arc::clone(&slot));
                     Ok(Ok((v, slot)))
                 }
                 Err(e) => {
                     let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
-                    Ok(Err(backend(e).into()))
+                    Ok(Err(e.into()))
                 }
             },
             other => {
                 // Undo this write only; the batch may hold other writers' work.
                 let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
-                other.map(|r| r.map(|v| (v, Arc::new(OnceLock::new()))))
+                other.map(|r| r.map(|v| (v, Arc::new(Slot::default()))))
             }
         };
         // Commit now unless a writer is queued to join the batch (it will
         // commit, or the one after it) and the batch still has room.
         if w.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
             batch.finish();
-            w.committed.notify_all();
         }
         let (v, slot) = match r {
             Ok(Ok(done)) => done,
@@ -283,14 +355,10 @@ impl SqliteStore {
                 std::panic::resume_unwind(panic)
             }
         };
-        while slot.get().is_none() {
-            batch = w.committed.wait(batch).unwrap_or_else(PoisonError::into_inner);
-        }
         drop(batch);
-        match slot.get() {
-            Some(Ok(())) => Ok(v),
-            Some(Err(m)) => Err(StoreError::Backend(format!("commit failed: {m}")).into()),
-            None => unreachable!("the wait loop ends only once the slot is filled"),
+        match slot.wait() {
+            Ok(()) => Ok(v),
+            Err(m) => Err(StoreError::Backend(format!("commit failed: {m}")).into()),
         }
     }
 }
@@ -332,6 +400,10 @@ fn status_of(s: &str) -> rusqlite::Result<JobStatus> {
 /// alone, without a scan or a sort (tested).
 const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = ?1 AND status = 'Queued' \
      AND (?2 IS NULL OR query_value = ?2) ORDER BY created, seq LIMIT ?3";
+
+/// Whether a queue has a queued job: answered from `jobs_queue` alone (tested).
+const ANY_QUEUED: &str =
+    "SELECT 1 FROM jobs WHERE queue = ?1 AND status = 'Queued' AND (?2 IS NULL OR query_value = ?2) LIMIT 1";
 
 const JOB_COLUMNS: &str = "id, queue, account_id, pipeline_name, execution_id, action_execution_id, client_id, status, nonce, lease_until, timeout_at, created, updated, query_value, data, result";
 
@@ -652,6 +724,10 @@ impl Tx for SqliteTx<'_> {
         Ok(out)
     }
 
+    fn may_have_queued(&mut self, queue: &str, query_value: Option<&str>) -> StoreResult<bool> {
+        Ok(self.one(ANY_QUEUED, params![queue, query_value], |_| Ok(()))?.is_some())
+    }
+
     fn update_job(
         &mut self,
         j: &JobRow,
@@ -794,7 +870,8 @@ mod tests {
     fn plan(store: &SqliteStore, sql: &str) -> String {
         let batch = lock(&store.writer.state);
         let mut stmt = batch.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
-        let rows = stmt.query_map(params!["q", Option::<String>::None, 1], |r| r.get::<_, String>(3)).expect("plan");
+        let values: [&dyn rusqlite::ToSql; 3] = [&"q", &Option::<String>::None, &1];
+        let rows = stmt.query_map(&values[..stmt.parameter_count()], |r| r.get::<_, String>(3)).expect("plan");
         rows.collect::<rusqlite::Result<Vec<_>>>().expect("plan rows").join("; ")
     }
 
@@ -806,12 +883,40 @@ mod tests {
         let p = plan(&store, CLAIM_CANDIDATES);
         assert!(p.contains("USING INDEX jobs_queue"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "claims must not sort: {p}");
+        let p = plan(&store, ANY_QUEUED);
+        assert!(p.contains("USING INDEX jobs_queue"), "{p}");
         let stat: i64 = lock(&store.writer.state)
             .conn
             .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sqlite_stat%'", [], |r| r.get(0))
             .expect("stat tables");
         assert_eq!(stat, 0, "no ANALYZE: STAT4 would re-plan every claim");
         drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bound_limits_do_not_prepare_statements_again() {
+        let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-reprepare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let store = SqliteStore::open(dir.join("reprepare.sqlite")).expect("open");
+        for round in 0..3i64 {
+            let _: Vec<JobRow> = store
+                .read(&mut |tx| -> StoreResult<_> {
+                    tx.timed_out_jobs(round, 1 + round as usize)?;
+                    tx.claim_jobs("q", None, 0, 0, 0, &mut String::new)
+                })
+                .expect("read");
+        }
+        let conn = lock(&store.readers).pop().expect("an idle reader");
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE status IN ('Created', 'Queued', 'Dispatched', 'InProgress') \
+                 AND timeout_at <= ?1 ORDER BY timeout_at LIMIT ?2"
+        );
+        for sql in [sql.as_str(), CLAIM_CANDIDATES] {
+            let stmt = conn.prepare_cached(sql).expect("cached");
+            assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
+        }
+        drop((conn, store));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,0 +1,494 @@
+//! `cpjobs-bench`: measures the real `cpjobs serve` over HTTP, with requests
+//! signed by aws-sigv4 on keep-alive HTTP/1.1 connections, and a hello-world
+//! axum server with the same load generator for reference.
+//!
+//! ```text
+//! cargo build --release -p cpjobs -p cpjobs-bench
+//! target/release/cpjobs-bench run --cpjobs target/release/cpjobs
+//! ```
+//!
+//! Phases (see `bench/README.md`): `hello` (reference), `polls` (signed
+//! `PollForThirdPartyJobs` on an empty queue), `lifecycles` (poll, details,
+//! acknowledge, success, each a separate request, on jobs queued beforehand by
+//! `StartPipelineExecution`), `latency` (one poll at a time at queue depths
+//! 10, 10k and 1M, the depth kept by starting an execution after each poll).
+//! Every load loop is bounded in time and count; only 127.0.0.1 is contacted.
+
+mod client;
+mod procs;
+mod setup;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::client::{Conn, Signer, cp};
+use crate::procs::Server;
+use crate::setup::{CUSTOMER, PARTNER, PIPELINE};
+
+const USAGE: &str = "usage: cpjobs-bench run --cpjobs PATH [options]
+       cpjobs-bench hello [--listen 127.0.0.1:0]
+
+run options:
+  --cpjobs PATH           the cpjobs binary to measure (build it with --release)
+  --phases LIST           comma-separated: hello,polls,lifecycles,latency (default all)
+  --connections N         connections for hello and polls (default 32)
+  --lifecycle-connections N   connections for lifecycles (default 64)
+  --duration SECS         length of one hello/polls window (default 5)
+  --runs N                windows (hello, polls) or batches (lifecycles) per phase; medians are reported (default 3)
+  --lifecycles N          jobs queued (and completed) per lifecycles batch (default 10000)
+  --depths LIST           queue depths for latency (default 10,10000,1000000)
+  --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured)
+  --work-dir DIR          where data and logs go (default a fresh directory in the temp dir, removed after)
+  --sign-every-request    run aws-sigv4 for every request; by default a connection reuses the signature
+                          of a byte-identical request made in the same second (the service verifies all)";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("hello") => {
+            let listen = flag(&args, "--listen").unwrap_or_else(|| "127.0.0.1:0".into());
+            match procs::hello(&listen) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("cpjobs-bench hello: {e}");
+                    1
+                }
+            }
+        }
+        Some("run") => match Opts::parse(&args[1..]) {
+            Ok(opts) => match run(opts) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("cpjobs-bench: {e}");
+                    1
+                }
+            },
+            Err(e) => {
+                eprintln!("cpjobs-bench: {e}\n{USAGE}");
+                2
+            }
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+struct Opts {
+    cpjobs: PathBuf,
+    phases: Vec<String>,
+    connections: usize,
+    lifecycle_connections: usize,
+    duration: Duration,
+    runs: usize,
+    lifecycles: u64,
+    depths: Vec<u64>,
+    latency_polls: usize,
+    work_dir: Option<PathBuf>,
+    sign_every_request: bool,
+}
+
+impl Opts {
+    fn parse(args: &[String]) -> Result<Opts, String> {
+        let mut o = Opts {
+            cpjobs: PathBuf::new(),
+            phases: ["hello", "polls", "lifecycles", "latency"].map(String::from).to_vec(),
+            connections: 32,
+            lifecycle_connections: 64,
+            duration: Duration::from_secs(5),
+            runs: 3,
+            lifecycles: 10_000,
+            depths: vec![10, 10_000, 1_000_000],
+            latency_polls: 2000,
+            work_dir: None,
+            sign_every_request: false,
+        };
+        let num = |v: &str, name: &str| v.parse::<u64>().map_err(|_| format!("{name} needs a number, not {v:?}"));
+        let mut it = args.iter();
+        while let Some(name) = it.next() {
+            if name == "--sign-every-request" {
+                o.sign_every_request = true;
+                continue;
+            }
+            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
+            match name.as_str() {
+                "--cpjobs" => o.cpjobs = PathBuf::from(v),
+                "--phases" => o.phases = v.split(',').map(str::to_owned).collect(),
+                "--connections" => o.connections = num(v, name)?.clamp(1, 1024) as usize,
+                "--lifecycle-connections" => o.lifecycle_connections = num(v, name)?.clamp(1, 1024) as usize,
+                "--duration" => o.duration = Duration::from_secs(num(v, name)?.clamp(1, 120)),
+                "--runs" => o.runs = num(v, name)?.clamp(1, 20) as usize,
+                "--lifecycles" => o.lifecycles = num(v, name)?.clamp(1, 1_000_000),
+                "--depths" => o.depths = v.split(',').map(|d| num(d, name)).collect::<Result<_, _>>()?,
+                "--latency-polls" => o.latency_polls = num(v, name)?.clamp(1, 100_000) as usize,
+                "--work-dir" => o.work_dir = Some(PathBuf::from(v)),
+                other => return Err(format!("unknown option {other}")),
+            }
+        }
+        for p in &o.phases {
+            if !["hello", "polls", "lifecycles", "latency"].contains(&p.as_str()) {
+                return Err(format!("unknown phase {p}"));
+            }
+        }
+        if o.cpjobs.as_os_str().is_empty() && o.phases.iter().any(|p| p != "hello") {
+            return Err("--cpjobs PATH is required".into());
+        }
+        if o.depths.contains(&0) {
+            return Err("queue depths must be at least 1".into());
+        }
+        Ok(o)
+    }
+}
+
+fn run(opts: Opts) -> Result<(), String> {
+    let (work, remove) = match &opts.work_dir {
+        Some(d) => (d.clone(), false),
+        None => (std::env::temp_dir().join(format!("cpjobs-bench-{}", std::process::id())), true),
+    };
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let result = rt.block_on(phases(&opts, &work));
+    if remove && result.is_ok() {
+        let _ = std::fs::remove_dir_all(&work);
+    } else {
+        eprintln!("data and logs kept in {}", work.display());
+    }
+    result
+}
+
+async fn phases(opts: &Opts, work: &Path) -> Result<(), String> {
+    println!(
+        "machine: {} cores (shared by the server and this load generator); {} connections (hello, polls), {} (lifecycles)",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        opts.connections,
+        opts.lifecycle_connections
+    );
+    let want = |p: &str| opts.phases.iter().any(|x| x == p);
+    let reuse = !opts.sign_every_request;
+    let partner = Signer::new(PARTNER.1, PARTNER.2, reuse);
+    let customer = Signer::new(CUSTOMER.1, CUSTOMER.2, reuse);
+    let poll_body = json!({"actionTypeId": setup::action_type(), "maxBatchSize": 1}).to_string();
+
+    if want("hello") {
+        let server = Server::hello(&work.join("hello.log")).await?;
+        let mut rates = Vec::new();
+        for _ in 0..opts.runs {
+            let r = closed_loop(server.addr, &partner, opts.connections, opts.duration, &poll_body, b"{\"jobs\":[]}")
+                .await?;
+            println!("hello-world POST /: {r:.0} req/s");
+            rates.push(r);
+        }
+        server.stop().await?;
+        println!("RESULT hello req/s median {:.0} of {}", median(&rates), show(&rates));
+    }
+
+    if !want("polls") && !want("lifecycles") && !want("latency") {
+        return Ok(());
+    }
+    let config = work.join("cpjobs.toml");
+    setup::write_config(&config)?;
+    let data = work.join("data");
+    let server = Server::cpjobs(&opts.cpjobs, &config, &data, &work.join("cpjobs.log")).await?;
+    let result = cpjobs_phases(opts, &server, &data, &partner, &customer, &poll_body).await;
+    let stopped = server.stop().await;
+    result.and(stopped)
+}
+
+async fn cpjobs_phases(
+    opts: &Opts,
+    server: &Server,
+    data: &Path,
+    partner: &Signer,
+    customer: &Signer,
+    poll_body: &str,
+) -> Result<(), String> {
+    let want = |p: &str| opts.phases.iter().any(|x| x == p);
+    let addr = server.addr;
+    if want("polls") {
+        let mut rates = Vec::new();
+        for _ in 0..opts.runs {
+            let r = closed_loop(addr, partner, opts.connections, opts.duration, poll_body, b"{\"jobs\":[]}").await?;
+            println!("PollForThirdPartyJobs, empty queue: {r:.0} polls/s");
+            rates.push(r);
+        }
+        println!("RESULT polls/s median {:.0} of {}", median(&rates), show(&rates));
+    }
+    if !want("lifecycles") && !want("latency") {
+        return Ok(());
+    }
+    let mut c = Conn::open(addr).await?;
+    c.ok(customer, &cp("CreatePipeline"), &setup::pipeline()).await?;
+    let clients = c.ok(partner, "Cpjobs_20261129.ListThirdPartyClients", &json!({})).await?;
+    let tokens: HashMap<String, String> = clients["clients"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|c| Some((c["clientId"].as_str()?.to_owned(), c["clientToken"].as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if tokens.is_empty() {
+        return Err(format!("ListThirdPartyClients gave no client: {clients}"));
+    }
+    let tokens = Arc::new(tokens);
+
+    if want("lifecycles") {
+        let mut rates = Vec::new();
+        for _ in 0..opts.runs {
+            let t = Instant::now();
+            start_executions(addr, customer, opts.lifecycle_connections, opts.lifecycles).await?;
+            println!(
+                "setup: {} executions started through the API in {:.1} s",
+                opts.lifecycles,
+                t.elapsed().as_secs_f64()
+            );
+            let (done, secs) =
+                lifecycles(addr, partner, &tokens, opts.lifecycle_connections, opts.lifecycles, poll_body).await?;
+            let r = done as f64 / secs;
+            println!("durable third-party lifecycles (4 requests each): {done} in {secs:.2} s = {r:.0}/s");
+            if done != opts.lifecycles {
+                return Err(format!("{done} lifecycles completed, {} were queued", opts.lifecycles));
+            }
+            rates.push(r);
+        }
+        println!("RESULT lifecycles/s median {:.0} of {}", median(&rates), show(&rates));
+    }
+
+    if want("latency") {
+        latency_phase(opts, addr, data, partner, customer, poll_body).await?;
+    }
+    Ok(())
+}
+
+/// `connections` loops sending the same signed request for `duration`;
+/// every answer must be 200 with `expect` as its body. Requests per second.
+async fn closed_loop(
+    addr: std::net::SocketAddr,
+    signer: &Signer,
+    connections: usize,
+    duration: Duration,
+    body: &str,
+    expect: &'static [u8],
+) -> Result<f64, String> {
+    let count = Arc::new(AtomicU64::new(0));
+    let mut conns = Vec::new();
+    for _ in 0..connections {
+        conns.push(Conn::open(addr).await?);
+    }
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for mut conn in conns {
+        let (signer, body, count) = (signer.clone(), body.to_owned(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let target = cp("PollForThirdPartyJobs");
+            while Instant::now() < deadline {
+                let a = conn.call(&signer, &target, body.as_bytes()).await?;
+                if a.status != 200 || a.body.as_slice() != expect {
+                    return Err(format!("unexpected answer {}: {}", a.status, String::from_utf8_lossy(&a.body)));
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Starts `n` executions of the bench pipeline over `connections` connections
+/// (setup, not measured).
+async fn start_executions(
+    addr: std::net::SocketAddr,
+    customer: &Signer,
+    connections: usize,
+    n: u64,
+) -> Result<(), String> {
+    let left = Arc::new(AtomicU64::new(n));
+    let mut tasks = Vec::new();
+    for _ in 0..connections.min(n as usize) {
+        let mut conn = Conn::open(addr).await?;
+        let (customer, left) = (customer.clone(), left.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"name": PIPELINE});
+            while left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1)).is_ok() {
+                conn.ok(&customer, &cp("StartPipelineExecution"), &body).await?;
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}
+
+/// One worker's lifecycle of one job: poll, get details (the nonce, with the
+/// client's token), acknowledge, succeed. `false` when the poll found no job.
+async fn lifecycle(
+    conn: &mut Conn,
+    partner: &Signer,
+    tokens: &HashMap<String, String>,
+    poll_body: &str,
+) -> Result<bool, String> {
+    let a = conn.call(partner, &cp("PollForThirdPartyJobs"), poll_body.as_bytes()).await?;
+    let polled = a.json();
+    if a.status != 200 {
+        return Err(format!("poll answered {}: {polled}", a.status));
+    }
+    let Some(job) = polled["jobs"].get(0) else { return Ok(false) };
+    let id = job["jobId"].as_str().ok_or("no jobId")?;
+    let token = tokens.get(job["clientId"].as_str().ok_or("no clientId")?).ok_or("unknown clientId")?;
+    let details = conn.ok(partner, &cp("GetThirdPartyJobDetails"), &json!({"jobId": id, "clientToken": token})).await?;
+    let nonce = details["jobDetails"]["nonce"].as_str().ok_or("no nonce")?;
+    let ack = conn
+        .ok(partner, &cp("AcknowledgeThirdPartyJob"), &json!({"jobId": id, "nonce": nonce, "clientToken": token}))
+        .await?;
+    if ack["status"] != "InProgress" {
+        return Err(format!("acknowledge answered {ack}"));
+    }
+    let result = json!({
+        "jobId": id,
+        "clientToken": token,
+        "currentRevision": {"revision": "r1", "changeIdentifier": "c1"},
+        "executionDetails": {"summary": "bench", "percentComplete": 100}
+    });
+    conn.ok(partner, &cp("PutThirdPartyJobSuccessResult"), &result).await?;
+    Ok(true)
+}
+
+/// Completes the queued jobs over `connections` connections, each worker
+/// running [`lifecycle`] until its poll finds nothing (at most `max` jobs in
+/// all, within 10 minutes). `(completed, seconds)`.
+async fn lifecycles(
+    addr: std::net::SocketAddr,
+    partner: &Signer,
+    tokens: &Arc<HashMap<String, String>>,
+    connections: usize,
+    max: u64,
+    poll_body: &str,
+) -> Result<(u64, f64), String> {
+    let done = Arc::new(AtomicU64::new(0));
+    let budget = Arc::new(AtomicU64::new(max));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut conns = Vec::new();
+    for _ in 0..connections {
+        conns.push(Conn::open(addr).await?);
+    }
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(600);
+    let mut tasks = Vec::new();
+    for mut conn in conns {
+        let (partner, tokens, done, budget, stop) =
+            (partner.clone(), tokens.clone(), done.clone(), budget.clone(), stop.clone());
+        let poll_body = poll_body.to_owned();
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed)
+                && Instant::now() < deadline
+                && budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1)).is_ok()
+            {
+                match lifecycle(&mut conn, &partner, &tokens, &poll_body).await {
+                    Ok(true) => {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(false) => break,
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok((done.load(Ordering::Relaxed), started.elapsed().as_secs_f64()))
+}
+
+/// Poll latency at each queue depth: one connection polls one job at a time;
+/// after each poll another connection starts an execution, which queues one
+/// job, so every poll finds exactly `depth` jobs queued. Only the polls are
+/// timed. Deeper queues are filled in bulk (SQL copies of a real job).
+async fn latency_phase(
+    opts: &Opts,
+    addr: std::net::SocketAddr,
+    data: &Path,
+    partner: &Signer,
+    customer: &Signer,
+    poll_body: &str,
+) -> Result<(), String> {
+    let mut poller = Conn::open(addr).await?;
+    let mut starter = Conn::open(addr).await?;
+    let start_body = json!({"name": PIPELINE});
+    // Earlier phases complete every job they queue, so the queue starts empty here.
+    let first = starter.ok(customer, &cp("StartPipelineExecution"), &start_body).await?;
+    let template = {
+        let polled =
+            poller.ok(partner, &cp("PollForThirdPartyJobs"), &json!({"actionTypeId": setup::action_type()})).await?;
+        let id = polled["jobs"][0]["jobId"].as_str().ok_or_else(|| format!("no job after {first}: {polled}"))?;
+        id.to_owned()
+    };
+    // The template is now Dispatched; its copies are Queued. The queue is empty.
+    let mut depth = 0u64;
+    let mut depths = opts.depths.clone();
+    depths.sort_unstable();
+    for target in depths {
+        let t = Instant::now();
+        if target > depth {
+            setup::bulk_queue(&data.join("cpjobs.sqlite3"), &template, target - depth)?;
+            println!("setup: {} jobs queued in bulk (SQL) in {:.1} s", target - depth, t.elapsed().as_secs_f64());
+            depth = target;
+        }
+        let mut times = Vec::with_capacity(opts.latency_polls);
+        let warmup = 200;
+        for i in 0..warmup + opts.latency_polls {
+            let t = Instant::now();
+            let a = poller.call(partner, &cp("PollForThirdPartyJobs"), poll_body.as_bytes()).await?;
+            let elapsed = t.elapsed();
+            let polled = a.json();
+            if a.status != 200 || polled["jobs"].as_array().map(Vec::len) != Some(1) {
+                return Err(format!("a poll at depth {depth} answered {}: {polled}", a.status));
+            }
+            if i >= warmup {
+                times.push(elapsed);
+            }
+            starter.ok(customer, &cp("StartPipelineExecution"), &start_body).await?;
+        }
+        times.sort_unstable();
+        let p = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1e3;
+        println!(
+            "RESULT poll latency at depth {depth}: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms ({} polls, one at a time)",
+            p(0.50),
+            p(0.90),
+            p(0.99),
+            times.len()
+        );
+    }
+    Ok(())
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() { 0.0 } else { s[s.len() / 2] }
+}
+
+fn show(v: &[f64]) -> String {
+    v.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
+}
