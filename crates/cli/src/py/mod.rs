@@ -4,6 +4,7 @@
 pub mod int;
 pub mod json_decode;
 pub mod json_encode;
+pub mod printable;
 pub mod value;
 
 pub use value::PyValue;

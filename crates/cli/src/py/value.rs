@@ -191,47 +191,7 @@ pub fn float_repr(f: f64) -> String {
     out
 }
 
-/// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote.
-pub fn str_repr(s: &str, out: &mut String) {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if !is_printable(c) => {
-                let n = c as u32;
-                if n < 0x100 {
-                    out.push_str(&format!("\\x{n:02x}"));
-                } else if n < 0x10000 {
-                    out.push_str(&format!("\\u{n:04x}"));
-                } else {
-                    out.push_str(&format!("\\U{n:08x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-}
-
-/// Python's `str.isprintable` for one character, close enough for messages:
-/// control characters, surrogates and the separators/format characters Python
-/// escapes are not printable.
-fn is_printable(c: char) -> bool {
-    let n = c as u32;
-    if n < 0x20 || (0x7f..0xa0).contains(&n) {
-        return false;
-    }
-    // Separators and format characters (Zl, Zp, Zs other than space, Cf) that repr escapes.
-    !matches!(n, 0xad | 0x2028 | 0x2029 | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0xfeff | 0xa0 | 0x1680 | 0x2000..=0x200a | 0x202f | 0x205f | 0x3000)
-}
+pub use super::printable::str_repr;
 
 fn bytes_repr(b: &[u8], out: &mut String) {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') { '"' } else { '\'' };
@@ -283,5 +243,7 @@ mod tests {
         assert_eq!(PyValue::Dict(vec![("a".into(), PyValue::str("b"))]).repr(), "{'a': 'b'}");
         assert_eq!(PyValue::Bytes(b"a'\n\xff".to_vec()).repr(), r#"b"a'\n\xff""#);
         assert_eq!(PyValue::str("日本\u{7}").repr(), "'日本\\x07'");
+        // Private-use and unassigned code points are escaped, as Python's isprintable() says.
+        assert_eq!(PyValue::str("\u{e000}\u{378}a").repr(), "'\\ue000\\u0378a'");
     }
 }

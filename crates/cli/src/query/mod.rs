@@ -17,7 +17,6 @@ mod json;
 mod lexer;
 mod number;
 mod parser;
-mod printable;
 mod value;
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::number::{BigInt, Num};
 use super::parser::Node;
-use super::printable::str_repr;
 use crate::py::PyValue;
+use crate::py::printable::str_repr;
 use crate::py::value::float_repr;
 
 /// A Python value inside the interpreter.

@@ -712,7 +712,7 @@ const NOT_PRINTABLE: [(u32, u32); 701] = [
 ];
 
 /// Python's `c.isprintable()`.
-pub(crate) fn is_printable(c: char) -> bool {
+pub fn is_printable(c: char) -> bool {
     let n = c as u32;
     NOT_PRINTABLE
         .binary_search_by(|&(lo, hi)| {
@@ -729,7 +729,7 @@ pub(crate) fn is_printable(c: char) -> bool {
 
 /// Python's `repr(str)`: single quotes unless the text has a single quote and no
 /// double quote; backslash escapes for the non-printable.
-pub(crate) fn str_repr(s: &str, out: &mut String) {
+pub fn str_repr(s: &str, out: &mut String) {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     out.push(quote);
     for c in s.chars() {
