@@ -43,6 +43,11 @@ pub fn provider(prog: &str) -> String {
     let _ = writeln!(s, "COMMANDS");
     let _ = writeln!(s, "  {SERVICE:<14}operations of the CodePipeline API (see `{prog} {SERVICE} help`)");
     let _ = writeln!(s, "  {:<14}this text\n", "help");
+    // The binary's own commands, which the `cpjobs` entry point routes before this front end.
+    let _ = writeln!(s, "CPJOBS' OWN COMMANDS (not AWS CLI's; each has --help)");
+    let _ = writeln!(s, "  {:<14}run the job service (see `{prog} serve --help`)", "serve");
+    let _ = writeln!(s, "  {:<14}run a command for each job of an action type (see `{prog} worker --help`)", "worker");
+    let _ = writeln!(s, "  {:<14}list a partner's third-party clients and their client tokens\n", "clients");
     let _ = writeln!(s, "GLOBAL OPTIONS (accepted before or after the command)");
     for (name, what) in GLOBAL_OPTIONS {
         let _ = writeln!(s, "  {name}\n      {what}");
