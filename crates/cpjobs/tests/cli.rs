@@ -3,11 +3,7 @@
 //! a terminal). Only cases that end before any request: argparse errors,
 //! usage texts, `--version`, top-level checks, paging-argument checks, help.
 //! Expected texts are AWS CLI v1.45.11's bytes (recorded in the project's
-//! conformance corpus) except where DIFFERENCES.md says otherwise.
-//!
-//! The binary lives in the `cpjobs` crate, so Cargo does not build it for
-//! this crate's tests: it is looked up next to the test executable and
-//! built with `cargo build -p cpjobs` when missing or older than this test.
+//! conformance corpus) except where crates/cli/DIFFERENCES.md says otherwise.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,30 +12,9 @@ use std::sync::OnceLock;
 // AWS CLI's usage text, less its banner recommending AWS CLI version 2 (a deliberate difference).
 const USAGE: &str = "usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\nTo see help text, you can run:\n\n  aws help\n  aws <command> help\n  aws <command> <subcommand> help\n";
 
-/// `target/<profile>/cpjobs`, built if needed.
+/// The `cpjobs` binary cargo built for these tests.
 fn binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let me = std::env::current_exe().expect("test executable path");
-        // target/<profile>/deps/cli-<hash> -> target/<profile>/cpjobs
-        let dir = me.parent().and_then(Path::parent).expect("target profile dir").to_path_buf();
-        let bin = dir.join("cpjobs");
-        let stale = match (std::fs::metadata(&bin), std::fs::metadata(&me)) {
-            (Ok(b), Ok(t)) => b.modified().ok() < t.modified().ok(),
-            _ => true,
-        };
-        if stale {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args(["build", "-q", "-p", "cpjobs"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build -p cpjobs");
-            assert!(status.success(), "cargo build -p cpjobs failed");
-        }
-        assert!(bin.exists(), "{} is missing", bin.display());
-        bin
-    })
+    Path::new(env!("CARGO_BIN_EXE_cpjobs"))
 }
 
 /// A scratch directory with an `aws` link to the binary and an empty `$HOME`.
