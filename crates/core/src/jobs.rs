@@ -10,6 +10,9 @@
 //! workers can never both own a job. A job whose lease or timeout has passed
 //! is treated as such even before the next sweep writes it down.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -102,6 +105,50 @@ pub(crate) struct Ctx<'a> {
     pub region: &'a str,
     pub lease_ms: Millis,
     pub credentials: &'a dyn CredentialIssuer,
+    pub types: &'a TypeCache,
+}
+
+/// How many parsed action types a [`TypeCache`] keeps before starting afresh.
+const TYPE_CACHE_MAX: usize = 4096;
+
+/// Action types as parsed, by key, with the revision they were parsed at. A
+/// lookup reads the stored revision (an index lookup, no body) and parses
+/// the body again only when the revision moved: a key's revisions never
+/// repeat. The one way a cached revision could be one the store never kept
+/// is a batch whose commit failed after a job call read an action type
+/// written earlier in that batch; every write of the batch then fails, and
+/// the service [`clear`](TypeCache::clear)s the cache on any store failure.
+#[derive(Debug, Default)]
+pub(crate) struct TypeCache(Mutex<HashMap<String, (i64, Arc<ActionTypeDef>)>>);
+
+impl TypeCache {
+    /// The action type stored under `key`, if any.
+    fn get(&self, tx: &mut dyn Tx, key: &str) -> Res<Option<Arc<ActionTypeDef>>> {
+        let Some(revision) = tx.action_type_revision(key)? else { return Ok(None) };
+        if let Some((r, def)) = self.lock().get(key)
+            && *r == revision
+        {
+            return Ok(Some(Arc::clone(def)));
+        }
+        let Some(doc) = tx.get_action_type(key)? else { return Ok(None) };
+        let def = Arc::new(def_of(&doc)?);
+        let mut map = self.lock();
+        if map.len() >= TYPE_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(key.to_owned(), (doc.revision, Arc::clone(&def)));
+        Ok(Some(def))
+    }
+
+    /// Forgets every parsed action type.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Arc<ActionTypeDef>)>> {
+        // The map is consistent between any two statements: a panic cannot leave it half-written.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Queues a job for an action execution; returns its id.
@@ -164,15 +211,24 @@ fn def_of(doc: &Doc) -> Res<ActionTypeDef> {
 }
 
 /// The action type a caller polls, if it may poll it.
-fn pollable(tx: &mut dyn Tx, caller: &Caller, id: &ActionTypeId, third_party: bool) -> Res<ActionTypeDef> {
+fn pollable(
+    tx: &mut dyn Tx,
+    types: &TypeCache,
+    caller: &Caller,
+    id: &ActionTypeId,
+    third_party: bool,
+) -> Res<Arc<ActionTypeDef>> {
     let wanted_owner = if third_party { "ThirdParty" } else { "Custom" };
     if id.owner != wanted_owner {
         return Err(type_not_found(id));
     }
-    match tx.get_action_type(&id.key(&caller.account_id))? {
-        Some(doc) => {
-            let def = def_of(&doc)?;
-            if def.deleted || !def.may_poll(&caller.account_id) { Err(type_not_found(id)) } else { Ok(def) }
+    match types.get(tx, &id.key(&caller.account_id))? {
+        Some(def) => {
+            if def.deleted || !def.may_poll(&caller.account_id) {
+                Err(type_not_found(id))
+            } else {
+                Ok(def)
+            }
         }
         None => Err(type_not_found(id)),
     }
@@ -180,15 +236,12 @@ fn pollable(tx: &mut dyn Tx, caller: &Caller, id: &ActionTypeId, third_party: bo
 
 /// Loads a job the caller may work on; third-party calls must present the
 /// job's client token.
-fn load_for(tx: &mut dyn Tx, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<JobRow> {
+fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<JobRow> {
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
         Some(token) => {
             let Some(client_id) = &job.client_id else { return Err(job_not_found(id)) };
-            let def = match tx.get_action_type(&job.queue)? {
-                Some(doc) => def_of(&doc)?,
-                None => return Err(job_not_found(id)),
-            };
+            let Some(def) = types.get(tx, &job.queue)? else { return Err(job_not_found(id)) };
             if !def.may_poll(&caller.account_id) {
                 return Err(job_not_found(id));
             }
@@ -247,14 +300,20 @@ fn data_with_credentials(ctx: &Ctx<'_>, job: &JobRow, now: Millis) -> Res<Value>
 /// What a poll asks for: the action type (which the caller must be allowed
 /// to poll), the queryable property's value, and how many jobs at most.
 struct PollRequest {
-    def: ActionTypeDef,
+    def: Arc<ActionTypeDef>,
     query_value: Option<String>,
     max: usize,
 }
 
-fn poll_request(tx: &mut dyn Tx, caller: &Caller, input: &Value, third_party: bool) -> Res<PollRequest> {
+fn poll_request(
+    tx: &mut dyn Tx,
+    types: &TypeCache,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+) -> Res<PollRequest> {
     let id = ActionTypeId::from_json(input.get("actionTypeId").unwrap_or(&Value::Null))?;
-    let def = pollable(tx, caller, &id, third_party)?;
+    let def = pollable(tx, types, caller, &id, third_party)?;
     let max = opt_i64(input, "maxBatchSize")?.unwrap_or(1).clamp(1, MAX_BATCH) as usize;
     let query: Map<String, Value> = if third_party {
         Map::new()
@@ -286,11 +345,12 @@ fn poll_request(tx: &mut dyn Tx, caller: &Caller, input: &Value, third_party: bo
 /// queue never wait for the writer.
 pub(crate) fn poll_finds_nothing(
     tx: &mut dyn Tx,
+    types: &TypeCache,
     caller: &Caller,
     input: &Value,
     third_party: bool,
 ) -> Res<Option<Value>> {
-    let r = poll_request(tx, caller, input, third_party)?;
+    let r = poll_request(tx, types, caller, input, third_party)?;
     if tx.may_have_queued(&r.def.id.key(&r.def.account_id), r.query_value.as_deref())? {
         Ok(None)
     } else {
@@ -307,7 +367,7 @@ pub(crate) fn poll(
     third_party: bool,
     now: Millis,
 ) -> Res<Value> {
-    let PollRequest { def, query_value, max } = poll_request(tx, caller, input, third_party)?;
+    let PollRequest { def, query_value, max } = poll_request(tx, ctx.types, caller, input, third_party)?;
     let lease_until = now + ctx.lease_ms;
     let claimed =
         tx.claim_jobs(&def.id.key(&def.account_id), query_value.as_deref(), max, now, lease_until, &mut uuid)?;
@@ -340,6 +400,7 @@ fn timed_out(job: &JobRow, now: Millis) -> bool {
 /// `AcknowledgeThirdPartyJob` / `AcknowledgeJob`.
 pub(crate) fn acknowledge(
     tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
     caller: &Caller,
     input: &Value,
     third_party: bool,
@@ -348,7 +409,7 @@ pub(crate) fn acknowledge(
     let id = req_str(input, "jobId")?;
     let nonce = req_str(input, "nonce")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let mut job = load_for(tx, caller, id, token)?;
+    let mut job = load_for(tx, ctx.types, caller, id, token)?;
     let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
     if !current || lease_ended(&job, now) {
         return fail(
@@ -383,7 +444,7 @@ pub(crate) fn details(
 ) -> Res<Value> {
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let job = load_for(tx, caller, id, token)?;
+    let job = load_for(tx, ctx.types, caller, id, token)?;
     let data = data_with_credentials(ctx, &job, now)?;
     let mut d = json!({"id": job.id, "data": data});
     if third_party {
@@ -397,8 +458,15 @@ pub(crate) fn details(
 }
 
 /// Loads a job for a result: it must be `InProgress` and within its timeout.
-fn load_in_progress(tx: &mut dyn Tx, caller: &Caller, id: &str, token: Option<&str>, now: Millis) -> Res<JobRow> {
-    let job = load_for(tx, caller, id, token)?;
+fn load_in_progress(
+    tx: &mut dyn Tx,
+    types: &TypeCache,
+    caller: &Caller,
+    id: &str,
+    token: Option<&str>,
+    now: Millis,
+) -> Res<JobRow> {
+    let job = load_for(tx, types, caller, id, token)?;
     if job.status != JobStatus::InProgress || timed_out(&job, now) {
         let status = if timed_out(&job, now) { JobStatus::TimedOut } else { job.status };
         return fail(
@@ -423,7 +491,7 @@ pub(crate) fn success(
 ) -> Res<Value> {
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let mut job = load_in_progress(tx, caller, id, token, now)?;
+    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?;
     if let Some(vars) = input.get("outputVariables")
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
     {
@@ -434,8 +502,8 @@ pub(crate) fn success(
     }
     let mut details = input.get("executionDetails").cloned();
     if let Some(d) = details.as_mut() {
-        let url = match tx.get_action_type(&job.queue)? {
-            Some(doc) => execution_url(&def_of(&doc)?, &job.data, d),
+        let url = match ctx.types.get(tx, &job.queue)? {
+            Some(def) => execution_url(&def, &job.data, d),
             None => None,
         };
         if let Some(url) = url {
@@ -462,9 +530,8 @@ pub(crate) fn success(
         Some(continuation) => {
             let mut data = job.data.clone();
             data["continuationToken"] = json!(continuation);
-            let def = match tx.get_action_type(&job.queue)? {
-                Some(doc) => def_of(&doc)?,
-                None => return fail("ActionTypeNotFoundException", "The job's action type no longer exists"),
+            let Some(def) = ctx.types.get(tx, &job.queue)? else {
+                return fail("ActionTypeNotFoundException", "The job's action type no longer exists");
             };
             let next = JobRow {
                 id: uuid(),
@@ -503,7 +570,7 @@ pub(crate) fn failure(
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
     let fd = req_obj(input, "failureDetails")?;
-    let mut job = load_in_progress(tx, caller, id, token, now)?;
+    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?;
     let nonce = job.nonce.clone();
     job.status = JobStatus::Failed;
     job.updated = now;

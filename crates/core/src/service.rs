@@ -14,7 +14,7 @@ use crate::clients;
 use crate::config::ServiceConfig;
 use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
-use crate::jobs::{self, Ctx, TickReport};
+use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::pipelines;
 use crate::store::{Millis, Store, StoreError};
 use crate::wire::{Fail, millis};
@@ -32,6 +32,8 @@ pub struct Service<S: Store> {
     lease: Duration,
     credentials: Box<dyn CredentialIssuer>,
     artifacts: Box<dyn ArtifactLocations>,
+    /// Action types as the job operations parsed them.
+    types: TypeCache,
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
@@ -52,6 +54,7 @@ impl<S: Store> Service<S> {
             lease,
             credentials: Box::new(NoCredentials),
             artifacts: Box::new(NoArtifactStore),
+            types: TypeCache::default(),
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -85,7 +88,12 @@ impl<S: Store> Service<S> {
     }
 
     fn ctx(&self) -> Ctx<'_> {
-        Ctx { region: &self.region, lease_ms: self.lease.as_millis() as i64, credentials: self.credentials.as_ref() }
+        Ctx {
+            region: &self.region,
+            lease_ms: self.lease.as_millis() as i64,
+            credentials: self.credentials.as_ref(),
+            types: &self.types,
+        }
     }
 
     /// Times out overdue jobs and re-queues jobs whose lease ended, until
@@ -182,6 +190,8 @@ impl<S: Store> Service<S> {
                     ));
                 }
                 Err(Fail::Store(StoreError::Backend(_))) => {
+                    // A failed commit may have taken back what a cached action type was read from.
+                    self.types.clear();
                     return Err(ApiError::internal("The service could not complete the request; try again"));
                 }
             }
@@ -238,8 +248,8 @@ impl<S: Store> Api for Service<S> {
                 }
                 self.txn(true, &mut |tx| jobs::poll(tx, &ctx, c, i, tp, ms))
             }
-            "AcknowledgeThirdPartyJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, c, i, true, ms)),
-            "AcknowledgeJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, c, i, false, ms)),
+            "AcknowledgeThirdPartyJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, &ctx, c, i, true, ms)),
+            "AcknowledgeJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, &ctx, c, i, false, ms)),
             "GetThirdPartyJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
             "GetJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
             "PutThirdPartyJobSuccessResult" => self.txn(true, &mut |tx| jobs::success(tx, &ctx, c, i, true, ms)),
@@ -296,7 +306,7 @@ impl<S: Store> Service<S> {
         now: Millis,
     ) -> Result<PollCheck, ApiError> {
         let (due, nothing) = self.txn(false, &mut |tx| {
-            Ok((sweep_due(tx, now)?, jobs::poll_finds_nothing(tx, caller, input, third_party)?))
+            Ok((sweep_due(tx, now)?, jobs::poll_finds_nothing(tx, &self.types, caller, input, third_party)?))
         })?;
         Ok(match (due, nothing) {
             (true, _) => PollCheck::SweepFirst,

@@ -173,6 +173,12 @@ pub struct ClientRow {
 pub trait Tx {
     /// The action type stored under `key`.
     fn get_action_type(&mut self, key: &str) -> StoreResult<Option<Doc>>;
+    /// The revision of the action type stored under `key`, without its body
+    /// (a key's revisions never repeat: keys are never deleted and every
+    /// update bumps the revision, so callers may cache what they parsed).
+    fn action_type_revision(&mut self, key: &str) -> StoreResult<Option<i64>> {
+        Ok(self.get_action_type(key)?.map(|d| d.revision))
+    }
     /// Stores a new action type; `false` if `key` exists (even deleted).
     fn insert_action_type(&mut self, key: &str, account_id: &str, owner: &str, body: &Value) -> StoreResult<bool>;
     /// Replaces the action type if its revision is `expected_revision`.

@@ -127,6 +127,9 @@ const MAX_IDLE_READERS: usize = 16;
 /// How many prepared statements each connection keeps (the store has about 40).
 const STATEMENT_CACHE: usize = 128;
 
+/// How much of the database file a reader maps (see [`open_reader`]).
+const READER_MMAP: i64 = 1 << 32;
+
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -237,6 +240,12 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let reader = Connection::open(path).map_err(backend)?;
     configure(&reader).map_err(backend)?;
     reader.pragma_update(None, "query_only", "ON").map_err(backend)?;
+    // In WAL mode a reader drops its whole page cache whenever the database
+    // changed since its last transaction, which under write load is at every
+    // transaction: each page it then reads is allocated and copied again.
+    // Pages of the database file (not of the WAL) read through a mapping
+    // need neither.
+    reader.pragma_update(None, "mmap_size", READER_MMAP).map_err(backend)?;
     Ok(reader)
 }
 
@@ -531,6 +540,10 @@ fn limit(n: usize) -> i64 {
 impl Tx for SqliteTx<'_> {
     fn get_action_type(&mut self, key: &str) -> StoreResult<Option<Doc>> {
         self.one("SELECT revision, body FROM action_types WHERE key = ?1", [key], doc_row)
+    }
+
+    fn action_type_revision(&mut self, key: &str) -> StoreResult<Option<i64>> {
+        self.one("SELECT revision FROM action_types WHERE key = ?1", [key], |r| r.get(0))
     }
 
     fn insert_action_type(&mut self, key: &str, account_id: &str, owner: &str, body: &Value) -> StoreResult<bool> {
