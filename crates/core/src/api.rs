@@ -42,6 +42,27 @@ impl ApiError {
     }
 }
 
+/// Receives an operation's answer (see [`Api::submit`]).
+pub type Reply = Box<dyn FnOnce(Result<Value, ApiError>) + Send>;
+
+/// What [`Api::submit`] did with an operation.
+pub enum Submitted {
+    /// The operation was taken: the reply has its answer, or will have it.
+    Taken,
+    /// The operation needs [`Api::call`] on a blocking thread: its input and
+    /// the reply, handed back untouched.
+    Declined(Value, Reply),
+}
+
+impl std::fmt::Debug for Submitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Submitted::Taken => f.write_str("Taken"),
+            Submitted::Declined(input, _) => f.debug_tuple("Declined").field(input).finish_non_exhaustive(),
+        }
+    }
+}
+
 /// The service's operations. `operation` is the PascalCase name from `X-Amz-Target`
 /// (`PollForThirdPartyJobs`, or a cpjobs extension such as `ListThirdPartyClients`);
 /// `input` has already been checked against the model's constraints.
@@ -62,5 +83,15 @@ pub trait Api: Send + Sync + 'static {
     ) -> Option<Result<Value, ApiError>> {
         let _ = (caller, operation, input, now);
         None
+    }
+
+    /// Starts the operation without blocking the caller, when the service
+    /// can: `reply` gets the answer later, possibly on another thread (a
+    /// durable write answers once its commit is on disk). Called on the
+    /// server's async threads, so it may do a short read but never waits for
+    /// the writer. The default declines everything.
+    fn submit(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime, reply: Reply) -> Submitted {
+        let _ = (caller, operation, now);
+        Submitted::Declined(input, reply)
     }
 }

@@ -19,7 +19,7 @@ pub mod store;
 pub mod testing;
 mod wire;
 
-pub use api::{Api, ApiError, Caller};
+pub use api::{Api, ApiError, Caller, Reply, Submitted};
 pub use artifacts::{ArtifactLocations, NoArtifactStore};
 pub use config::ServiceConfig;
 pub use credentials::{CredentialIssuer, NoCredentials};

@@ -2,13 +2,19 @@
 //! its domain function inside one store transaction, retries transactions
 //! that lost a race, and converts store failures to `InternalFailure` in this
 //! one place (details are kept out of the answer).
+//!
+//! The job operations a worker fleet repeats (claims, acknowledgements,
+//! results) can also be [submitted](Api::submit): handed to the store's
+//! [`Store::write_then`] with everything they need owned, so the server's
+//! async threads never wait for the writer.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use crate::action_types;
-use crate::api::{Api, ApiError, Caller};
+use crate::api::{Api, ApiError, Caller, Reply, Submitted};
 use crate::artifacts::{ArtifactLocations, NoArtifactStore, SnapshotError};
 use crate::clients;
 use crate::config::ServiceConfig;
@@ -16,7 +22,7 @@ use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::pipelines;
-use crate::store::{Millis, Store, StoreError};
+use crate::store::{Millis, Store, StoreError, Tx};
 use crate::wire::{Fail, millis};
 
 /// How many times a transaction that lost a race is run again.
@@ -25,15 +31,16 @@ const RETRIES: usize = 8;
 /// The default dispatch lease.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
-/// The CodePipeline job service over store `S`.
+/// The CodePipeline job service over store `S`. What submitted writes need
+/// is shared (`Arc`), since they outlive the call that made them.
 pub struct Service<S: Store> {
-    store: S,
-    region: String,
+    store: Arc<S>,
+    region: Arc<str>,
     lease: Duration,
-    credentials: Box<dyn CredentialIssuer>,
+    credentials: Arc<dyn CredentialIssuer>,
     artifacts: Box<dyn ArtifactLocations>,
     /// Action types as the job operations parsed them.
-    types: TypeCache,
+    types: Arc<TypeCache>,
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
@@ -46,15 +53,15 @@ impl<S: Store> Service<S> {
     /// A service over `store`, registering the configuration's third-party
     /// action types, with the configuration's dispatch lease.
     pub fn new(config: &ServiceConfig, store: S) -> Result<Service<S>, StoreError> {
-        let region = if config.region.is_empty() { "us-east-1".to_owned() } else { config.region.clone() };
+        let region = if config.region.is_empty() { "us-east-1" } else { config.region.as_str() };
         let lease = config.dispatch_lease_seconds.map_or(DEFAULT_LEASE, Duration::from_secs);
         let svc = Service {
-            store,
-            region,
+            store: Arc::new(store),
+            region: region.into(),
             lease,
-            credentials: Box::new(NoCredentials),
+            credentials: Arc::new(NoCredentials),
             artifacts: Box::new(NoArtifactStore),
-            types: TypeCache::default(),
+            types: Arc::default(),
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -66,7 +73,7 @@ impl<S: Store> Service<S> {
 
     /// Replaces the artifact credential issuer.
     pub fn with_credential_issuer(mut self, issuer: impl CredentialIssuer) -> Service<S> {
-        self.credentials = Box::new(issuer);
+        self.credentials = Arc::new(issuer);
         self
     }
 
@@ -93,6 +100,16 @@ impl<S: Store> Service<S> {
             lease_ms: self.lease.as_millis() as i64,
             credentials: self.credentials.as_ref(),
             types: &self.types,
+        }
+    }
+
+    /// What a submitted job write needs, owned.
+    fn job_env(&self) -> JobEnv {
+        JobEnv {
+            region: Arc::clone(&self.region),
+            lease_ms: self.lease.as_millis() as i64,
+            credentials: Arc::clone(&self.credentials),
+            types: Arc::clone(&self.types),
         }
     }
 
@@ -143,7 +160,7 @@ impl<S: Store> Service<S> {
                         continue;
                     }
                 };
-                let region = self.region.as_str();
+                let region = &*self.region;
                 self.txn(true, &mut |tx| {
                     executions::finish_source(tx, &copy, result.as_ref().map_err(String::as_str), region, now)
                 })?;
@@ -179,30 +196,129 @@ impl<S: Store> Service<S> {
         let mut attempt = 0;
         loop {
             let r = if write { self.store.write(f) } else { self.store.read(f) };
-            match r {
-                Ok(v) => return Ok(v),
-                Err(Fail::Api(e)) => return Err(e),
-                Err(Fail::Store(StoreError::Conflict(_))) if attempt + 1 < RETRIES => attempt += 1,
-                Err(Fail::Store(StoreError::Conflict(_))) => {
-                    return Err(ApiError::client(
-                        "ConcurrentModificationException",
-                        "The resource was changed concurrently too many times; try again",
-                    ));
-                }
-                Err(Fail::Store(StoreError::Backend(_))) => {
-                    // A failed commit may have taken back what a cached action type was read from.
-                    self.types.clear();
-                    return Err(ApiError::internal("The service could not complete the request; try again"));
-                }
+            match settle(r, attempt, &self.types) {
+                Settled::Answer(r) => return r,
+                Settled::Retry => attempt += 1,
             }
         }
+    }
+}
+
+/// What to do with a transaction's outcome.
+enum Settled<T> {
+    /// Answer the caller with this.
+    Answer(Result<T, ApiError>),
+    /// It lost a race: run it again.
+    Retry,
+}
+
+/// Maps a transaction's outcome to an answer, or to a retry while attempts
+/// remain (`attempt` counts from 0).
+fn settle<T>(r: Result<T, Fail>, attempt: usize, types: &TypeCache) -> Settled<T> {
+    match r {
+        Ok(v) => Settled::Answer(Ok(v)),
+        Err(Fail::Api(e)) => Settled::Answer(Err(e)),
+        Err(Fail::Store(StoreError::Conflict(_))) if attempt + 1 < RETRIES => Settled::Retry,
+        Err(Fail::Store(StoreError::Conflict(_))) => Settled::Answer(Err(ApiError::client(
+            "ConcurrentModificationException",
+            "The resource was changed concurrently too many times; try again",
+        ))),
+        Err(Fail::Store(StoreError::Backend(_))) => {
+            // A failed commit may have taken back what a cached action type was read from.
+            types.clear();
+            Settled::Answer(Err(ApiError::internal("The service could not complete the request; try again")))
+        }
+    }
+}
+
+/// The job operations that can be submitted: each a durable write a worker
+/// makes for every job (`true`: the third-party form).
+#[derive(Debug, Clone, Copy)]
+enum JobWrite {
+    Poll(bool),
+    Acknowledge(bool),
+    Success(bool),
+    Failure(bool),
+}
+
+impl JobWrite {
+    fn of(operation: &str) -> Option<JobWrite> {
+        Some(match operation {
+            "PollForThirdPartyJobs" => JobWrite::Poll(true),
+            "PollForJobs" => JobWrite::Poll(false),
+            "AcknowledgeThirdPartyJob" => JobWrite::Acknowledge(true),
+            "AcknowledgeJob" => JobWrite::Acknowledge(false),
+            "PutThirdPartyJobSuccessResult" => JobWrite::Success(true),
+            "PutJobSuccessResult" => JobWrite::Success(false),
+            "PutThirdPartyJobFailureResult" => JobWrite::Failure(true),
+            "PutJobFailureResult" => JobWrite::Failure(false),
+            _ => return None,
+        })
+    }
+
+    /// Runs the operation's transaction (a poll's claim, without its checks
+    /// on the reader: see [`Service::poll_check`]).
+    fn run(self, tx: &mut dyn Tx, ctx: &Ctx<'_>, caller: &Caller, input: &Value, now: Millis) -> Result<Value, Fail> {
+        match self {
+            JobWrite::Poll(tp) => jobs::poll(tx, ctx, caller, input, tp, now),
+            JobWrite::Acknowledge(tp) => jobs::acknowledge(tx, ctx, caller, input, tp, now),
+            JobWrite::Success(tp) => jobs::success(tx, ctx, caller, input, tp, now),
+            JobWrite::Failure(tp) => jobs::failure(tx, ctx, caller, input, tp, now),
+        }
+    }
+}
+
+/// [`Ctx`], owned, for writes that outlive the call that submitted them.
+#[derive(Clone)]
+struct JobEnv {
+    region: Arc<str>,
+    lease_ms: Millis,
+    credentials: Arc<dyn CredentialIssuer>,
+    types: Arc<TypeCache>,
+}
+
+impl JobEnv {
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            region: &self.region,
+            lease_ms: self.lease_ms,
+            credentials: self.credentials.as_ref(),
+            types: &self.types,
+        }
+    }
+}
+
+/// One submitted job write: what it runs and for whom.
+struct Submission<S> {
+    store: Arc<S>,
+    env: JobEnv,
+    write: JobWrite,
+    caller: Arc<Caller>,
+    input: Arc<Value>,
+    now: Millis,
+}
+
+impl<S: Store> Submission<S> {
+    /// Hands the write to the store; its outcome goes to `reply`, after
+    /// another submission when it lost a race (as [`Service::txn`] retries).
+    fn send(self, attempt: usize, reply: Reply) {
+        let (env, write, caller, input, now) =
+            (self.env.clone(), self.write, Arc::clone(&self.caller), Arc::clone(&self.input), self.now);
+        let store = Arc::clone(&self.store);
+        store.write_then(
+            Box::new(move |tx| write.run(tx, &env.ctx(), &caller, &input, now)),
+            Box::new(move |r| match settle(r, attempt, &self.env.types) {
+                Settled::Answer(r) => reply(r),
+                Settled::Retry => self.send(attempt + 1, reply),
+            }),
+        );
     }
 }
 
 impl<S: Store> Api for Service<S> {
     fn call(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime) -> Result<Value, ApiError> {
         let ms = millis(now);
-        let region = self.region.as_str();
+        let region = &*self.region;
         let ctx = self.ctx();
         let c = caller;
         let i = &input;
@@ -248,14 +364,9 @@ impl<S: Store> Api for Service<S> {
                 }
                 self.txn(true, &mut |tx| jobs::poll(tx, &ctx, c, i, tp, ms))
             }
-            "AcknowledgeThirdPartyJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, &ctx, c, i, true, ms)),
-            "AcknowledgeJob" => self.txn(true, &mut |tx| jobs::acknowledge(tx, &ctx, c, i, false, ms)),
             "GetThirdPartyJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
             "GetJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
-            "PutThirdPartyJobSuccessResult" => self.txn(true, &mut |tx| jobs::success(tx, &ctx, c, i, true, ms)),
-            "PutJobSuccessResult" => self.txn(true, &mut |tx| jobs::success(tx, &ctx, c, i, false, ms)),
-            "PutThirdPartyJobFailureResult" => self.txn(true, &mut |tx| jobs::failure(tx, &ctx, c, i, true, ms)),
-            "PutJobFailureResult" => self.txn(true, &mut |tx| jobs::failure(tx, &ctx, c, i, false, ms)),
+            op if let Some(w) = JobWrite::of(op) => self.txn(true, &mut |tx| w.run(tx, &ctx, c, i, ms)),
             "ListThirdPartyClients" => self.txn(false, &mut |tx| clients::list(tx, c, i)),
             other if cpjobs_operation_exists(other) => {
                 Err(ApiError::validation(format!("The operation {other} is not supported by this cpjobs service")))
@@ -264,7 +375,7 @@ impl<S: Store> Api for Service<S> {
         }
     }
 
-    /// Polls that find nothing are answered from one read transaction.
+    /// Job details are one short read: answered at once.
     fn call_now(
         &self,
         caller: &Caller,
@@ -273,15 +384,45 @@ impl<S: Store> Api for Service<S> {
         now: SystemTime,
     ) -> Option<Result<Value, ApiError>> {
         let tp = match operation {
-            "PollForThirdPartyJobs" => true,
-            "PollForJobs" => false,
+            "GetThirdPartyJobDetails" => true,
+            "GetJobDetails" => false,
             _ => return None,
         };
-        match self.poll_check(caller, input, tp, millis(now)) {
-            Ok(PollCheck::Nothing(empty)) => Some(Ok(empty)),
-            Ok(PollCheck::SweepFirst | PollCheck::Claim) => None,
-            Err(e) => Some(Err(e)),
+        let (ctx, ms) = (self.ctx(), millis(now));
+        Some(self.txn(false, &mut |tx| jobs::details(tx, &ctx, caller, input, tp, ms)))
+    }
+
+    /// The job writes ([`JobWrite`]) go to [`Store::write_then`]. A poll is
+    /// checked on the reader first: one that finds nothing is answered at
+    /// once without the writer; one that finds leases or timeouts to sweep
+    /// first is declined (the sweep runs on a blocking thread).
+    fn submit(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime, reply: Reply) -> Submitted {
+        let Some(write) = JobWrite::of(operation) else { return Submitted::Declined(input, reply) };
+        let ms = millis(now);
+        if let JobWrite::Poll(tp) = write {
+            match self.poll_check(caller, &input, tp, ms) {
+                Ok(PollCheck::Claim) => {}
+                Ok(PollCheck::SweepFirst) => return Submitted::Declined(input, reply),
+                Ok(PollCheck::Nothing(empty)) => {
+                    reply(Ok(empty));
+                    return Submitted::Taken;
+                }
+                Err(e) => {
+                    reply(Err(e));
+                    return Submitted::Taken;
+                }
+            }
         }
+        let submission = Submission {
+            store: Arc::clone(&self.store),
+            env: self.job_env(),
+            write,
+            caller: Arc::new(caller.clone()),
+            input: Arc::new(input),
+            now: ms,
+        };
+        submission.send(0, reply);
+        Submitted::Taken
     }
 }
 

@@ -52,7 +52,28 @@ pub trait Store: Send + Sync + 'static {
     fn read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
     /// Runs `f` in a read-write transaction and commits it durably.
     fn write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
+
+    /// Runs `f` as [`write`](Store::write) does, without blocking the caller:
+    /// `done` receives the outcome once the commit that holds it is durable
+    /// (or as soon as `f` fails). `done` may run on another thread, and must
+    /// not call back into the store synchronously. For callers that must not
+    /// wait (the server's async threads); the default runs the write at once
+    /// on the caller's thread.
+    fn write_then<T, E>(&self, f: WriteFn<T, E>, done: WriteDone<T, E>)
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let mut f = f;
+        done(self.write(&mut *f))
+    }
 }
+
+/// A write handed to [`Store::write_then`].
+pub type WriteFn<T, E> = Box<dyn FnMut(&mut dyn Tx) -> Result<T, E> + Send>;
+
+/// Where [`Store::write_then`] reports the outcome.
+pub type WriteDone<T, E> = Box<dyn FnOnce(Result<T, E>) + Send>;
 
 /// A stored document with an optimistic-concurrency revision.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use cpjobs_core::{Api, ApiError, Caller, ServiceConfig};
+use cpjobs_core::{Api, ApiError, Caller, Reply, ServiceConfig, Submitted};
 use cpjobs_model::ServiceModel;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -262,12 +262,25 @@ async fn answer(state: &AppState, req: Request, outcome: &mut Outcome) -> Result
     if let Target::Model(op) = &resolved {
         state.validator.check(op, &input)?;
     }
-    // What the domain can answer from a short read (a poll of an empty
-    // queue) is answered here, without a hop to a blocking thread.
+    // What the domain can answer from a short read is answered here,
+    // without a hop to a blocking thread.
     if let Some(r) = state.api.call_now(&caller, &operation, &input, now) {
         return r;
     }
-    call_api(state.api.clone(), caller, operation, input, now).await
+    // The job writes are handed to the store's writer; this task waits for
+    // the answer without holding a thread.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let reply: Reply = Box::new(move |r| {
+        // The receiver is gone only when the request was dropped (a timeout).
+        let _ = tx.send(r);
+    });
+    match state.api.submit(&caller, &operation, input, now, reply) {
+        Submitted::Taken => rx.await.unwrap_or_else(|_| {
+            tracing::error!("a submitted operation was dropped without an answer");
+            Err(ApiError::internal("Internal service error"))
+        }),
+        Submitted::Declined(input, _) => call_api(state.api.clone(), caller, operation, input, now).await,
+    }
 }
 
 async fn read_body(headers: &axum::http::HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {

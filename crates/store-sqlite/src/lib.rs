@@ -5,12 +5,19 @@
 //! that contains its changes. Readers use their own connection and see the
 //! last committed snapshot.
 //!
-//! Group commit: writers share one connection. Each caller's closure runs, on
-//! the caller's own thread, in a `SAVEPOINT` of the open batch transaction;
-//! the writer that finds nobody queued behind it (or a full batch) commits
-//! the batch with one fsync and wakes the others, who answer only then. A
-//! closure that fails rolls back to its savepoint, so it leaves nothing in
-//! the batch. If the `COMMIT` fails, every writer of the batch gets the error.
+//! Group commit: writes share one connection. Each write runs in a
+//! `SAVEPOINT` of the open batch transaction, and answers only once the
+//! `COMMIT` that holds it returned, so one fsync serves the whole batch. A
+//! write that fails rolls back to its savepoint, so it leaves nothing in the
+//! batch. If the `COMMIT` fails, every write of the batch gets the error.
+//!
+//! Writes reach the connection two ways. [`Store::write`] runs the caller's
+//! closure on the caller's thread under the batch lock; the caller that finds
+//! nobody queued behind it (or a full batch) commits. [`Store::write_then`]
+//! (the server's job operations) queues the closure for the store's writer
+//! thread, which drains its queue into one batch and commits it: under load a
+//! stream of writes runs back to back on one thread, with no lock handed from
+//! thread to thread and no thread parked per write.
 //!
 //! ```
 //! use std::time::SystemTime;
@@ -36,9 +43,12 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, Millis, PipelineRow, StoreResult, Tx};
+use cpjobs_core::store::{
+    ClientRow, Doc, ExecutionRow, JobRow, Millis, PipelineRow, StoreResult, Tx, WriteDone, WriteFn,
+};
 use cpjobs_core::{JobStatus, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
@@ -147,13 +157,16 @@ const MAX_IDLE_READERS: usize = 16;
 /// How many prepared statements each connection keeps (the store has about 40).
 const STATEMENT_CACHE: usize = 128;
 
-/// How much of the database file a reader maps (see [`open_reader`]).
-const READER_MMAP: i64 = 1 << 32;
+/// How much of the database file a connection maps (see [`configure`]).
+const MMAP_SIZE: i64 = 1 << 32;
 
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
-    writer: Writer,
+    writer: Arc<Writer>,
+    /// The writer thread's queue (see [`Store::write_then`]). Dropping the
+    /// store closes it, and the thread ends once the queue is empty.
+    queue: Sender<Box<dyn Queued>>,
     /// Idle read-only connections; a reader takes one (or opens one) per
     /// transaction, so reads run in parallel with each other and, WAL being
     /// what it is, with the writer.
@@ -165,18 +178,73 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Writer {
     state: Mutex<Batch>,
-    /// Writers that want the connection and do not have it yet.
+    /// Callers of [`Store::write`] that want the connection and do not have it yet.
     waiting: AtomicUsize,
 }
 
 /// The writer's connection and the transaction in progress.
-#[derive(Debug)]
 struct Batch {
     conn: Connection,
     /// A batch transaction is open.
     open: bool,
-    /// One slot per write in the open batch, filled with the commit's outcome.
-    members: Vec<Arc<Slot>>,
+    /// The writes in the open batch, told the commit's outcome when it ends.
+    members: Vec<Member>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("open", &self.open).field("members", &self.members.len()).finish()
+    }
+}
+
+/// One write of a batch, waiting for the commit.
+enum Member {
+    /// A caller of [`Store::write`], parked on its slot.
+    Waiting(Arc<Slot>),
+    /// A write queued with [`Store::write_then`], whose callback answers it.
+    Queued(Box<dyn Queued>),
+}
+
+/// A write queued for the writer thread, with its callback; type-erased so
+/// writes of any result type share one queue.
+trait Queued: Send {
+    /// Runs the write in the open transaction (inside its savepoint) and
+    /// keeps its result; `true` if it succeeded, so its changes stay.
+    fn run(&mut self, tx: &mut dyn Tx) -> bool;
+    /// Hands the kept result to the callback: as it is when `commit` is
+    /// `Ok` (or the write had failed), as a backend error otherwise.
+    fn finish(self: Box<Self>, commit: Result<(), String>);
+}
+
+/// A [`Queued`] write and what it produced.
+struct Pending<T, E> {
+    f: WriteFn<T, E>,
+    done: Option<WriteDone<T, E>>,
+    result: Option<Result<T, E>>,
+}
+
+impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Queued for Pending<T, E> {
+    fn run(&mut self, tx: &mut dyn Tx) -> bool {
+        // The writer thread serves every caller: a panicking write fails alone.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.f)(tx)))
+            .unwrap_or_else(|_| Err(StoreError::Backend("the write panicked".into()).into()));
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
+    }
+
+    fn finish(mut self: Box<Self>, commit: Result<(), String>) {
+        let r = match (self.result.take(), commit) {
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (Some(Ok(_)), Err(m)) => Err(StoreError::Backend(format!("commit failed: {m}")).into()),
+            (Some(Err(e)), _) => Err(e),
+            (None, Err(m)) => Err(StoreError::Backend(m).into()),
+            (None, Ok(())) => Err(StoreError::Backend("the write never ran".into()).into()),
+        };
+        if let Some(done) = self.done.take() {
+            done(r);
+        }
+    }
 }
 
 /// Where one write of a batch learns the outcome of the batch's commit. Each
@@ -206,6 +274,15 @@ impl Slot {
 }
 
 impl Batch {
+    /// Opens the batch transaction if none is open.
+    fn begin(&mut self) -> Result<(), StoreError> {
+        if !self.open {
+            run_statement(&self.conn, "BEGIN IMMEDIATE")?;
+            self.open = true;
+        }
+        Ok(())
+    }
+
     /// Ends the open batch: commits it (rolls back when it holds no write)
     /// and tells every member the outcome.
     fn finish(&mut self) {
@@ -219,7 +296,46 @@ impl Batch {
         });
         self.open = false;
         for m in self.members.drain(..) {
-            m.fill(outcome.clone());
+            match m {
+                Member::Waiting(slot) => slot.fill(outcome.clone()),
+                Member::Queued(q) => q.finish(outcome.clone()),
+            }
+        }
+    }
+
+    /// Runs a queued write in its own savepoint of the open batch: it joins
+    /// the batch if it succeeded, and is answered at once if it failed.
+    fn run_queued(&mut self, mut q: Box<dyn Queued>) {
+        if let Err(e) = self.begin().and_then(|()| run_statement(&self.conn, "SAVEPOINT write")) {
+            return q.finish(Err(e.to_string()));
+        }
+        let ok = q.run(&mut SqliteTx { conn: &self.conn });
+        let kept = ok && run_statement(&self.conn, "RELEASE write").is_ok();
+        if kept {
+            self.members.push(Member::Queued(q));
+        } else {
+            // Undo this write only; the batch may hold other writes.
+            let _ = self.conn.execute_batch("ROLLBACK TO write; RELEASE write");
+            q.finish(if ok { Err("the write could not be kept in the transaction".into()) } else { Ok(()) });
+        }
+    }
+}
+
+/// The writer thread: takes the queued writes in arrival order, runs as many
+/// as are waiting (up to [`MAX_BATCH`]) in one batch, and commits it, unless
+/// a caller of [`Store::write`] is queued to join the batch (it commits).
+fn writer_thread(writer: Arc<Writer>, queue: Receiver<Box<dyn Queued>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = lock(&writer.state);
+        batch.run_queued(first);
+        while batch.members.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(q) => batch.run_queued(q),
+                Err(_) => break,
+            }
+        }
+        if writer.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
+            batch.finish();
         }
     }
 }
@@ -246,10 +362,18 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // FULL: the WAL is synced at every commit, so an answered write survives a power cut.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // 64 MiB of page cache per connection (SQLite's default is 2 MiB): jobs
-    // carry their data, and a queue of many thousands outgrows 2 MiB at once,
-    // after which every statement reads its pages back through the OS.
-    conn.pragma_update(None, "cache_size", -65536)?;
+    // Pages of the database file are read through a mapping (`mmap_size`),
+    // so the page cache holds what is not in the file yet (pages written by
+    // transactions, pages still in the WAL). 8 MiB of it (SQLite's default is
+    // 2 MiB) covers the WAL between checkpoints. Not more: every commit
+    // truncates the cache, and SQLite scans the whole hash table of a large
+    // cache to do it (at 64 MiB that scan was a tenth of the writer's CPU).
+    conn.pragma_update(None, "cache_size", -8192)?;
+    // In WAL mode a reader also drops its whole cache whenever another
+    // connection committed since its last transaction (under write load, at
+    // every transaction): pages read through the mapping are not copied in
+    // again afterwards.
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     // Statement journals and RETURNING's buffer stay in memory.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
@@ -260,12 +384,6 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let reader = Connection::open(path).map_err(backend)?;
     configure(&reader).map_err(backend)?;
     reader.pragma_update(None, "query_only", "ON").map_err(backend)?;
-    // In WAL mode a reader drops its whole page cache whenever the database
-    // changed since its last transaction, which under write load is at every
-    // transaction: each page it then reads is allocated and copied again.
-    // Pages of the database file (not of the WAL) read through a mapping
-    // need neither.
-    reader.pragma_update(None, "mmap_size", READER_MMAP).map_err(backend)?;
     Ok(reader)
 }
 
@@ -296,11 +414,17 @@ impl SqliteStore {
         configure(&writer).map_err(backend)?;
         migrate(&mut writer).map_err(backend)?;
         let reader = open_reader(path)?;
-        let writer = Writer {
+        let writer = Arc::new(Writer {
             state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new() }),
             waiting: AtomicUsize::new(0),
-        };
-        Ok(SqliteStore { writer, readers: Mutex::new(vec![reader]), path: path.to_owned() })
+        });
+        let (queue, queued) = std::sync::mpsc::channel();
+        let thread_writer = Arc::clone(&writer);
+        std::thread::Builder::new()
+            .name("cpjobs-sqlite-writer".into())
+            .spawn(move || writer_thread(thread_writer, queued))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore { writer, queue, readers: Mutex::new(vec![reader]), path: path.to_owned() })
     }
 
     /// The schema version the file is at.
@@ -345,10 +469,7 @@ impl SqliteStore {
         w.waiting.fetch_add(1, Ordering::SeqCst);
         let mut batch = lock(&w.state);
         w.waiting.fetch_sub(1, Ordering::SeqCst);
-        if !batch.open {
-            run_statement(&batch.conn, "BEGIN IMMEDIATE")?;
-            batch.open = true;
-        }
+        batch.begin()?;
         let r = match run_statement(&batch.conn, "SAVEPOINT write") {
             Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &batch.conn }))),
             Err(e) => Ok(Err(e.into())),
@@ -357,7 +478,7 @@ impl SqliteStore {
             Ok(Ok(v)) => match run_statement(&batch.conn, "RELEASE write") {
                 Ok(()) => {
                     let slot = Arc::new(Slot::default());
-                    batch.members.push(Arc::clone(&slot));
+                    batch.members.push(Member::Waiting(Arc::clone(&slot)));
                     Ok(Ok((v, slot)))
                 }
                 Err(e) => {
@@ -399,6 +520,18 @@ impl Store for SqliteStore {
 
     fn write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         self.run_write(f)
+    }
+
+    fn write_then<T, E>(&self, f: WriteFn<T, E>, done: WriteDone<T, E>)
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pending: Box<dyn Queued> = Box::new(Pending { f, done: Some(done), result: None });
+        if let Err(std::sync::mpsc::SendError(p)) = self.queue.send(pending) {
+            // Only when the writer thread is gone (it does not end while the store lives).
+            p.finish(Err("the writer thread has stopped".into()));
+        }
     }
 }
 

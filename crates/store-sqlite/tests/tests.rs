@@ -84,3 +84,26 @@ fn restart_mid_flow_loses_nothing_and_resumes_leases_and_timeouts() {
     );
     let _ = domain::config();
 }
+
+#[test]
+fn a_panicking_queued_write_fails_alone() {
+    use cpjobs_core::{Store, StoreError};
+    let s = fresh();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx2 = tx.clone();
+    s.write_then(
+        Box::new(|_| -> Result<(), StoreError> { panic!("a bug in a write") }),
+        Box::new(move |r| tx.send(r.map(|()| false)).expect("send")),
+    );
+    s.write_then(
+        Box::new(|tx| {
+            tx.insert_job(&cpjobs_core::testing::contract::job("after", "q", 1))?;
+            Ok(true)
+        }),
+        Box::new(move |r| tx2.send(r).expect("send")),
+    );
+    let wait = || rx.recv_timeout(std::time::Duration::from_secs(30)).expect("answered");
+    assert!(matches!(wait(), Err(StoreError::Backend(m)) if m.contains("panicked")));
+    assert_eq!(wait(), Ok(true), "the writer thread goes on after a panicking write");
+    assert!(s.read(&mut |tx| tx.get_job("after")).expect("read").is_some());
+}

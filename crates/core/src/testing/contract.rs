@@ -55,6 +55,8 @@ pub fn run_contract<S: Store>(make: impl Fn() -> S) {
     clients(make());
     concurrent_claims_hand_each_job_out_once(Arc::new(make()));
     concurrent_writes_keep_exactly_the_successful_ones(Arc::new(make()));
+    queued_writes_answer_once_committed(make());
+    queued_and_direct_writes_mix(Arc::new(make()));
 }
 
 fn rollback_on_error<S: Store>(s: S) {
@@ -390,6 +392,85 @@ fn concurrent_writes_keep_exactly_the_successful_ones<S: Store>(s: Arc<S>) {
         for i in 0..40 {
             let found = r(&*s, |tx| tx.get_job(&format!("t{t}-{i}"))).is_some();
             assert_eq!(found, i % 3 != 0, "job t{t}-{i}");
+        }
+    }
+}
+
+/// Queues a write with [`Store::write_then`] and waits for its outcome.
+fn queued<S: Store, T: Send + 'static>(
+    s: &S,
+    f: impl FnMut(&mut dyn Tx) -> R<T> + Send + 'static,
+) -> std::sync::mpsc::Receiver<R<T>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    s.write_then(
+        Box::new(f),
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx
+}
+
+fn outcome<T>(rx: std::sync::mpsc::Receiver<R<T>>) -> R<T> {
+    rx.recv_timeout(std::time::Duration::from_secs(30)).expect("a queued write is always answered")
+}
+
+fn queued_writes_answer_once_committed<S: Store>(s: S) {
+    let got = outcome(queued(&s, |tx| {
+        tx.insert_job(&job("q1", "q", 1))?;
+        Ok("kept")
+    }));
+    assert_eq!(got, Ok("kept"));
+    // Answered means committed: a new read transaction sees it.
+    assert_eq!(r(&s, |tx| tx.get_job("q1")).map(|j| j.id), Some("q1".to_owned()));
+
+    let got = outcome(queued(&s, |tx| {
+        tx.insert_job(&job("q2", "q", 2))?;
+        Err::<(), _>(StoreError::Backend("refused".into()))
+    }));
+    assert_eq!(got, Err(StoreError::Backend("refused".into())));
+    assert_eq!(r(&s, |tx| tx.get_job("q2")), None, "a failed queued write must leave nothing behind");
+
+    // The guarded update of a queued write sees what the one before it committed.
+    let first = queued(&s, |tx| {
+        let mut j = tx.get_job("q1")?.expect("q1");
+        j.status = JobStatus::InProgress;
+        tx.update_job(&j, JobStatus::Queued, None)
+    });
+    let second = queued(&s, |tx| {
+        let mut j = tx.get_job("q1")?.expect("q1");
+        j.status = JobStatus::Succeeded;
+        tx.update_job(&j, JobStatus::Queued, None)
+    });
+    assert_eq!((outcome(first), outcome(second)), (Ok(true), Ok(false)));
+}
+
+fn queued_and_direct_writes_mix<S: Store>(s: Arc<S>) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                let mut pending = Vec::new();
+                for i in 0..50 {
+                    let id = format!("m{t}-{i}");
+                    if i % 2 == 0 {
+                        w(&*s, |tx| tx.insert_job(&job(&id, "q", i)));
+                    } else {
+                        pending.push(queued(&*s, move |tx| tx.insert_job(&job(&id, "q", i))));
+                    }
+                }
+                for p in pending {
+                    outcome(p).expect("queued insert");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer thread");
+    }
+    for t in 0..4 {
+        for i in 0..50 {
+            assert!(r(&*s, |tx| tx.get_job(&format!("m{t}-{i}"))).is_some(), "job m{t}-{i}");
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::api::{Api, ApiError, Caller};
+use crate::api::{Api, ApiError, Caller, Submitted};
 use crate::config::{Account, Principal, ServiceConfig, ThirdPartyActionType};
 use crate::service::Service;
 use crate::store::Store;
@@ -56,6 +56,9 @@ pub fn caller(account: &str) -> Caller {
 pub struct World<S: Store> {
     /// The service under test.
     pub svc: Service<S>,
+    /// Whether operations go through [`Api::submit`] first, as the server
+    /// sends them (falling back to [`Api::call`] when declined).
+    pub submit: bool,
 }
 
 /// The scenario clock's origin.
@@ -76,17 +79,40 @@ impl<S: Store> World<S> {
 
     /// A world over `store` with another configuration.
     pub fn with_config(store: S, config: &ServiceConfig) -> World<S> {
-        World { svc: Service::new(config, store).expect("service starts") }
+        World { svc: Service::new(config, store).expect("service starts"), submit: false }
+    }
+
+    /// The same world, sending operations through [`Api::submit`].
+    pub fn submitting(self) -> World<S> {
+        World { submit: true, ..self }
     }
 
     /// Calls an operation at `secs` after `t0`; a successful answer must fit
     /// the model's output shape.
     pub fn call(&self, who: &str, op: &str, input: Value, secs: u64) -> Result<Value, ApiError> {
-        let out = self.svc.call(&caller(who), op, input, at(secs))?;
+        let out = if self.submit {
+            self.submitted(who, op, input, secs)?
+        } else {
+            self.svc.call(&caller(who), op, input, at(secs))?
+        };
         if let Err(e) = super::shapes::check_output(op, &out) {
             panic!("{op} answered outside the model: {e}");
         }
         Ok(out)
+    }
+
+    /// Runs an operation as the server does: submitted, or called when declined.
+    fn submitted(&self, who: &str, op: &str, input: Value, secs: u64) -> Result<Value, ApiError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reply = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        match self.svc.submit(&caller(who), op, input, at(secs), reply) {
+            Submitted::Taken => {
+                rx.recv_timeout(Duration::from_secs(30)).expect("a submitted operation is always answered")
+            }
+            Submitted::Declined(input, _) => self.svc.call(&caller(who), op, input, at(secs)),
+        }
     }
 
     /// Calls an operation that must succeed.
@@ -206,11 +232,14 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
     ]
 }
 
-/// Runs every scenario on a fresh store from `make`, then the concurrency one.
+/// Runs every scenario on a fresh store from `make`, called and then
+/// submitted (the two ways the server runs operations), then the others.
 pub fn run_domain<S: Store>(make: impl Fn() -> S) {
     for (name, f) in scenarios::<S>() {
         eprintln!("domain scenario: {name}");
         f(World::new(make()));
+        eprintln!("domain scenario: {name}, submitted");
+        f(World::new(make()).submitting());
     }
     eprintln!("domain scenario: state_of_stages_reached_long_ago");
     state_of_stages_reached_long_ago(World::new(make()));
@@ -267,7 +296,7 @@ fn s3_source_runs_in_the_service<S: Store>(w: World<S>) {
     let store = Arc::new(MemoryArtifacts::default());
     store.owners.lock().expect("owners").insert("sources".into(), CUSTOMER.into());
     store.objects.lock().expect("objects").insert(("sources".into(), "app.zip".into()), "etag-1".into());
-    let w = World { svc: w.svc.with_artifact_locations(store.clone()) };
+    let w = World { svc: w.svc.with_artifact_locations(store.clone()), submit: w.submit };
     let s3 = json!({"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"});
     let pipeline = |name: &str, key: &str| {
         let mut source = action("Get", s3.clone(), &[], &["src"], 1);
