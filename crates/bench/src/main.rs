@@ -18,12 +18,14 @@ mod client;
 mod procs;
 mod setup;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::client::{Conn, Signer, cp};
@@ -44,8 +46,9 @@ run options:
   --depths LIST           queue depths for latency (default 10,10000,1000000)
   --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured)
   --work-dir DIR          where data and logs go (default a fresh directory in the temp dir, removed after)
-  --sign-every-request    run aws-sigv4 for every request; by default a connection reuses the signature
-                          of a byte-identical request made in the same second (the service verifies all)";
+  --aws-sigv4             sign each request with aws-sigv4's full signer, which derives the signing key
+                          every time; by default the key is derived once a day, as the AWS SDKs do, and
+                          each request is signed with it (the same headers: see client.rs)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -96,7 +99,7 @@ struct Opts {
     depths: Vec<u64>,
     latency_polls: usize,
     work_dir: Option<PathBuf>,
-    sign_every_request: bool,
+    aws_sigv4: bool,
 }
 
 impl Opts {
@@ -112,13 +115,13 @@ impl Opts {
             depths: vec![10, 10_000, 1_000_000],
             latency_polls: 2000,
             work_dir: None,
-            sign_every_request: false,
+            aws_sigv4: false,
         };
         let num = |v: &str, name: &str| v.parse::<u64>().map_err(|_| format!("{name} needs a number, not {v:?}"));
         let mut it = args.iter();
         while let Some(name) = it.next() {
-            if name == "--sign-every-request" {
-                o.sign_every_request = true;
+            if name == "--aws-sigv4" {
+                o.aws_sigv4 = true;
                 continue;
             }
             let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
@@ -176,9 +179,8 @@ async fn phases(opts: &Opts, work: &Path) -> Result<(), String> {
         opts.lifecycle_connections
     );
     let want = |p: &str| opts.phases.iter().any(|x| x == p);
-    let reuse = !opts.sign_every_request;
-    let partner = Signer::new(PARTNER.1, PARTNER.2, reuse);
-    let customer = Signer::new(CUSTOMER.1, CUSTOMER.2, reuse);
+    let partner = Signer::new(PARTNER.1, PARTNER.2, opts.aws_sigv4);
+    let customer = Signer::new(CUSTOMER.1, CUSTOMER.2, opts.aws_sigv4);
     let poll_body = json!({"actionTypeId": setup::action_type(), "maxBatchSize": 1}).to_string();
 
     if want("hello") {
@@ -337,6 +339,81 @@ async fn start_executions(
     Ok(())
 }
 
+/// The parts of `PollForThirdPartyJobs`' answer a worker reads.
+#[derive(Deserialize)]
+struct Polled<'a> {
+    #[serde(borrow)]
+    jobs: Vec<PolledJob<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PolledJob<'a> {
+    #[serde(borrow)]
+    job_id: Cow<'a, str>,
+    #[serde(borrow)]
+    client_id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Details<'a> {
+    #[serde(borrow)]
+    job_details: JobDetails<'a>,
+}
+
+#[derive(Deserialize)]
+struct JobDetails<'a> {
+    #[serde(borrow)]
+    nonce: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Acknowledged<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+}
+
+/// The body of a job call: `GetThirdPartyJobDetails` (no nonce, no result),
+/// `AcknowledgeThirdPartyJob` (a nonce), `PutThirdPartyJobSuccessResult`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobCall<'a> {
+    job_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    client_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_revision: Option<Revision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    execution_details: Option<ExecutionDetails>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Revision {
+    revision: &'static str,
+    change_identifier: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionDetails {
+    summary: &'static str,
+    percent_complete: u8,
+}
+
+/// The JSON of an answer, which must parse as `T` (every byte is parsed: a
+/// malformed answer is an error).
+fn parse<'a, T: Deserialize<'a>>(what: &str, body: &'a [u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("{what} answered {e}: {}", String::from_utf8_lossy(body)))
+}
+
+const POLL: &str = "CodePipeline_20150709.PollForThirdPartyJobs";
+const DETAILS: &str = "CodePipeline_20150709.GetThirdPartyJobDetails";
+const ACKNOWLEDGE: &str = "CodePipeline_20150709.AcknowledgeThirdPartyJob";
+const SUCCESS: &str = "CodePipeline_20150709.PutThirdPartyJobSuccessResult";
+
 /// One worker's lifecycle of one job: poll, get details (the nonce, with the
 /// client's token), acknowledge, succeed. `false` when the poll found no job.
 async fn lifecycle(
@@ -345,29 +422,29 @@ async fn lifecycle(
     tokens: &HashMap<String, String>,
     poll_body: &str,
 ) -> Result<bool, String> {
-    let a = conn.call(partner, &cp("PollForThirdPartyJobs"), poll_body.as_bytes()).await?;
-    let polled = a.json();
+    let a = conn.call(partner, POLL, poll_body.as_bytes()).await?;
     if a.status != 200 {
-        return Err(format!("poll answered {}: {polled}", a.status));
+        return Err(format!("poll answered {}: {}", a.status, String::from_utf8_lossy(&a.body)));
     }
-    let Some(job) = polled["jobs"].get(0) else { return Ok(false) };
-    let id = job["jobId"].as_str().ok_or("no jobId")?;
-    let token = tokens.get(job["clientId"].as_str().ok_or("no clientId")?).ok_or("unknown clientId")?;
-    let details = conn.ok(partner, &cp("GetThirdPartyJobDetails"), &json!({"jobId": id, "clientToken": token})).await?;
-    let nonce = details["jobDetails"]["nonce"].as_str().ok_or("no nonce")?;
-    let ack = conn
-        .ok(partner, &cp("AcknowledgeThirdPartyJob"), &json!({"jobId": id, "nonce": nonce, "clientToken": token}))
-        .await?;
-    if ack["status"] != "InProgress" {
-        return Err(format!("acknowledge answered {ack}"));
+    let polled: Polled = parse("poll", &a.body)?;
+    let Some(job) = polled.jobs.first() else { return Ok(false) };
+    let id = &*job.job_id;
+    let token = tokens.get(&*job.client_id).ok_or("unknown clientId")?;
+    let mut call =
+        JobCall { job_id: id, nonce: None, client_token: token, current_revision: None, execution_details: None };
+    let details = conn.call_ok(partner, DETAILS, &call).await?;
+    let details: Details = parse("details", &details.body)?;
+    call.nonce = Some(&details.job_details.nonce);
+    let ack = conn.call_ok(partner, ACKNOWLEDGE, &call).await?;
+    let acked: Acknowledged = parse("acknowledge", &ack.body)?;
+    if acked.status != "InProgress" {
+        return Err(format!("acknowledge answered {}", String::from_utf8_lossy(&ack.body)));
     }
-    let result = json!({
-        "jobId": id,
-        "clientToken": token,
-        "currentRevision": {"revision": "r1", "changeIdentifier": "c1"},
-        "executionDetails": {"summary": "bench", "percentComplete": 100}
-    });
-    conn.ok(partner, &cp("PutThirdPartyJobSuccessResult"), &result).await?;
+    call.nonce = None;
+    call.current_revision = Some(Revision { revision: "r1", change_identifier: "c1" });
+    call.execution_details = Some(ExecutionDetails { summary: "bench", percent_complete: 100 });
+    let done = conn.call_ok(partner, SUCCESS, &call).await?;
+    parse::<serde::de::IgnoredAny>("success", &done.body)?;
     Ok(true)
 }
 

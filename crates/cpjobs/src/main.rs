@@ -2,7 +2,14 @@
 //! tokens) and the AWS CLI compatible `codepipeline <operation>` commands. The binary only dispatches; the work
 //! lives in library crates so it can be tested without a process.
 
+// The only module with unsafe code: an allocator chosen per subcommand.
+#[allow(unsafe_code)]
+mod alloc;
 mod artifacts;
+
+/// mimalloc for `serve` and `worker`, glibc's malloc for the CLI (see [`alloc`]).
+#[global_allocator]
+static GLOBAL: alloc::Chosen = alloc::Chosen;
 
 use std::path::Path;
 use std::sync::Arc;
