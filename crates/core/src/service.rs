@@ -459,9 +459,7 @@ impl<S: Store> Service<S> {
 
 /// Whether the sweep ([`Service::tick`]) has anything to do at `now`.
 fn sweep_due(tx: &mut dyn crate::store::Tx, now: Millis) -> Result<bool, Fail> {
-    Ok(!tx.timed_out_jobs(now, 1)?.is_empty()
-        || !tx.expired_leases(now, 1)?.is_empty()
-        || !tx.due_executions(now, 1)?.is_empty())
+    Ok(tx.anything_due(now)?)
 }
 
 /// Whether `name` is an operation of the CodePipeline API (which cpjobs may not run).

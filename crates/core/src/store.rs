@@ -293,6 +293,15 @@ pub trait Tx {
     fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>>;
     /// Deletes a client; `false` if there was none.
     fn delete_client(&mut self, client_id: &str) -> StoreResult<bool>;
+    /// Whether any of [`timed_out_jobs`](Tx::timed_out_jobs),
+    /// [`expired_leases`](Tx::expired_leases) or
+    /// [`due_executions`](Tx::due_executions) would find something at `now`:
+    /// every poll asks, so backends may answer it in one query.
+    fn anything_due(&mut self, now: Millis) -> StoreResult<bool> {
+        Ok(!self.timed_out_jobs(now, 1)?.is_empty()
+            || !self.expired_leases(now, 1)?.is_empty()
+            || !self.due_executions(now, 1)?.is_empty())
+    }
     /// Clients of action types owned by `owner_account` (only `queue` when
     /// given), ordered by client id, those after `after` only.
     fn list_clients(

@@ -147,6 +147,10 @@ CREATE INDEX jobs_by_pipeline ON jobs (account_id, pipeline_name) WHERE (status 
 /// each, and a page cache to clear when each was closed).
 const UNFINISHED: &str = "(status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress')";
 
+/// [`Tx::anything_due`] in one statement: each `EXISTS` repeats the query of
+/// its list (and so uses the same partial index), which a test checks.
+const ANYTHING_DUE: &str = "SELECT      EXISTS (SELECT 1 FROM jobs WHERE (status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress') AND timeout_at <= ?1)      OR EXISTS (SELECT 1 FROM jobs WHERE status = 'Dispatched' AND lease_until <= ?1)      OR EXISTS (SELECT 1 FROM executions WHERE status IN ('InProgress', 'Stopping') AND wake_at <= ?1)";
+
 /// The most writes one commit holds, so a steady stream of writers cannot
 /// postpone the first one's answer for long.
 const MAX_BATCH: usize = 128;
@@ -1011,6 +1015,10 @@ impl Tx for SqliteTx<'_> {
         Ok(self.exec("DELETE FROM clients WHERE client_id = ?1", [client_id])? == 1)
     }
 
+    fn anything_due(&mut self, now: Millis) -> StoreResult<bool> {
+        Ok(self.one(ANYTHING_DUE, params![now], |r| r.get(0))?.unwrap_or(false))
+    }
+
     fn list_clients(
         &mut self,
         owner_account: &str,
@@ -1064,6 +1072,11 @@ mod tests {
         ] {
             let p = plan(&store, &sql);
             assert!(p.contains(&format!("USING INDEX {index}")), "{p}");
+        }
+        assert!(ANYTHING_DUE.contains(UNFINISHED));
+        let p = plan(&store, ANYTHING_DUE);
+        for index in ["jobs_timeouts", "jobs_leases", "executions_due"] {
+            assert!(p.contains(&format!("INDEX {index} ")), "{p}");
         }
         {
             let batch = lock(&store.writer.state);

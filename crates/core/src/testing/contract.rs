@@ -260,8 +260,12 @@ fn leases_and_timeouts<S: Store>(s: S) {
         tx.insert_job(&t)
     });
     let mut n = nonces();
+    assert!(!r(&s, |tx| tx.anything_due(99)), "nothing claimed, nothing timed out yet");
+    assert!(r(&s, |tx| tx.anything_due(100)), "t times out at 100");
     w(&s, |tx| tx.claim_jobs("q", None, 1, 10, 40, &mut n));
     w(&s, |tx| tx.claim_jobs("q", None, 1, 20, 50, &mut n));
+    assert!(!r(&s, |tx| tx.anything_due(39)));
+    assert!(r(&s, |tx| tx.anything_due(40)), "t's lease ends at 40");
     assert!(r(&s, |tx| tx.expired_leases(39, 10)).is_empty());
     let ids: Vec<_> = r(&s, |tx| tx.expired_leases(50, 10)).into_iter().map(|j| j.id).collect();
     assert_eq!(ids, ["t", "a"], "lease order");
@@ -274,6 +278,8 @@ fn leases_and_timeouts<S: Store>(s: S) {
     finished.status = JobStatus::TimedOut;
     assert!(w(&s, |tx| tx.update_job(&finished, JobStatus::Dispatched, nonce.as_deref())));
     assert!(r(&s, |tx| tx.timed_out_jobs(100, 10)).is_empty(), "finished jobs do not time out");
+    assert!(r(&s, |tx| tx.anything_due(50)), "a's lease ends at 50");
+    assert!(!r(&s, |tx| tx.anything_due(49)), "t is finished; a's lease ends at 50");
 }
 
 fn unfinished_job_lists<S: Store>(s: S) {
