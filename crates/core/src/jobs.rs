@@ -13,14 +13,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::action_types::{ActionTypeDef, ActionTypeId};
 use crate::api::{ApiError, Caller};
 use crate::credentials::{ArtifactObject, CredentialIssuer, CredentialRequest};
 use crate::executions::{self, Outcome, Run};
-use crate::store::{Doc, JobRow, Millis, Tx};
+use crate::store::{Doc, JobRow, JsonText, Millis, Tx};
 use crate::wire::{Fail, Res, fail, lost_race, opt_i64, opt_str, req_obj, req_str, secrets_equal, uuid};
 
 /// Default and maximum `maxBatchSize`.
@@ -179,7 +179,7 @@ pub(crate) fn enqueue(
         created: now,
         updated: now,
         query_value,
-        data,
+        data: JsonText::of(&data),
         result: None,
     };
     tx.insert_job(&job)?;
@@ -193,7 +193,7 @@ pub(crate) fn cancel(tx: &mut dyn Tx, mut job: JobRow, message: &str, now: Milli
     job.status = JobStatus::Failed;
     job.lease_until = None;
     job.updated = now;
-    job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": message}}));
+    job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": message}}).into());
     if tx.update_job(&job, status, nonce.as_deref())? { Ok(()) } else { lost_race("job") }
 }
 
@@ -263,7 +263,7 @@ fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, clien
 
 /// The job's data with fresh artifact credentials.
 fn data_with_credentials(ctx: &Ctx<'_>, job: &JobRow, now: Millis) -> Res<Value> {
-    let mut data = job.data.clone();
+    let mut data = job.data.to_value()?;
     let objects = |k: &str| -> Vec<ArtifactObject> {
         data.get(k)
             .and_then(Value::as_array)
@@ -376,12 +376,14 @@ pub(crate) fn poll(
         if third_party {
             jobs.push(json!({"clientId": job.client_id, "jobId": job.id}));
         } else {
-            jobs.push(json!({
-                "id": job.id,
-                "data": data_with_credentials(ctx, &job, now)?,
-                "nonce": job.nonce,
-                "accountId": job.account_id,
-            }));
+            let data = data_with_credentials(ctx, &job, now)?;
+            // Moved in, not through `json!`, which would copy the data tree.
+            let mut j = Map::new();
+            j.insert("id".into(), Value::String(job.id));
+            j.insert("data".into(), data);
+            j.insert("nonce".into(), job.nonce.map_or(Value::Null, Value::String));
+            j.insert("accountId".into(), Value::String(job.account_id));
+            jobs.push(Value::Object(j));
         }
     }
     Ok(json!({"jobs": jobs}))
@@ -446,15 +448,20 @@ pub(crate) fn details(
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
     let job = load_for(tx, ctx.types, caller, id, token)?;
     let data = data_with_credentials(ctx, &job, now)?;
-    let mut d = json!({"id": job.id, "data": data});
+    // Moved in, not through `json!`, which would copy the data tree.
+    let mut d = Map::new();
+    d.insert("id".into(), Value::String(job.id));
+    d.insert("data".into(), data);
     if third_party {
-        if let Some(n) = &job.nonce {
-            d["nonce"] = json!(n);
+        if let Some(n) = job.nonce {
+            d.insert("nonce".into(), Value::String(n));
         }
     } else {
-        d["accountId"] = json!(job.account_id);
+        d.insert("accountId".into(), Value::String(job.account_id));
     }
-    Ok(json!({"jobDetails": d}))
+    let mut out = Map::new();
+    out.insert("jobDetails".into(), Value::Object(d));
+    Ok(Value::Object(out))
 }
 
 /// Loads a job for a result: it must be `InProgress` and within its timeout.
@@ -501,23 +508,20 @@ pub(crate) fn success(
         );
     }
     let mut details = input.get("executionDetails").cloned();
-    if let Some(d) = details.as_mut() {
-        let url = match ctx.types.get(tx, &job.queue)? {
-            Some(def) => execution_url(&def, &job.data, d),
-            None => None,
-        };
-        if let Some(url) = url {
+    if let Some(d) = details.as_mut()
+        && let Some(def) = ctx.types.get(tx, &job.queue)?
+        && def.execution_url_template.is_some()
+    {
+        // The job's data is read only for a template that needs it.
+        if let Some(url) = execution_url(&def, &job.data.to_value()?, d) {
             d["externalExecutionUrl"] = json!(url);
         }
     }
     let nonce = job.nonce.clone();
     job.status = JobStatus::Succeeded;
     job.updated = now;
-    job.result = Some(input.clone());
     // The result is kept for the record; the client token is a secret.
-    if let Some(o) = job.result.as_mut().and_then(Value::as_object_mut) {
-        o.remove("clientToken");
-    }
+    job.result = Some(JsonText::of(&Without(input, "clientToken")));
     if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
         return lost_race("job");
     }
@@ -528,7 +532,7 @@ pub(crate) fn success(
     };
     let outcome = match continuation {
         Some(continuation) => {
-            let mut data = job.data.clone();
+            let mut data = job.data.to_value()?;
             data["continuationToken"] = json!(continuation);
             let Some(def) = ctx.types.get(tx, &job.queue)? else {
                 return fail("ActionTypeNotFoundException", "The job's action type no longer exists");
@@ -541,7 +545,7 @@ pub(crate) fn success(
                 timeout_at: now + def.job_timeout_seconds as Millis * 1000,
                 created: now,
                 updated: now,
-                data,
+                data: JsonText::of(&data),
                 result: None,
                 ..job.clone()
             };
@@ -574,7 +578,7 @@ pub(crate) fn failure(
     let nonce = job.nonce.clone();
     job.status = JobStatus::Failed;
     job.updated = now;
-    job.result = Some(json!({"failureDetails": fd}));
+    job.result = Some(JsonText::of(&json!({"failureDetails": fd})));
     if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
         return lost_race("job");
     }
@@ -644,4 +648,17 @@ fn execution_url(def: &ActionTypeDef, data: &Value, details: &Value) -> Option<S
     let template = def.execution_url_template.as_ref()?;
     let url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
     Some(crate::action_types::fill_config(&url, data.pointer("/actionConfiguration/configuration")))
+}
+
+/// An input object without one of its members, written as it is otherwise
+/// (what is kept of a result: written out once, never copied).
+struct Without<'a>(&'a Value, &'a str);
+
+impl Serialize for Without<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(m) => s.collect_map(m.iter().filter(|(k, _)| k.as_str() != self.1)),
+            v => v.serialize(s),
+        }
+    }
 }

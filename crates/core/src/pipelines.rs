@@ -400,7 +400,8 @@ pub(crate) fn delete(tx: &mut dyn Tx, caller: &Caller, input: &Value, now: Milli
         job.status = crate::jobs::JobStatus::Failed;
         job.lease_until = None;
         job.updated = now;
-        job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": "The pipeline was deleted"}}));
+        job.result =
+            Some(json!({"failureDetails": {"type": "JobFailed", "message": "The pipeline was deleted"}}).into());
         if !tx.update_job(&job, status, nonce.as_deref())? {
             return crate::wire::lost_race("job");
         }

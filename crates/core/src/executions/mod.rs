@@ -26,7 +26,7 @@ use crate::clients;
 use crate::credentials::ArtifactObject;
 use crate::jobs;
 use crate::pipelines::{self, Plan};
-use crate::store::{ExecutionRow, Millis, StoreError, Tx};
+use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
 use crate::wire::{Fail, Res, fail, lost_race, opt_bool, opt_str, req_obj, req_str, short_id, timestamp, uuid};
 
 mod views;
@@ -178,12 +178,13 @@ impl Run {
             wake_at: self.next_deadline(),
             stage: self.stages.iter().find(|s| s.status.as_deref() == Some(IN_PROGRESS)).map(|s| s.name.clone()),
             waiting_for: self.waiting_for.clone(),
-            doc: serde_json::to_value(self).expect("run serializes"),
+            // Straight to text: a `Value` tree in between would be built only to be written out.
+            doc: JsonText::of(self),
         }
     }
 
     fn from_row(row: &ExecutionRow) -> Res<Run> {
-        serde_json::from_value(row.doc.clone())
+        serde_json::from_str(row.doc.as_str())
             .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))
     }
 }
