@@ -234,9 +234,16 @@ fn pollable(
     }
 }
 
+/// A job a caller may work on, with its action type when checking the
+/// caller needed it (third-party calls).
+struct Loaded {
+    job: JobRow,
+    def: Option<Arc<ActionTypeDef>>,
+}
+
 /// Loads a job the caller may work on; third-party calls must present the
 /// job's client token.
-fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<JobRow> {
+fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
         Some(token) => {
@@ -245,8 +252,8 @@ fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, clien
             if !def.may_poll(&caller.account_id) {
                 return Err(job_not_found(id));
             }
-            match tx.get_client(client_id)? {
-                Some(c) if secrets_equal(&c.client_token, token) => Ok(job),
+            match tx.client_token(client_id)? {
+                Some(t) if secrets_equal(&t, token) => Ok(Loaded { job, def: Some(def) }),
                 _ => {
                     fail("InvalidClientTokenException", format!("The client token is not the one of job {id}'s client"))
                 }
@@ -256,7 +263,7 @@ fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, clien
             if job.client_id.is_some() || job.account_id != caller.account_id {
                 return Err(job_not_found(id));
             }
-            Ok(job)
+            Ok(Loaded { job, def: None })
         }
     }
 }
@@ -411,7 +418,7 @@ pub(crate) fn acknowledge(
     let id = req_str(input, "jobId")?;
     let nonce = req_str(input, "nonce")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let mut job = load_for(tx, ctx.types, caller, id, token)?;
+    let mut job = load_for(tx, ctx.types, caller, id, token)?.job;
     let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
     if !current || lease_ended(&job, now) {
         return fail(
@@ -446,7 +453,7 @@ pub(crate) fn details(
 ) -> Res<Value> {
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let job = load_for(tx, ctx.types, caller, id, token)?;
+    let job = load_for(tx, ctx.types, caller, id, token)?.job;
     let data = data_with_credentials(ctx, &job, now)?;
     // Moved in, not through `json!`, which would copy the data tree.
     let mut d = Map::new();
@@ -472,10 +479,11 @@ fn load_in_progress(
     id: &str,
     token: Option<&str>,
     now: Millis,
-) -> Res<JobRow> {
-    let job = load_for(tx, types, caller, id, token)?;
-    if job.status != JobStatus::InProgress || timed_out(&job, now) {
-        let status = if timed_out(&job, now) { JobStatus::TimedOut } else { job.status };
+) -> Res<Loaded> {
+    let loaded = load_for(tx, types, caller, id, token)?;
+    let job = &loaded.job;
+    if job.status != JobStatus::InProgress || timed_out(job, now) {
+        let status = if timed_out(job, now) { JobStatus::TimedOut } else { job.status };
         return fail(
             "InvalidJobStateException",
             format!(
@@ -484,7 +492,7 @@ fn load_in_progress(
             ),
         );
     }
-    Ok(job)
+    Ok(loaded)
 }
 
 /// `PutThirdPartyJobSuccessResult` / `PutJobSuccessResult`.
@@ -498,7 +506,7 @@ pub(crate) fn success(
 ) -> Res<Value> {
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?;
+    let Loaded { mut job, def } = load_in_progress(tx, ctx.types, caller, id, token, now)?;
     if let Some(vars) = input.get("outputVariables")
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
     {
@@ -508,12 +516,18 @@ pub(crate) fn success(
         );
     }
     let mut details = input.get("executionDetails").cloned();
+    // Third-party calls loaded the action type already, custom ones look it up.
+    let def = match def {
+        Some(def) => Some(def),
+        None if details.is_some() => ctx.types.get(tx, &job.queue)?,
+        None => None,
+    };
     if let Some(d) = details.as_mut()
-        && let Some(def) = ctx.types.get(tx, &job.queue)?
+        && let Some(def) = &def
         && def.execution_url_template.is_some()
     {
         // The job's data is read only for a template that needs it.
-        if let Some(url) = execution_url(&def, &job.data.to_value()?, d) {
+        if let Some(url) = execution_url(def, &job.data.to_value()?, d) {
             d["externalExecutionUrl"] = json!(url);
         }
     }
@@ -574,7 +588,7 @@ pub(crate) fn failure(
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
     let fd = req_obj(input, "failureDetails")?;
-    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?;
+    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?.job;
     let nonce = job.nonce.clone();
     job.status = JobStatus::Failed;
     job.updated = now;

@@ -338,6 +338,10 @@ pub trait Tx {
     fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()>;
     /// One client.
     fn get_client(&mut self, client_id: &str) -> StoreResult<Option<ClientRow>>;
+    /// One client's `client_token` only (checked at every third-party job call).
+    fn client_token(&mut self, client_id: &str) -> StoreResult<Option<String>> {
+        Ok(self.get_client(client_id)?.map(|c| c.client_token))
+    }
     /// Clients of one pipeline, ordered by client id.
     fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>>;
     /// Deletes a client; `false` if there was none.

@@ -914,6 +914,10 @@ impl Tx for SqliteTx<'_> {
         self.one(concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = ?1"), [client_id], client_row)
     }
 
+    fn client_token(&mut self, client_id: &str) -> StoreResult<Option<String>> {
+        self.one("SELECT client_token FROM clients WHERE client_id = ?1", [client_id], |r| r.get(0))
+    }
+
     fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>> {
         self.query(
             concat!(

@@ -316,6 +316,9 @@ fn clients<S: Store>(s: S) {
         tx.insert_client(&client("c4", "8", "q3", "p"))
     });
     assert_eq!(r(&s, |tx| tx.get_client("c1")), Some(client("c1", "9", "q1", "p")));
+    let token = client("c1", "9", "q1", "p").client_token;
+    assert_eq!(r(&s, |tx| tx.client_token("c1")), Some(token));
+    assert_eq!(r(&s, |tx| tx.client_token("c9")), None);
     let ids = |v: Vec<ClientRow>| v.into_iter().map(|c| c.client_id).collect::<Vec<_>>();
     assert_eq!(ids(r(&s, |tx| tx.list_clients("9", None, None, 10))), ["c1", "c2", "c3"]);
     assert_eq!(ids(r(&s, |tx| tx.list_clients("9", Some("q1"), None, 10))), ["c1", "c3"]);
