@@ -13,14 +13,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::action_types::{ActionTypeDef, ActionTypeId};
 use crate::api::{ApiError, Caller};
 use crate::credentials::{ArtifactObject, CredentialIssuer, CredentialRequest};
 use crate::executions::{self, Outcome, Run};
-use crate::store::{Doc, JobRow, Millis, Tx};
+use crate::store::{Doc, JobRow, JsonText, Millis, Tx};
 use crate::wire::{Fail, Res, fail, lost_race, opt_i64, opt_str, req_obj, req_str, secrets_equal, uuid};
 
 /// Default and maximum `maxBatchSize`.
@@ -179,7 +179,7 @@ pub(crate) fn enqueue(
         created: now,
         updated: now,
         query_value,
-        data,
+        data: JsonText::of(&data),
         result: None,
     };
     tx.insert_job(&job)?;
@@ -193,7 +193,7 @@ pub(crate) fn cancel(tx: &mut dyn Tx, mut job: JobRow, message: &str, now: Milli
     job.status = JobStatus::Failed;
     job.lease_until = None;
     job.updated = now;
-    job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": message}}));
+    job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": message}}).into());
     if tx.update_job(&job, status, nonce.as_deref())? { Ok(()) } else { lost_race("job") }
 }
 
@@ -234,9 +234,16 @@ fn pollable(
     }
 }
 
+/// A job a caller may work on, with its action type when checking the
+/// caller needed it (third-party calls).
+struct Loaded {
+    job: JobRow,
+    def: Option<Arc<ActionTypeDef>>,
+}
+
 /// Loads a job the caller may work on; third-party calls must present the
 /// job's client token.
-fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<JobRow> {
+fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
         Some(token) => {
@@ -245,8 +252,8 @@ fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, clien
             if !def.may_poll(&caller.account_id) {
                 return Err(job_not_found(id));
             }
-            match tx.get_client(client_id)? {
-                Some(c) if secrets_equal(&c.client_token, token) => Ok(job),
+            match tx.client_token(client_id)? {
+                Some(t) if secrets_equal(&t, token) => Ok(Loaded { job, def: Some(def) }),
                 _ => {
                     fail("InvalidClientTokenException", format!("The client token is not the one of job {id}'s client"))
                 }
@@ -256,14 +263,14 @@ fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, clien
             if job.client_id.is_some() || job.account_id != caller.account_id {
                 return Err(job_not_found(id));
             }
-            Ok(job)
+            Ok(Loaded { job, def: None })
         }
     }
 }
 
 /// The job's data with fresh artifact credentials.
 fn data_with_credentials(ctx: &Ctx<'_>, job: &JobRow, now: Millis) -> Res<Value> {
-    let mut data = job.data.clone();
+    let mut data = job.data.to_value()?;
     let objects = |k: &str| -> Vec<ArtifactObject> {
         data.get(k)
             .and_then(Value::as_array)
@@ -376,12 +383,14 @@ pub(crate) fn poll(
         if third_party {
             jobs.push(json!({"clientId": job.client_id, "jobId": job.id}));
         } else {
-            jobs.push(json!({
-                "id": job.id,
-                "data": data_with_credentials(ctx, &job, now)?,
-                "nonce": job.nonce,
-                "accountId": job.account_id,
-            }));
+            let data = data_with_credentials(ctx, &job, now)?;
+            // Moved in, not through `json!`, which would copy the data tree.
+            let mut j = Map::new();
+            j.insert("id".into(), Value::String(job.id));
+            j.insert("data".into(), data);
+            j.insert("nonce".into(), job.nonce.map_or(Value::Null, Value::String));
+            j.insert("accountId".into(), Value::String(job.account_id));
+            jobs.push(Value::Object(j));
         }
     }
     Ok(json!({"jobs": jobs}))
@@ -409,7 +418,7 @@ pub(crate) fn acknowledge(
     let id = req_str(input, "jobId")?;
     let nonce = req_str(input, "nonce")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let mut job = load_for(tx, ctx.types, caller, id, token)?;
+    let mut job = load_for(tx, ctx.types, caller, id, token)?.job;
     let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
     if !current || lease_ended(&job, now) {
         return fail(
@@ -444,17 +453,22 @@ pub(crate) fn details(
 ) -> Res<Value> {
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let job = load_for(tx, ctx.types, caller, id, token)?;
+    let job = load_for(tx, ctx.types, caller, id, token)?.job;
     let data = data_with_credentials(ctx, &job, now)?;
-    let mut d = json!({"id": job.id, "data": data});
+    // Moved in, not through `json!`, which would copy the data tree.
+    let mut d = Map::new();
+    d.insert("id".into(), Value::String(job.id));
+    d.insert("data".into(), data);
     if third_party {
-        if let Some(n) = &job.nonce {
-            d["nonce"] = json!(n);
+        if let Some(n) = job.nonce {
+            d.insert("nonce".into(), Value::String(n));
         }
     } else {
-        d["accountId"] = json!(job.account_id);
+        d.insert("accountId".into(), Value::String(job.account_id));
     }
-    Ok(json!({"jobDetails": d}))
+    let mut out = Map::new();
+    out.insert("jobDetails".into(), Value::Object(d));
+    Ok(Value::Object(out))
 }
 
 /// Loads a job for a result: it must be `InProgress` and within its timeout.
@@ -465,10 +479,11 @@ fn load_in_progress(
     id: &str,
     token: Option<&str>,
     now: Millis,
-) -> Res<JobRow> {
-    let job = load_for(tx, types, caller, id, token)?;
-    if job.status != JobStatus::InProgress || timed_out(&job, now) {
-        let status = if timed_out(&job, now) { JobStatus::TimedOut } else { job.status };
+) -> Res<Loaded> {
+    let loaded = load_for(tx, types, caller, id, token)?;
+    let job = &loaded.job;
+    if job.status != JobStatus::InProgress || timed_out(job, now) {
+        let status = if timed_out(job, now) { JobStatus::TimedOut } else { job.status };
         return fail(
             "InvalidJobStateException",
             format!(
@@ -477,7 +492,7 @@ fn load_in_progress(
             ),
         );
     }
-    Ok(job)
+    Ok(loaded)
 }
 
 /// `PutThirdPartyJobSuccessResult` / `PutJobSuccessResult`.
@@ -491,7 +506,7 @@ pub(crate) fn success(
 ) -> Res<Value> {
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
-    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?;
+    let Loaded { mut job, def } = load_in_progress(tx, ctx.types, caller, id, token, now)?;
     if let Some(vars) = input.get("outputVariables")
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
     {
@@ -501,23 +516,26 @@ pub(crate) fn success(
         );
     }
     let mut details = input.get("executionDetails").cloned();
-    if let Some(d) = details.as_mut() {
-        let url = match ctx.types.get(tx, &job.queue)? {
-            Some(def) => execution_url(&def, &job.data, d),
-            None => None,
-        };
-        if let Some(url) = url {
+    // Third-party calls loaded the action type already, custom ones look it up.
+    let def = match def {
+        Some(def) => Some(def),
+        None if details.is_some() => ctx.types.get(tx, &job.queue)?,
+        None => None,
+    };
+    if let Some(d) = details.as_mut()
+        && let Some(def) = &def
+        && def.execution_url_template.is_some()
+    {
+        // The job's data is read only for a template that needs it.
+        if let Some(url) = execution_url(def, &job.data.to_value()?, d) {
             d["externalExecutionUrl"] = json!(url);
         }
     }
     let nonce = job.nonce.clone();
     job.status = JobStatus::Succeeded;
     job.updated = now;
-    job.result = Some(input.clone());
     // The result is kept for the record; the client token is a secret.
-    if let Some(o) = job.result.as_mut().and_then(Value::as_object_mut) {
-        o.remove("clientToken");
-    }
+    job.result = Some(JsonText::of(&Without(input, "clientToken")));
     if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
         return lost_race("job");
     }
@@ -528,7 +546,7 @@ pub(crate) fn success(
     };
     let outcome = match continuation {
         Some(continuation) => {
-            let mut data = job.data.clone();
+            let mut data = job.data.to_value()?;
             data["continuationToken"] = json!(continuation);
             let Some(def) = ctx.types.get(tx, &job.queue)? else {
                 return fail("ActionTypeNotFoundException", "The job's action type no longer exists");
@@ -541,7 +559,7 @@ pub(crate) fn success(
                 timeout_at: now + def.job_timeout_seconds as Millis * 1000,
                 created: now,
                 updated: now,
-                data,
+                data: JsonText::of(&data),
                 result: None,
                 ..job.clone()
             };
@@ -570,11 +588,11 @@ pub(crate) fn failure(
     let id = req_str(input, "jobId")?;
     let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
     let fd = req_obj(input, "failureDetails")?;
-    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?;
+    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?.job;
     let nonce = job.nonce.clone();
     job.status = JobStatus::Failed;
     job.updated = now;
-    job.result = Some(json!({"failureDetails": fd}));
+    job.result = Some(JsonText::of(&json!({"failureDetails": fd})));
     if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
         return lost_race("job");
     }
@@ -644,4 +662,17 @@ fn execution_url(def: &ActionTypeDef, data: &Value, details: &Value) -> Option<S
     let template = def.execution_url_template.as_ref()?;
     let url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
     Some(crate::action_types::fill_config(&url, data.pointer("/actionConfiguration/configuration")))
+}
+
+/// An input object without one of its members, written as it is otherwise
+/// (what is kept of a result: written out once, never copied).
+struct Without<'a>(&'a Value, &'a str);
+
+impl Serialize for Without<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(m) => s.collect_map(m.iter().filter(|(k, _)| k.as_str() != self.1)),
+            v => v.serialize(s),
+        }
+    }
 }

@@ -6,15 +6,17 @@
 //! can rely on unique names, artifacts produced before they are consumed and
 //! action types that existed when the pipeline was saved.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::artifacts::ArtifactLocations;
 use crate::clients;
-use crate::store::{Millis, PipelineRow, Tx};
+use crate::store::{Millis, PipelineRow, StoreError, Tx};
 use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_str, req_str, timestamp};
 
 /// One action of a validated declaration.
@@ -56,6 +58,8 @@ pub(crate) struct Plan {
     pub(crate) encryption_key: Option<Value>,
     /// Stages in order.
     pub(crate) stages: Vec<StagePlan>,
+    /// `executionMode`: `SUPERSEDED` (the default), `QUEUED` or `PARALLEL`.
+    pub(crate) mode: String,
 }
 
 /// Reads the artifact store the pipeline uses in `region`.
@@ -108,7 +112,44 @@ pub(crate) fn plan(decl: &Value, region: &str) -> Res<Plan> {
         bucket: req_str(store, "location")?.to_owned(),
         encryption_key: store.get("encryptionKey").cloned(),
         stages,
+        mode: decl.get("executionMode").and_then(Value::as_str).unwrap_or("SUPERSEDED").to_owned(),
     })
+}
+
+/// How many plans [`plan_of`] keeps before starting afresh.
+const PLANS_MAX: usize = 1024;
+
+/// Plans by declaration text, each with the region it was made for.
+type Plans = HashMap<String, (String, Arc<Plan>)>;
+
+/// Plans already made, for every service of the process: a plan is a
+/// function of the declaration text and the region alone, so an entry can
+/// never be stale, only unused.
+static PLANS: Mutex<Option<Plans>> = Mutex::new(None);
+
+/// The plan of a declaration stored as text (an execution's snapshot).
+/// Every job result of an execution plans the same declaration again, and
+/// the executions of one pipeline version share it: parsing and planning it
+/// once saves both at each result, and lets executions keep it as text.
+pub(crate) fn plan_of(decl: &RawValue, region: &str) -> Res<Arc<Plan>> {
+    let text = decl.get();
+    // Nothing can leave the map half-written: a poisoned lock guards a consistent map.
+    let lock = || PLANS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((r, p)) = lock().as_ref().and_then(|m| m.get(text))
+        && r == region
+    {
+        return Ok(Arc::clone(p));
+    }
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("stored declaration is unreadable: {e}")))?;
+    let p = Arc::new(plan(&value, region)?);
+    let mut plans = lock();
+    let plans = plans.get_or_insert_with(HashMap::new);
+    if plans.len() >= PLANS_MAX {
+        plans.clear();
+    }
+    plans.insert(text.to_owned(), (region.to_owned(), Arc::clone(&p)));
+    Ok(p)
 }
 
 /// Checks a declaration against AWS's rules and the action types `caller`
@@ -400,7 +441,8 @@ pub(crate) fn delete(tx: &mut dyn Tx, caller: &Caller, input: &Value, now: Milli
         job.status = crate::jobs::JobStatus::Failed;
         job.lease_until = None;
         job.updated = now;
-        job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": "The pipeline was deleted"}}));
+        job.result =
+            Some(json!({"failureDetails": {"type": "JobFailed", "message": "The pipeline was deleted"}}).into());
         if !tx.update_job(&job, status, nonce.as_deref())? {
             return crate::wire::lost_race("job");
         }

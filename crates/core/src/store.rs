@@ -12,6 +12,8 @@
 //! never as a silent overwrite. Time is always passed in, as milliseconds since
 //! the Unix epoch, so stores never read a clock.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::jobs::JobStatus;
@@ -75,6 +77,74 @@ pub type WriteFn<T, E> = Box<dyn FnMut(&mut dyn Tx) -> Result<T, E> + Send>;
 /// Where [`Store::write_then`] reports the outcome.
 pub type WriteDone<T, E> = Box<dyn FnOnce(Result<T, E>) + Send>;
 
+/// A JSON document as text, as a store keeps it. Job data, job results and
+/// execution run states travel between the domain and the store as text, so
+/// a store never builds a `Value` tree the domain does not read (an
+/// acknowledge never looks at a job's data), and the domain reads the text
+/// straight into its own types. A store may give back other text than it was
+/// given for the same JSON (key order, spacing): compare with `==`, which
+/// compares the JSON, never with [`as_str`](JsonText::as_str).
+#[derive(Debug, Clone)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// The text of `value` (anything that serializes to JSON).
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> JsonText {
+        // The domain serializes maps with string keys only, which cannot fail.
+        JsonText(serde_json::to_string(value).expect("JSON serializes"))
+    }
+
+    /// Text a store read back: it holds what [`of`](JsonText::of) wrote, so
+    /// it is not checked here; [`parse`](JsonText::parse) reports damage.
+    pub fn from_stored(text: String) -> JsonText {
+        JsonText(text)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, for a store to write.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// Reads the text into `T`; unreadable stored JSON is a backend failure.
+    pub fn parse<T: DeserializeOwned>(&self) -> StoreResult<T> {
+        serde_json::from_str(&self.0).map_err(|e| StoreError::Backend(format!("stored JSON is unreadable: {e}")))
+    }
+
+    /// Reads the text into a [`Value`].
+    pub fn to_value(&self) -> StoreResult<Value> {
+        self.parse()
+    }
+}
+
+impl From<&Value> for JsonText {
+    fn from(v: &Value) -> JsonText {
+        JsonText::of(v)
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(v: Value) -> JsonText {
+        JsonText::of(&v)
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &JsonText) -> bool {
+        self.0 == other.0 || matches!((self.to_value(), other.to_value()), (Ok(a), Ok(b)) if a == b)
+    }
+}
+
+impl PartialEq<Value> for JsonText {
+    fn eq(&self, other: &Value) -> bool {
+        self.to_value().is_ok_and(|v| v == *other)
+    }
+}
+
 /// A stored document with an optimistic-concurrency revision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Doc {
@@ -126,7 +196,7 @@ pub struct ExecutionRow {
     /// The stage the execution waits to enter, if any.
     pub waiting_for: Option<String>,
     /// The domain's run state.
-    pub doc: Value,
+    pub doc: JsonText,
 }
 
 /// A job as stored.
@@ -161,9 +231,9 @@ pub struct JobRow {
     /// Value of the action type's queryable property, for `queryParam` polls.
     pub query_value: Option<String>,
     /// The job's data (`JobData` without credentials).
-    pub data: Value,
+    pub data: JsonText,
     /// What the worker reported (success or failure details), once finished.
-    pub result: Option<Value>,
+    pub result: Option<JsonText>,
 }
 
 /// A third-party client: the link between one pipeline action and a partner.
@@ -289,6 +359,10 @@ pub trait Tx {
     fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()>;
     /// One client.
     fn get_client(&mut self, client_id: &str) -> StoreResult<Option<ClientRow>>;
+    /// One client's `client_token` only (checked at every third-party job call).
+    fn client_token(&mut self, client_id: &str) -> StoreResult<Option<String>> {
+        Ok(self.get_client(client_id)?.map(|c| c.client_token))
+    }
     /// Clients of one pipeline, ordered by client id.
     fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>>;
     /// Deletes a client; `false` if there was none.

@@ -39,7 +39,7 @@
 //! missing ones in order. The queue index leads with what a claim filters on
 //! (queue, status, created); `ANALYZE` is never run, because the bundled
 //! SQLite's STAT4 would re-plan every claim. Version 2 writes the partial
-//! indexes' predicate with `OR` (see [`UNFINISHED`]).
+//! indexes' predicate with `OR` (see `unfinished!`).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,7 +47,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use cpjobs_core::store::{
-    ClientRow, Doc, ExecutionRow, JobRow, Millis, PipelineRow, StoreResult, Tx, WriteDone, WriteFn,
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tx, WriteDone, WriteFn,
 };
 use cpjobs_core::{JobStatus, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -145,11 +145,24 @@ CREATE INDEX jobs_by_pipeline ON jobs (account_id, pipeline_name) WHERE (status 
 /// each partial index's predicate twice (old and new row), so version 1's
 /// `IN` cost every job transition six temporary b-trees (a page allocation
 /// each, and a page cache to clear when each was closed).
-const UNFINISHED: &str = "(status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress')";
+///
+/// A macro, so the queries that repeat it are `&'static str` put together by
+/// `concat!`, not `format!`ted at every call.
+macro_rules! unfinished {
+    () => {
+        "(status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress')"
+    };
+}
 
 /// [`Tx::anything_due`] in one statement: each `EXISTS` repeats the query of
 /// its list (and so uses the same partial index), which a test checks.
-const ANYTHING_DUE: &str = "SELECT      EXISTS (SELECT 1 FROM jobs WHERE (status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress') AND timeout_at <= ?1)      OR EXISTS (SELECT 1 FROM jobs WHERE status = 'Dispatched' AND lease_until <= ?1)      OR EXISTS (SELECT 1 FROM executions WHERE status IN ('InProgress', 'Stopping') AND wake_at <= ?1)";
+const ANYTHING_DUE: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM jobs WHERE ",
+    unfinished!(),
+    " AND timeout_at <= ?1) \
+     OR EXISTS (SELECT 1 FROM jobs WHERE status = 'Dispatched' AND lease_until <= ?1) \
+     OR EXISTS (SELECT 1 FROM executions WHERE status IN ('InProgress', 'Stopping') AND wake_at <= ?1)"
+);
 
 /// The most writes one commit holds, so a steady stream of writers cannot
 /// postpone the first one's answer for long.
@@ -571,7 +584,21 @@ const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = ?1 AND status 
 const ANY_QUEUED: &str =
     "SELECT 1 FROM jobs WHERE queue = ?1 AND status = 'Queued' AND (?2 IS NULL OR query_value = ?2) LIMIT 1";
 
-const JOB_COLUMNS: &str = "id, queue, account_id, pipeline_name, execution_id, action_execution_id, client_id, status, nonce, lease_until, timeout_at, created, updated, query_value, data, result";
+/// The columns [`job_row`] reads, in its order.
+macro_rules! job_columns {
+    () => {
+        "id, queue, account_id, pipeline_name, execution_id, action_execution_id, client_id, status, nonce, lease_until, timeout_at, created, updated, query_value, data, result"
+    };
+}
+
+/// Unfinished jobs past their timeout, oldest first.
+const TIMED_OUT_JOBS: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE ",
+    unfinished!(),
+    " AND timeout_at <= ?1 ORDER BY timeout_at LIMIT ?2"
+);
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     let result: Option<String> = r.get(15)?;
@@ -590,12 +617,16 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
         created: r.get(11)?,
         updated: r.get(12)?,
         query_value: r.get(13)?,
-        data: parse_json(&r.get::<_, String>(14)?)?,
-        result: result.as_deref().map(parse_json).transpose()?,
+        data: JsonText::from_stored(r.get(14)?),
+        result: result.map(JsonText::from_stored),
     })
 }
 
-const PIPELINE_COLUMNS: &str = "account_id, name, version, declaration, created, updated";
+macro_rules! pipeline_columns {
+    () => {
+        "account_id, name, version, declaration, created, updated"
+    };
+}
 
 fn pipeline_row(r: &Row<'_>) -> rusqlite::Result<PipelineRow> {
     Ok(PipelineRow {
@@ -608,8 +639,12 @@ fn pipeline_row(r: &Row<'_>) -> rusqlite::Result<PipelineRow> {
     })
 }
 
-const EXECUTION_COLUMNS: &str =
-    "id, account_id, pipeline_name, status, started, updated, revision, wake_at, stage, waiting_for, doc";
+/// The columns [`execution_row`] reads, in its order.
+macro_rules! execution_columns {
+    () => {
+        "id, account_id, pipeline_name, status, started, updated, revision, wake_at, stage, waiting_for, doc"
+    };
+}
 
 fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
     Ok(ExecutionRow {
@@ -623,12 +658,15 @@ fn execution_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
         wake_at: r.get(7)?,
         stage: r.get(8)?,
         waiting_for: r.get(9)?,
-        doc: parse_json(&r.get::<_, String>(10)?)?,
+        doc: JsonText::from_stored(r.get(10)?),
     })
 }
 
-const CLIENT_COLUMNS: &str =
-    "client_id, client_token, owner_account, queue, account_id, pipeline_name, stage_name, action_name, created";
+macro_rules! client_columns {
+    () => {
+        "client_id, client_token, owner_account, queue, account_id, pipeline_name, stage_name, action_name, created"
+    };
+}
 
 fn client_row(r: &Row<'_>) -> rusqlite::Result<ClientRow> {
     Ok(ClientRow {
@@ -735,7 +773,7 @@ impl Tx for SqliteTx<'_> {
 
     fn get_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<Option<PipelineRow>> {
         self.one(
-            &format!("SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE account_id = ?1 AND name = ?2"),
+            concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE account_id = ?1 AND name = ?2"),
             [account_id, name],
             pipeline_row,
         )
@@ -756,8 +794,10 @@ impl Tx for SqliteTx<'_> {
 
     fn list_pipelines(&mut self, account_id: &str, after: Option<&str>, n: usize) -> StoreResult<Vec<PipelineRow>> {
         self.query(
-            &format!(
-                "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE account_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3"
+            concat!(
+                "SELECT ",
+                pipeline_columns!(),
+                " FROM pipelines WHERE account_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3"
             ),
             params![account_id, after.unwrap_or(""), limit(n)],
             pipeline_row,
@@ -766,8 +806,10 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()> {
         self.exec(
-            &format!(
-                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            concat!(
+                "INSERT INTO executions (",
+                execution_columns!(),
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ),
             params![
                 e.id,
@@ -780,29 +822,31 @@ impl Tx for SqliteTx<'_> {
                 e.wake_at,
                 e.stage,
                 e.waiting_for,
-                json_text(&e.doc)
+                e.doc.as_str()
             ],
         )?;
         Ok(())
     }
 
     fn get_execution(&mut self, id: &str) -> StoreResult<Option<ExecutionRow>> {
-        self.one(&format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1"), [id], execution_row)
+        self.one(concat!("SELECT ", execution_columns!(), " FROM executions WHERE id = ?1"), [id], execution_row)
     }
 
     fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool> {
         let n = self.exec(
             "UPDATE executions SET status = ?2, updated = ?3, wake_at = ?4, stage = ?5, waiting_for = ?6, doc = ?7, \
              revision = revision + 1 WHERE id = ?1 AND revision = ?8",
-            params![e.id, e.status, e.updated, e.wake_at, e.stage, e.waiting_for, json_text(&e.doc), expected_revision],
+            params![e.id, e.status, e.updated, e.wake_at, e.stage, e.waiting_for, e.doc.as_str(), expected_revision],
         )?;
         Ok(n == 1)
     }
 
     fn due_executions(&mut self, now: Millis, n: usize) -> StoreResult<Vec<ExecutionRow>> {
         self.query(
-            &format!(
-                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('InProgress', 'Stopping') \
+            concat!(
+                "SELECT ",
+                execution_columns!(),
+                " FROM executions WHERE status IN ('InProgress', 'Stopping') \
                  AND wake_at <= ?1 ORDER BY wake_at LIMIT ?2"
             ),
             params![now, limit(n)],
@@ -818,8 +862,10 @@ impl Tx for SqliteTx<'_> {
         n: usize,
     ) -> StoreResult<Vec<ExecutionRow>> {
         self.query(
-            &format!(
-                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
+            concat!(
+                "SELECT ",
+                execution_columns!(),
+                " FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
                  ORDER BY started DESC, seq DESC LIMIT ?3 OFFSET ?4"
             ),
             params![account_id, pipeline, limit(n), limit(offset)],
@@ -829,8 +875,10 @@ impl Tx for SqliteTx<'_> {
 
     fn executions_at_stage(&mut self, account_id: &str, pipeline: &str, stage: &str) -> StoreResult<Vec<ExecutionRow>> {
         self.query(
-            &format!(
-                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
+            concat!(
+                "SELECT ",
+                execution_columns!(),
+                " FROM executions WHERE account_id = ?1 AND pipeline_name = ?2 \
                  AND status IN ('InProgress', 'Stopping') AND (stage = ?3 OR waiting_for = ?3) ORDER BY started, seq"
             ),
             [account_id, pipeline, stage],
@@ -840,7 +888,11 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_job(&mut self, j: &JobRow) -> StoreResult<()> {
         self.exec(
-            &format!("INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
+            concat!(
+                "INSERT INTO jobs (",
+                job_columns!(),
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            ),
             params![
                 j.id,
                 j.queue,
@@ -856,15 +908,15 @@ impl Tx for SqliteTx<'_> {
                 j.created,
                 j.updated,
                 j.query_value,
-                json_text(&j.data),
-                j.result.as_ref().map(json_text),
+                j.data.as_str(),
+                j.result.as_ref().map(JsonText::as_str),
             ],
         )?;
         Ok(())
     }
 
     fn get_job(&mut self, id: &str) -> StoreResult<Option<JobRow>> {
-        self.one(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), [id], job_row)
+        self.one(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ?1"), [id], job_row)
     }
 
     fn claim_jobs(
@@ -882,9 +934,10 @@ impl Tx for SqliteTx<'_> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let claimed = self.one(
-                &format!(
+                concat!(
                     "UPDATE jobs SET status = 'Dispatched', nonce = ?2, lease_until = ?3, updated = ?4 \
-                     WHERE id = ?1 AND status = 'Queued' RETURNING {JOB_COLUMNS}"
+                     WHERE id = ?1 AND status = 'Queued' RETURNING ",
+                    job_columns!()
                 ),
                 params![id, nonce(), lease_until, now],
                 job_row,
@@ -913,7 +966,7 @@ impl Tx for SqliteTx<'_> {
                 j.nonce,
                 j.lease_until,
                 j.updated,
-                j.result.as_ref().map(json_text),
+                j.result.as_ref().map(JsonText::as_str),
                 expected_status.as_str(),
                 expected_nonce,
             ],
@@ -923,8 +976,10 @@ impl Tx for SqliteTx<'_> {
 
     fn expired_leases(&mut self, now: Millis, n: usize) -> StoreResult<Vec<JobRow>> {
         self.query(
-            &format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'Dispatched' AND lease_until <= ?1 ORDER BY lease_until LIMIT ?2"
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE status = 'Dispatched' AND lease_until <= ?1 ORDER BY lease_until LIMIT ?2"
             ),
             params![now, limit(n)],
             job_row,
@@ -932,21 +987,18 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn timed_out_jobs(&mut self, now: Millis, n: usize) -> StoreResult<Vec<JobRow>> {
-        self.query(
-            &format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE {UNFINISHED} \
-                 AND timeout_at <= ?1 ORDER BY timeout_at LIMIT ?2"
-            ),
-            params![now, limit(n)],
-            job_row,
-        )
+        self.query(TIMED_OUT_JOBS, params![now, limit(n)], job_row)
     }
 
     fn unfinished_jobs_of_execution(&mut self, execution_id: &str) -> StoreResult<Vec<JobRow>> {
         self.query(
-            &format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE execution_id = ?1 \
-                 AND {UNFINISHED} ORDER BY created, seq"
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE execution_id = ?1 \
+                 AND ",
+                unfinished!(),
+                " ORDER BY created, seq"
             ),
             [execution_id],
             job_row,
@@ -955,9 +1007,13 @@ impl Tx for SqliteTx<'_> {
 
     fn unfinished_jobs_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<JobRow>> {
         self.query(
-            &format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE account_id = ?1 AND pipeline_name = ?2 \
-                 AND {UNFINISHED} ORDER BY created, seq"
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE account_id = ?1 AND pipeline_name = ?2 \
+                 AND ",
+                unfinished!(),
+                " ORDER BY created, seq"
             ),
             [account_id, pipeline],
             job_row,
@@ -981,7 +1037,7 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
         self.exec(
-            &format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            concat!("INSERT INTO clients (", client_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
             params![
                 c.client_id,
                 c.client_token,
@@ -998,13 +1054,19 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_client(&mut self, client_id: &str) -> StoreResult<Option<ClientRow>> {
-        self.one(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = ?1"), [client_id], client_row)
+        self.one(concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = ?1"), [client_id], client_row)
+    }
+
+    fn client_token(&mut self, client_id: &str) -> StoreResult<Option<String>> {
+        self.one("SELECT client_token FROM clients WHERE client_id = ?1", [client_id], |r| r.get(0))
     }
 
     fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>> {
         self.query(
-            &format!(
-                "SELECT {CLIENT_COLUMNS} FROM clients WHERE account_id = ?1 AND pipeline_name = ?2 ORDER BY client_id"
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients WHERE account_id = ?1 AND pipeline_name = ?2 ORDER BY client_id"
             ),
             [account_id, pipeline],
             client_row,
@@ -1027,8 +1089,10 @@ impl Tx for SqliteTx<'_> {
         n: usize,
     ) -> StoreResult<Vec<ClientRow>> {
         self.query(
-            &format!(
-                "SELECT {CLIENT_COLUMNS} FROM clients WHERE owner_account = ?1 AND (?2 IS NULL OR queue = ?2) \
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients WHERE owner_account = ?1 AND (?2 IS NULL OR queue = ?2) \
                  AND client_id > ?3 ORDER BY client_id LIMIT ?4"
             ),
             params![owner_account, queue, after.unwrap_or(""), limit(n)],
@@ -1056,24 +1120,30 @@ mod tests {
         let store = SqliteStore::open(dir.join("plan.sqlite")).expect("open");
         for (sql, index) in [
             (
-                format!("SELECT id FROM jobs WHERE {UNFINISHED} AND timeout_at <= ?1 ORDER BY timeout_at LIMIT ?2"),
+                concat!(
+                    "SELECT id FROM jobs WHERE ",
+                    unfinished!(),
+                    " AND timeout_at <= ?1 ORDER BY timeout_at LIMIT ?2"
+                ),
                 "jobs_timeouts",
             ),
             (
-                format!("SELECT id FROM jobs WHERE execution_id = ?1 AND {UNFINISHED} ORDER BY created, seq"),
+                concat!("SELECT id FROM jobs WHERE execution_id = ?1 AND ", unfinished!(), " ORDER BY created, seq"),
                 "jobs_by_execution",
             ),
             (
-                format!(
-                    "SELECT id FROM jobs WHERE account_id = ?1 AND pipeline_name = ?2 AND {UNFINISHED} ORDER BY created, seq"
+                concat!(
+                    "SELECT id FROM jobs WHERE account_id = ?1 AND pipeline_name = ?2 AND ",
+                    unfinished!(),
+                    " ORDER BY created, seq"
                 ),
                 "jobs_by_pipeline",
             ),
         ] {
-            let p = plan(&store, &sql);
+            let p = plan(&store, sql);
             assert!(p.contains(&format!("USING INDEX {index}")), "{p}");
         }
-        assert!(ANYTHING_DUE.contains(UNFINISHED));
+        assert!(ANYTHING_DUE.contains(unfinished!()));
         let p = plan(&store, ANYTHING_DUE);
         for index in ["jobs_timeouts", "jobs_leases", "executions_due"] {
             assert!(p.contains(&format!("INDEX {index} ")), "{p}");
@@ -1128,11 +1198,7 @@ mod tests {
                 .expect("read");
         }
         let conn = lock(&store.readers).pop().expect("an idle reader");
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE {UNFINISHED} \
-                 AND timeout_at <= ?1 ORDER BY timeout_at LIMIT ?2"
-        );
-        for sql in [sql.as_str(), CLAIM_CANDIDATES] {
+        for sql in [TIMED_OUT_JOBS, CLAIM_CANDIDATES] {
             let stmt = conn.prepare_cached(sql).expect("cached");
             assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
         }

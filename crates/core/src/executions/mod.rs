@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::action_types;
@@ -26,7 +27,7 @@ use crate::clients;
 use crate::credentials::ArtifactObject;
 use crate::jobs;
 use crate::pipelines::{self, Plan};
-use crate::store::{ExecutionRow, Millis, StoreError, Tx};
+use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
 use crate::wire::{Fail, Res, fail, lost_race, opt_bool, opt_str, req_obj, req_str, short_id, timestamp, uuid};
 
 mod views;
@@ -110,8 +111,9 @@ pub(crate) struct Run {
     pub pipeline_name: String,
     pub pipeline_version: i64,
     /// The declaration the execution runs (a snapshot: updates to the
-    /// pipeline apply to later executions).
-    pub declaration: Value,
+    /// pipeline apply to later executions), as text: the engine reads it
+    /// through [`pipelines::plan_of`], which parses each declaration once.
+    pub declaration: Box<RawValue>,
     pub status: String,
     pub status_summary: Option<String>,
     pub stop_reason: Option<String>,
@@ -178,12 +180,13 @@ impl Run {
             wake_at: self.next_deadline(),
             stage: self.stages.iter().find(|s| s.status.as_deref() == Some(IN_PROGRESS)).map(|s| s.name.clone()),
             waiting_for: self.waiting_for.clone(),
-            doc: serde_json::to_value(self).expect("run serializes"),
+            // Straight to text: a `Value` tree in between would be built only to be written out.
+            doc: JsonText::of(self),
         }
     }
 
     fn from_row(row: &ExecutionRow) -> Res<Run> {
-        serde_json::from_value(row.doc.clone())
+        serde_json::from_str(row.doc.as_str())
             .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))
     }
 }
@@ -233,12 +236,14 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
         }
     }
     let plan = pipelines::plan(&p.declaration, region)?;
+    let declaration = serde_json::value::to_raw_value(&p.declaration)
+        .map_err(|e| StoreError::Backend(format!("declaration does not serialize: {e}")))?;
     let mut run = Run {
         id: uuid(),
         account_id: caller.account_id.clone(),
         pipeline_name: p.name.clone(),
         pipeline_version: p.version,
-        declaration: p.declaration.clone(),
+        declaration,
         status: IN_PROGRESS.into(),
         status_summary: None,
         stop_reason: None,
@@ -299,9 +304,9 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
             return Ok(released);
         };
         if run.stages[si].status.is_none() {
-            if must_wait(tx, run, &run.stages[si].name)? {
+            if must_wait(tx, run, &plan.mode, &run.stages[si].name)? {
                 run.waiting_for = Some(run.stages[si].name.clone());
-                if mode(run) == "SUPERSEDED" {
+                if plan.mode == "SUPERSEDED" {
                     supersede_waiters(tx, run, now)?;
                 }
                 return Ok(released);
@@ -340,11 +345,6 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
     }
 }
 
-/// The execution mode the run's declaration asks for.
-fn mode(run: &Run) -> &str {
-    run.declaration.get("executionMode").and_then(Value::as_str).unwrap_or("SUPERSEDED")
-}
-
 /// Other unfinished executions of the run's pipeline that are in `stage` or
 /// wait to enter it, oldest first.
 fn at_stage(tx: &mut dyn Tx, run: &Run, stage: &str) -> Res<Vec<(Run, i64)>> {
@@ -359,10 +359,9 @@ fn occupies(run: &Run, stage: &str) -> bool {
     run.stages.iter().any(|s| s.name == stage && s.status.as_deref() == Some(IN_PROGRESS))
 }
 
-/// Whether the run must wait before entering `stage`: another execution is
-/// in it, or (`QUEUED`) an older one waits for it.
-fn must_wait(tx: &mut dyn Tx, run: &Run, stage: &str) -> Res<bool> {
-    let m = mode(run);
+/// Whether the run (in execution mode `m`) must wait before entering
+/// `stage`: another execution is in it, or (`QUEUED`) an older one waits for it.
+fn must_wait(tx: &mut dyn Tx, run: &Run, m: &str, stage: &str) -> Res<bool> {
     if m == "PARALLEL" {
         return Ok(false);
     }
@@ -401,7 +400,7 @@ pub(crate) fn advance_and_save(
 ) -> Res<()> {
     let released = advance(tx, run, plan, region, now)?;
     save(tx, run, rev)?;
-    if mode(run) == "PARALLEL" {
+    if plan.mode == "PARALLEL" {
         return Ok(()); // nobody waits
     }
     for stage in released {
@@ -410,9 +409,9 @@ pub(crate) fn advance_and_save(
             .filter(|(o, _)| o.status == IN_PROGRESS && o.waiting_for.as_deref() == Some(stage.as_str()))
             .collect();
         // Oldest first from the store: QUEUED takes the first, SUPERSEDED the last.
-        let next = if mode(run) == "QUEUED" { waiters.into_iter().next() } else { waiters.into_iter().last() };
+        let next = if plan.mode == "QUEUED" { waiters.into_iter().next() } else { waiters.into_iter().last() };
         if let Some((mut o, orev)) = next {
-            let oplan = pipelines::plan(&o.declaration, region)?;
+            let oplan = pipelines::plan_of(&o.declaration, region)?;
             advance_and_save(tx, &mut o, orev, &oplan, region, now)?;
         }
     }
@@ -637,7 +636,7 @@ pub(crate) fn finish_action(
     now: Millis,
 ) -> Res<()> {
     let Some((mut run, rev)) = load(tx, execution_id)? else { return Ok(()) };
-    let plan = pipelines::plan(&run.declaration, region)?;
+    let plan = pipelines::plan_of(&run.declaration, region)?;
     let Some(att) = run.attempt_mut(attempt_id) else { return Ok(()) };
     if att.status != IN_PROGRESS {
         return Ok(());
@@ -727,7 +726,7 @@ pub(crate) fn stop(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str
             }
         }
     }
-    let plan = pipelines::plan(&run.declaration, region)?;
+    let plan = pipelines::plan_of(&run.declaration, region)?;
     advance_and_save(tx, &mut run, rev, &plan, region, now)?;
     Ok(json!({"pipelineExecutionId": id}))
 }
@@ -761,7 +760,8 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
             format!("Stage '{stage_name}' of pipeline execution '{id}' is not in a failed or stopped state"),
         );
     }
-    if mode(&run) != "PARALLEL" && at_stage(tx, &run, stage_name)?.iter().any(|(o, _)| occupies(o, stage_name)) {
+    let plan = pipelines::plan_of(&run.declaration, region)?;
+    if plan.mode != "PARALLEL" && at_stage(tx, &run, stage_name)?.iter().any(|(o, _)| occupies(o, stage_name)) {
         return fail(
             "ConflictException",
             format!("Stage '{stage_name}' is in use by another pipeline execution; retry when it is free"),
@@ -778,7 +778,6 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
     run.status = IN_PROGRESS.into();
     run.status_summary = None;
     run.stop_reason = None;
-    let plan = pipelines::plan(&run.declaration, region)?;
     advance_and_save(tx, &mut run, rev, &plan, region, now)?;
     Ok(json!({"pipelineExecutionId": id}))
 }

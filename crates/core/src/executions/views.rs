@@ -8,10 +8,22 @@ use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of};
 use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::pipelines;
-use crate::store::{Millis, Tx};
+use crate::store::{Millis, StoreError, Tx};
 use crate::wire::{Res, decode_offset, encode_offset, opt_i64, opt_str, req_str, timestamp};
 
-fn summary_json(run: &Run) -> Value {
+/// The `executionMode` of the run's declaration, as declared (absent: the default).
+fn execution_mode(run: &Run) -> Res<Value> {
+    #[derive(serde::Deserialize)]
+    struct Mode {
+        #[serde(rename = "executionMode")]
+        mode: Option<Value>,
+    }
+    let m: Mode = serde_json::from_str(run.declaration.get())
+        .map_err(|e| StoreError::Backend(format!("stored declaration is unreadable: {e}")))?;
+    Ok(m.mode.unwrap_or_else(|| json!("SUPERSEDED")))
+}
+
+fn summary_json(run: &Run) -> Res<Value> {
     let mut v = json!({
         "pipelineExecutionId": run.id,
         "status": run.status,
@@ -19,7 +31,7 @@ fn summary_json(run: &Run) -> Value {
         "lastUpdateTime": timestamp(run.updated),
         "sourceRevisions": source_revisions(run),
         "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
-        "executionMode": run.declaration.get("executionMode").cloned().unwrap_or(json!("SUPERSEDED")),
+        "executionMode": execution_mode(run)?,
         "executionType": "STANDARD",
     });
     if let Some(s) = &run.status_summary {
@@ -28,7 +40,7 @@ fn summary_json(run: &Run) -> Value {
     if let Some(r) = &run.stop_reason {
         v["stopTrigger"] = json!({"reason": r});
     }
-    v
+    Ok(v)
 }
 
 fn source_revisions(run: &Run) -> Vec<Value> {
@@ -70,7 +82,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
         "status": run.status,
         "artifactRevisions": revisions,
         "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
-        "executionMode": run.declaration.get("executionMode").cloned().unwrap_or(json!("SUPERSEDED")),
+        "executionMode": execution_mode(&run)?,
         "executionType": "STANDARD",
     });
     if let Some(s) = &run.status_summary {
@@ -88,7 +100,7 @@ pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value
     let mut rows = tx.list_executions(&caller.account_id, pipeline, offset, limit + 1)?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let items = rows.iter().map(|r| Run::from_row(r).map(|run| summary_json(&run))).collect::<Res<Vec<_>>>()?;
+    let items = rows.iter().map(|r| summary_json(&Run::from_row(r)?)).collect::<Res<Vec<_>>>()?;
     let mut out = json!({"pipelineExecutionSummaries": items});
     if more {
         out["nextToken"] = json!(encode_offset(offset + limit));
@@ -232,7 +244,7 @@ pub(crate) fn list_actions(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
     };
     let mut details: Vec<(Millis, Value)> = Vec::new();
     for run in &runs {
-        let plan = pipelines::plan(&run.declaration, region)?;
+        let plan = pipelines::plan_of(&run.declaration, region)?;
         for (stage, sp) in run.stages.iter().zip(&plan.stages) {
             for (a, ap) in stage.actions.iter().zip(&sp.actions) {
                 for att in a.history.iter().chain(a.current.iter()) {

@@ -36,7 +36,7 @@ pub fn job(id: &str, queue: &str, created: i64) -> JobRow {
         created,
         updated: created,
         query_value: None,
-        data: json!({"k": id}),
+        data: json!({"k": id}).into(),
         result: None,
     }
 }
@@ -107,7 +107,7 @@ fn execution(id: &str, pipeline: &str, started: i64) -> ExecutionRow {
         wake_at: None,
         stage: None,
         waiting_for: None,
-        doc: json!({"id": id}),
+        doc: json!({"id": id}).into(),
     }
 }
 
@@ -151,11 +151,12 @@ fn executions<S: Store>(s: S) {
     assert_eq!(at("Test"), ["e3"]);
     let mut e = r(&s, |tx| tx.get_execution("e1")).expect("stored");
     e.status = "Succeeded".into();
-    e.doc = json!({"done": true});
+    e.doc = json!({"done": true}).into();
     assert!(w(&s, |tx| tx.update_execution(&e, 1)));
     assert!(!w(&s, |tx| tx.update_execution(&e, 1)), "stale revision must lose");
     let got = r(&s, |tx| tx.get_execution("e1")).expect("stored");
-    assert_eq!((got.status.as_str(), got.revision, got.doc), ("Succeeded", 2, json!({"done": true})));
+    assert_eq!((got.status.as_str(), got.revision), ("Succeeded", 2));
+    assert_eq!(got.doc, json!({"done": true}));
     let mut stopping = r(&s, |tx| tx.get_execution("e2")).expect("stored");
     stopping.status = "Stopping".into();
     assert!(w(&s, |tx| tx.update_execution(&stopping, 1)));
@@ -240,7 +241,7 @@ fn guarded_job_updates<S: Store>(s: S) {
     assert!(!w(&s, |tx| tx.update_job(&next, JobStatus::Dispatched, Some(&nonce))), "a transition happens once");
     let mut done = next.clone();
     done.status = JobStatus::Succeeded;
-    done.result = Some(json!({"ok": 1}));
+    done.result = Some(json!({"ok": 1}).into());
     assert!(w(&s, |tx| tx.update_job(&done, JobStatus::InProgress, Some(&nonce))));
     let got = r(&s, |tx| tx.get_job("j")).expect("stored");
     assert_eq!(got, JobRow { updated: 6, ..done });
@@ -323,6 +324,9 @@ fn clients<S: Store>(s: S) {
         tx.insert_client(&client("c4", "8", "q3", "p"))
     });
     assert_eq!(r(&s, |tx| tx.get_client("c1")), Some(client("c1", "9", "q1", "p")));
+    let token = client("c1", "9", "q1", "p").client_token;
+    assert_eq!(r(&s, |tx| tx.client_token("c1")), Some(token));
+    assert_eq!(r(&s, |tx| tx.client_token("c9")), None);
     let ids = |v: Vec<ClientRow>| v.into_iter().map(|c| c.client_id).collect::<Vec<_>>();
     assert_eq!(ids(r(&s, |tx| tx.list_clients("9", None, None, 10))), ["c1", "c2", "c3"]);
     assert_eq!(ids(r(&s, |tx| tx.list_clients("9", Some("q1"), None, 10))), ["c1", "c3"]);
