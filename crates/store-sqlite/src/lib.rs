@@ -1,9 +1,23 @@
 //! The embedded store: SQLite in one file, implementing [`cpjobs_core::Store`].
 //!
-//! Durability: WAL journal with `synchronous=FULL`, so a transaction is on
-//! disk when `COMMIT` returns, and `write` answers only after the `COMMIT`
-//! that contains its changes. Readers use their own connection and see the
-//! last committed snapshot.
+//! Durability: WAL journal; `write` answers only once the WAL holding its
+//! transaction is synced to disk. The writer commits without syncing
+//! (`synchronous=OFF`) and hands the batch to the store's sync thread, which
+//! runs `fdatasync` on the WAL file and only then answers the batch's
+//! writes; meanwhile the writer runs the next batch, so the disk's sync
+//! time overlaps the next batch's work instead of stalling every write
+//! (a commit and its sync took ~3 ms under load, four times the batch's
+//! work). The WAL is written in order, so a sync covers every earlier
+//! commit: a write answered is durable together with everything it read.
+//! Readers use their own connections and see the last committed snapshot,
+//! which may include a commit whose sync is still running: a process crash
+//! cannot lose it (it is in the OS's page cache), a power cut within that
+//! millisecond can, and no write that saw it has been answered yet.
+//!
+//! Checkpoints (copying the WAL back into the database file) run on a
+//! connection of their own, with `synchronous=FULL` (the WAL is synced
+//! before it is copied, the database file after), on the checkpoint thread,
+//! not inside the writer's commits.
 //!
 //! Group commit: writes share one connection. Each write runs in a
 //! `SAVEPOINT` of the open batch transaction, and answers only once the
@@ -164,6 +178,14 @@ const ANYTHING_DUE: &str = concat!(
      OR EXISTS (SELECT 1 FROM executions WHERE status IN ('InProgress', 'Stopping') AND wake_at <= ?1)"
 );
 
+/// How often the checkpoint thread runs at most, while writes come in.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// WAL size (in frames, i.e. pages) above which a checkpoint also waits for
+/// readers so the writer can start the WAL over: passive checkpoints alone
+/// never finish while writes keep coming, and the WAL would grow for good.
+const WAL_RESTART_FRAMES: i64 = 16_384;
+
 /// The most writes one commit holds, so a steady stream of writers cannot
 /// postpone the first one's answer for long.
 const MAX_BATCH: usize = 128;
@@ -206,6 +228,16 @@ struct Batch {
     open: bool,
     /// The writes in the open batch, told the commit's outcome when it ends.
     members: Vec<Member>,
+    /// Where committed batches go to wait for the WAL's sync.
+    syncer: Sender<Vec<Member>>,
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        // The last connection to close checkpoints the WAL into the database
+        // file and deletes it: that checkpoint must sync like the others.
+        let _ = self.conn.pragma_update(None, "synchronous", "FULL");
+    }
 }
 
 impl std::fmt::Debug for Batch {
@@ -312,11 +344,15 @@ impl Batch {
             e.to_string()
         });
         self.open = false;
-        for m in self.members.drain(..) {
-            match m {
-                Member::Waiting(slot) => slot.fill(outcome.clone()),
-                Member::Queued(q) => q.finish(outcome.clone()),
+        let members = std::mem::take(&mut self.members);
+        match outcome {
+            // Answered once the sync thread has synced the WAL.
+            Ok(()) if !members.is_empty() => {
+                if let Err(std::sync::mpsc::SendError(members)) = self.syncer.send(members) {
+                    settle(members, Err("the sync thread has stopped".into()));
+                }
             }
+            outcome => settle(members, outcome),
         }
     }
 
@@ -335,6 +371,66 @@ impl Batch {
             let _ = self.conn.execute_batch("ROLLBACK TO write; RELEASE write");
             q.finish(if ok { Err("the write could not be kept in the transaction".into()) } else { Ok(()) });
         }
+    }
+}
+
+/// Tells every write of a batch the outcome of its commit (and sync).
+fn settle(members: Vec<Member>, outcome: Result<(), String>) {
+    for m in members {
+        match m {
+            Member::Waiting(slot) => slot.fill(outcome.clone()),
+            Member::Queued(q) => q.finish(outcome.clone()),
+        }
+    }
+}
+
+/// The sync thread: syncs the WAL file once for every committed batch that
+/// is waiting (all of them are in the file already), then answers them, and
+/// lets the checkpoint thread know the WAL grew. After a failed sync nothing
+/// is answered as durable again: what the OS dropped cannot be known (a
+/// later sync may well succeed without it), so writes fail until a restart
+/// recovers from the file.
+fn sync_thread(wal: std::path::PathBuf, committed: Receiver<Vec<Member>>, grew: std::sync::mpsc::SyncSender<()>) {
+    let mut file = None;
+    let mut failed: Option<String> = None;
+    while let Ok(mut members) = committed.recv() {
+        while let Ok(more) = committed.try_recv() {
+            members.extend(more);
+        }
+        let outcome = match &failed {
+            Some(m) => Err(m.clone()),
+            None => sync_wal(&wal, &mut file).map_err(|e| {
+                let m = format!("syncing {} failed: {e}; restart the service", wal.display());
+                failed = Some(m.clone());
+                m
+            }),
+        };
+        settle(members, outcome);
+        let _ = grew.try_send(());
+    }
+}
+
+/// `fdatasync` on the WAL file (any descriptor of a file syncs all of it).
+fn sync_wal(path: &Path, file: &mut Option<std::fs::File>) -> std::io::Result<()> {
+    if file.is_none() {
+        *file = Some(std::fs::OpenOptions::new().write(true).open(path)?);
+    }
+    file.as_ref().map_or(Ok(()), std::fs::File::sync_data)
+}
+
+/// The checkpoint thread: after commits (at most every [`CHECKPOINT_EVERY`]),
+/// copies the WAL back into the database file without stopping the writer or
+/// readers (`PASSIVE`); once the WAL passed [`WAL_RESTART_FRAMES`], waits for
+/// readers too (`RESTART`), so the writer starts the WAL over. Ends with the
+/// store (the sync thread's end closes its channel).
+fn checkpoint_thread(conn: Connection, grew: Receiver<()>) {
+    let mut mode = "PASSIVE";
+    while grew.recv().is_ok() {
+        let frames: rusqlite::Result<i64> =
+            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1));
+        // A failed checkpoint leaves the WAL as it was; the next one tries again.
+        mode = if frames.is_ok_and(|f| f > WAL_RESTART_FRAMES) { "RESTART" } else { "PASSIVE" };
+        std::thread::sleep(CHECKPOINT_EVERY);
     }
 }
 
@@ -430,17 +526,34 @@ impl SqliteStore {
         let mut writer = Connection::open(path).map_err(backend)?;
         configure(&writer).map_err(backend)?;
         migrate(&mut writer).map_err(backend)?;
+        // Synced by the sync thread (see the module docs); checkpointed by the checkpoint thread.
+        writer.pragma_update(None, "synchronous", "OFF").map_err(backend)?;
+        writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
         let reader = open_reader(path)?;
+        let checkpointer = Connection::open(path).map_err(backend)?;
+        configure(&checkpointer).map_err(backend)?;
+
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map(|_| ())
+                .map_err(|e| StoreError::Backend(format!("cannot start the {name} thread: {e}")))
+        };
+        let (grew, grown) = std::sync::mpsc::sync_channel(1);
+        spawn("cpjobs-sqlite-checkpoint", Box::new(move || checkpoint_thread(checkpointer, grown)))?;
+        let (syncer, committed) = std::sync::mpsc::channel();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = std::path::PathBuf::from(wal);
+        spawn("cpjobs-sqlite-sync", Box::new(move || sync_thread(wal, committed, grew)))?;
         let writer = Arc::new(Writer {
-            state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new() }),
+            state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new(), syncer }),
             waiting: AtomicUsize::new(0),
         });
         let (queue, queued) = std::sync::mpsc::channel();
         let thread_writer = Arc::clone(&writer);
-        std::thread::Builder::new()
-            .name("cpjobs-sqlite-writer".into())
-            .spawn(move || writer_thread(thread_writer, queued))
-            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        spawn("cpjobs-sqlite-writer", Box::new(move || writer_thread(thread_writer, queued)))?;
         Ok(SqliteStore { writer, queue, readers: Mutex::new(vec![reader]), path: path.to_owned() })
     }
 
