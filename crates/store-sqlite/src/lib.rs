@@ -21,7 +21,7 @@
 //!
 //! Group commit: writes share one connection. Each write runs in a
 //! `SAVEPOINT` of the open batch transaction, and answers only once the
-//! `COMMIT` that holds it returned, so one fsync serves the whole batch. A
+//! `COMMIT` that holds it is synced, so one fsync serves the whole batch. A
 //! write that fails rolls back to its savepoint, so it leaves nothing in the
 //! batch. If the `COMMIT` fails, every write of the batch gets the error.
 //!
@@ -426,8 +426,7 @@ fn sync_wal(path: &Path, file: &mut Option<std::fs::File>) -> std::io::Result<()
 fn checkpoint_thread(conn: Connection, grew: Receiver<()>) {
     let mut mode = "PASSIVE";
     while grew.recv().is_ok() {
-        let frames: rusqlite::Result<i64> =
-            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1));
+        let frames: rusqlite::Result<i64> = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1));
         // A failed checkpoint leaves the WAL as it was; the next one tries again.
         mode = if frames.is_ok_and(|f| f > WAL_RESTART_FRAMES) { "RESTART" } else { "PASSIVE" };
         std::thread::sleep(CHECKPOINT_EVERY);

@@ -107,3 +107,32 @@ fn a_panicking_queued_write_fails_alone() {
     assert_eq!(wait(), Ok(true), "the writer thread goes on after a panicking write");
     assert!(s.read(&mut |tx| tx.get_job("after")).expect("read").is_some());
 }
+
+#[test]
+fn a_failed_sync_is_never_answered_as_durable() {
+    use cpjobs_core::{Store, StoreError};
+    let path = fresh_path();
+    let s = SqliteStore::open(&path).expect("open");
+    // The sync thread opens the WAL by its name at the first sync: moved
+    // away, that sync fails, as a failing disk's would.
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let moved = path.with_extension("moved-wal");
+    std::fs::rename(&wal, &moved).expect("move the WAL away");
+    let insert = |id: &'static str| s.write(&mut |tx| tx.insert_job(&cpjobs_core::testing::contract::job(id, "q", 1)));
+    for id in ["first", "second"] {
+        match insert(id) {
+            Err(StoreError::Backend(m)) => assert!(m.contains("restart the service"), "{m}"),
+            other => panic!("a write whose sync failed was answered with {other:?}"),
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    s.write_then(
+        Box::new(|tx| tx.insert_job(&cpjobs_core::testing::contract::job("third", "q", 1))),
+        Box::new(move |r| tx.send(r).expect("send")),
+    );
+    let queued = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("answered");
+    assert!(matches!(queued, Err(StoreError::Backend(_))), "{queued:?}");
+    drop(s);
+    let _ = std::fs::remove_file(&moved);
+}
