@@ -184,7 +184,11 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(5
 /// WAL size (in frames, i.e. pages) above which a checkpoint also waits for
 /// readers so the writer can start the WAL over: passive checkpoints alone
 /// never finish while writes keep coming, and the WAL would grow for good.
-const WAL_RESTART_FRAMES: i64 = 16_384;
+const WAL_RESTART_FRAMES: i64 = 8_192;
+
+/// What a WAL file is cut back to when it starts over (it keeps its largest
+/// size otherwise).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// The most writes one commit holds, so a steady stream of writers cannot
 /// postpone the first one's answer for long.
@@ -203,9 +207,11 @@ const MMAP_SIZE: i64 = 1 << 32;
 #[derive(Debug)]
 pub struct SqliteStore {
     writer: Arc<Writer>,
-    /// The writer thread's queue (see [`Store::write_then`]). Dropping the
-    /// store closes it, and the thread ends once the queue is empty.
-    queue: Sender<Box<dyn Queued>>,
+    /// The writer thread's queue (see [`Store::write_then`]); closed when
+    /// the store is dropped, and the thread ends once the queue is empty.
+    queue: Option<Sender<Box<dyn Queued>>>,
+    /// The writer, sync and checkpoint threads, in the order they end.
+    threads: Vec<std::thread::JoinHandle<()>>,
     /// Idle read-only connections; a reader takes one (or opens one) per
     /// transaction, so reads run in parallel with each other and, WAL being
     /// what it is, with the writer.
@@ -528,6 +534,7 @@ impl SqliteStore {
         // Synced by the sync thread (see the module docs); checkpointed by the checkpoint thread.
         writer.pragma_update(None, "synchronous", "OFF").map_err(backend)?;
         writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
+        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT).map_err(backend)?;
         let reader = open_reader(path)?;
         let checkpointer = Connection::open(path).map_err(backend)?;
         configure(&checkpointer).map_err(backend)?;
@@ -536,24 +543,29 @@ impl SqliteStore {
             std::thread::Builder::new()
                 .name(name.into())
                 .spawn(f)
-                .map(|_| ())
                 .map_err(|e| StoreError::Backend(format!("cannot start the {name} thread: {e}")))
         };
         let (grew, grown) = std::sync::mpsc::sync_channel(1);
-        spawn("cpjobs-sqlite-checkpoint", Box::new(move || checkpoint_thread(checkpointer, grown)))?;
+        let checkpoints = spawn("cpjobs-sqlite-checkpoint", Box::new(move || checkpoint_thread(checkpointer, grown)))?;
         let (syncer, committed) = std::sync::mpsc::channel();
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         let wal = std::path::PathBuf::from(wal);
-        spawn("cpjobs-sqlite-sync", Box::new(move || sync_thread(wal, committed, grew)))?;
+        let syncs = spawn("cpjobs-sqlite-sync", Box::new(move || sync_thread(wal, committed, grew)))?;
         let writer = Arc::new(Writer {
             state: Mutex::new(Batch { conn: writer, open: false, members: Vec::new(), syncer }),
             waiting: AtomicUsize::new(0),
         });
         let (queue, queued) = std::sync::mpsc::channel();
         let thread_writer = Arc::clone(&writer);
-        spawn("cpjobs-sqlite-writer", Box::new(move || writer_thread(thread_writer, queued)))?;
-        Ok(SqliteStore { writer, queue, readers: Mutex::new(vec![reader]), path: path.to_owned() })
+        let writes = spawn("cpjobs-sqlite-writer", Box::new(move || writer_thread(thread_writer, queued)))?;
+        Ok(SqliteStore {
+            writer,
+            queue: Some(queue),
+            threads: vec![writes, syncs, checkpoints],
+            readers: Mutex::new(vec![reader]),
+            path: path.to_owned(),
+        })
     }
 
     /// The schema version the file is at.
@@ -642,6 +654,31 @@ impl SqliteStore {
     }
 }
 
+impl Drop for SqliteStore {
+    /// Ends the store's threads in order, each after the work handed to it:
+    /// the writer once its queue is empty, the sync thread once every batch
+    /// is synced and answered, the checkpoint thread last. Their connections
+    /// are closed before the store's own, so the last connection to close
+    /// checkpoints what is left and removes the WAL: a stopped service
+    /// leaves one database file.
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        let mut threads = std::mem::take(&mut self.threads).into_iter();
+        let join = |t: Option<std::thread::JoinHandle<()>>| {
+            // The store's last owner may be a callback on one of these threads.
+            if let Some(t) = t.filter(|t| t.thread().id() != std::thread::current().id()) {
+                let _ = t.join();
+            }
+        };
+        join(threads.next());
+        // No batch can come any more: closing the channel lets the sync thread end.
+        lock(&self.writer.state).syncer = std::sync::mpsc::channel().0;
+        for t in threads {
+            join(Some(t));
+        }
+    }
+}
+
 impl Store for SqliteStore {
     fn read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         self.run_read(f)
@@ -657,7 +694,11 @@ impl Store for SqliteStore {
         E: From<StoreError> + Send + 'static,
     {
         let pending: Box<dyn Queued> = Box::new(Pending { f, done: Some(done), result: None });
-        if let Err(std::sync::mpsc::SendError(p)) = self.queue.send(pending) {
+        let refused = match &self.queue {
+            Some(queue) => queue.send(pending).err().map(|std::sync::mpsc::SendError(p)| p),
+            None => Some(pending),
+        };
+        if let Some(p) = refused {
             // Only when the writer thread is gone (it does not end while the store lives).
             p.finish(Err("the writer thread has stopped".into()));
         }

@@ -136,3 +136,28 @@ fn a_failed_sync_is_never_answered_as_durable() {
     drop(s);
     let _ = std::fs::remove_file(&moved);
 }
+
+#[test]
+fn a_dropped_store_leaves_one_file_with_everything_answered() {
+    use cpjobs_core::{Store, StoreError};
+    let path = fresh_path();
+    let s = SqliteStore::open(&path).expect("open");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..200 {
+        let tx = tx.clone();
+        s.write_then(
+            Box::new(move |t| t.insert_job(&cpjobs_core::testing::contract::job(&format!("j{i}"), "q", i))),
+            Box::new(move |r: Result<(), StoreError>| tx.send(r).expect("send")),
+        );
+    }
+    drop(s);
+    drop(tx);
+    assert_eq!(rx.iter().filter(Result::is_ok).count(), 200, "every queued write is answered before the store ends");
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    assert!(!std::path::Path::new(&wal).exists(), "the last connection checkpointed and removed the WAL");
+    let s = SqliteStore::open(&path).expect("reopen");
+    for i in 0..200 {
+        assert!(s.read(&mut |t| t.get_job(&format!("j{i}"))).expect("read").is_some(), "j{i}");
+    }
+}
