@@ -228,86 +228,106 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
     }))
 }
 
-/// `ListActionExecutions`, newest first; `maxResults` default 100.
+/// `ListActionExecutions`: the actions of one execution, or of every execution
+/// (executions newest first), each execution's newest first; `maxResults` default 100.
 pub(crate) fn list_actions(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str) -> Res<Value> {
     let pipeline = req_str(input, "pipelineName")?;
     pipelines::load(tx, &caller.account_id, pipeline)?;
     let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
     let offset = decode_offset(opt_str(input, "nextToken")?)?;
-    let runs: Vec<Run> = match input.pointer("/filter/pipelineExecutionId").and_then(Value::as_str) {
-        Some(id) => vec![load_of(tx, caller, pipeline, id)?.0],
-        None => tx
-            .list_executions(&caller.account_id, pipeline, 0, 100)?
-            .iter()
-            .map(Run::from_row)
-            .collect::<Res<Vec<_>>>()?,
-    };
-    let mut details: Vec<(Millis, Value)> = Vec::new();
-    for run in &runs {
-        let plan = pipelines::plan_of(&run.declaration, region)?;
-        for (stage, sp) in run.stages.iter().zip(&plan.stages) {
-            for (a, ap) in stage.actions.iter().zip(&sp.actions) {
-                for att in a.history.iter().chain(a.current.iter()) {
-                    let mut result = json!({});
-                    if let Some(x) = &att.external_execution_id {
-                        result["externalExecutionId"] = json!(x);
-                    }
-                    if let Some(s) = &att.summary {
-                        result["externalExecutionSummary"] = json!(s);
-                    }
-                    if let Some(u) = &att.external_execution_url {
-                        result["externalExecutionUrl"] = json!(u);
-                    }
-                    if let Some((code, message)) = &att.error {
-                        result["errorDetails"] = json!({"code": code, "message": message});
-                    }
-                    let mut input_v = json!({
-                        "actionTypeId": ap.type_id.to_json(),
-                        "configuration": ap.configuration,
-                        "resolvedConfiguration": ap.configuration,
-                        "region": ap.raw.get("region").cloned().unwrap_or(json!(region)),
-                        "inputArtifacts": att.inputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>(),
-                    });
-                    if let Some(r) = ap.raw.get("roleArn") {
-                        input_v["roleArn"] = r.clone();
-                    }
-                    if let Some(n) = ap.raw.get("namespace") {
-                        input_v["namespace"] = n.clone();
-                    }
-                    let mut output = json!({
-                        "outputArtifacts": if att.status == "Succeeded" { att.outputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>() } else { vec![] },
-                        "executionResult": result,
-                    });
-                    if let Some(ov) = &att.output_variables {
-                        output["outputVariables"] = ov.clone();
-                    }
-                    let mut d = json!({
-                        "pipelineExecutionId": run.id,
-                        "actionExecutionId": att.id,
-                        "pipelineVersion": run.pipeline_version,
-                        "stageName": stage.name,
-                        "actionName": a.name,
-                        "startTime": timestamp(att.started),
-                        "lastUpdateTime": timestamp(att.updated),
-                        "status": att.status,
-                        "input": input_v,
-                        "output": output,
-                    });
-                    if let Some(u) = &att.updated_by {
-                        d["updatedBy"] = json!(u);
-                    }
-                    details.push((att.started, d));
+    // One more than the page, to know whether another page follows.
+    let wanted = offset + limit + 1;
+    let mut details: Vec<Value> = Vec::new();
+    match input.pointer("/filter/pipelineExecutionId").and_then(Value::as_str) {
+        Some(id) => details = action_details(&load_of(tx, caller, pipeline, id)?.0, region)?,
+        // Every execution's actions, executions newest first, read a page of
+        // executions at a time until the requested page is covered.
+        None => {
+            let mut at = 0;
+            loop {
+                let rows = tx.list_executions(&caller.account_id, pipeline, at, EXECUTION_PAGE)?;
+                for row in &rows {
+                    details.extend(action_details(&Run::from_row(row)?, region)?);
                 }
+                if details.len() >= wanted || rows.len() < EXECUTION_PAGE {
+                    break;
+                }
+                at += rows.len();
             }
         }
     }
-    // Newest first; the sort is stable, so equal start times keep pipeline order.
-    details.sort_by_key(|d| std::cmp::Reverse(d.0));
     let more = details.len() > offset + limit;
-    let page: Vec<Value> = details.into_iter().skip(offset).take(limit).map(|d| d.1).collect();
+    let page: Vec<Value> = details.into_iter().skip(offset).take(limit).collect();
     let mut out = json!({"actionExecutionDetails": page});
     if more {
         out["nextToken"] = json!(encode_offset(offset + limit));
     }
     Ok(out)
+}
+
+/// How many executions `ListActionExecutions` reads from the store at once.
+const EXECUTION_PAGE: usize = 100;
+
+/// The action executions of one run, newest first (by start time; equal
+/// start times keep the pipeline's order).
+fn action_details(run: &Run, region: &str) -> Res<Vec<Value>> {
+    let mut details: Vec<(Millis, Value)> = Vec::new();
+    let plan = pipelines::plan_of(&run.declaration, region)?;
+    for (stage, sp) in run.stages.iter().zip(&plan.stages) {
+        for (a, ap) in stage.actions.iter().zip(&sp.actions) {
+            for att in a.history.iter().chain(a.current.iter()) {
+                let mut result = json!({});
+                if let Some(x) = &att.external_execution_id {
+                    result["externalExecutionId"] = json!(x);
+                }
+                if let Some(s) = &att.summary {
+                    result["externalExecutionSummary"] = json!(s);
+                }
+                if let Some(u) = &att.external_execution_url {
+                    result["externalExecutionUrl"] = json!(u);
+                }
+                if let Some((code, message)) = &att.error {
+                    result["errorDetails"] = json!({"code": code, "message": message});
+                }
+                let mut input_v = json!({
+                    "actionTypeId": ap.type_id.to_json(),
+                    "configuration": ap.configuration,
+                    "resolvedConfiguration": ap.configuration,
+                    "region": ap.raw.get("region").cloned().unwrap_or(json!(region)),
+                    "inputArtifacts": att.inputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>(),
+                });
+                if let Some(r) = ap.raw.get("roleArn") {
+                    input_v["roleArn"] = r.clone();
+                }
+                if let Some(n) = ap.raw.get("namespace") {
+                    input_v["namespace"] = n.clone();
+                }
+                let mut output = json!({
+                    "outputArtifacts": if att.status == "Succeeded" { att.outputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>() } else { vec![] },
+                    "executionResult": result,
+                });
+                if let Some(ov) = &att.output_variables {
+                    output["outputVariables"] = ov.clone();
+                }
+                let mut d = json!({
+                    "pipelineExecutionId": run.id,
+                    "actionExecutionId": att.id,
+                    "pipelineVersion": run.pipeline_version,
+                    "stageName": stage.name,
+                    "actionName": a.name,
+                    "startTime": timestamp(att.started),
+                    "lastUpdateTime": timestamp(att.updated),
+                    "status": att.status,
+                    "input": input_v,
+                    "output": output,
+                });
+                if let Some(u) = &att.updated_by {
+                    d["updatedBy"] = json!(u);
+                }
+                details.push((att.started, d));
+            }
+        }
+    }
+    details.sort_by_key(|d| std::cmp::Reverse(d.0));
+    Ok(details.into_iter().map(|d| d.1).collect())
 }

@@ -228,6 +228,7 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("parallel_actions_and_run_order", parallel_actions_and_run_order),
         ("superseded_executions", superseded_executions),
         ("queued_executions", queued_executions),
+        ("action_executions_of_every_execution", action_executions_of_every_execution),
         ("s3_source_runs_in_the_service", s3_source_runs_in_the_service),
     ]
 }
@@ -1395,4 +1396,37 @@ fn queued_executions<S: Store>(w: World<S>) {
     let approvals =
         list["actionExecutionDetails"].as_array().expect("list").iter().filter(|d| d["actionName"] == "Ok").count();
     assert_eq!(approvals, 2, "both executions are in the approval stage at once");
+}
+
+/// `ListActionExecutions` without a filter pages through the actions of
+/// every execution, however many, newest execution first.
+fn action_executions_of_every_execution<S: Store>(w: World<S>) {
+    custom_source(&w);
+    gated(&w, "many", Some("PARALLEL"));
+    // Each execution's source is one action execution (a queued job).
+    let started: Vec<String> = (0..130).map(|i| start(&w, "many", i)).collect();
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut input = json!({"pipelineName": "many", "maxResults": 40});
+        if let Some(t) = &token {
+            input["nextToken"] = json!(t);
+        }
+        let page = w.ok(CUSTOMER, "ListActionExecutions", input, 200);
+        pages += 1;
+        for d in page["actionExecutionDetails"].as_array().expect("details") {
+            seen.push(d["pipelineExecutionId"].as_str().expect("id").to_owned());
+        }
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4, "130 actions in pages of 40");
+    let newest_first: Vec<String> = started.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first, "every execution's action once, newest execution first");
+    let all = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "many"}), 200);
+    assert_eq!(all["actionExecutionDetails"].as_array().map(Vec::len), Some(100), "maxResults defaults to 100");
+    assert!(all["nextToken"].is_string());
 }
