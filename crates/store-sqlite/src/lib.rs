@@ -661,20 +661,25 @@ impl Drop for SqliteStore {
     /// are closed before the store's own, so the last connection to close
     /// checkpoints what is left and removes the WAL: a stopped service
     /// leaves one database file.
+    ///
+    /// The store's last owner may be a write's callback, on the writer or
+    /// the sync thread (which may hold the batch lock): then nothing is
+    /// waited for, and the threads end on their own once the queue is closed.
     fn drop(&mut self) {
         drop(self.queue.take());
-        let mut threads = std::mem::take(&mut self.threads).into_iter();
-        let join = |t: Option<std::thread::JoinHandle<()>>| {
-            // The store's last owner may be a callback on one of these threads.
-            if let Some(t) = t.filter(|t| t.thread().id() != std::thread::current().id()) {
-                let _ = t.join();
-            }
-        };
-        join(threads.next());
+        let threads = std::mem::take(&mut self.threads);
+        let here = std::thread::current().id();
+        if threads.iter().any(|t| t.thread().id() == here) {
+            return;
+        }
+        let mut threads = threads.into_iter();
+        if let Some(writes) = threads.next() {
+            let _ = writes.join();
+        }
         // No batch can come any more: closing the channel lets the sync thread end.
         lock(&self.writer.state).syncer = std::sync::mpsc::channel().0;
         for t in threads {
-            join(Some(t));
+            let _ = t.join();
         }
     }
 }

@@ -161,3 +161,41 @@ fn a_dropped_store_leaves_one_file_with_everything_answered() {
         assert!(s.read(&mut |t| t.get_job(&format!("j{i}"))).expect("read").is_some(), "j{i}");
     }
 }
+
+#[test]
+fn a_store_whose_last_owner_is_a_write_callback_ends_without_waiting_for_itself() {
+    use cpjobs_core::{Store, StoreError};
+    use std::sync::{Arc, Mutex};
+    let s = Arc::new(fresh());
+    let (tx, rx) = std::sync::mpsc::channel();
+    // One callback runs where failed writes are answered (the writer thread),
+    // one where committed writes are (the sync thread); each holds the store.
+    let holder = Arc::new(Mutex::new(Some(Arc::clone(&s))));
+    let (h1, h2, tx1, tx2) = (Arc::clone(&holder), Arc::clone(&holder), tx.clone(), tx);
+    // The first write waits until the test has let go of the store, so the
+    // callbacks hold its last reference.
+    let (dropped, wait_dropped) = std::sync::mpsc::channel::<()>();
+    s.write_then(
+        Box::new(move |_| {
+            let _ = wait_dropped.recv_timeout(std::time::Duration::from_secs(30));
+            Err::<(), _>(StoreError::Backend("refused".into()))
+        }),
+        Box::new(move |_| {
+            drop(h1.lock().expect("lock").take());
+            tx1.send(()).expect("send");
+        }),
+    );
+    s.write_then(
+        Box::new(|t| t.insert_job(&cpjobs_core::testing::contract::job("x", "q", 1))),
+        Box::new(move |_| {
+            drop(h2.lock().expect("lock").take());
+            tx2.send(()).expect("send");
+        }),
+    );
+    drop(s);
+    dropped.send(()).expect("signal");
+    for _ in 0..2 {
+        rx.recv_timeout(std::time::Duration::from_secs(30)).expect("both callbacks ran, none deadlocked");
+    }
+    assert!(holder.lock().expect("lock").is_none());
+}
