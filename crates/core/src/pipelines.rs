@@ -386,18 +386,24 @@ pub(crate) fn create(
     Ok(out)
 }
 
-/// `GetPipeline`. Only the current version is kept.
+/// `GetPipeline`: the current version, or the `version` asked for (every
+/// version is kept until the pipeline is deleted). `metadata.updated` is when
+/// the returned version was made.
 pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str) -> Res<Value> {
     let name = req_str(input, "name")?;
-    let row = load(tx, &caller.account_id, name)?;
-    if let Some(v) = opt_i64(input, "version")?
-        && v != row.version
-    {
-        return fail(
-            "PipelineVersionNotFoundException",
-            format!("Pipeline '{name}' has no version {v}: cpjobs keeps the current version ({}) only", row.version),
-        );
-    }
+    let current = load(tx, &caller.account_id, name)?;
+    let row = match opt_i64(input, "version")? {
+        Some(v) if v != current.version => match tx.get_pipeline_version(&caller.account_id, name, v)? {
+            Some(row) => row,
+            None => {
+                return fail(
+                    "PipelineVersionNotFoundException",
+                    format!("Pipeline '{name}' has no version {v}; its current version is {}", current.version),
+                );
+            }
+        },
+        _ => current,
+    };
     Ok(json!({
         "pipeline": row.declaration,
         "metadata": {

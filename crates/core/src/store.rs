@@ -154,7 +154,10 @@ pub struct Doc {
     pub body: Value,
 }
 
-/// A pipeline as stored: the latest declaration and its version.
+/// A pipeline as stored: the latest declaration and its version. Read back
+/// through [`Tx::get_pipeline_version`], it is one earlier version instead:
+/// that version's declaration, `created` the pipeline's creation time and
+/// `updated` the time that version was made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineRow {
     /// Owning account.
@@ -279,12 +282,27 @@ pub trait Tx {
     fn list_action_types(&mut self, account_id: &str) -> StoreResult<Vec<Doc>>;
 
     /// Stores a new pipeline; `false` if the account has one by that name.
+    /// Also keeps its declaration as version `p.version` (made at `p.updated`)
+    /// for [`get_pipeline_version`](Tx::get_pipeline_version).
     fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool>;
     /// One pipeline.
     fn get_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<Option<PipelineRow>>;
-    /// Replaces a pipeline if its stored version is `expected_version`.
+    /// Replaces a pipeline if its stored version is `expected_version`, and
+    /// then keeps the new declaration as version `p.version` (made at
+    /// `p.updated`), in the same transaction: every version a pipeline had
+    /// stays readable until the pipeline is deleted.
     fn update_pipeline(&mut self, p: &PipelineRow, expected_version: i64) -> StoreResult<bool>;
-    /// Deletes a pipeline and its executions; `false` if there was none.
+    /// One version of a pipeline, as it was stored by
+    /// [`insert_pipeline`](Tx::insert_pipeline) or
+    /// [`update_pipeline`](Tx::update_pipeline): its declaration and version,
+    /// `created` the pipeline's creation time, `updated` when that version was
+    /// made. `None` if the account has no pipeline by that name or the
+    /// pipeline never had that version. No default: answering from
+    /// [`get_pipeline`](Tx::get_pipeline) would lose every older version.
+    fn get_pipeline_version(&mut self, account_id: &str, name: &str, version: i64) -> StoreResult<Option<PipelineRow>>;
+    /// Deletes a pipeline, every version of it and its executions; `false` if
+    /// there was none. A pipeline created later under the same name starts
+    /// with no versions.
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool>;
     /// Pipelines of an account ordered by name, those after `after` first.
     fn list_pipelines(&mut self, account_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<PipelineRow>>;

@@ -53,7 +53,11 @@
 //! missing ones in order. The queue index leads with what a claim filters on
 //! (queue, status, created); `ANALYZE` is never run, because the bundled
 //! SQLite's STAT4 would re-plan every claim. Version 2 writes the partial
-//! indexes' predicate with `OR` (see `unfinished!`).
+//! indexes' predicate with `OR` (see `unfinished!`). Version 3 keeps every
+//! declaration version of a pipeline in `pipeline_versions` (a file of
+//! version 2 gets its pipelines' current versions; the older ones were never
+//! kept): `insert_pipeline` and `update_pipeline` write it with the pipeline,
+//! `delete_pipeline` empties it with the pipeline.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -149,6 +153,18 @@ DROP INDEX jobs_by_pipeline;
 CREATE INDEX jobs_timeouts ON jobs (timeout_at) WHERE (status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress');
 CREATE INDEX jobs_by_execution ON jobs (execution_id) WHERE (status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress');
 CREATE INDEX jobs_by_pipeline ON jobs (account_id, pipeline_name) WHERE (status = 'Created' OR status = 'Queued' OR status = 'Dispatched' OR status = 'InProgress');
+"#,
+    r#"
+CREATE TABLE pipeline_versions (
+    account_id  TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    declaration TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name, version)
+);
+INSERT INTO pipeline_versions (account_id, name, version, declaration, created)
+    SELECT account_id, name, version, declaration, updated FROM pipelines;
 "#,
 ];
 
@@ -875,6 +891,17 @@ impl SqliteTx<'_> {
         stmt.execute(p).map_err(backend)
     }
 
+    /// Keeps `p`'s declaration (already as `declaration` text) as version
+    /// `p.version`, made at `p.updated`. A version that is already kept is a
+    /// backend failure: versions only grow, and a deleted pipeline's go with it.
+    fn insert_pipeline_version(&self, p: &PipelineRow, declaration: &str) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO pipeline_versions (account_id, name, version, declaration, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![p.account_id, p.name, p.version, declaration, p.updated],
+        )
+        .map(|_| ())
+    }
+
     /// An insert that reports a duplicate key as `false`.
     fn insert(&self, sql: &str, p: impl rusqlite::Params) -> StoreResult<bool> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
@@ -923,10 +950,15 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool> {
-        self.insert(
+        let declaration = json_text(&p.declaration);
+        let inserted = self.insert(
             "INSERT INTO pipelines (account_id, name, version, declaration, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![p.account_id, p.name, p.version, json_text(&p.declaration), p.created, p.updated],
-        )
+            params![p.account_id, p.name, p.version, declaration, p.created, p.updated],
+        )?;
+        if inserted {
+            self.insert_pipeline_version(p, &declaration)?;
+        }
+        Ok(inserted)
     }
 
     fn get_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<Option<PipelineRow>> {
@@ -938,15 +970,30 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn update_pipeline(&mut self, p: &PipelineRow, expected_version: i64) -> StoreResult<bool> {
+        let declaration = json_text(&p.declaration);
         let n = self.exec(
             "UPDATE pipelines SET version = ?3, declaration = ?4, updated = ?5 WHERE account_id = ?1 AND name = ?2 AND version = ?6",
-            params![p.account_id, p.name, p.version, json_text(&p.declaration), p.updated, expected_version],
+            params![p.account_id, p.name, p.version, declaration, p.updated, expected_version],
         )?;
+        if n == 1 {
+            self.insert_pipeline_version(p, &declaration)?;
+        }
         Ok(n == 1)
+    }
+
+    fn get_pipeline_version(&mut self, account_id: &str, name: &str, version: i64) -> StoreResult<Option<PipelineRow>> {
+        self.one(
+            "SELECT v.account_id, v.name, v.version, v.declaration, p.created, v.created \
+             FROM pipeline_versions v JOIN pipelines p ON p.account_id = v.account_id AND p.name = v.name \
+             WHERE v.account_id = ?1 AND v.name = ?2 AND v.version = ?3",
+            params![account_id, name, version],
+            pipeline_row,
+        )
     }
 
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
         self.exec("DELETE FROM executions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
+        self.exec("DELETE FROM pipeline_versions WHERE account_id = ?1 AND name = ?2", [account_id, name])?;
         Ok(self.exec("DELETE FROM pipelines WHERE account_id = ?1 AND name = ?2", [account_id, name])? == 1)
     }
 
@@ -1361,6 +1408,53 @@ mod tests {
             assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
         }
         drop((conn, store));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_version_2_file_keeps_its_current_pipeline_versions() {
+        let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-v2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("v2.sqlite");
+        let _ = std::fs::remove_file(&path);
+        // A file as a version-2 build left it: migrations 1 and 2 only, two pipelines.
+        let conn = Connection::open(&path).expect("create");
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)").expect("versions");
+        for (i, sql) in MIGRATIONS[..2].iter().enumerate() {
+            conn.execute_batch(sql).expect("migration");
+            conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1]).expect("version");
+        }
+        let row = |name: &str, version: i64, created: Millis, updated: Millis| PipelineRow {
+            account_id: "1".into(),
+            name: name.into(),
+            version,
+            declaration: serde_json::json!({"name": name, "version": version}),
+            created,
+            updated,
+        };
+        let (a, b) = (row("a", 3, 10, 30), row("b", 1, 20, 20));
+        for p in [&a, &b] {
+            conn.execute(
+                "INSERT INTO pipelines (account_id, name, version, declaration, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![p.account_id, p.name, p.version, json_text(&p.declaration), p.created, p.updated],
+            )
+            .expect("pipeline");
+        }
+        drop(conn);
+
+        let store = SqliteStore::open(&path).expect("open a version-2 file");
+        assert_eq!(store.schema_version().expect("version"), 3);
+        let version = |name: &str, v: i64| {
+            store.read(&mut |tx| -> StoreResult<_> { tx.get_pipeline_version("1", name, v) }).expect("read")
+        };
+        assert_eq!(version("a", 3), Some(a.clone()), "the current version, made when the pipeline was last updated");
+        assert_eq!(version("a", 2), None, "a version-2 file never kept the older ones");
+        assert_eq!(version("b", 1), Some(b.clone()));
+        let a4 = row("a", 4, 10, 40);
+        assert!(store.write(&mut |tx| tx.update_pipeline(&a4, 3)).expect("update"));
+        assert_eq!(version("a", 3), Some(a), "kept once updated");
+        assert_eq!(version("a", 4), Some(a4));
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

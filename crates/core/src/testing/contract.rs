@@ -46,6 +46,7 @@ pub fn run_contract<S: Store>(make: impl Fn() -> S) {
     rollback_on_error(make());
     action_types(make());
     pipelines(make());
+    pipeline_versions(make());
     executions(make());
     claims_are_fifo_per_queue(make());
     claims_filter_on_query_value(make());
@@ -127,6 +128,52 @@ fn pipelines<S: Store>(s: S) {
     assert!(w(&s, |tx| tx.delete_pipeline("1", "a")));
     assert!(!w(&s, |tx| tx.delete_pipeline("1", "a")));
     assert_eq!(r(&s, |tx| tx.get_execution("e1")), None, "executions go with their pipeline");
+}
+
+fn pipeline_versions<S: Store>(s: S) {
+    let version = |tx: &mut dyn Tx, account: &str, name: &str, v: i64| tx.get_pipeline_version(account, name, v);
+    assert!(w(&s, |tx| tx.insert_pipeline(&pipeline("a", 1))));
+    assert!(w(&s, |tx| tx.update_pipeline(&pipeline("a", 2), 1)));
+    assert!(w(&s, |tx| tx.update_pipeline(&pipeline("a", 3), 2)));
+    assert!(!w(&s, |tx| tx.update_pipeline(&pipeline("a", 4), 2)), "stale version must lose");
+    let failed: Result<bool, StoreError> = s.write(&mut |tx| {
+        tx.update_pipeline(&pipeline("a", 4), 3)?;
+        Err(StoreError::Backend("abort".into()))
+    });
+    assert!(failed.is_err());
+    let mut other = pipeline("a", 1);
+    other.account_id = "2".into();
+    other.declaration = json!({"name": "a", "account": "2"});
+    assert!(w(&s, |tx| tx.insert_pipeline(&other)));
+    assert!(w(&s, |tx| tx.insert_pipeline(&pipeline("b", 1))));
+
+    for v in 1..=3 {
+        assert_eq!(
+            r(&s, |tx| version(tx, "1", "a", v)),
+            Some(pipeline("a", v)),
+            "version {v}: its declaration, the pipeline's creation time and when the version was made"
+        );
+    }
+    assert_eq!(r(&s, |tx| tx.get_pipeline("1", "a")), Some(pipeline("a", 3)), "the current version is unchanged");
+    assert_eq!(r(&s, |tx| version(tx, "1", "a", 4)), None, "a lost or rolled back update keeps no version");
+    assert_eq!(r(&s, |tx| version(tx, "1", "a", 0)), None);
+    assert_eq!(r(&s, |tx| version(tx, "2", "a", 1)), Some(other.clone()), "versions are per account");
+    assert_eq!(r(&s, |tx| version(tx, "2", "a", 2)), None);
+    assert_eq!(r(&s, |tx| version(tx, "1", "b", 2)), None, "versions are per pipeline");
+    assert_eq!(r(&s, |tx| version(tx, "1", "c", 1)), None, "no pipeline, no version");
+
+    assert!(w(&s, |tx| tx.delete_pipeline("1", "a")));
+    for v in 1..=3 {
+        assert_eq!(r(&s, |tx| version(tx, "1", "a", v)), None, "versions go with their pipeline");
+    }
+    assert_eq!(r(&s, |tx| version(tx, "2", "a", 1)), Some(other.clone()), "another account's pipeline stays");
+    assert_eq!(r(&s, |tx| version(tx, "1", "b", 1)), Some(pipeline("b", 1)), "another pipeline stays");
+
+    let reused =
+        PipelineRow { declaration: json!({"name": "a", "again": true}), created: 50, updated: 50, ..pipeline("a", 1) };
+    assert!(w(&s, |tx| tx.insert_pipeline(&reused)), "a deleted pipeline's name can be reused");
+    assert_eq!(r(&s, |tx| version(tx, "1", "a", 1)), Some(reused.clone()), "a reused name starts at version 1 afresh");
+    assert_eq!(r(&s, |tx| version(tx, "1", "a", 2)), None, "with none of the old versions");
 }
 
 fn executions<S: Store>(s: S) {

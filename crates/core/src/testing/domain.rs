@@ -223,6 +223,7 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("wrong_and_stale_nonces", wrong_and_stale_nonces),
         ("client_tokens_and_other_partners", client_tokens_and_other_partners),
         ("pipeline_declarations", pipeline_declarations),
+        ("pipeline_versions", pipeline_versions),
         ("action_type_ownership", action_type_ownership),
         ("stop_and_delete", stop_and_delete),
         ("parallel_actions_and_run_order", parallel_actions_and_run_order),
@@ -1007,8 +1008,11 @@ fn pipeline_declarations<S: Store>(w: World<S>) {
     assert_eq!(got["pipeline"]["version"], 2);
     assert_eq!(got["pipeline"]["stages"][1]["actions"][0]["name"], "Renamed");
     assert_eq!(got["metadata"]["pipelineArn"], "arn:aws:codepipeline:us-east-1:111111111111:p");
+    let first = w.ok(CUSTOMER, "GetPipeline", json!({"name": "p", "version": 1}), 6);
+    assert_eq!(first["pipeline"]["version"], 1);
+    assert_eq!(first["pipeline"]["stages"][1]["actions"][0]["name"], "Compile");
     assert_eq!(
-        w.err(CUSTOMER, "GetPipeline", json!({"name": "p", "version": 1}), 6),
+        w.err(CUSTOMER, "GetPipeline", json!({"name": "p", "version": 3}), 6),
         "PipelineVersionNotFoundException"
     );
     let clients = w.ok(PARTNER, "ListThirdPartyClients", json!({}), 6)["clients"].clone();
@@ -1037,6 +1041,60 @@ fn pipeline_declarations<S: Store>(w: World<S>) {
     assert!(rest.get("nextToken").is_none());
     assert_eq!(w.err(CUSTOMER, "ListPipelines", json!({"nextToken": "garbage"}), 8), "InvalidNextTokenException");
     assert_eq!(w.ok(OTHER, "ListPipelines", json!({}), 8)["pipelines"], json!([]));
+}
+
+/// Every version of a pipeline stays readable with `GetPipeline`'s `version`
+/// until the pipeline is deleted; a pipeline created again under that name
+/// starts at version 1 with none of the old ones.
+fn pipeline_versions<S: Store>(w: World<S>) {
+    let secs = |s: u64| json!(at(s).duration_since(UNIX_EPOCH).expect("after").as_secs_f64());
+    let named = |action: &str| {
+        let mut d = partner_pipeline("v");
+        d["stages"][1]["actions"][0]["name"] = json!(action);
+        d
+    };
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": named("Compile")}), 1);
+    assert_eq!(w.ok(CUSTOMER, "UpdatePipeline", json!({"pipeline": named("Second")}), 2)["pipeline"]["version"], 2);
+    assert_eq!(w.ok(CUSTOMER, "UpdatePipeline", json!({"pipeline": named("Third")}), 3)["pipeline"]["version"], 3);
+    let arn = "arn:aws:codepipeline:us-east-1:111111111111:v";
+    for (v, action) in [(1, "Compile"), (2, "Second"), (3, "Third")] {
+        let got = w.ok(CUSTOMER, "GetPipeline", json!({"name": "v", "version": v}), 4);
+        assert_eq!(got["pipeline"]["version"], v, "version {v}");
+        assert_eq!(got["pipeline"]["stages"][1]["actions"][0]["name"], action, "version {v}'s declaration");
+        assert_eq!(got["pipeline"]["stages"][1]["actions"][0]["runOrder"], 1, "stored normalized");
+        assert_eq!(got["metadata"]["pipelineArn"], arn);
+        assert_eq!(got["metadata"]["created"], secs(1), "the pipeline's creation time");
+        assert_eq!(got["metadata"]["updated"], secs(v as u64), "when version {v} was made");
+    }
+    assert_eq!(
+        w.ok(CUSTOMER, "GetPipeline", json!({"name": "v"}), 4),
+        w.ok(CUSTOMER, "GetPipeline", json!({"name": "v", "version": 3}), 4),
+        "no version is the current one"
+    );
+    assert_eq!(
+        w.err(CUSTOMER, "GetPipeline", json!({"name": "v", "version": 4}), 4),
+        "PipelineVersionNotFoundException"
+    );
+    assert_eq!(
+        w.err(OTHER, "GetPipeline", json!({"name": "v", "version": 1}), 4),
+        "PipelineNotFoundException",
+        "versions are per account"
+    );
+    assert_eq!(w.err(CUSTOMER, "GetPipeline", json!({"name": "nope", "version": 1}), 4), "PipelineNotFoundException");
+
+    w.ok(CUSTOMER, "DeletePipeline", json!({"name": "v"}), 5);
+    assert_eq!(w.err(CUSTOMER, "GetPipeline", json!({"name": "v", "version": 1}), 5), "PipelineNotFoundException");
+    assert_eq!(w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": named("Again")}), 6)["pipeline"]["version"], 1);
+    let again = w.ok(CUSTOMER, "GetPipeline", json!({"name": "v", "version": 1}), 7);
+    assert_eq!(again["pipeline"]["stages"][1]["actions"][0]["name"], "Again", "version 1 is the new pipeline's");
+    assert_eq!(again["metadata"]["created"], secs(6));
+    for v in [2, 3] {
+        assert_eq!(
+            w.err(CUSTOMER, "GetPipeline", json!({"name": "v", "version": v}), 7),
+            "PipelineVersionNotFoundException",
+            "the deleted pipeline's version {v} is gone"
+        );
+    }
 }
 
 fn action_type_ownership<S: Store>(w: World<S>) {
