@@ -392,5 +392,29 @@ fn aws_cli_paginates_pipelines_and_executions() {
         .map(|s| s["pipelineExecutionId"].clone())
         .collect();
     assert_eq!(rest, started[50..]);
+
+    // Every execution's source action (one each), across the service's pages of executions.
+    let acts =
+        ok(&server, &home, CUSTOMER, &["list-action-executions", "--pipeline-name", "p-00", "--page-size", "40"]);
+    let of: Vec<_> = acts["actionExecutionDetails"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .map(|d| d["pipelineExecutionId"].clone())
+        .collect();
+    assert_eq!(of, started, "each execution's action once, newest execution first");
+
+    // Every version of a declaration stays readable.
+    let mut decl = third_party_pipeline("p-01");
+    decl["roleArn"] = json!("arn:aws:iam::111111111111:role/updated");
+    let updated = ok(&server, &home, CUSTOMER, &["update-pipeline", "--pipeline", &decl.to_string()]);
+    assert_eq!(updated["pipeline"]["version"], 2);
+    let version = |v: &str| aws(&server, &home, CUSTOMER, &["get-pipeline", "--name", "p-01", "--pipeline-version", v]);
+    let first = version("1").expect("version 1");
+    assert_eq!(first["pipeline"]["version"], 1);
+    assert_ne!(first["pipeline"]["roleArn"], decl["roleArn"]);
+    assert_eq!(version("2").expect("version 2")["pipeline"]["roleArn"], decl["roleArn"]);
+    let missing = version("3").expect_err("no version 3");
+    assert!(missing.contains("(PipelineVersionNotFoundException)"), "{missing}");
     server.stop();
 }
