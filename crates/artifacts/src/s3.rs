@@ -189,6 +189,29 @@ impl ArtifactS3 {
     }
 }
 
+/// An object's GET or HEAD answer: the fields given, plus the headers its
+/// metadata gives both (s3s has one output type for each, with the same
+/// fields, so a macro fills either).
+macro_rules! object_output {
+    ($out:ident, $meta:expr, { $($field:ident $(: $value:expr)?),* $(,)? }) => {{
+        let meta = $meta;
+        let h = &meta.headers;
+        $out {
+            $($field $(: $value)?,)*
+            accept_ranges: Some("bytes".to_owned()),
+            e_tag: Some(etag(meta)),
+            last_modified: Some(Timestamp::from(meta.last_modified())),
+            content_type: h.content_type.clone(),
+            content_encoding: h.content_encoding.clone(),
+            content_disposition: h.content_disposition.clone(),
+            cache_control: h.cache_control.clone(),
+            metadata: metadata(h),
+            parts_count: meta.parts.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            ..Default::default()
+        }
+    }};
+}
+
 #[async_trait::async_trait]
 impl S3 for ArtifactS3 {
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
@@ -304,40 +327,18 @@ impl S3 for ArtifactS3 {
         };
         let content_length = size(range.end - range.start);
         let stream = reader.stream(range).await.map_err(s3_error)?;
-        let h = &meta.headers;
-        Ok(S3Response::new(GetObjectOutput {
+        Ok(S3Response::new(object_output!(GetObjectOutput, &meta, {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(content_length),
             content_range,
-            accept_ranges: Some("bytes".to_owned()),
-            e_tag: Some(etag(&meta)),
-            last_modified: Some(Timestamp::from(meta.last_modified())),
-            content_type: h.content_type.clone(),
-            content_encoding: h.content_encoding.clone(),
-            content_disposition: h.content_disposition.clone(),
-            cache_control: h.cache_control.clone(),
-            metadata: metadata(h),
-            parts_count: meta.parts.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
-            ..Default::default()
-        }))
+        })))
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         let meta = self.store.head_object(&req.input.bucket, &req.input.key).await.map_err(s3_error)?;
-        let h = &meta.headers;
-        Ok(S3Response::new(HeadObjectOutput {
+        Ok(S3Response::new(object_output!(HeadObjectOutput, &meta, {
             content_length: Some(size(meta.size)),
-            accept_ranges: Some("bytes".to_owned()),
-            e_tag: Some(etag(&meta)),
-            last_modified: Some(Timestamp::from(meta.last_modified())),
-            content_type: h.content_type.clone(),
-            content_encoding: h.content_encoding.clone(),
-            content_disposition: h.content_disposition.clone(),
-            cache_control: h.cache_control.clone(),
-            metadata: metadata(h),
-            parts_count: meta.parts.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
-            ..Default::default()
-        }))
+        })))
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
