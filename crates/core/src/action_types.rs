@@ -137,7 +137,9 @@ pub struct ActionTypeDef {
     pub allowed_accounts: Vec<String>,
     /// Job timeout in seconds.
     pub job_timeout_seconds: u64,
-    /// Tags given at creation, echoed back.
+    /// Tags given at creation before schema version 4 of the SQLite store,
+    /// which moved them to the store's tags ([`Tx::put_tags`]); always
+    /// `null` since. Kept so stored bodies still read.
     pub tags: Value,
     /// Deleted (custom types); kept so the version is never reused.
     pub deleted: bool,
@@ -434,6 +436,7 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> 
         }
     };
     let (input_counts, output_counts) = (counts("inputArtifactDetails")?, counts("outputArtifactDetails")?);
+    let tags = crate::tags::read_tags(input, "tags")?;
     let mut properties = Vec::new();
     for p in opt_list(input, "configurationProperties")? {
         let flag = |k: &str| -> Res<bool> {
@@ -485,7 +488,7 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> 
         polling_accounts: vec![],
         allowed_accounts: vec![],
         job_timeout_seconds: DEFAULT_JOB_TIMEOUT_SECONDS,
-        tags: input.get("tags").cloned().unwrap_or(Value::Null),
+        tags: Value::Null,
         deleted: false,
     };
     let key = id.key(&caller.account_id);
@@ -506,9 +509,10 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> 
     if !tx.insert_action_type(&key, &caller.account_id, "Custom", &def.to_body())? {
         return crate::wire::lost_race("action type");
     }
+    tx.put_tags(&crate::tags::action_type_key(&key), &tags)?;
     let mut out = json!({"actionType": def.to_action_type()});
-    if let Some(tags) = input.get("tags") {
-        out["tags"] = tags.clone();
+    if input.get("tags").is_some() {
+        out["tags"] = crate::tags::to_json(&tags);
     }
     Ok(out)
 }
@@ -531,6 +535,8 @@ pub(crate) fn delete_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> 
     if !tx.update_action_type(&key, doc.revision, &def.to_body())? {
         return crate::wire::lost_race("action type");
     }
+    // Its tags go with it (the row stays, so the version is never re-created).
+    tx.drop_tags(&crate::tags::action_type_key(&key))?;
     Ok(json!({}))
 }
 

@@ -15,6 +15,7 @@ pub mod jobs;
 mod pipelines;
 mod service;
 pub mod store;
+mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod wire;

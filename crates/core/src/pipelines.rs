@@ -358,6 +358,7 @@ pub(crate) fn create(
 ) -> Res<Value> {
     let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
     let name = req_str(&decl, "name")?.to_owned();
+    let tags = crate::tags::read_tags(input, "tags")?;
     let decl = validate(tx, caller, &decl, region, 1)?;
     if tx.get_pipeline(&caller.account_id, &name)?.is_some() {
         return fail(
@@ -379,9 +380,11 @@ pub(crate) fn create(
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
     clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
+    // A pipeline deleted under this name took its tags with it: these are all it has.
+    tx.put_tags(&crate::tags::pipeline_key(&caller.account_id, &name), &tags)?;
     let mut out = json!({"pipeline": decl});
-    if let Some(tags) = input.get("tags") {
-        out["tags"] = tags.clone();
+    if input.get("tags").is_some() {
+        out["tags"] = crate::tags::to_json(&tags);
     }
     Ok(out)
 }
@@ -437,7 +440,7 @@ pub(crate) fn update(
     Ok(json!({"pipeline": decl}))
 }
 
-/// `DeletePipeline`: removes the pipeline, its executions and clients, and
+/// `DeletePipeline`: removes the pipeline, its executions, clients and tags, and
 /// fails its unfinished jobs so no worker picks them up. Deleting a pipeline
 /// that does not exist succeeds (idempotent).
 pub(crate) fn delete(tx: &mut dyn Tx, caller: &Caller, input: &Value, now: Millis) -> Res<Value> {
@@ -457,6 +460,7 @@ pub(crate) fn delete(tx: &mut dyn Tx, caller: &Caller, input: &Value, now: Milli
         tx.delete_client(&c.client_id)?;
     }
     tx.delete_pipeline(&caller.account_id, name)?;
+    tx.drop_tags(&crate::tags::pipeline_key(&caller.account_id, name))?;
     Ok(json!({}))
 }
 

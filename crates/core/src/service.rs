@@ -23,6 +23,7 @@ use crate::executions;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::pipelines;
 use crate::store::{Millis, Store, StoreError, Tx};
+use crate::tags;
 use crate::wire::{Fail, millis};
 
 /// How many times a transaction that lost a race is run again.
@@ -368,6 +369,9 @@ impl<S: Store> Api for Service<S> {
             "GetJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
             op if let Some(w) = JobWrite::of(op) => self.txn(true, &mut |tx| w.run(tx, &ctx, c, i, ms)),
             "ListThirdPartyClients" => self.txn(false, &mut |tx| clients::list(tx, c, i)),
+            "TagResource" => self.txn(true, &mut |tx| tags::tag(tx, c, i, region)),
+            "UntagResource" => self.txn(true, &mut |tx| tags::untag(tx, c, i, region)),
+            "ListTagsForResource" => self.txn(false, &mut |tx| tags::list(tx, c, i, region)),
             other if cpjobs_operation_exists(other) => {
                 Err(ApiError::validation(format!("The operation {other} is not supported by this cpjobs service")))
             }
@@ -476,13 +480,10 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "ListDeployActionExecutionTargets",
     "ListRuleExecutions",
     "ListRuleTypes",
-    "ListTagsForResource",
     "ListWebhooks",
     "OverrideStageCondition",
     "PutActionRevision",
     "PutWebhook",
     "RegisterWebhookWithThirdParty",
     "RollbackStage",
-    "TagResource",
-    "UntagResource",
 ];

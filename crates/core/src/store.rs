@@ -262,6 +262,15 @@ pub struct ClientRow {
     pub created: Millis,
 }
 
+/// One resource tag: a key and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// The tag key (unique per resource).
+    pub key: String,
+    /// Its value (may be empty).
+    pub value: String,
+}
+
 /// The operations of one transaction. Lists are ordered as documented on each
 /// method, so every backend pages identically.
 pub trait Tx {
@@ -403,4 +412,16 @@ pub trait Tx {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<ClientRow>>;
+
+    /// Tags of one resource (`resource` is the domain's key for it, opaque
+    /// to the store), ordered by tag key, those after `after` only, at most
+    /// `limit`.
+    fn list_tags(&mut self, resource: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<Tag>>;
+    /// Sets tags of one resource: a key it has is overwritten, others are
+    /// added. The keys of `tags` are distinct.
+    fn put_tags(&mut self, resource: &str, tags: &[Tag]) -> StoreResult<()>;
+    /// Removes these tag keys of one resource; keys it does not have are ignored.
+    fn delete_tags(&mut self, resource: &str, keys: &[String]) -> StoreResult<()>;
+    /// Removes every tag of one resource (the resource was deleted).
+    fn drop_tags(&mut self, resource: &str) -> StoreResult<()>;
 }

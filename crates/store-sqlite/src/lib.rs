@@ -57,7 +57,11 @@
 //! declaration version of a pipeline in `pipeline_versions` (a file of
 //! version 2 gets its pipelines' current versions; the older ones were never
 //! kept): `insert_pipeline` and `update_pipeline` write it with the pipeline,
-//! `delete_pipeline` empties it with the pipeline.
+//! `delete_pipeline` empties it with the pipeline. Version 4 adds `tags`
+//! (one row per resource and tag key; the resource key is the domain's),
+//! and moves there the tags a file of version 3 kept in its live custom
+//! action types' bodies (what `CreateCustomActionType` was given; reserved
+//! `aws:` keys are left out, a repeated key keeps its last value).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,7 +69,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use cpjobs_core::store::{
-    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tx, WriteDone, WriteFn,
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, Tx, WriteDone, WriteFn,
 };
 use cpjobs_core::{JobStatus, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -165,6 +169,20 @@ CREATE TABLE pipeline_versions (
 );
 INSERT INTO pipeline_versions (account_id, name, version, declaration, created)
     SELECT account_id, name, version, declaration, updated FROM pipelines;
+"#,
+    r#"
+CREATE TABLE tags (
+    resource TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (resource, key)
+) WITHOUT ROWID;
+INSERT OR REPLACE INTO tags (resource, key, value)
+    SELECT 'actiontype/' || a.key, json_extract(t.value, '$.key'), json_extract(t.value, '$.value')
+    FROM action_types a, json_each(a.body, '$.tags') t
+    WHERE a.owner = 'Custom' AND json_extract(a.body, '$.deleted') = 0
+      AND json_type(t.value, '$.key') = 'text' AND json_type(t.value, '$.value') = 'text'
+      AND lower(substr(json_extract(t.value, '$.key'), 1, 4)) <> 'aws:';
 "#,
 ];
 
@@ -1304,6 +1322,36 @@ impl Tx for SqliteTx<'_> {
             client_row,
         )
     }
+
+    fn list_tags(&mut self, resource: &str, after: Option<&str>, n: usize) -> StoreResult<Vec<Tag>> {
+        self.query(
+            "SELECT key, value FROM tags WHERE resource = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+            params![resource, after.unwrap_or(""), limit(n)],
+            |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }),
+        )
+    }
+
+    fn put_tags(&mut self, resource: &str, tags: &[Tag]) -> StoreResult<()> {
+        for t in tags {
+            self.exec(
+                "INSERT INTO tags (resource, key, value) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (resource, key) DO UPDATE SET value = excluded.value",
+                params![resource, t.key, t.value],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn delete_tags(&mut self, resource: &str, keys: &[String]) -> StoreResult<()> {
+        for k in keys {
+            self.exec("DELETE FROM tags WHERE resource = ?1 AND key = ?2", params![resource, k])?;
+        }
+        Ok(())
+    }
+
+    fn drop_tags(&mut self, resource: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM tags WHERE resource = ?1", [resource]).map(|_| ())
+    }
 }
 
 #[cfg(test)]
@@ -1412,6 +1460,58 @@ mod tests {
     }
 
     #[test]
+    fn a_version_3_file_moves_live_custom_action_type_tags_to_the_tags_table() {
+        let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-v3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("v3.sqlite");
+        let _ = std::fs::remove_file(&path);
+        // A file as a version-3 build left it: tags kept in the custom action types' bodies.
+        let conn = Connection::open(&path).expect("create");
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)").expect("versions");
+        for (i, sql) in MIGRATIONS[..3].iter().enumerate() {
+            conn.execute_batch(sql).expect("migration");
+            conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1]).expect("version");
+        }
+        let tags = serde_json::json!([
+            {"key": "team", "value": "a"}, {"key": "aws:x", "value": "b"},
+            {"key": "team", "value": "ci"}, {"key": "env", "value": ""}
+        ]);
+        for (key, owner, deleted, tags) in [
+            ("Custom/1/Build/Kept/1", "Custom", false, tags.clone()),
+            ("Custom/1/Build/Gone/1", "Custom", true, tags.clone()),
+            ("Custom/1/Build/None/1", "Custom", false, Value::Null),
+            ("ThirdParty/Build/P/1", "ThirdParty", false, tags),
+        ] {
+            let body = serde_json::json!({"tags": tags, "deleted": deleted});
+            conn.execute(
+                "INSERT INTO action_types (key, account_id, owner, revision, body) VALUES (?1, '1', ?2, 1, ?3)",
+                params![key, owner, json_text(&body)],
+            )
+            .expect("action type");
+        }
+        drop(conn);
+
+        let store = SqliteStore::open(&path).expect("open a version-3 file");
+        assert_eq!(store.schema_version().expect("version"), 4);
+        let tags = |resource: &str| {
+            store.read(&mut |tx| -> StoreResult<_> { tx.list_tags(resource, None, 100) }).expect("read")
+        };
+        let tag = |key: &str, value: &str| Tag { key: key.into(), value: value.into() };
+        assert_eq!(
+            tags("actiontype/Custom/1/Build/Kept/1"),
+            vec![tag("env", ""), tag("team", "ci")],
+            "by key, the last of a repeated key, no reserved key"
+        );
+        for gone in
+            ["actiontype/Custom/1/Build/Gone/1", "actiontype/Custom/1/Build/None/1", "actiontype/ThirdParty/Build/P/1"]
+        {
+            assert_eq!(tags(gone), vec![], "{gone}");
+        }
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
     fn a_version_2_file_keeps_its_current_pipeline_versions() {
         let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-v2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -1443,7 +1543,7 @@ mod tests {
         drop(conn);
 
         let store = SqliteStore::open(&path).expect("open a version-2 file");
-        assert_eq!(store.schema_version().expect("version"), 3);
+        assert_eq!(store.schema_version().expect("version"), MIGRATIONS.len() as i64);
         let version = |name: &str, v: i64| {
             store.read(&mut |tx| -> StoreResult<_> { tx.get_pipeline_version("1", name, v) }).expect("read")
         };

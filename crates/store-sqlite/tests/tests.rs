@@ -37,10 +37,10 @@ fn domain_scenarios() {
 fn schema_is_versioned_and_reopening_keeps_it() {
     let path = fresh_path();
     let s = SqliteStore::open(&path).expect("open");
-    assert_eq!(s.schema_version().expect("version"), 3);
+    assert_eq!(s.schema_version().expect("version"), 4);
     drop(s);
     let s = SqliteStore::open(&path).expect("reopen");
-    assert_eq!(s.schema_version().expect("version"), 3);
+    assert_eq!(s.schema_version().expect("version"), 4);
 }
 
 #[test]

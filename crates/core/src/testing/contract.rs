@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::jobs::JobStatus;
-use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tx};
+use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, Tx};
 
 type R<T> = Result<T, StoreError>;
 
@@ -54,6 +54,7 @@ pub fn run_contract<S: Store>(make: impl Fn() -> S) {
     leases_and_timeouts(make());
     unfinished_job_lists(make());
     clients(make());
+    tags(make());
     concurrent_claims_hand_each_job_out_once(Arc::new(make()));
     concurrent_writes_keep_exactly_the_successful_ones(Arc::new(make()));
     queued_writes_answer_once_committed(make());
@@ -382,6 +383,41 @@ fn clients<S: Store>(s: S) {
     assert!(w(&s, |tx| tx.delete_client("c1")));
     assert!(!w(&s, |tx| tx.delete_client("c1")));
     assert_eq!(r(&s, |tx| tx.get_client("c1")), None);
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag { key: key.into(), value: value.into() }
+}
+
+fn tags<S: Store>(s: S) {
+    let list = |s: &S, resource: &str| r(s, |tx| tx.list_tags(resource, None, usize::MAX));
+    assert_eq!(list(&s, "a"), vec![], "a resource starts untagged");
+    w(&s, |tx| tx.put_tags("a", &[tag("team", "ci"), tag("env", "prod"), tag("cost", "")]));
+    w(&s, |tx| tx.put_tags("b", &[tag("team", "other")]));
+    assert_eq!(list(&s, "a"), vec![tag("cost", ""), tag("env", "prod"), tag("team", "ci")], "ordered by key");
+    w(&s, |tx| tx.put_tags("a", &[tag("team", "cd"), tag("zone", "z")]));
+    assert_eq!(
+        list(&s, "a"),
+        vec![tag("cost", ""), tag("env", "prod"), tag("team", "cd"), tag("zone", "z")],
+        "a key it has is overwritten, others added"
+    );
+    assert_eq!(r(&s, |tx| tx.list_tags("a", None, 2)), vec![tag("cost", ""), tag("env", "prod")], "limit");
+    assert_eq!(r(&s, |tx| tx.list_tags("a", Some("env"), 1)), vec![tag("team", "cd")], "those after `after`");
+    assert_eq!(r(&s, |tx| tx.list_tags("a", Some("zone"), 5)), vec![]);
+    w(&s, |tx| tx.delete_tags("a", &["env".into(), "absent".into()]));
+    assert_eq!(list(&s, "a"), vec![tag("cost", ""), tag("team", "cd"), tag("zone", "z")], "absent keys are ignored");
+    assert_eq!(list(&s, "b"), vec![tag("team", "other")], "tags are per resource");
+    let failed: Result<(), StoreError> = s.write(&mut |tx| {
+        tx.put_tags("a", &[tag("team", "lost")])?;
+        tx.drop_tags("b")?;
+        Err(StoreError::Backend("abort".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(list(&s, "a")[1], tag("team", "cd"), "a failed transaction changes no tag");
+    assert_eq!(list(&s, "b").len(), 1);
+    w(&s, |tx| tx.drop_tags("a"));
+    assert_eq!(list(&s, "a"), vec![], "every tag dropped");
+    assert_eq!(list(&s, "b"), vec![tag("team", "other")], "other resources keep theirs");
 }
 
 fn concurrent_claims_hand_each_job_out_once<S: Store>(s: Arc<S>) {

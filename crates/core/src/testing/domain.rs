@@ -231,6 +231,7 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("queued_executions", queued_executions),
         ("action_executions_of_every_execution", action_executions_of_every_execution),
         ("s3_source_runs_in_the_service", s3_source_runs_in_the_service),
+        ("resource_tags", resource_tags),
     ]
 }
 
@@ -1095,6 +1096,174 @@ fn pipeline_versions<S: Store>(w: World<S>) {
             "the deleted pipeline's version {v} is gone"
         );
     }
+}
+
+/// `{key, value}` tags, as the wire has them.
+fn tag_list(tags: &[(&str, &str)]) -> Value {
+    Value::Array(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect())
+}
+
+fn resource_tags<S: Store>(w: World<S>) {
+    let arn = format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:tagged");
+    let list = |arn: &str| w.ok(CUSTOMER, "ListTagsForResource", json!({"resourceArn": arn}), 1)["tags"].clone();
+    let created = w.ok(
+        CUSTOMER,
+        "CreatePipeline",
+        json!({"pipeline": partner_pipeline("tagged"), "tags": tag_list(&[("team", "ci"), ("env", "prod")])}),
+        1,
+    );
+    assert_eq!(created["tags"], tag_list(&[("team", "ci"), ("env", "prod")]), "the tags applied are answered");
+    assert_eq!(list(&arn), tag_list(&[("env", "prod"), ("team", "ci")]), "listed by key");
+
+    // Add and overwrite; remove, absent keys included.
+    w.ok(CUSTOMER, "TagResource", json!({"resourceArn": arn, "tags": tag_list(&[("cost", ""), ("team", "cd")])}), 2);
+    assert_eq!(list(&arn), tag_list(&[("cost", ""), ("env", "prod"), ("team", "cd")]));
+    let page = w.ok(CUSTOMER, "ListTagsForResource", json!({"resourceArn": arn, "maxResults": 2}), 2);
+    assert_eq!(page["tags"], tag_list(&[("cost", ""), ("env", "prod")]));
+    let token = page["nextToken"].as_str().expect("a next page");
+    let page =
+        w.ok(CUSTOMER, "ListTagsForResource", json!({"resourceArn": arn, "maxResults": 2, "nextToken": token}), 2);
+    assert_eq!(page["tags"], tag_list(&[("team", "cd")]));
+    assert!(page.get("nextToken").is_none(), "the last page has no token");
+    assert_eq!(
+        w.err(CUSTOMER, "ListTagsForResource", json!({"resourceArn": arn, "nextToken": "zz"}), 2),
+        "InvalidNextTokenException"
+    );
+    w.ok(CUSTOMER, "UntagResource", json!({"resourceArn": arn, "tagKeys": ["env", "absent"]}), 3);
+    assert_eq!(list(&arn), tag_list(&[("cost", ""), ("team", "cd")]));
+
+    // 50 tags at most; a refused request changes nothing.
+    let keys = |from: usize, n: usize| -> Vec<(String, String)> {
+        (from..from + n).map(|i| (format!("k{i:02}"), format!("v{i}"))).collect()
+    };
+    let as_list =
+        |tags: &[(String, String)]| tag_list(&tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
+    let before = list(&arn);
+    assert_eq!(
+        w.err(CUSTOMER, "TagResource", json!({"resourceArn": arn, "tags": as_list(&keys(0, 49))}), 4),
+        "TooManyTagsException"
+    );
+    assert_eq!(list(&arn), before, "a refused TagResource changes nothing");
+    w.ok(CUSTOMER, "TagResource", json!({"resourceArn": arn, "tags": as_list(&keys(0, 48))}), 4);
+    assert_eq!(list(&arn).as_array().expect("tags").len(), 50);
+    w.ok(CUSTOMER, "TagResource", json!({"resourceArn": arn, "tags": tag_list(&[("team", "full")])}), 4);
+    assert_eq!(
+        w.err(CUSTOMER, "TagResource", json!({"resourceArn": arn, "tags": tag_list(&[("one", "more")])}), 4),
+        "TooManyTagsException"
+    );
+    let all = w.ok(CUSTOMER, "ListTagsForResource", json!({"resourceArn": arn}), 4)["tags"].clone();
+    assert_eq!(all.as_array().expect("tags").len(), 50, "one page holds every tag");
+    assert_eq!(all[49], json!({"key": "team", "value": "full"}), "overwriting a key at the limit is fine");
+
+    // Reserved and repeated keys.
+    for tags in [
+        tag_list(&[("aws:cloudformation:stack-name", "x")]),
+        tag_list(&[("AWS:team", "x")]),
+        tag_list(&[("dup", "1"), ("dup", "2")]),
+    ] {
+        assert_eq!(
+            w.err(CUSTOMER, "TagResource", json!({"resourceArn": arn, "tags": tags}), 5),
+            "InvalidTagsException",
+            "{tags}"
+        );
+    }
+    assert_eq!(
+        w.err(CUSTOMER, "UntagResource", json!({"resourceArn": arn, "tagKeys": ["team", "aws:x"]}), 5),
+        "InvalidTagsException"
+    );
+    assert_eq!(list(&arn), all, "refused requests change nothing");
+    for (tags, code) in
+        [(tag_list(&[("aws:x", "y")]), "InvalidTagsException"), (as_list(&keys(0, 51)), "TooManyTagsException")]
+    {
+        assert_eq!(
+            w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("refused"), "tags": tags}), 5),
+            code
+        );
+        assert_eq!(
+            w.err(CUSTOMER, "GetPipeline", json!({"name": "refused"}), 5),
+            "PipelineNotFoundException",
+            "refused tags create no pipeline"
+        );
+    }
+
+    // ARNs: malformed or of another region, partition or service; resources not the caller's.
+    for bad in [
+        "not-an-arn".to_owned(),
+        "arn:aws:s3:::bucket".to_owned(),
+        format!("arn:aws:codepipeline:eu-west-1:{CUSTOMER}:tagged"),
+        format!("arn:aws-cn:codepipeline:us-east-1:{CUSTOMER}:tagged"),
+        format!("arn:aws:codebuild:us-east-1:{CUSTOMER}:tagged"),
+        format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:actiontype:Custom/Build/X"),
+        format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:bad/name"),
+    ] {
+        assert_eq!(
+            w.err(CUSTOMER, "ListTagsForResource", json!({"resourceArn": bad}), 6),
+            "InvalidArnException",
+            "{bad}"
+        );
+        assert_eq!(
+            w.err(CUSTOMER, "TagResource", json!({"resourceArn": bad, "tags": tag_list(&[("a", "b")])}), 6),
+            "InvalidArnException",
+            "{bad}"
+        );
+    }
+    for missing in [
+        format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:nope"),
+        format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:actiontype:Custom/Build/Nope/1"),
+        format!("arn:aws:codepipeline:us-east-1:{PARTNER}:actiontype:ThirdParty/Build/PartnerBuild/1"),
+        format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:webhook:nope"),
+    ] {
+        assert_eq!(
+            w.err(CUSTOMER, "ListTagsForResource", json!({"resourceArn": missing}), 6),
+            "ResourceNotFoundException",
+            "{missing}"
+        );
+    }
+    for op in ["ListTagsForResource", "TagResource", "UntagResource"] {
+        let input = json!({"resourceArn": arn, "tags": tag_list(&[("a", "b")]), "tagKeys": ["team"]});
+        assert_eq!(w.err(OTHER, op, input, 6), "ResourceNotFoundException", "{op}: another account's pipeline");
+    }
+    assert_eq!(list(&arn), all, "another account changed nothing");
+
+    // A deleted pipeline's tags go with it.
+    w.ok(CUSTOMER, "DeletePipeline", json!({"name": "tagged"}), 7);
+    assert_eq!(w.err(CUSTOMER, "ListTagsForResource", json!({"resourceArn": arn}), 7), "ResourceNotFoundException");
+    let again = w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("tagged")}), 8);
+    assert!(again.get("tags").is_none(), "no tags given, none answered");
+    assert_eq!(list(&arn), json!([]), "a recreated pipeline starts untagged");
+
+    // Custom action types.
+    let type_arn = format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:actiontype:Custom/Build/Tagged/1");
+    let mut input = custom_type_input();
+    input["provider"] = json!("Tagged");
+    input["tags"] = tag_list(&[("team", "builders")]);
+    let created = w.ok(CUSTOMER, "CreateCustomActionType", input.clone(), 9);
+    assert_eq!(created["tags"], tag_list(&[("team", "builders")]));
+    assert_eq!(list(&type_arn), tag_list(&[("team", "builders")]));
+    w.ok(CUSTOMER, "TagResource", json!({"resourceArn": type_arn, "tags": tag_list(&[("env", "dev")])}), 9);
+    w.ok(CUSTOMER, "UntagResource", json!({"resourceArn": type_arn, "tagKeys": ["team"]}), 9);
+    assert_eq!(list(&type_arn), tag_list(&[("env", "dev")]));
+    assert_eq!(
+        w.err(OTHER, "ListTagsForResource", json!({"resourceArn": type_arn}), 9),
+        "ResourceNotFoundException",
+        "another account's action type"
+    );
+    let mut refused = input.clone();
+    refused["provider"] = json!("Refused");
+    refused["tags"] = tag_list(&[("aws:x", "y")]);
+    assert_eq!(w.err(CUSTOMER, "CreateCustomActionType", refused, 9), "InvalidTagsException");
+    let refused_arn = format!("arn:aws:codepipeline:us-east-1:{CUSTOMER}:actiontype:Custom/Build/Refused/1");
+    assert_eq!(
+        w.err(CUSTOMER, "ListTagsForResource", json!({"resourceArn": refused_arn}), 9),
+        "ResourceNotFoundException",
+        "refused tags create no action type"
+    );
+    w.ok(CUSTOMER, "DeleteCustomActionType", json!({"category": "Build", "provider": "Tagged", "version": "1"}), 10);
+    assert_eq!(
+        w.err(CUSTOMER, "ListTagsForResource", json!({"resourceArn": type_arn}), 10),
+        "ResourceNotFoundException",
+        "a deleted action type has no tags"
+    );
 }
 
 fn action_type_ownership<S: Store>(w: World<S>) {

@@ -259,6 +259,56 @@ fn aws_cli_custom_action_flow() {
     server.stop();
 }
 
+/// Tags as tooling sets and reads them: at creation, added, overwritten,
+/// listed across pages (the CLI pages with `--page-size`), removed, refused
+/// when reserved, and gone with a deleted pipeline.
+#[test]
+fn aws_cli_tags_a_pipeline() {
+    let home = TempDir::new("awscli-tags");
+    let mut server = Server::start(&home.0, &config(None));
+    let decl = file(&home, "pipeline.json", &third_party_pipeline("app"));
+    let create = ["create-pipeline", "--pipeline", &decl, "--tags", "key=team,value=ci", "key=env,value=prod"];
+    let created = ok(&server, &home, CUSTOMER, &create);
+    assert_eq!(created["tags"], json!([{"key": "team", "value": "ci"}, {"key": "env", "value": "prod"}]));
+    let got = ok(&server, &home, CUSTOMER, &["get-pipeline", "--name", "app"]);
+    let arn = got["metadata"]["pipelineArn"].as_str().expect("pipeline ARN").to_owned();
+    let list = |extra: &[&str]| {
+        let mut args = vec!["list-tags-for-resource", "--resource-arn", &arn];
+        args.extend_from_slice(extra);
+        ok(&server, &home, CUSTOMER, &args)["tags"].clone()
+    };
+    assert_eq!(list(&[]), json!([{"key": "env", "value": "prod"}, {"key": "team", "value": "ci"}]));
+
+    ok(
+        &server,
+        &home,
+        CUSTOMER,
+        &["tag-resource", "--resource-arn", &arn, "--tags", "key=team,value=cd", "key=cost,value=42"],
+    );
+    let all = json!([{"key": "cost", "value": "42"}, {"key": "env", "value": "prod"}, {"key": "team", "value": "cd"}]);
+    assert_eq!(list(&[]), all);
+    assert_eq!(list(&["--page-size", "1"]), all, "one tag a page, every page read");
+    ok(&server, &home, CUSTOMER, &["untag-resource", "--resource-arn", &arn, "--tag-keys", "env", "absent"]);
+    assert_eq!(list(&[]), json!([{"key": "cost", "value": "42"}, {"key": "team", "value": "cd"}]));
+
+    let refused =
+        aws(&server, &home, CUSTOMER, &["tag-resource", "--resource-arn", &arn, "--tags", "key=aws:x,value=y"])
+            .expect_err("a reserved key");
+    assert!(refused.contains("InvalidTagsException"), "{refused}");
+    let elsewhere = arn.replace(REGION, "eu-west-3");
+    let refused = aws(&server, &home, CUSTOMER, &["list-tags-for-resource", "--resource-arn", &elsewhere])
+        .expect_err("another region's ARN");
+    assert!(refused.contains("InvalidArnException"), "{refused}");
+    let refused = aws(&server, &home, PARTNER, &["list-tags-for-resource", "--resource-arn", &arn])
+        .expect_err("another account's pipeline");
+    assert!(refused.contains("ResourceNotFoundException"), "{refused}");
+
+    ok(&server, &home, CUSTOMER, &["delete-pipeline", "--name", "app"]);
+    ok(&server, &home, CUSTOMER, &["create-pipeline", "--pipeline", &decl]);
+    assert_eq!(list(&[]), json!([]), "a recreated pipeline starts untagged");
+    server.stop();
+}
+
 /// A Manual approval answered with the token from get-pipeline-state, then a
 /// third-party failure that fails the action and the execution with its message.
 #[test]
