@@ -396,20 +396,42 @@ impl Batch {
         }
     }
 
+    /// Opens one write's savepoint in the batch (opening the batch if none is).
+    fn open_savepoint(&mut self) -> Result<(), StoreError> {
+        self.begin()?;
+        run_statement(&self.conn, "SAVEPOINT write")
+    }
+
+    /// Ends one write's savepoint: keeps its changes in the batch when `ok`
+    /// and they can be released (`Ok(true)`); otherwise undoes this write
+    /// only, since the batch may hold other writes (`Ok(false)` when the write
+    /// itself failed, `Err` when its release did).
+    fn close_savepoint(&self, ok: bool) -> Result<bool, StoreError> {
+        let released = if ok { run_statement(&self.conn, "RELEASE write").map(|()| true) } else { Ok(false) };
+        if !matches!(released, Ok(true)) {
+            let _ = self.conn.execute_batch("ROLLBACK TO write; RELEASE write");
+        }
+        released
+    }
+
+    /// Whether the batch should commit now: unless a caller of
+    /// [`Store::write`] is queued to join it (it will commit, or the one
+    /// after it) and it still has room.
+    fn commit_due(&self, writer: &Writer) -> bool {
+        writer.waiting.load(Ordering::SeqCst) == 0 || self.members.len() >= MAX_BATCH
+    }
+
     /// Runs a queued write in its own savepoint of the open batch: it joins
     /// the batch if it succeeded, and is answered at once if it failed.
     fn run_queued(&mut self, mut q: Box<dyn Queued>) {
-        if let Err(e) = self.begin().and_then(|()| run_statement(&self.conn, "SAVEPOINT write")) {
+        if let Err(e) = self.open_savepoint() {
             return q.finish(Err(e.to_string()));
         }
         let ok = q.run(&mut SqliteTx { conn: &self.conn });
-        let kept = ok && run_statement(&self.conn, "RELEASE write").is_ok();
-        if kept {
-            self.members.push(Member::Queued(q));
-        } else {
-            // Undo this write only; the batch may hold other writes.
-            let _ = self.conn.execute_batch("ROLLBACK TO write; RELEASE write");
-            q.finish(if ok { Err("the write could not be kept in the transaction".into()) } else { Ok(()) });
+        match self.close_savepoint(ok) {
+            Ok(true) => self.members.push(Member::Queued(q)),
+            Ok(false) => q.finish(Ok(())),
+            Err(e) => q.finish(Err(e.to_string())),
         }
     }
 }
@@ -486,7 +508,7 @@ fn writer_thread(writer: Arc<Writer>, queue: Receiver<Box<dyn Queued>>) {
                 Err(_) => break,
             }
         }
-        if writer.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
+        if batch.commit_due(&writer) {
             batch.finish();
         }
     }
@@ -644,32 +666,25 @@ impl SqliteStore {
         w.waiting.fetch_add(1, Ordering::SeqCst);
         let mut batch = lock(&w.state);
         w.waiting.fetch_sub(1, Ordering::SeqCst);
-        batch.begin()?;
-        let r = match run_statement(&batch.conn, "SAVEPOINT write") {
+        let r = match batch.open_savepoint() {
             Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut SqliteTx { conn: &batch.conn }))),
             Err(e) => Ok(Err(e.into())),
         };
         let r = match r {
-            Ok(Ok(v)) => match run_statement(&batch.conn, "RELEASE write") {
-                Ok(()) => {
+            Ok(Ok(v)) => match batch.close_savepoint(true) {
+                Ok(_) => {
                     let slot = Arc::new(Slot::default());
                     batch.members.push(Member::Waiting(Arc::clone(&slot)));
                     Ok(Ok((v, slot)))
                 }
-                Err(e) => {
-                    let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
-                    Ok(Err(e.into()))
-                }
+                Err(e) => Ok(Err(e.into())),
             },
             other => {
-                // Undo this write only; the batch may hold other writers' work.
-                let _ = batch.conn.execute_batch("ROLLBACK TO write; RELEASE write");
+                let _ = batch.close_savepoint(false);
                 other.map(|r| r.map(|v| (v, Arc::new(Slot::default()))))
             }
         };
-        // Commit now unless a writer is queued to join the batch (it will
-        // commit, or the one after it) and the batch still has room.
-        if w.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
+        if batch.commit_due(w) {
             batch.finish();
         }
         let (v, slot) = match r {
