@@ -33,20 +33,20 @@ const RETRIES: usize = 8;
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// The CodePipeline job service over store `S`. What submitted writes need
-/// is shared (`Arc`), since they outlive the call that made them.
+/// is shared (`Arc`, in [`JobEnv`]), since they outlive the call that made them.
 pub struct Service<S: Store> {
     store: Arc<S>,
-    region: Arc<str>,
-    lease: Duration,
-    credentials: Arc<dyn CredentialIssuer>,
+    /// Region, lease, credential issuer and parsed action types.
+    env: JobEnv,
     artifacts: Box<dyn ArtifactLocations>,
-    /// Action types as the job operations parsed them.
-    types: Arc<TypeCache>,
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("region", &self.region).field("lease", &self.lease).finish_non_exhaustive()
+        f.debug_struct("Service")
+            .field("region", &self.env.region)
+            .field("lease_ms", &self.env.lease_ms)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,11 +58,13 @@ impl<S: Store> Service<S> {
         let lease = config.dispatch_lease_seconds.map_or(DEFAULT_LEASE, Duration::from_secs);
         let svc = Service {
             store: Arc::new(store),
-            region: region.into(),
-            lease,
-            credentials: Arc::new(NoCredentials),
+            env: JobEnv {
+                region: region.into(),
+                lease_ms: lease_millis(lease),
+                credentials: Arc::new(NoCredentials),
+                types: Arc::default(),
+            },
             artifacts: Box::new(NoArtifactStore),
-            types: Arc::default(),
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -74,7 +76,7 @@ impl<S: Store> Service<S> {
 
     /// Replaces the artifact credential issuer.
     pub fn with_credential_issuer(mut self, issuer: impl CredentialIssuer) -> Service<S> {
-        self.credentials = Arc::new(issuer);
+        self.env.credentials = Arc::new(issuer);
         self
     }
 
@@ -86,7 +88,7 @@ impl<S: Store> Service<S> {
 
     /// Replaces the dispatch lease (30 s by default).
     pub fn with_lease(mut self, lease: Duration) -> Service<S> {
-        self.lease = lease;
+        self.env.lease_ms = lease_millis(lease);
         self
     }
 
@@ -96,22 +98,7 @@ impl<S: Store> Service<S> {
     }
 
     fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            region: &self.region,
-            lease_ms: self.lease.as_millis() as i64,
-            credentials: self.credentials.as_ref(),
-            types: &self.types,
-        }
-    }
-
-    /// What a submitted job write needs, owned.
-    fn job_env(&self) -> JobEnv {
-        JobEnv {
-            region: Arc::clone(&self.region),
-            lease_ms: self.lease.as_millis() as i64,
-            credentials: Arc::clone(&self.credentials),
-            types: Arc::clone(&self.types),
-        }
+        self.env.ctx()
     }
 
     /// Times out overdue jobs and re-queues jobs whose lease ended, until
@@ -120,7 +107,7 @@ impl<S: Store> Service<S> {
         let now = millis(now);
         let mut total = TickReport::default();
         // Check on the reader first: a sweep with nothing to do must not take the writer.
-        if !self.txn(false, &mut |tx| sweep_due(tx, now))? {
+        if !self.txn(false, &mut |tx| Ok(tx.anything_due(now)?))? {
             return Ok(total);
         }
         loop {
@@ -161,7 +148,7 @@ impl<S: Store> Service<S> {
                         continue;
                     }
                 };
-                let region = &*self.region;
+                let region = &*self.env.region;
                 self.txn(true, &mut |tx| {
                     executions::finish_source(tx, &copy, result.as_ref().map_err(String::as_str), region, now)
                 })?;
@@ -197,7 +184,7 @@ impl<S: Store> Service<S> {
         let mut attempt = 0;
         loop {
             let r = if write { self.store.write(f) } else { self.store.read(f) };
-            match settle(r, attempt, &self.types) {
+            match settle(r, attempt, &self.env.types) {
                 Settled::Answer(r) => return r,
                 Settled::Retry => attempt += 1,
             }
@@ -269,6 +256,11 @@ impl JobWrite {
     }
 }
 
+/// The dispatch lease in milliseconds, as jobs use it.
+fn lease_millis(lease: Duration) -> Millis {
+    lease.as_millis() as Millis
+}
+
 /// [`Ctx`], owned, for writes that outlive the call that submitted them.
 #[derive(Clone)]
 struct JobEnv {
@@ -319,7 +311,7 @@ impl<S: Store> Submission<S> {
 impl<S: Store> Api for Service<S> {
     fn call(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime) -> Result<Value, ApiError> {
         let ms = millis(now);
-        let region = &*self.region;
+        let region = &*self.env.region;
         let ctx = self.ctx();
         let c = caller;
         let i = &input;
@@ -419,7 +411,7 @@ impl<S: Store> Api for Service<S> {
         }
         let submission = Submission {
             store: Arc::clone(&self.store),
-            env: self.job_env(),
+            env: self.env.clone(),
             write,
             caller: Arc::new(caller.clone()),
             input: Arc::new(input),
@@ -451,7 +443,7 @@ impl<S: Store> Service<S> {
         now: Millis,
     ) -> Result<PollCheck, ApiError> {
         let (due, nothing) = self.txn(false, &mut |tx| {
-            Ok((sweep_due(tx, now)?, jobs::poll_finds_nothing(tx, &self.types, caller, input, third_party)?))
+            Ok((tx.anything_due(now)?, jobs::poll_finds_nothing(tx, &self.env.types, caller, input, third_party)?))
         })?;
         Ok(match (due, nothing) {
             (true, _) => PollCheck::SweepFirst,
@@ -459,11 +451,6 @@ impl<S: Store> Service<S> {
             (false, None) => PollCheck::Claim,
         })
     }
-}
-
-/// Whether the sweep ([`Service::tick`]) has anything to do at `now`.
-fn sweep_due(tx: &mut dyn crate::store::Tx, now: Millis) -> Result<bool, Fail> {
-    Ok(tx.anything_due(now)?)
 }
 
 /// Whether `name` is an operation of the CodePipeline API (which cpjobs may not run).
