@@ -243,6 +243,16 @@ struct Loaded {
 
 /// Loads a job the caller may work on; third-party calls must present the
 /// job's client token.
+/// The `jobId` an operation names, with its `clientToken` (third-party operations only).
+fn job_of(input: &Value, third_party: bool) -> Res<(&str, Option<&str>)> {
+    Ok((req_str(input, "jobId")?, client_token_of(input, third_party)?))
+}
+
+/// The `clientToken` a third-party operation must carry; none for the custom family.
+fn client_token_of(input: &Value, third_party: bool) -> Res<Option<&str>> {
+    if third_party { Ok(Some(req_str(input, "clientToken")?)) } else { Ok(None) }
+}
+
 fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
@@ -417,7 +427,7 @@ pub(crate) fn acknowledge(
 ) -> Res<Value> {
     let id = req_str(input, "jobId")?;
     let nonce = req_str(input, "nonce")?;
-    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let token = client_token_of(input, third_party)?;
     let mut job = load_for(tx, ctx.types, caller, id, token)?.job;
     let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
     if !current || lease_ended(&job, now) {
@@ -451,8 +461,7 @@ pub(crate) fn details(
     third_party: bool,
     now: Millis,
 ) -> Res<Value> {
-    let id = req_str(input, "jobId")?;
-    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let (id, token) = job_of(input, third_party)?;
     let job = load_for(tx, ctx.types, caller, id, token)?.job;
     let data = data_with_credentials(ctx, &job, now)?;
     // Moved in, not through `json!`, which would copy the data tree.
@@ -504,8 +513,7 @@ pub(crate) fn success(
     third_party: bool,
     now: Millis,
 ) -> Res<Value> {
-    let id = req_str(input, "jobId")?;
-    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let (id, token) = job_of(input, third_party)?;
     let Loaded { mut job, def } = load_in_progress(tx, ctx.types, caller, id, token, now)?;
     if let Some(vars) = input.get("outputVariables")
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
@@ -585,8 +593,7 @@ pub(crate) fn failure(
     third_party: bool,
     now: Millis,
 ) -> Res<Value> {
-    let id = req_str(input, "jobId")?;
-    let token = if third_party { Some(req_str(input, "clientToken")?) } else { None };
+    let (id, token) = job_of(input, third_party)?;
     let fd = req_obj(input, "failureDetails")?;
     let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?.job;
     let nonce = job.nonce.clone();
