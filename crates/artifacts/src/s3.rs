@@ -189,6 +189,37 @@ impl ArtifactS3 {
     }
 }
 
+/// The checksums a PUT or part upload says its body has (s3s has one input
+/// type for each, with the same fields).
+macro_rules! sent_checksums {
+    ($input:expr) => {
+        Sent {
+            crc32: $input.checksum_crc32,
+            crc32c: $input.checksum_crc32c,
+            crc64nvme: $input.checksum_crc64nvme,
+            sha1: $input.checksum_sha1,
+            sha256: $input.checksum_sha256,
+        }
+    };
+}
+
+/// A PUT or part upload's answer: the fields given, plus the checksums
+/// computed of the body.
+macro_rules! with_checksums {
+    ($out:ident, $sums:expr, { $($field:ident: $value:expr),* $(,)? }) => {{
+        let sums = $sums;
+        $out {
+            $($field: $value,)*
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            ..Default::default()
+        }
+    }};
+}
+
 /// An object's GET or HEAD answer: the fields given, plus the headers its
 /// metadata gives both (s3s has one output type for each, with the same
 /// fields, so a macro fills either).
@@ -288,13 +319,7 @@ impl S3 for ArtifactS3 {
             input.metadata,
         );
         let len = expected_len(input.content_length);
-        let sent = Sent {
-            crc32: input.checksum_crc32,
-            crc32c: input.checksum_crc32c,
-            crc64nvme: input.checksum_crc64nvme,
-            sha1: input.checksum_sha1,
-            sha256: input.checksum_sha256,
-        };
+        let sent = sent_checksums!(input);
         let body = verified_body(input.body, &req.headers, sent, req.trailing_headers);
         let computed = body.computed();
         let meta = self
@@ -303,15 +328,7 @@ impl S3 for ArtifactS3 {
             .await
             .map_err(s3_error)?;
         let sums = computed.lock().ok().and_then(|mut c| c.take()).unwrap_or_default();
-        Ok(S3Response::new(PutObjectOutput {
-            e_tag: Some(etag(&meta)),
-            checksum_crc32: sums.checksum_crc32,
-            checksum_crc32c: sums.checksum_crc32c,
-            checksum_crc64nvme: sums.checksum_crc64nvme,
-            checksum_sha1: sums.checksum_sha1,
-            checksum_sha256: sums.checksum_sha256,
-            ..Default::default()
-        }))
+        Ok(S3Response::new(with_checksums!(PutObjectOutput, sums, { e_tag: Some(etag(&meta)) })))
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
@@ -463,13 +480,7 @@ impl S3 for ArtifactS3 {
         let input = req.input;
         let md5 = content_md5(input.content_md5.as_deref())?;
         let len = expected_len(input.content_length);
-        let sent = Sent {
-            crc32: input.checksum_crc32,
-            crc32c: input.checksum_crc32c,
-            crc64nvme: input.checksum_crc64nvme,
-            sha1: input.checksum_sha1,
-            sha256: input.checksum_sha256,
-        };
+        let sent = sent_checksums!(input);
         let body = verified_body(input.body, &req.headers, sent, req.trailing_headers);
         let computed = body.computed();
         let meta = self
@@ -486,15 +497,7 @@ impl S3 for ArtifactS3 {
             .await
             .map_err(s3_error)?;
         let sums = computed.lock().ok().and_then(|mut c| c.take()).unwrap_or_default();
-        Ok(S3Response::new(UploadPartOutput {
-            e_tag: Some(etag(&meta)),
-            checksum_crc32: sums.checksum_crc32,
-            checksum_crc32c: sums.checksum_crc32c,
-            checksum_crc64nvme: sums.checksum_crc64nvme,
-            checksum_sha1: sums.checksum_sha1,
-            checksum_sha256: sums.checksum_sha256,
-            ..Default::default()
-        }))
+        Ok(S3Response::new(with_checksums!(UploadPartOutput, sums, { e_tag: Some(etag(&meta)) })))
     }
 
     async fn complete_multipart_upload(
