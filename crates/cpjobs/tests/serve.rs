@@ -1,6 +1,8 @@
 //! `cpjobs serve` as a user runs it: first start creates and prints a
-//! development account, a restart keeps it, SIGTERM stops the service cleanly,
-//! and a bad config is refused before anything listens.
+//! development account, a restart keeps it and prints it again (as does
+//! `cpjobs dev-env`), SIGTERM stops the service cleanly, a bad config is
+//! refused before anything listens, and every command's help and usage errors
+//! are what a newcomer needs.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -17,11 +19,11 @@ fn start(data_dir: &Path) -> (Child, Vec<String>) {
         .unwrap();
     let mut lines = Vec::new();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    // The banner ends with the example command (first start) or the "Using" line (restart).
+    // The banner ends with the export line, on every start.
     loop {
         let mut line = String::new();
         assert!(out.read_line(&mut line).unwrap() > 0, "serve ended early: {lines:?}");
-        let done = line.starts_with("aws --endpoint-url") || line.starts_with("Using the development account");
+        let done = line.starts_with("export ");
         lines.push(line.trim_end().to_owned());
         if done {
             break;
@@ -49,12 +51,16 @@ fn first_start_prints_a_dev_account_and_restarts_keep_it() {
     let _ = std::fs::remove_dir_all(&dir);
 
     let (mut child, lines) = start(&dir);
-    let export = lines.iter().find(|l| l.starts_with("export ")).expect("an export block").clone();
-    assert!(export.contains("AWS_ACCESS_KEY_ID=AKIA"), "{export}");
-    assert!(export.contains(" AWS_SECRET_ACCESS_KEY="), "{export}");
-    assert!(export.ends_with(" AWS_DEFAULT_REGION=us-east-1"), "{export}");
+    assert!(lines[1].starts_with("Development account ") && lines[1].contains(" created "), "{lines:?}");
+    let export = lines.last().unwrap().clone();
     let p = port(&lines);
-    assert!(lines.last().unwrap().contains(&format!("--endpoint-url http://127.0.0.1:{p} ")), "{lines:?}");
+    assert!(export.starts_with("export AWS_ACCESS_KEY_ID=AKIA"), "{export}");
+    assert!(export.contains(" AWS_SECRET_ACCESS_KEY="), "{export}");
+    assert!(
+        export.ends_with(&format!(" AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:{p}")),
+        "{export}"
+    );
+    assert_eq!(dev_env(&dir), format!("{export}\n"), "dev-env prints what serve printed");
 
     let mut s = TcpStream::connect(("127.0.0.1", p)).unwrap();
     s.write_all(b"GET /health HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
@@ -64,12 +70,80 @@ fn first_start_prints_a_dev_account_and_restarts_keep_it() {
     stop(&mut child);
 
     let (mut child, lines) = start(&dir);
-    assert!(lines.iter().all(|l| !l.starts_with("export ")), "credentials are printed on first start only");
-    let kept = std::fs::read_to_string(dir.join("dev-account.toml")).unwrap();
-    let key = export.split_whitespace().find_map(|w| w.strip_prefix("AWS_ACCESS_KEY_ID=")).unwrap();
-    assert!(kept.contains(key), "the restart uses the same account");
+    assert!(lines[1].contains(" in use "), "{lines:?}");
+    let again = lines.last().unwrap().clone();
+    let key = |l: &str| l.split_whitespace().find_map(|w| w.strip_prefix("AWS_ACCESS_KEY_ID=")).unwrap().to_owned();
+    assert_eq!(key(&again), key(&export), "the restart uses the same account and prints it again");
+    assert!(again.ends_with(&format!("AWS_ENDPOINT_URL=http://127.0.0.1:{}", port(&lines))), "{again}");
+    assert_eq!(dev_env(&dir), format!("{again}\n"), "dev-env follows the service to its new port");
     stop(&mut child);
+    for (name, mode) in [("", 0o700), ("dev-account.toml", 0o600), ("endpoint", 0o600)] {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(m, mode, "{name:?} is {m:o}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn cpjobs(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cpjobs")).args(args).env("HOME", "/nonexistent").output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn dev_env(dir: &Path) -> String {
+    let (code, out, err) = cpjobs(&["dev-env", "--data-dir", dir.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    out
+}
+
+#[test]
+fn help_lists_every_command_and_option() {
+    let (code, out, _) = cpjobs(&["--help"]);
+    assert_eq!(code, Some(0));
+    for cmd in ["codepipeline", "serve", "worker", "dev-env", "clients"] {
+        assert!(out.lines().any(|l| l.trim_start().starts_with(cmd)), "--help lacks {cmd}: {out}");
+    }
+    let (code, out, _) = cpjobs(&["serve", "--help"]);
+    assert_eq!(code, Some(0));
+    for opt in ["--config FILE", "--listen ADDR", "--data-dir DIR", "--log-format FMT", "-h, --help"] {
+        assert!(out.lines().any(|l| l.trim_start().starts_with(opt)), "serve --help lacks {opt}: {out}");
+    }
+    let (code, out, _) = cpjobs(&["dev-env", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("--data-dir DIR"), "{out}");
+    let (code, out, _) = cpjobs(&["worker", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("--action-type-id") && out.contains("--max-jobs"), "{out}");
+}
+
+#[test]
+fn wrong_options_say_what_is_wrong_and_exit_2() {
+    for (args, says) in [
+        (&["serve", "--bogus"][..], "cpjobs serve: invalid option '--bogus'"),
+        (&["serve", "--listen"], "cpjobs serve: missing argument for option '--listen'"),
+        (&["serve", "--listen", "here"], "is not an address"),
+        (&["serve", "stray"], "cpjobs serve: unexpected argument \"stray\""),
+        (&["dev-env", "--bogus"], "cpjobs dev-env: invalid option '--bogus'"),
+        (&["worker", "--bogus"], "--bogus"),
+    ] {
+        let (code, out, err) = cpjobs(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn dev_env_without_an_account_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = cpjobs(&["dev-env", "--data-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(out.is_empty());
+    assert!(err.contains("no development account in") && err.contains("start `cpjobs serve --data-dir"), "{err}");
 }
 
 #[test]

@@ -9,7 +9,6 @@
 //! Besides the API: `GET /health`, `GET /metrics` (Prometheus text), a periodic
 //! tick for the domain's timeouts, and graceful shutdown.
 
-pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod protocol;

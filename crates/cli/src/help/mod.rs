@@ -47,6 +47,7 @@ pub fn provider(prog: &str) -> String {
     let _ = writeln!(s, "CPJOBS' OWN COMMANDS (not AWS CLI's; each has --help)");
     let _ = writeln!(s, "  {:<14}run the job service (see `{prog} serve --help`)", "serve");
     let _ = writeln!(s, "  {:<14}run a command for each job of an action type (see `{prog} worker --help`)", "worker");
+    let _ = writeln!(s, "  {:<14}print the shell line that points AWS clients at a local `serve`", "dev-env");
     let _ = writeln!(s, "  {:<14}list a partner's third-party clients and their client tokens\n", "clients");
     let _ = writeln!(s, "GLOBAL OPTIONS (accepted before or after the command)");
     for (name, what) in GLOBAL_OPTIONS {

@@ -1,0 +1,247 @@
+//! `cpjobs serve`, wired in one line of steps: arguments -> data directory ->
+//! configuration (a file, or the development account) -> store -> service ->
+//! HTTP until SIGTERM or ctrl-c.
+//!
+//! The steps live here, in the binary, because only the binary knows every
+//! piece: the server crate knows HTTP but no store, the store knows SQL but
+//! no HTTP.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cpjobs_core::{Service, ServiceConfig};
+use cpjobs_server::config::DevAccount;
+use cpjobs_server::{DomainStats, Options, StatsSource};
+use cpjobs_store_sqlite::SqliteStore;
+
+use crate::artifacts::Artifacts;
+use crate::cmdline;
+use crate::logging::{self, LogFormat};
+use crate::paths;
+
+/// The address `cpjobs serve` listens on by default.
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
+
+/// Where `cpjobs serve` writes the address it listens on, so that `cpjobs
+/// dev-env` can point clients at it without being told the port.
+pub(crate) const ENDPOINT_FILE: &str = "endpoint";
+
+const USAGE: &str = "usage: cpjobs serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--log-format text|json]
+
+Runs the CodePipeline-compatible job service (AWS JSON 1.1 API, SigV4) with its S3
+artifact store on one port, on the embedded SQLite store in the data directory.
+
+  --config FILE      accounts, principals and third-party action types (TOML); without it
+                     a development account is created in the data directory on first start
+  --listen ADDR      address to listen on (default 127.0.0.1:7700; port 0 picks a free one)
+  --data-dir DIR     where the service keeps its data (default $XDG_DATA_HOME/cpjobs,
+                     else ~/.local/share/cpjobs)
+  --log-format FMT   text (default on a terminal) or json (default otherwise);
+                     RUST_LOG sets the level (default info)
+  -h, --help         this text";
+
+/// Validated `cpjobs serve` arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServeArgs {
+    /// `--config`.
+    pub(crate) config: Option<PathBuf>,
+    /// `--listen`.
+    pub(crate) listen: SocketAddr,
+    /// `--data-dir`, or the default.
+    pub(crate) data_dir: PathBuf,
+    /// `--log-format`, when given.
+    pub(crate) log_format: Option<LogFormat>,
+}
+
+/// Parses the arguments after `serve`; `Ok(None)` means help was asked for.
+pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
+    use lexopt::prelude::*;
+    let mut config = None;
+    let mut listen = DEFAULT_LISTEN.to_owned();
+    let mut data_dir = None;
+    let mut log_format = None;
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Long("config") => config = Some(PathBuf::from(cmdline::value(&mut parser)?)),
+            Long("listen") => listen = cmdline::value(&mut parser)?,
+            Long("data-dir") => data_dir = Some(PathBuf::from(cmdline::value(&mut parser)?)),
+            Long("log-format") => log_format = Some(LogFormat::parse(&cmdline::value(&mut parser)?)?),
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    let listen = listen.parse().map_err(|_| format!("--listen {listen:?} is not an address such as 127.0.0.1:7700"))?;
+    let data_dir = match data_dir {
+        Some(d) => d,
+        None => paths::default_data_dir()?,
+    };
+    Ok(Some(ServeArgs { config, listen, data_dir, log_format }))
+}
+
+/// Runs `cpjobs serve` with the arguments after `serve`.
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    let args = match parse_args(args) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cpjobs serve: {e}\nTry 'cpjobs serve --help' for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(args.log_format);
+    match serve(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cpjobs serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<(), String> {
+    paths::create_private_dir(&args.data_dir)?;
+    let (config, dev) = match &args.config {
+        Some(path) => (cpjobs_server::config::load(path).map_err(|e| e.to_string())?, None),
+        None => {
+            let dev = cpjobs_server::config::dev_account(&args.data_dir).map_err(|e| e.to_string())?;
+            (dev.config.clone(), Some(dev))
+        }
+    };
+    let (service, options) = open_domain(&config, &args.data_dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let shutdown = cpjobs_server::shutdown_signal();
+        // 0.0.0.0 is where it listens, not where a client connects.
+        let shown = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+        let endpoint = format!("http://{shown}");
+        // Best effort: only `cpjobs dev-env` reads it, and says so when it is missing.
+        if let Err(e) = paths::write_private(&args.data_dir.join(ENDPOINT_FILE), &format!("{endpoint}\n")) {
+            tracing::warn!(error = %e, "cannot record the endpoint for `cpjobs dev-env`");
+        }
+        let mut banner = format!("cpjobs serve: listening on {endpoint} (region {})\n", config.region);
+        if let Some(dev) = &dev {
+            banner.push_str(&dev_banner(dev, &endpoint, &args.data_dir));
+        }
+        say(&banner);
+        tracing::info!(listen = %addr, region = %config.region, accounts = config.accounts.len(), "serving");
+        cpjobs_server::serve(listener, service, &config, options, shutdown)
+            .await
+            .map_err(|e| format!("server error: {e}"))?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// What a development-account start prints, on every start (not only the
+/// first): the walkthrough pastes the `export` line whenever it runs.
+fn dev_banner(dev: &DevAccount, endpoint: &str, data_dir: &Path) -> String {
+    let verb = if dev.created { "created" } else { "in use" };
+    format!(
+        "Development account {} {verb} (a local development credential, kept in {}).\n\
+         To point AWS CLI and SDKs at this service (or run: eval \"$(cpjobs dev-env{})\"):\n\n\
+         {}\n",
+        dev.config.accounts[0].id,
+        dev.path.display(),
+        crate::dev_env::data_dir_arg(data_dir),
+        crate::dev_env::export_line(&dev.config, endpoint),
+    )
+}
+
+/// Writes to stdout, ignoring a closed stdout: the service must keep serving
+/// when whoever started it stopped reading (`println!` would panic).
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// The embedded default: the domain over SQLite in the data directory, with
+/// the artifact store on the same port.
+fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<(Arc<Service<SqliteStore>>, Options), String> {
+    let path = data_dir.join("cpjobs.sqlite3");
+    let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let artifacts = Artifacts::open(data_dir)?;
+    let service = Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?;
+    let service = Arc::new(
+        service.with_credential_issuer(artifacts.credentials()).with_artifact_locations(artifacts.locations()),
+    );
+    let mut options = Options {
+        // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
+        passthrough: Some(artifacts.passthrough(config)),
+        ..Options::default()
+    };
+    let ticker = Arc::clone(&service);
+    options.tick = Some(Arc::new(move |now| {
+        // A failed sweep is retried at the next tick; say why it failed meanwhile.
+        if let Err(e) = ticker.tick(now) {
+            tracing::error!(error = ?e, "the periodic sweep (leases, timeouts, sources) failed; retried at the next tick");
+        }
+    }));
+    options.stats = Some(Arc::new(Stats(Arc::clone(&service))));
+    Ok((service, options))
+}
+
+/// `/metrics`' job gauges, read from the store at each scrape.
+struct Stats(Arc<Service<SqliteStore>>);
+
+impl StatsSource for Stats {
+    fn stats(&self, _now: SystemTime) -> DomainStats {
+        let jobs_by_status = self
+            .0
+            .job_counts()
+            .map(|c| c.into_iter().map(|(status, n)| ("all".to_owned(), status.as_str().to_owned(), n)).collect())
+            .unwrap_or_default();
+        let queue_depth = self.0.queue_depths().unwrap_or_default();
+        DomainStats { jobs_by_status, queue_depth }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn run(a: &[&str]) -> ServeArgs {
+        parse_args(&args(a)).unwrap().expect("not help")
+    }
+
+    #[test]
+    fn parses_flags_and_defaults() {
+        let a = run(&["--data-dir", "d"]);
+        assert_eq!(a.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(a.data_dir, PathBuf::from("d"));
+        let a = run(&["--config", "c.toml", "--listen=0.0.0.0:80", "--data-dir", "d", "--log-format", "json"]);
+        assert_eq!(a.config, Some(PathBuf::from("c.toml")));
+        assert_eq!(a.listen.port(), 80);
+        assert_eq!(a.log_format, Some(LogFormat::Json));
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_know() {
+        let err = |a: &[&str]| parse_args(&args(a)).unwrap_err();
+        assert!(err(&["--listen", "nowhere"]).contains("not an address"));
+        assert_eq!(err(&["--bogus"]), "invalid option '--bogus'");
+        assert_eq!(err(&["--config"]), "missing argument for option '--config'");
+        assert!(err(&["--data-dir", "d", "extra"]).contains("unexpected argument \"extra\""));
+        assert!(err(&["--log-format", "xml"]).contains("text or json"));
+        assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
+        assert_eq!(parse_args(&args(&["-h"])).unwrap(), None);
+    }
+}
