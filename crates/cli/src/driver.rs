@@ -18,6 +18,7 @@
 mod paginate;
 mod token;
 
+use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 
 use cpjobs_model::{Operation, ServiceModel};
@@ -28,7 +29,7 @@ use crate::args::usage::{argparse_error, unknown_options};
 use crate::args::{GlobalArgs, pyint};
 use crate::config::Session;
 use crate::error::CliError;
-use crate::output::{self, OutputFormat};
+use crate::output::{self, OutputFormat, ParseOptions, TimestampFormat};
 use crate::params::{self, ArgKind, RawArg};
 use crate::py::PyValue;
 use crate::query::{self, Expression};
@@ -61,12 +62,13 @@ fn dispatch(prog: &str, args: &[String], out: &mut dyn Write) -> Result<i32, Cli
     let Some((ns, remaining)) = parse(prog, &parsers::main_parser(), args, out)? else { return Ok(0) };
     let globals = parsers::globals_from(&ns);
     let query = top_level(&globals, args)?;
+    let parsing = Cell::new(session_initialized(&globals)?);
     match ns.str("command") {
         Some("help") => {
             write_out(out, help::provider(prog).as_bytes())?;
             Ok(0)
         }
-        Some(SERVICE) => service(prog, &remaining, &globals, query.as_ref(), out),
+        Some(SERVICE) => service(prog, &remaining, &globals, query.as_ref(), &parsing, out),
         // The parser only accepts listed commands.
         other => Err(CliError::general(format!("unknown command {other:?}"))),
     }
@@ -108,7 +110,7 @@ fn top_level(g: &GlobalArgs, args: &[String]) -> Result<Option<Expression>, CliE
             return Err(CliError::general(pyint::error_message(raw)));
         }
     }
-    if g.v2_debug || std::env::var("AWS_CLI_UPGRADE_DEBUG_MODE").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+    if v2_debug(g) {
         v2_warnings();
     }
     if g.debug {
@@ -118,6 +120,29 @@ fn top_level(g: &GlobalArgs, args: &[String]) -> Result<Option<Expression>, CliE
         debug::log("awscli.clidriver", format!("Arguments entered to CLI: {}", list.repr()));
     }
     Ok(query)
+}
+
+/// `resolve_v2_debug_mode`: `--v2-debug`, or `AWS_CLI_UPGRADE_DEBUG_MODE=true`.
+fn v2_debug(g: &GlobalArgs) -> bool {
+    g.v2_debug || std::env::var("AWS_CLI_UPGRADE_DEBUG_MODE").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The `session-initialized` handlers (`scalarparse.add_scalar_parsers`):
+/// the profile's `cli_timestamp_format` chooses how response timestamps are
+/// parsed, for every command, before the command's own arguments are even
+/// read; an unknown value ends the run there. A profile that does not exist
+/// reads as unset (its error comes later, where the command loads it).
+fn session_initialized(g: &GlobalArgs) -> Result<ParseOptions, CliError> {
+    let unset = ParseOptions { timestamp_format: TimestampFormat::Wire, v2_timestamp_warning: v2_debug(g) };
+    let Ok(session) = Session::load(g) else { return Ok(unset) };
+    match session.scoped_str("cli_timestamp_format") {
+        // A configured format, even `wire`, silences the v2 warning.
+        Some(v) => Ok(ParseOptions {
+            timestamp_format: TimestampFormat::from_config(v).map_err(CliError::general)?,
+            v2_timestamp_warning: false,
+        }),
+        None => Ok(unset),
+    }
 }
 
 /// `urllib.parse.urlsplit`'s scheme rule: letters first, then letters, digits, `+-.`, then `:`.
@@ -156,6 +181,7 @@ fn service(
     args: &[String],
     g: &GlobalArgs,
     query: Option<&Expression>,
+    parsing: &Cell<ParseOptions>,
     out: &mut dyn Write,
 ) -> Result<i32, CliError> {
     let Some((ns, remaining)) = parse(prog, &parsers::service_parser(), args, out)? else { return Ok(0) };
@@ -165,7 +191,7 @@ fn service(
         return Ok(0);
     }
     let op = parsers::find_operation(name).ok_or_else(|| CliError::general(format!("unknown operation {name}")))?;
-    operation(prog, op, &remaining, g, query, out)
+    operation(prog, op, &remaining, g, query, parsing, out)
 }
 
 /// `ServiceOperation.__call__` and `CLIOperationCaller.invoke`.
@@ -175,6 +201,7 @@ fn operation(
     args: &[String],
     g: &GlobalArgs,
     query: Option<&Expression>,
+    parsing: &Cell<ParseOptions>,
     out: &mut dyn Write,
 ) -> Result<i32, CliError> {
     let specs = parsers::operation_specs(op);
@@ -248,6 +275,10 @@ fn operation(
         let response = params::skeleton_output_checked(op)?;
         prepare(op, &params)?;
         let format = output_format(g, &session)?;
+        let response = match format {
+            OutputFormat::Json => response,
+            OutputFormat::Text | OutputFormat::Table => params::skeleton::for_str_formatters(response),
+        };
         display(op, &response, format, g, query, out)?;
         return Ok(0);
     }
@@ -256,7 +287,7 @@ fn operation(
         (Some((true, config)), Some(pager)) => {
             // PageIterator is lazy: the formatter (and its error) comes before the first request.
             let format = output_format(g, &session)?;
-            let mut fetch = |kwargs: &PyValue| -> Result<PyValue, CliError> { call(op, &client, kwargs) };
+            let mut fetch = |kwargs: &PyValue| -> Result<PyValue, CliError> { call(op, &client, kwargs, parsing) };
             if let OutputFormat::Text = format {
                 // TextFormatter prints each page as it arrives, with only the result key.
                 let mut on_page = |page: PyValue| -> Result<(), CliError> {
@@ -286,7 +317,7 @@ fn operation(
             }
         }
         _ => {
-            let response = call(op, &client, &params)?;
+            let response = call(op, &client, &params, parsing)?;
             let format = output_format(g, &session)?;
             display(op, &response, format, g, query, out)?;
         }
@@ -304,12 +335,20 @@ fn prepare(op: &Operation, params: &PyValue) -> Result<PyValue, CliError> {
     Ok(params)
 }
 
-/// One request: parameters prepared and serialized, the body read against the model.
-fn call(op: &Operation, client: &Client, params: &PyValue) -> Result<PyValue, CliError> {
+/// One request: parameters prepared and serialized, the body read against
+/// the model with the run's timestamp parser. The v2 timestamp warning is
+/// printed once per run, so the first response that prints it turns it off.
+fn call(op: &Operation, client: &Client, params: &PyValue, parsing: &Cell<ParseOptions>) -> Result<PyValue, CliError> {
     let params = prepare(op, params)?;
     let body = params::wire_body(op, &params);
     let response = client.call(op, &body)?;
-    output::parse_response(op, &response.body)
+    let opts = parsing.get();
+    let parsed = output::parse_response_with(op, &response.body, &opts)?;
+    if !parsed.stderr.is_empty() {
+        let _ = std::io::stderr().lock().write_all(parsed.stderr.as_bytes());
+        parsing.set(ParseOptions { v2_timestamp_warning: false, ..opts });
+    }
+    Ok(parsed.value)
 }
 
 /// A random (version 4) UUID, as Python's `uuid.uuid4()` prints it.

@@ -165,7 +165,10 @@ pub fn build_params_with(
     options: &ParamOptions,
 ) -> Result<PyValue, CliError> {
     let mut params: Vec<(String, PyValue)> = Vec::new();
-    for spec in operation_args(op) {
+    // `_build_call_parameters` walks the argument table, where renamed
+    // arguments (`--action-version`) were re-inserted last: their members
+    // come last in the parameters, and so in the request body.
+    for spec in crate::args::parsers::operation_specs(op) {
         // argparse keeps the last occurrence of an option.
         let Some((given_spec, raw)) = given.iter().rev().find(|(s, _)| s.member == spec.member) else { continue };
         let value = unpack::unpack_argument(model(), given_spec, raw, options)?;

@@ -15,6 +15,24 @@ use crate::py::PyValue;
 /// What `datetime.datetime(1970, 1, 1)` looks like once AWS CLI's JSON encoder has written it.
 pub const EPOCH_ISO: &str = "1970-01-01T00:00:00";
 
+/// The same datetime as the text and table formatters write it: `str(datetime)`.
+pub const EPOCH_STR: &str = "1970-01-01 00:00:00";
+
+/// A sample response for the text and table formatters: the Stubber hands
+/// them `datetime` objects, which they print with `str()`, not `isoformat()`.
+/// Every `EPOCH_ISO` of a skeleton is a timestamp (its strings are member names).
+pub fn for_str_formatters(value: PyValue) -> PyValue {
+    match value {
+        PyValue::Str(s) if s == EPOCH_ISO => PyValue::str(EPOCH_STR),
+        PyValue::List(v) => PyValue::List(v.into_iter().map(for_str_formatters).collect()),
+        PyValue::Dict(v) => PyValue::Dict(v.into_iter().map(|(k, x)| (k, for_str_formatters(x))).collect()),
+        PyValue::OrderedDict(v) => {
+            PyValue::OrderedDict(v.into_iter().map(|(k, x)| (k, for_str_formatters(x))).collect())
+        }
+        other => other,
+    }
+}
+
 /// Builds the skeleton of `shape`; `use_member_names` selects the output flavour.
 pub fn generate(model: &ServiceModel, shape: &str, use_member_names: bool) -> PyValue {
     let mut stack = Vec::new();
