@@ -241,8 +241,6 @@ struct Loaded {
     def: Option<Arc<ActionTypeDef>>,
 }
 
-/// Loads a job the caller may work on; third-party calls must present the
-/// job's client token.
 /// The `jobId` an operation names, with its `clientToken` (third-party operations only).
 fn job_of(input: &Value, third_party: bool) -> Res<(&str, Option<&str>)> {
     Ok((req_str(input, "jobId")?, client_token_of(input, third_party)?))
@@ -253,6 +251,8 @@ fn client_token_of(input: &Value, third_party: bool) -> Res<Option<&str>> {
     if third_party { Ok(Some(req_str(input, "clientToken")?)) } else { Ok(None) }
 }
 
+/// Loads a job the caller may work on; third-party calls must present the
+/// job's client token.
 fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
