@@ -445,16 +445,8 @@ pub(crate) fn update(
 /// that does not exist succeeds (idempotent).
 pub(crate) fn delete(tx: &mut dyn Tx, caller: &Caller, input: &Value, now: Millis) -> Res<Value> {
     let name = req_str(input, "name")?;
-    for mut job in tx.unfinished_jobs_of_pipeline(&caller.account_id, name)? {
-        let (status, nonce) = (job.status, job.nonce.clone());
-        job.status = crate::jobs::JobStatus::Failed;
-        job.lease_until = None;
-        job.updated = now;
-        job.result =
-            Some(json!({"failureDetails": {"type": "JobFailed", "message": "The pipeline was deleted"}}).into());
-        if !tx.update_job(&job, status, nonce.as_deref())? {
-            return crate::wire::lost_race("job");
-        }
+    for job in tx.unfinished_jobs_of_pipeline(&caller.account_id, name)? {
+        crate::jobs::cancel(tx, job, "The pipeline was deleted", now)?;
     }
     for c in tx.clients_of_pipeline(&caller.account_id, name)? {
         tx.delete_client(&c.client_id)?;
