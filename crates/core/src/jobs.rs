@@ -21,8 +21,10 @@ use crate::action_types::{ActionTypeDef, ActionTypeId};
 use crate::api::{ApiError, Caller};
 use crate::credentials::{ArtifactObject, CredentialIssuer, CredentialRequest};
 use crate::executions::{self, Outcome, Run};
+use crate::fail::{Fail, Res, fail, lost_race};
+use crate::ids::{secrets_equal, uuid};
+use crate::input::{opt_i64, opt_str, req_obj, req_str};
 use crate::store::{Doc, JobRow, JsonText, Millis, Tx};
-use crate::wire::{Fail, Res, fail, lost_race, opt_i64, opt_str, req_obj, req_str, secrets_equal, uuid};
 
 mod transition;
 

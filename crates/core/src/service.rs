@@ -20,11 +20,12 @@ use crate::clients;
 use crate::config::ServiceConfig;
 use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
+use crate::fail::Fail;
+use crate::input::millis;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::pipelines;
 use crate::store::{Millis, Store, StoreError, Tx};
 use crate::tags;
-use crate::wire::{Fail, millis};
 
 /// How many times a transaction that lost a race is run again.
 const RETRIES: usize = 8;

@@ -12,9 +12,9 @@
 //! store contract checks it.
 
 use crate::api::ApiError;
+use crate::fail::{Fail, Res};
 use crate::jobs::JobStatus::{self, Created, Dispatched, Failed, InProgress, Queued, Succeeded, TimedOut};
 use crate::store::{JobRow, Millis, Tx};
-use crate::wire::{Fail, Res};
 
 /// Every legal move, with who makes it.
 pub(crate) const MOVES: &[(JobStatus, JobStatus)] = &[
