@@ -13,8 +13,10 @@ use serde_json::{Map, Value, json};
 
 use crate::api::{ApiError, Caller};
 use crate::config::ThirdPartyActionType;
+use crate::fail::{Res, fail};
+use crate::input::{opt_bool, opt_list, opt_str, req_obj, req_str};
+use crate::paging::{decode_token, encode_token};
 use crate::store::{Doc, Tx};
-use crate::wire::{Res, decode_token, encode_token, fail, opt_bool, opt_list, opt_str, req_obj, req_str};
 
 /// Default job timeout of an action type, in seconds.
 pub const DEFAULT_JOB_TIMEOUT_SECONDS: u64 = 3600;
@@ -394,7 +396,7 @@ pub(crate) fn seed_third_party(tx: &mut dyn Tx, types: &[ThirdPartyActionType]) 
                 def.job_timeout_seconds = timeout;
                 def.deleted = false;
                 if def != before && !tx.update_action_type(&key, doc.revision, &def.to_body())? {
-                    return crate::wire::lost_race("action type");
+                    return crate::fail::lost_race("action type");
                 }
             }
         }
@@ -405,7 +407,7 @@ pub(crate) fn seed_third_party(tx: &mut dyn Tx, types: &[ThirdPartyActionType]) 
         if def.id.owner == "ThirdParty" && !def.deleted && !wanted.contains(&key) {
             def.deleted = true;
             if !tx.update_action_type(&key, doc.revision, &def.to_body())? {
-                return crate::wire::lost_race("action type");
+                return crate::fail::lost_race("action type");
             }
         }
     }
@@ -507,7 +509,7 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> 
         };
     }
     if !tx.insert_action_type(&key, &caller.account_id, "Custom", &def.to_body())? {
-        return crate::wire::lost_race("action type");
+        return crate::fail::lost_race("action type");
     }
     tx.put_tags(&crate::tags::action_type_key(&key), &tags)?;
     let mut out = json!({"actionType": def.to_action_type()});
@@ -533,7 +535,7 @@ pub(crate) fn delete_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> 
     }
     def.deleted = true;
     if !tx.update_action_type(&key, doc.revision, &def.to_body())? {
-        return crate::wire::lost_race("action type");
+        return crate::fail::lost_race("action type");
     }
     // Its tags go with it (the row stays, so the version is never re-created).
     tx.drop_tags(&crate::tags::action_type_key(&key))?;
@@ -676,7 +678,7 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
     if !tx.update_action_type(&key, doc.revision, &def.to_body())? {
-        return crate::wire::lost_race("action type");
+        return crate::fail::lost_race("action type");
     }
     Ok(json!({}))
 }

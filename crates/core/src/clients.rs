@@ -12,9 +12,12 @@ use serde_json::{Value, json};
 
 use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
+use crate::fail::{Res, fail};
+use crate::ids::{secret, uuid};
+use crate::input::opt_str;
+use crate::paging::{decode_token, encode_token};
 use crate::pipelines::Plan;
 use crate::store::{ClientRow, Millis, Tx};
-use crate::wire::{Res, decode_token, encode_token, fail, opt_str, secret, uuid};
 
 /// How many clients one `ListThirdPartyClients` page holds.
 const LIST_PAGE: usize = 100;

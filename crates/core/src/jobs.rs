@@ -6,8 +6,9 @@
 //! a fresh nonce and a dispatch lease; when the lease ends (see [`tick`]) the
 //! job is `Queued` again and the old nonce is dead. Acknowledging with the
 //! current nonce moves it to `InProgress`; only then are results accepted.
-//! Every transition is a guarded store update on (id, status, nonce), so two
-//! workers can never both own a job. A job whose lease or timeout has passed
+//! Every transition goes through [`transition::transition`], which checks
+//! it against the listed moves and writes it as a guarded store update on
+//! (id, status, nonce), so two workers can never both own a job. A job whose lease or timeout has passed
 //! is treated as such even before the next sweep writes it down.
 
 use std::collections::HashMap;
@@ -20,8 +21,14 @@ use crate::action_types::{ActionTypeDef, ActionTypeId};
 use crate::api::{ApiError, Caller};
 use crate::credentials::{ArtifactObject, CredentialIssuer, CredentialRequest};
 use crate::executions::{self, Outcome, Run};
+use crate::fail::{Fail, Res, fail, lost_race};
+use crate::ids::{secrets_equal, uuid};
+use crate::input::{opt_i64, opt_str, req_obj, req_str};
 use crate::store::{Doc, JobRow, JsonText, Millis, Tx};
-use crate::wire::{Fail, Res, fail, lost_race, opt_i64, opt_str, req_obj, req_str, secrets_equal, uuid};
+
+mod transition;
+
+use transition::transition;
 
 /// Default and maximum `maxBatchSize`.
 const MAX_BATCH: i64 = 100;
@@ -189,12 +196,8 @@ pub(crate) fn enqueue(
 /// Fails an unfinished job that nobody should work on any more (its
 /// execution was stopped with abandon, or its pipeline deleted).
 pub(crate) fn cancel(tx: &mut dyn Tx, mut job: JobRow, message: &str, now: Millis) -> Res<()> {
-    let (status, nonce) = (job.status, job.nonce.clone());
-    job.status = JobStatus::Failed;
-    job.lease_until = None;
-    job.updated = now;
     job.result = Some(json!({"failureDetails": {"type": "JobFailed", "message": message}}).into());
-    if tx.update_job(&job, status, nonce.as_deref())? { Ok(()) } else { lost_race("job") }
+    if transition(tx, &mut job, JobStatus::Failed, now)? { Ok(()) } else { lost_race("job") }
 }
 
 fn job_not_found(id: &str) -> Fail {
@@ -241,8 +244,6 @@ struct Loaded {
     def: Option<Arc<ActionTypeDef>>,
 }
 
-/// Loads a job the caller may work on; third-party calls must present the
-/// job's client token.
 /// The `jobId` an operation names, with its `clientToken` (third-party operations only).
 fn job_of(input: &Value, third_party: bool) -> Res<(&str, Option<&str>)> {
     Ok((req_str(input, "jobId")?, client_token_of(input, third_party)?))
@@ -253,6 +254,8 @@ fn client_token_of(input: &Value, third_party: bool) -> Res<Option<&str>> {
     if third_party { Ok(Some(req_str(input, "clientToken")?)) } else { Ok(None) }
 }
 
+/// Loads a job the caller may work on; third-party calls must present the
+/// job's client token.
 fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
@@ -443,10 +446,8 @@ pub(crate) fn acknowledge(
     if timed_out(&job, now) {
         return Ok(json!({"status": JobStatus::TimedOut.as_str()}));
     }
-    job.status = JobStatus::InProgress;
-    job.lease_until = None;
-    job.updated = now;
-    if !tx.update_job(&job, JobStatus::Dispatched, Some(nonce))? {
+    // The guard is the loaded nonce, which is the one given (checked above).
+    if !transition(tx, &mut job, JobStatus::InProgress, now)? {
         return lost_race("job");
     }
     Ok(json!({"status": "InProgress"}))
@@ -539,12 +540,9 @@ pub(crate) fn success(
             d["externalExecutionUrl"] = json!(url);
         }
     }
-    let nonce = job.nonce.clone();
-    job.status = JobStatus::Succeeded;
-    job.updated = now;
     // The result is kept for the record; the client token is a secret.
     job.result = Some(JsonText::of(&Without(input, "clientToken")));
-    if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
+    if !transition(tx, &mut job, JobStatus::Succeeded, now)? {
         return lost_race("job");
     }
     let continuation = match opt_str(input, "continuationToken")? {
@@ -596,11 +594,8 @@ pub(crate) fn failure(
     let (id, token) = job_of(input, third_party)?;
     let fd = req_obj(input, "failureDetails")?;
     let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?.job;
-    let nonce = job.nonce.clone();
-    job.status = JobStatus::Failed;
-    job.updated = now;
     job.result = Some(JsonText::of(&json!({"failureDetails": fd})));
-    if !tx.update_job(&job, JobStatus::InProgress, nonce.as_deref())? {
+    if !transition(tx, &mut job, JobStatus::Failed, now)? {
         return lost_race("job");
     }
     let s = |k: &str| fd.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -630,11 +625,7 @@ pub struct TickReport {
 pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickReport> {
     let mut report = TickReport::default();
     for mut job in tx.timed_out_jobs(now, SWEEP_BATCH)? {
-        let (status, nonce) = (job.status, job.nonce.clone());
-        job.status = JobStatus::TimedOut;
-        job.lease_until = None;
-        job.updated = now;
-        if !tx.update_job(&job, status, nonce.as_deref())? {
+        if !transition(tx, &mut job, JobStatus::TimedOut, now)? {
             continue; // another node's sweep or a worker got there first
         }
         report.timed_out += 1;
@@ -651,12 +642,7 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
     }
     report.approvals_expired = executions::expire_due(tx, ctx.region, now, SWEEP_BATCH)?;
     for mut job in tx.expired_leases(now, SWEEP_BATCH)? {
-        let nonce = job.nonce.clone();
-        job.status = JobStatus::Queued;
-        job.nonce = None;
-        job.lease_until = None;
-        job.updated = now;
-        if tx.update_job(&job, JobStatus::Dispatched, nonce.as_deref())? {
+        if transition(tx, &mut job, JobStatus::Queued, now)? {
             report.requeued += 1;
         }
     }

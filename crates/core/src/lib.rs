@@ -11,14 +11,17 @@ mod clients;
 pub mod config;
 pub mod credentials;
 mod executions;
+mod fail;
+mod ids;
+mod input;
 pub mod jobs;
+mod paging;
 mod pipelines;
 mod service;
 pub mod store;
 mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod wire;
 
 pub use api::{Api, ApiError, Caller, Reply, Submitted};
 pub use artifacts::{ArtifactLocations, NoArtifactStore};

@@ -16,8 +16,10 @@ use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::artifacts::ArtifactLocations;
 use crate::clients;
+use crate::fail::{Res, fail};
+use crate::input::{opt_i64, opt_str, req_str, timestamp};
+use crate::paging::{decode_token, encode_token};
 use crate::store::{Millis, PipelineRow, StoreError, Tx};
-use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_str, req_str, timestamp};
 
 /// One action of a validated declaration.
 #[derive(Debug, Clone)]
@@ -334,7 +336,7 @@ pub(crate) fn arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:codepipeline:{region}:{account}:{name}")
 }
 
-fn not_found(name: &str) -> crate::wire::Fail {
+fn not_found(name: &str) -> crate::fail::Fail {
     crate::api::ApiError::client(
         "PipelineNotFoundException",
         format!("Account does not have a pipeline with name '{name}'"),
@@ -375,7 +377,7 @@ pub(crate) fn create(
         updated: now,
     };
     if !tx.insert_pipeline(&row)? {
-        return crate::wire::lost_race("pipeline");
+        return crate::fail::lost_race("pipeline");
     }
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
@@ -432,7 +434,7 @@ pub(crate) fn update(
     let decl = validate(tx, caller, &decl, region, old.version + 1)?;
     let row = PipelineRow { version: old.version + 1, declaration: decl.clone(), updated: now, ..old.clone() };
     if !tx.update_pipeline(&row, old.version)? {
-        return crate::wire::lost_race("pipeline");
+        return crate::fail::lost_race("pipeline");
     }
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
@@ -445,16 +447,8 @@ pub(crate) fn update(
 /// that does not exist succeeds (idempotent).
 pub(crate) fn delete(tx: &mut dyn Tx, caller: &Caller, input: &Value, now: Millis) -> Res<Value> {
     let name = req_str(input, "name")?;
-    for mut job in tx.unfinished_jobs_of_pipeline(&caller.account_id, name)? {
-        let (status, nonce) = (job.status, job.nonce.clone());
-        job.status = crate::jobs::JobStatus::Failed;
-        job.lease_until = None;
-        job.updated = now;
-        job.result =
-            Some(json!({"failureDetails": {"type": "JobFailed", "message": "The pipeline was deleted"}}).into());
-        if !tx.update_job(&job, status, nonce.as_deref())? {
-            return crate::wire::lost_race("job");
-        }
+    for job in tx.unfinished_jobs_of_pipeline(&caller.account_id, name)? {
+        crate::jobs::cancel(tx, job, "The pipeline was deleted", now)?;
     }
     for c in tx.clients_of_pipeline(&caller.account_id, name)? {
         tx.delete_client(&c.client_id)?;

@@ -20,11 +20,12 @@ use crate::clients;
 use crate::config::ServiceConfig;
 use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
+use crate::fail::Fail;
+use crate::input::millis;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::pipelines;
 use crate::store::{Millis, Store, StoreError, Tx};
 use crate::tags;
-use crate::wire::{Fail, millis};
 
 /// How many times a transaction that lost a race is run again.
 const RETRIES: usize = 8;
@@ -364,7 +365,7 @@ impl<S: Store> Api for Service<S> {
             "TagResource" => self.txn(true, &mut |tx| tags::tag(tx, c, i, region)),
             "UntagResource" => self.txn(true, &mut |tx| tags::untag(tx, c, i, region)),
             "ListTagsForResource" => self.txn(false, &mut |tx| tags::list(tx, c, i, region)),
-            other if cpjobs_operation_exists(other) => {
+            other if is_known_unsupported(other) => {
                 Err(ApiError::validation(format!("The operation {other} is not supported by this cpjobs service")))
             }
             other => Err(ApiError::client("UnknownOperationException", format!("Unknown operation {other}"))),
@@ -453,8 +454,10 @@ impl<S: Store> Service<S> {
     }
 }
 
-/// Whether `name` is an operation of the CodePipeline API (which cpjobs may not run).
-fn cpjobs_operation_exists(name: &str) -> bool {
+/// Whether `name` is an operation of the CodePipeline API that cpjobs does
+/// not run (answered `ValidationException`, where a name of no operation
+/// at all is `UnknownOperationException`).
+fn is_known_unsupported(name: &str) -> bool {
     KNOWN_UNSUPPORTED.contains(&name)
 }
 

@@ -20,8 +20,10 @@ use serde_json::{Value, json};
 
 use crate::action_types::{self, ActionTypeId};
 use crate::api::{ApiError, Caller};
+use crate::fail::{Res, fail};
+use crate::input::{opt_i64, opt_list, opt_str, req_str};
+use crate::paging::{decode_token, encode_token};
 use crate::store::{Tag, Tx};
-use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_list, opt_str, req_str};
 
 /// AWS's limit of tags per resource.
 pub(crate) const MAX_TAGS: usize = 50;
@@ -50,11 +52,11 @@ enum Resource {
     Absent,
 }
 
-fn invalid_arn(arn: &str, why: &str) -> crate::wire::Fail {
+fn invalid_arn(arn: &str, why: &str) -> crate::fail::Fail {
     ApiError::client("InvalidArnException", format!("The resource ARN '{arn}' is not valid: {why}")).into()
 }
 
-fn not_found(arn: &str) -> crate::wire::Fail {
+fn not_found(arn: &str) -> crate::fail::Fail {
     ApiError::client("ResourceNotFoundException", format!("The resource '{arn}' was not found")).into()
 }
 

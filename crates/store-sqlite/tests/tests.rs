@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cpjobs_core::testing::domain::{self, CUSTOMER, PARTNER, World, at, partner_pipeline, tp_id};
-use cpjobs_core::testing::{run_contract, run_domain};
+use cpjobs_core::testing::domain::{CUSTOMER, PARTNER, World, at, partner_pipeline, tp_id};
 use cpjobs_store_sqlite::SqliteStore;
 use serde_json::json;
 
@@ -23,15 +22,8 @@ fn fresh() -> SqliteStore {
     SqliteStore::open(fresh_path()).expect("open store")
 }
 
-#[test]
-fn store_contract() {
-    run_contract(fresh);
-}
-
-#[test]
-fn domain_scenarios() {
-    run_domain(fresh);
-}
+// One test per contract check and domain scenario: `contract::*`, `domain::*`.
+cpjobs_core::store_tests!(fresh);
 
 #[test]
 fn schema_is_versioned_and_reopening_keeps_it() {
@@ -82,7 +74,6 @@ fn restart_mid_flow_loses_nothing_and_resumes_leases_and_timeouts() {
         w.err(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": build, "clientToken": btoken}), 604),
         "InvalidJobStateException"
     );
-    let _ = domain::config();
 }
 
 #[test]

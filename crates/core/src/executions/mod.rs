@@ -25,10 +25,12 @@ use crate::api::{ApiError, Caller};
 use crate::artifacts::SourceRevision;
 use crate::clients;
 use crate::credentials::ArtifactObject;
+use crate::fail::{Fail, Res, fail, lost_race};
+use crate::ids::{short_id, uuid};
+use crate::input::{opt_bool, opt_str, req_obj, req_str, timestamp};
 use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
-use crate::wire::{Fail, Res, fail, lost_race, opt_bool, opt_str, req_obj, req_str, short_id, timestamp, uuid};
 
 mod views;
 

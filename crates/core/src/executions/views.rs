@@ -7,9 +7,11 @@ use serde_json::{Value, json};
 use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of};
 use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
+use crate::fail::Res;
+use crate::input::{opt_i64, opt_str, req_str, timestamp};
+use crate::paging::{decode_offset, encode_offset};
 use crate::pipelines;
 use crate::store::{Millis, StoreError, Tx};
-use crate::wire::{Res, decode_offset, encode_offset, opt_i64, opt_str, req_str, timestamp};
 
 /// The `executionMode` of the run's declaration, as declared (absent: the default).
 fn execution_mode(run: &Run) -> Res<Value> {

@@ -1,6 +1,9 @@
 //! Domain scenarios driven through [`Api::call`] with JSON, as the HTTP layer
 //! calls it, over any [`Store`]. Time is passed in, so leases and timeouts are
-//! tested without sleeping.
+//! tested without sleeping. Every scenario is listed in
+//! [`named`](super::named), which makes one test of each; a scenario left
+//! out of the list is dead code, denied here.
+#![deny(dead_code)]
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -209,47 +212,26 @@ pub fn partner_pipeline(name: &str) -> Value {
     )
 }
 
-/// A named scenario.
-pub type Scenario<S> = (&'static str, fn(World<S>));
-
-/// Every scenario, by name.
-pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
-    vec![
-        ("third_party_lifecycle_with_continuation", third_party_lifecycle_with_continuation),
-        ("custom_action_lifecycle", custom_action_lifecycle),
-        ("failure_fails_execution_and_retry_recovers", failure_fails_execution_and_retry_recovers),
-        ("timeout_fails_the_action", timeout_fails_the_action),
-        ("manual_approval", manual_approval),
-        ("wrong_and_stale_nonces", wrong_and_stale_nonces),
-        ("client_tokens_and_other_partners", client_tokens_and_other_partners),
-        ("pipeline_declarations", pipeline_declarations),
-        ("pipeline_versions", pipeline_versions),
-        ("action_type_ownership", action_type_ownership),
-        ("stop_and_delete", stop_and_delete),
-        ("parallel_actions_and_run_order", parallel_actions_and_run_order),
-        ("superseded_executions", superseded_executions),
-        ("queued_executions", queued_executions),
-        ("action_executions_of_every_execution", action_executions_of_every_execution),
-        ("s3_source_runs_in_the_service", s3_source_runs_in_the_service),
-        ("resource_tags", resource_tags),
-    ]
+/// How a scenario sends its operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Through [`Api::call`].
+    Called,
+    /// Through [`Api::submit`] first, as the server sends them (falling
+    /// back to [`Api::call`] when declined).
+    Submitted,
 }
 
-/// Runs every scenario on a fresh store from `make`, called and then
-/// submitted (the two ways the server runs operations), then the others.
-pub fn run_domain<S: Store>(make: impl Fn() -> S) {
-    for (name, f) in scenarios::<S>() {
-        eprintln!("domain scenario: {name}");
-        f(World::new(make()));
-        eprintln!("domain scenario: {name}, submitted");
-        f(World::new(make()).submitting());
-    }
-    eprintln!("domain scenario: state_of_stages_reached_long_ago");
-    state_of_stages_reached_long_ago(World::new(make()));
-    eprintln!("domain scenario: configured_lease");
-    configured_lease(World::with_config(make(), &ServiceConfig { dispatch_lease_seconds: Some(5), ..config() }));
-    eprintln!("domain scenario: concurrent_polls");
-    concurrent_polls(Arc::new(World::new(make())));
+/// Runs the domain scenario `name` (see [`CHECKS`](super::named::CHECKS))
+/// on a fresh store from `make`, sending operations as `mode` says (the
+/// scenarios that build their own world are always called); panics on a
+/// failure or an unknown name.
+pub fn run<S: Store>(name: &str, mode: Mode, make: &dyn Fn() -> S) {
+    let world = || match mode {
+        Mode::Called => World::new(make()),
+        Mode::Submitted => World::new(make()).submitting(),
+    };
+    crate::__store_checks!(__domain_dispatch!(name, world, make))
 }
 
 /// An artifact store in memory: bucket owners, objects' ETags, copies made,
@@ -379,7 +361,8 @@ fn s3_source_runs_in_the_service<S: Store>(w: World<S>) {
 /// Regression (svctests): `GetPipelineState` read only the latest 100
 /// executions, so a stage that 100 later executions did not reach (they
 /// failed before it) lost its state; AWS keeps showing the older one.
-fn state_of_stages_reached_long_ago<S: Store>(w: World<S>) {
+fn state_of_stages_reached_long_ago<S: Store>(make: &dyn Fn() -> S) {
+    let w = World::new(make());
     custom_source(&w);
     w.ok(CUSTOMER, "CreateCustomActionType", custom_type_input(), 0);
     let make = json!({"name": "Make", "actionTypeId": custom_id("Build", "MyBuilder"), "configuration": {"Project": "p"}, "inputArtifacts": [{"name": "code"}]});
@@ -420,7 +403,8 @@ fn state_of_stages_reached_long_ago<S: Store>(w: World<S>) {
 
 /// The operator's `dispatch_lease_seconds` replaces the 30 s lease: the job
 /// comes back and its nonce dies after 5 s, not 30.
-fn configured_lease<S: Store>(w: World<S>) {
+fn configured_lease<S: Store>(make: &dyn Fn() -> S) {
+    let w = World::with_config(make(), &ServiceConfig { dispatch_lease_seconds: Some(5), ..config() });
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
     w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
     let source = || json!({"actionTypeId": tp_id("Source", "PartnerSource")});
@@ -1458,7 +1442,8 @@ fn parallel_actions_and_run_order<S: Store>(w: World<S>) {
 
 /// Many threads poll one queue through the API: each job is handed to exactly
 /// one of them, and every job is handed out.
-pub fn concurrent_polls<S: Store>(w: Arc<World<S>>) {
+fn concurrent_polls<S: Store>(make: &dyn Fn() -> S) {
+    let w = Arc::new(World::new(make()));
     const EXECUTIONS: usize = 40;
     custom_source(&w);
     let decl = declaration(

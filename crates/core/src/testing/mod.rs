@@ -1,10 +1,11 @@
 //! Test suites every store backend runs (feature `testing`): the store
 //! contract through the [`Store`](crate::Store) trait, and domain scenarios
-//! through [`Api::call`](crate::Api::call) with JSON.
+//! through [`Api::call`](crate::Api::call) with JSON, each check a test of its
+//! own through [`store_tests!`](crate::store_tests).
 
 pub mod contract;
 pub mod domain;
+pub mod named;
 pub mod shapes;
 
-pub use contract::run_contract;
-pub use domain::run_domain;
+pub use named::CHECKS;
