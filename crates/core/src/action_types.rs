@@ -261,7 +261,7 @@ impl ActionTypeDef {
         Value::Object(out)
     }
 
-    fn from_doc(doc: &Doc) -> Res<ActionTypeDef> {
+    pub(crate) fn from_doc(doc: &Doc) -> Res<ActionTypeDef> {
         ActionTypeDef::deserialize(&doc.body)
             .map_err(|e| crate::store::StoreError::Backend(format!("stored action type is unreadable: {e}")).into())
     }
@@ -325,9 +325,14 @@ pub fn builtin_action_types() -> Vec<ActionTypeDef> {
 
 /// A URL template with each `{Config:Name}` replaced by the action's
 /// configuration value (placeholders of properties not configured are kept).
-pub(crate) fn fill_config(template: &str, configuration: Option<&Value>) -> String {
+/// Secret properties of `def` are never filled in: the URL is shown to
+/// anyone who may read the pipeline, so their placeholders stay as they are.
+pub(crate) fn fill_config(template: &str, configuration: Option<&Value>, def: &ActionTypeDef) -> String {
     let mut url = template.to_owned();
     for (k, v) in configuration.and_then(Value::as_object).into_iter().flatten() {
+        if def.properties.iter().any(|p| p.secret && &p.name == k) {
+            continue;
+        }
         if let Some(v) = v.as_str() {
             url = url.replace(&format!("{{Config:{k}}}"), v);
         }

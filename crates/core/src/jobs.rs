@@ -668,7 +668,7 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
 fn execution_url(def: &ActionTypeDef, data: &Value, details: &Value) -> Option<String> {
     let template = def.execution_url_template.as_ref()?;
     let url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
-    Some(crate::action_types::fill_config(&url, data.pointer("/actionConfiguration/configuration")))
+    Some(crate::action_types::fill_config(&url, data.pointer("/actionConfiguration/configuration"), def))
 }
 
 /// An input object without one of its members, written as it is otherwise

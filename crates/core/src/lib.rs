@@ -13,6 +13,7 @@ pub mod credentials;
 mod executions;
 pub mod jobs;
 mod pipelines;
+mod secrets;
 mod service;
 pub mod store;
 mod tags;

@@ -16,6 +16,7 @@ use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::artifacts::ArtifactLocations;
 use crate::clients;
+use crate::secrets;
 use crate::store::{Millis, PipelineRow, StoreError, Tx};
 use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_str, req_str, timestamp};
 
@@ -329,6 +330,12 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
     Ok(out)
 }
 
+/// A declaration as it leaves the service: secret values masked.
+fn masked(tx: &mut dyn Tx, account: &str, mut declaration: Value) -> Res<Value> {
+    secrets::Secrets::new(account).mask_declaration(tx, &mut declaration)?;
+    Ok(declaration)
+}
+
 /// The pipeline's ARN.
 pub(crate) fn arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:codepipeline:{region}:{account}:{name}")
@@ -382,7 +389,7 @@ pub(crate) fn create(
     clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
     // A pipeline deleted under this name took its tags with it: these are all it has.
     tx.put_tags(&crate::tags::pipeline_key(&caller.account_id, &name), &tags)?;
-    let mut out = json!({"pipeline": decl});
+    let mut out = json!({"pipeline": masked(tx, &caller.account_id, decl)?});
     if input.get("tags").is_some() {
         out["tags"] = crate::tags::to_json(&tags);
     }
@@ -408,7 +415,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str)
         _ => current,
     };
     Ok(json!({
-        "pipeline": row.declaration,
+        "pipeline": masked(tx, &caller.account_id, row.declaration)?,
         "metadata": {
             "pipelineArn": arn(region, &caller.account_id, name),
             "created": timestamp(row.created),
@@ -426,9 +433,11 @@ pub(crate) fn update(
     region: &str,
     now: Millis,
 ) -> Res<Value> {
-    let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
+    let mut decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
     let name = req_str(&decl, "name")?.to_owned();
     let old = load(tx, &caller.account_id, &name)?;
+    // A secret sent back as the mask GetPipeline showed keeps its value.
+    secrets::keep_secrets(tx, &caller.account_id, &old.declaration, &mut decl)?;
     let decl = validate(tx, caller, &decl, region, old.version + 1)?;
     let row = PipelineRow { version: old.version + 1, declaration: decl.clone(), updated: now, ..old.clone() };
     if !tx.update_pipeline(&row, old.version)? {
@@ -437,7 +446,7 @@ pub(crate) fn update(
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
     clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
-    Ok(json!({"pipeline": decl}))
+    Ok(json!({"pipeline": masked(tx, &caller.account_id, decl)?}))
 }
 
 /// `DeletePipeline`: removes the pipeline, its executions, clients and tags, and

@@ -232,6 +232,7 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("action_executions_of_every_execution", action_executions_of_every_execution),
         ("s3_source_runs_in_the_service", s3_source_runs_in_the_service),
         ("resource_tags", resource_tags),
+        ("secret_configuration_values", secret_configuration_values),
     ]
 }
 
@@ -1656,4 +1657,160 @@ fn action_executions_of_every_execution<S: Store>(w: World<S>) {
     let all = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "many"}), 200);
     assert_eq!(all["actionExecutionDetails"].as_array().map(Vec::len), Some(100), "maxResults defaults to 100");
     assert!(all["nextToken"].is_string());
+}
+
+/// Whether `v`, written out, contains `needle` anywhere.
+fn shows(v: &Value, needle: &str) -> bool {
+    v.to_string().contains(needle)
+}
+
+/// Issue 8 item 7: secret configuration values (`secret` on custom types,
+/// `noEcho` on third-party ones) leave the service only in job data; an
+/// update that sends the mask back keeps the stored value.
+fn secret_configuration_values<S: Store>(w: World<S>) {
+    const TOKEN: &str = "tok-s3cret-42";
+    const KEY: &str = "key-k3y-77";
+    let mut builder = custom_type_input();
+    builder["provider"] = json!("SecretBuilder");
+    builder["configurationProperties"] = json!([
+        {"name": "Project", "required": true, "key": true, "secret": false},
+        {"name": "Token", "required": false, "key": false, "secret": true},
+    ]);
+    builder["settings"] = json!({
+        "executionUrlTemplate": "https://builder.example/{Config:Project}/{Config:Token}/{ExternalExecutionId}",
+        "entityUrlTemplate": "https://builder.example/{Config:Project}?t={Config:Token}",
+    });
+    w.ok(CUSTOMER, "CreateCustomActionType", builder, 0);
+    custom_source(&w);
+    let mut partner = w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 0)["actionType"].clone();
+    partner["properties"] = json!([{"name": "ApiKey", "optional": true, "key": false, "noEcho": true}]);
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": partner}), 0);
+
+    let make = |name: &str, token: &str| {
+        json!({"name": name, "actionTypeId": custom_id("Build", "SecretBuilder"),
+               "configuration": {"Project": "alpha", "Token": token}, "inputArtifacts": [{"name": "code"}]})
+    };
+    let partner_action = |key: &str| {
+        json!({"name": "Partner", "actionTypeId": tp_id("Build", "PartnerBuild"),
+               "configuration": {"ApiKey": key}, "inputArtifacts": [{"name": "code"}]})
+    };
+    let decl = declaration(
+        "secrets",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Build", vec![make("Make", TOKEN), partner_action(KEY)]),
+        ],
+    );
+    let masked_build = |p: &Value| -> (Value, Value) {
+        let actions = &p["stages"][1]["actions"];
+        (actions[0]["configuration"].clone(), actions[1]["configuration"].clone())
+    };
+    let created = w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    assert_eq!(
+        masked_build(&created["pipeline"]),
+        (json!({"Project": "alpha", "Token": "****"}), json!({"ApiKey": "****"}))
+    );
+    let got = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets"}), 1);
+    assert_eq!(
+        masked_build(&got["pipeline"]),
+        (json!({"Project": "alpha", "Token": "****"}), json!({"ApiKey": "****"}))
+    );
+
+    // The jobs carry the real values.
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "secrets"}), 2)["pipelineExecutionId"].clone();
+    run_custom(&w, "Source", "MySource", 3);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Build", "SecretBuilder")}), 4);
+    let job = &polled["jobs"][0];
+    assert_eq!(job["data"]["actionConfiguration"]["configuration"]["Token"], TOKEN);
+    let id = job["id"].as_str().expect("job").to_owned();
+    let details = w.ok(CUSTOMER, "GetJobDetails", json!({"jobId": id}), 4);
+    assert_eq!(details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["Token"], TOKEN);
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": id, "nonce": job["nonce"]}), 4);
+    w.ok(
+        CUSTOMER,
+        "PutJobSuccessResult",
+        json!({"jobId": id, "executionDetails": {"externalExecutionId": "run-1"}}),
+        5,
+    );
+    let (tp_job, tp_token, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 5);
+    let tp_details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": tp_job, "clientToken": tp_token}), 5);
+    assert_eq!(tp_details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["ApiKey"], KEY);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": tp_job, "clientToken": tp_token}), 6);
+    assert_eq!(w.status("secrets", exec.as_str().expect("id")), "Succeeded");
+
+    // Everything else shows the mask: action executions (configuration,
+    // resolvedConfiguration, the execution URL) and the state (entity URL).
+    let actions = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "secrets"}), 7);
+    let of = |name: &str| -> Value {
+        actions["actionExecutionDetails"]
+            .as_array()
+            .expect("details")
+            .iter()
+            .find(|d| d["actionName"] == name)
+            .cloned()
+            .expect("action listed")
+    };
+    for (name, masked) in
+        [("Make", json!({"Project": "alpha", "Token": "****"})), ("Partner", json!({"ApiKey": "****"}))]
+    {
+        assert_eq!(of(name)["input"]["configuration"], masked, "{name}");
+        assert_eq!(of(name)["input"]["resolvedConfiguration"], masked, "{name}");
+    }
+    let url = of("Make")["output"]["executionResult"]["externalExecutionUrl"].clone();
+    assert_eq!(url, "https://builder.example/alpha/{Config:Token}/run-1", "secret placeholders are not filled in");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "secrets"}), 7);
+    assert_eq!(
+        state["stageStates"][1]["actionStates"][0]["entityUrl"],
+        "https://builder.example/alpha?t={Config:Token}"
+    );
+    let execution =
+        w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "secrets", "pipelineExecutionId": exec}), 7);
+    let executions = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "secrets"}), 7);
+    for v in [&actions, &state, &execution, &executions, &created, &got] {
+        assert!(!shows(v, TOKEN) && !shows(v, KEY), "a secret leaked: {v}");
+    }
+
+    // The documented round trip: get, edit something else, update with the
+    // masks as they came. The stored values stay; the next jobs get them.
+    let mut edited = got["pipeline"].clone();
+    edited["stages"][1]["actions"][0]["configuration"]["Project"] = json!("beta");
+    let updated = w.ok(CUSTOMER, "UpdatePipeline", json!({"pipeline": edited}), 8);
+    assert!(!shows(&updated, TOKEN) && !shows(&updated, KEY), "{updated}");
+    assert_eq!(masked_build(&updated["pipeline"]).0, json!({"Project": "beta", "Token": "****"}));
+    for version in [1, 2] {
+        let v = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets", "version": version}), 8);
+        assert_eq!(masked_build(&v["pipeline"]).1, json!({"ApiKey": "****"}), "version {version}");
+        assert!(!shows(&v, TOKEN) && !shows(&v, KEY), "version {version}: {v}");
+    }
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "secrets"}), 9);
+    run_custom(&w, "Source", "MySource", 10);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Build", "SecretBuilder")}), 11);
+    assert_eq!(
+        polled["jobs"][0]["data"]["actionConfiguration"]["configuration"],
+        json!({"Project": "beta", "Token": TOKEN}),
+        "the masked secret kept its value"
+    );
+    let job = &polled["jobs"][0];
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": job["id"], "nonce": job["nonce"]}), 11);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"]}), 11);
+    let (tp_job, tp_token, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 11);
+    let tp_details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": tp_job, "clientToken": tp_token}), 11);
+    assert_eq!(tp_details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["ApiKey"], KEY);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": tp_job, "clientToken": tp_token}), 11);
+
+    // A new value replaces the secret; a new action (another name) sent the
+    // mask gets the mask as its value: only the same action keeps a secret.
+    let mut renamed = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets"}), 12)["pipeline"].clone();
+    renamed["stages"][1]["actions"][0]["name"] = json!("Make2");
+    renamed["stages"][1]["actions"][1]["configuration"]["ApiKey"] = json!("key-new");
+    w.ok(CUSTOMER, "UpdatePipeline", json!({"pipeline": renamed}), 12);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "secrets"}), 13);
+    run_custom(&w, "Source", "MySource", 14);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Build", "SecretBuilder")}), 15);
+    assert_eq!(polled["jobs"][0]["data"]["actionConfiguration"]["configuration"]["Token"], "****");
+    let (tp_job, tp_token, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 15);
+    let tp_details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": tp_job, "clientToken": tp_token}), 15);
+    assert_eq!(tp_details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["ApiKey"], "key-new");
+    let got = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets"}), 16);
+    assert!(!shows(&got, "key-new"), "{got}");
 }
