@@ -16,6 +16,7 @@ use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::artifacts::ArtifactLocations;
 use crate::clients;
+use crate::config::Quotas;
 use crate::secrets;
 use crate::store::{Millis, PipelineRow, StoreError, Tx};
 use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_str, req_str, timestamp};
@@ -361,6 +362,7 @@ pub(crate) fn create(
     caller: &Caller,
     input: &Value,
     region: &str,
+    quotas: &Quotas,
     now: Millis,
 ) -> Res<Value> {
     let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
@@ -371,6 +373,16 @@ pub(crate) fn create(
         return fail(
             "PipelineNameInUseException",
             format!("A pipeline with the name '{name}' already exists in account '{}'", caller.account_id),
+        );
+    }
+    let limit = quotas.pipelines_per_account;
+    if tx.count_pipelines(&caller.account_id, limit)? >= limit {
+        return fail(
+            "LimitExceededException",
+            format!(
+                "The number of pipelines associated with the account '{}' has reached the limit of {limit} allowed for the account",
+                caller.account_id
+            ),
         );
     }
     let row = PipelineRow {

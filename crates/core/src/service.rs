@@ -17,7 +17,7 @@ use crate::action_types;
 use crate::api::{Api, ApiError, Caller, Reply, Submitted};
 use crate::artifacts::{ArtifactLocations, NoArtifactStore, SnapshotError};
 use crate::clients;
-use crate::config::ServiceConfig;
+use crate::config::{Quotas, ServiceConfig};
 use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
@@ -39,6 +39,8 @@ pub struct Service<S: Store> {
     /// Region, lease, credential issuer and parsed action types.
     env: JobEnv,
     artifacts: Box<dyn ArtifactLocations>,
+    /// Per-account quotas.
+    quotas: Quotas,
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
@@ -65,6 +67,7 @@ impl<S: Store> Service<S> {
                 types: Arc::default(),
             },
             artifacts: Box::new(NoArtifactStore),
+            quotas: config.quotas,
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -316,13 +319,13 @@ impl<S: Store> Api for Service<S> {
         let c = caller;
         let i = &input;
         match operation {
-            "CreateCustomActionType" => self.txn(true, &mut |tx| action_types::create_custom(tx, c, i)),
+            "CreateCustomActionType" => self.txn(true, &mut |tx| action_types::create_custom(tx, c, i, &self.quotas)),
             "DeleteCustomActionType" => self.txn(true, &mut |tx| action_types::delete_custom(tx, c, i)),
             "ListActionTypes" => self.txn(false, &mut |tx| action_types::list(tx, c, i)),
             "GetActionType" => self.txn(false, &mut |tx| action_types::get(tx, c, i)),
             "UpdateActionType" => self.txn(true, &mut |tx| action_types::update(tx, c, i)),
             "CreatePipeline" => {
-                self.txn(true, &mut |tx| pipelines::create(tx, self.artifacts.as_ref(), c, i, region, ms))
+                self.txn(true, &mut |tx| pipelines::create(tx, self.artifacts.as_ref(), c, i, region, &self.quotas, ms))
             }
             "GetPipeline" => self.txn(false, &mut |tx| pipelines::get(tx, c, i, region)),
             "UpdatePipeline" => {

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::api::{Api, ApiError, Caller, Submitted};
-use crate::config::{Account, Principal, ServiceConfig, ThirdPartyActionType};
+use crate::config::{Account, Principal, Quotas, ServiceConfig, ThirdPartyActionType};
 use crate::service::Service;
 use crate::store::Store;
 
@@ -44,6 +44,8 @@ pub fn config() -> ServiceConfig {
             tp("Build", "PartnerBuild", 600, vec![POLLER.into()]),
         ],
         dispatch_lease_seconds: None,
+        // More custom types than AWS's 50, so one account's list needs two pages.
+        quotas: Quotas { custom_action_types_per_account: 100, ..Quotas::AWS },
     }
 }
 
@@ -249,6 +251,10 @@ pub fn run_domain<S: Store>(make: impl Fn() -> S) {
     state_of_stages_reached_long_ago(World::new(make()));
     eprintln!("domain scenario: configured_lease");
     configured_lease(World::with_config(make(), &ServiceConfig { dispatch_lease_seconds: Some(5), ..config() }));
+    eprintln!("domain scenario: quotas");
+    quotas(World::with_config(make(), &quota_config()));
+    eprintln!("domain scenario: action_type_round_trip");
+    action_type_round_trip(World::with_config(make(), &owner_polls_config()));
     eprintln!("domain scenario: concurrent_polls");
     concurrent_polls(Arc::new(World::new(make())));
 }
@@ -1813,4 +1819,87 @@ fn secret_configuration_values<S: Store>(w: World<S>) {
     assert_eq!(tp_details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["ApiKey"], "key-new");
     let got = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets"}), 16);
     assert!(!shows(&got, "key-new"), "{got}");
+}
+
+/// [`config`] with small quotas: two pipelines and one custom action type per account.
+pub fn quota_config() -> ServiceConfig {
+    ServiceConfig { quotas: Quotas { pipelines_per_account: 2, custom_action_types_per_account: 1 }, ..config() }
+}
+
+/// Issue 8 item 13: per-account quotas answer `LimitExceededException` and
+/// change nothing; deleting makes room again; other accounts have their own.
+pub fn quotas<S: Store>(w: World<S>) {
+    for name in ["one", "two"] {
+        w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline(name)}), 0);
+    }
+    let refused = w.call(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("three")}), 1).unwrap_err();
+    assert_eq!((refused.status, refused.code.as_str()), (400, "LimitExceededException"), "{refused:?}");
+    assert!(refused.message.contains("limit of 2"), "{}", refused.message);
+    assert_eq!(w.err(CUSTOMER, "GetPipeline", json!({"name": "three"}), 1), "PipelineNotFoundException");
+    // The name check comes first: an existing name is still PipelineNameInUseException.
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("one")}), 1),
+        "PipelineNameInUseException"
+    );
+    w.ok(OTHER, "CreatePipeline", json!({"pipeline": partner_pipeline("three")}), 1);
+    w.ok(CUSTOMER, "DeletePipeline", json!({"name": "two"}), 2);
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("three")}), 2);
+    let listed = w.ok(CUSTOMER, "ListPipelines", json!({}), 2);
+    let names: Vec<&str> =
+        listed["pipelines"].as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["one", "three"]);
+
+    w.ok(CUSTOMER, "CreateCustomActionType", custom_type_input(), 3);
+    let mut second = custom_type_input();
+    second["provider"] = json!("Second");
+    let refused = w.call(CUSTOMER, "CreateCustomActionType", second.clone(), 3).unwrap_err();
+    assert_eq!(refused.code, "LimitExceededException", "{refused:?}");
+    assert!(refused.message.contains("limit of 1"), "{}", refused.message);
+    let custom = w.ok(CUSTOMER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 3);
+    assert_eq!(custom["actionTypes"].as_array().map(Vec::len), Some(1), "nothing was created: {custom}");
+    w.ok(OTHER, "CreateCustomActionType", second.clone(), 3);
+    // A deleted type does not count.
+    w.ok(CUSTOMER, "DeleteCustomActionType", json!({"category": "Build", "provider": "MyBuilder", "version": "1"}), 4);
+    w.ok(CUSTOMER, "CreateCustomActionType", second, 4);
+}
+
+/// [`config`] where the operator lists the owner among `PartnerBuild`'s
+/// polling accounts, as operators often do.
+pub fn owner_polls_config() -> ServiceConfig {
+    let mut c = config();
+    for t in &mut c.third_party_action_types {
+        t.polling_accounts = vec![PARTNER.into(), POLLER.into()];
+    }
+    c
+}
+
+/// Issue 8 item 13: `UpdateActionType` takes back exactly what
+/// `GetActionType` gave (the documented get, edit, update round trip), and
+/// refuses only a real change of what the operator sets.
+pub fn action_type_round_trip<S: Store>(w: World<S>) {
+    let got = w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 0)["actionType"].clone();
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": got.clone()}), 0);
+    let mut edited = got.clone();
+    edited["description"] = json!("Builds things");
+    edited["properties"] =
+        json!([{"name": "Target", "optional": true, "key": false, "noEcho": true, "queryable": false}]);
+    edited["permissions"] = json!({"allowedAccounts": [CUSTOMER]});
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": edited.clone()}), 1);
+    let again = w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 2)["actionType"].clone();
+    assert_eq!(again, edited, "what was sent is what GetActionType gives");
+    // The polling accounts in another order, or without the owner, are no change.
+    let mut reordered = again.clone();
+    reordered["executor"]["configuration"]["jobWorkerExecutorConfiguration"]["pollingAccounts"] = json!([POLLER]);
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": reordered}), 2);
+    // A real change is refused, and nothing changed.
+    let mut more = again.clone();
+    more["executor"]["configuration"]["jobWorkerExecutorConfiguration"]["pollingAccounts"] =
+        json!([PARTNER, POLLER, OTHER]);
+    more["description"] = json!("changed");
+    assert_eq!(w.err(PARTNER, "UpdateActionType", json!({"actionType": more}), 3), "ValidationException");
+    assert_eq!(w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 3)["actionType"], edited);
+    assert_eq!(
+        w.err(OTHER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 3),
+        "ActionTypeNotFoundException"
+    );
 }
