@@ -436,12 +436,13 @@ pub(crate) fn acknowledge(
             format!("The nonce is not job {id}'s current nonce: the job was dispatched again or its lease ended"),
         );
     }
+    // A job past its timeout is timed out, whether or not the sweep wrote it down yet.
+    if timed_out(&job, now) {
+        return Ok(json!({"status": JobStatus::TimedOut.as_str()}));
+    }
     if job.status != JobStatus::Dispatched {
         // A repeated acknowledge: the status says what became of the job.
         return Ok(json!({"status": job.status.as_str()}));
-    }
-    if timed_out(&job, now) {
-        return Ok(json!({"status": JobStatus::TimedOut.as_str()}));
     }
     job.status = JobStatus::InProgress;
     job.lease_until = None;
@@ -631,6 +632,11 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
     let mut report = TickReport::default();
     for mut job in tx.timed_out_jobs(now, SWEEP_BATCH)? {
         let (status, nonce) = (job.status, job.nonce.clone());
+        // A lease that ended before the timeout queued the job again then
+        // (its nonce died), whenever the sweep comes to write it down.
+        if job.lease_until.is_some_and(|l| l < job.timeout_at) {
+            job.nonce = None;
+        }
         job.status = JobStatus::TimedOut;
         job.lease_until = None;
         job.updated = now;

@@ -235,6 +235,7 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("s3_source_runs_in_the_service", s3_source_runs_in_the_service),
         ("resource_tags", resource_tags),
         ("secret_configuration_values", secret_configuration_values),
+        ("leases_and_timeouts_in_order", leases_and_timeouts_in_order),
     ]
 }
 
@@ -1902,4 +1903,43 @@ pub fn action_type_round_trip<S: Store>(w: World<S>) {
         w.err(OTHER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 3),
         "ActionTypeNotFoundException"
     );
+}
+
+/// Found by the job model (crates/store-sqlite/tests/job_model.rs): a lease
+/// that ended before the job's timeout kills its nonce even when the sweep
+/// writes the timeout down later; an acknowledged job past its timeout is
+/// `TimedOut` to a repeated acknowledgement before the sweep as after it.
+fn leases_and_timeouts_in_order<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let (src, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 0);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": src, "clientToken": token}), 0);
+    // PartnerBuild's job: created at 0, timeout 600 s; dispatched at 1 with a 30 s lease.
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 1);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("job").to_owned();
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 1);
+    let nonce = details["jobDetails"]["nonce"].clone();
+    let ack = json!({"jobId": job, "nonce": nonce, "clientToken": token});
+    // Nobody swept between the lease's end (31) and the timeout (600).
+    assert_eq!(w.svc.tick(at(700)).expect("sweep").timed_out, 1);
+    assert_eq!(w.err(PARTNER, "AcknowledgeThirdPartyJob", ack, 700), "InvalidNonceException");
+
+    // An acknowledged custom job (timeout 3600 s) asked again after its timeout, before any sweep.
+    custom_source(&w);
+    let decl = declaration(
+        "mine",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Build", vec![action("Compile", tp_id("Build", "PartnerBuild"), &["code"], &[], 1)]),
+        ],
+    );
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 1000);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "mine"}), 1000);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Source", "MySource")}), 1000);
+    let ack = json!({"jobId": polled["jobs"][0]["id"], "nonce": polled["jobs"][0]["nonce"]});
+    assert_eq!(w.ok(CUSTOMER, "AcknowledgeJob", ack.clone(), 1000)["status"], "InProgress");
+    assert_eq!(w.ok(CUSTOMER, "AcknowledgeJob", ack.clone(), 4600)["status"], "TimedOut");
+    w.svc.tick(at(4600)).expect("sweep");
+    assert_eq!(w.ok(CUSTOMER, "AcknowledgeJob", ack, 4601)["status"], "TimedOut");
 }
