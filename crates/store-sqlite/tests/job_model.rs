@@ -17,7 +17,8 @@
 //!   `InvalidJobStateException`, `ActionTypeNotFoundException`).
 //!
 //! Jobs are known to the model by creation order (`seq`); their ids and
-//! nonces are learned from the service's answers.
+//! nonces are learned from the service's answers. Each case either calls the
+//! operations or submits them (the server's two ways in).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -200,6 +201,8 @@ enum Expect {
 
 #[derive(Clone, Debug)]
 struct Model {
+    /// Whether operations go through `Api::submit` first, as the server sends them.
+    submit: bool,
     now: i64,
     jobs: Vec<Job>,
     expect: Expect,
@@ -306,12 +309,16 @@ impl ReferenceStateMachine for JobMachine {
     type Transition = Op;
 
     fn init_state() -> BoxedStrategy<Model> {
-        let mut m = Model { now: 0, jobs: vec![], expect: Expect::Nothing };
-        // Two executions of each pipeline are started at t = 0 (see `init_test`).
-        for f in [Family::Tp, Family::Tp, Family::Cu, Family::Cu] {
-            m.create(f);
-        }
-        Just(m).boxed()
+        proptest::bool::ANY
+            .prop_map(|submit| {
+                let mut m = Model { submit, now: 0, jobs: vec![], expect: Expect::Nothing };
+                // Two executions of each pipeline are started at t = 0 (see `init_test`).
+                for f in [Family::Tp, Family::Tp, Family::Cu, Family::Cu] {
+                    m.create(f);
+                }
+                m
+            })
+            .boxed()
     }
 
     fn transitions(state: &Model) -> BoxedStrategy<Op> {
@@ -394,6 +401,7 @@ impl ReferenceStateMachine for JobMachine {
 struct Sut {
     world: Option<World<SqliteStore>>,
     path: PathBuf,
+    submit: bool,
     ids: HashMap<usize, String>,
     nonces: HashMap<(usize, usize), String>,
     tokens: HashMap<usize, String>,
@@ -451,8 +459,9 @@ impl Sut {
         self.world.as_ref().expect("the service runs")
     }
 
-    fn open(path: &PathBuf) -> World<SqliteStore> {
-        World::with_config(SqliteStore::open(path).expect("open store"), &config())
+    fn open(path: &PathBuf, submit: bool) -> World<SqliteStore> {
+        let w = World::with_config(SqliteStore::open(path).expect("open store"), &config());
+        if submit { w.submitting() } else { w }
     }
 
     fn call(&self, who: &str, op: &str, input: Value, now: i64) -> Result<Value, ApiError> {
@@ -551,11 +560,12 @@ impl StateMachineTest for JobMachine {
     type SystemUnderTest = Sut;
     type Reference = JobMachine;
 
-    fn init_test(_: &Model) -> Sut {
+    fn init_test(m: &Model) -> Sut {
         let path = fresh_path();
         let sut = Sut {
-            world: Some(Sut::open(&path)),
+            world: Some(Sut::open(&path, m.submit)),
             path,
+            submit: m.submit,
             ids: HashMap::new(),
             nonces: HashMap::new(),
             tokens: HashMap::new(),
@@ -672,7 +682,7 @@ impl StateMachineTest for JobMachine {
             }
             (Op::Restart, _) => {
                 drop(sut.world.take());
-                sut.world = Some(Sut::open(&sut.path));
+                sut.world = Some(Sut::open(&sut.path, sut.submit));
             }
             (Op::Start(family), _) => {
                 sut.w().ok(CUSTOMER, "StartPipelineExecution", json!({"name": family.pipeline()}), now as u64);
@@ -685,7 +695,7 @@ impl StateMachineTest for JobMachine {
     /// accepted: its latest nonce answers its final status.
     fn teardown(mut sut: Sut, m: Model) {
         drop(sut.world.take());
-        sut.world = Some(Sut::open(&sut.path));
+        sut.world = Some(Sut::open(&sut.path, sut.submit));
         for j in m.jobs.iter().filter(|j| matches!(j.status, Status::Succeeded | Status::Failed)) {
             let mut input = sut.job_input(j.family, Target::Job(j.seq), true);
             input["nonce"] = json!(sut.nonces[&(j.seq, j.dispatches)]);
