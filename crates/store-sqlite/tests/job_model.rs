@@ -1,8 +1,8 @@
 //! A model-based test of the job state machine on the real SQLite store
 //! (issue 8, "tests that look for the next such bug"): random sequences of
 //! the ten job operations, with wrong and stale nonces, wrong client tokens,
-//! unknown and other-family job ids, polls of a type the caller may not
-//! poll, clock jumps past dispatch leases and job timeouts, sweeps, new
+//! jobs named by another account, unknown and other-family job ids, polls of
+//! a type the caller may not poll, clock jumps past dispatch leases and job timeouts, sweeps, new
 //! executions and restarts (the store reopened on the same file), each
 //! answer checked against a small reference model of what the service
 //! promises:
@@ -133,7 +133,18 @@ impl Job {
 #[derive(Clone, Copy, Debug)]
 enum Target {
     Job(usize),
+    /// A known job, named by another partner (with the job's client token).
+    Stranger(usize),
     Unknown,
+}
+
+impl Target {
+    fn seq(self) -> Option<usize> {
+        match self {
+            Target::Job(seq) | Target::Stranger(seq) => Some(seq),
+            Target::Unknown => None,
+        }
+    }
 }
 
 /// Which nonce an acknowledgement sends.
@@ -326,7 +337,13 @@ impl ReferenceStateMachine for JobMachine {
         let target = if known.is_empty() {
             Just(Target::Unknown).boxed()
         } else {
-            prop_oneof![9 => proptest::sample::select(known).prop_map(Target::Job), 1 => Just(Target::Unknown)].boxed()
+            let select = proptest::sample::select(known);
+            prop_oneof![
+                16 => select.clone().prop_map(Target::Job),
+                2 => Just(Target::Unknown),
+                1 => select.prop_map(Target::Stranger),
+            ]
+            .boxed()
         };
         let nonce = prop_oneof![8 => Just(Nonce::Latest), 1 => Just(Nonce::Previous), 1 => Just(Nonce::Wrong)];
         let token_ok = prop_oneof![9 => Just(true), 1 => Just(false)];
@@ -351,7 +368,7 @@ impl ReferenceStateMachine for JobMachine {
     fn preconditions(state: &Model, op: &Op) -> bool {
         // Shrinking may drop the poll that made a job known.
         let known = |t: &Target| match t {
-            Target::Job(seq) => state.jobs.get(*seq).is_some_and(|j| j.known),
+            Target::Job(seq) | Target::Stranger(seq) => state.jobs.get(*seq).is_some_and(|j| j.known),
             Target::Unknown => true,
         };
         match op {
@@ -470,7 +487,7 @@ impl Sut {
 
     fn id(&self, target: Target) -> String {
         match target {
-            Target::Job(seq) => self.ids[&seq].clone(),
+            Target::Job(seq) | Target::Stranger(seq) => self.ids[&seq].clone(),
             Target::Unknown => "00000000-0000-4000-8000-000000000000".into(),
         }
     }
@@ -480,7 +497,9 @@ impl Sut {
         let mut input = json!({"jobId": self.id(target)});
         if api == Family::Tp {
             let token = match (target, token_ok) {
-                (Target::Job(seq), true) => self.tokens.get(&seq).cloned().unwrap_or_else(|| "no-token".repeat(8)),
+                (Target::Job(seq) | Target::Stranger(seq), true) => {
+                    self.tokens.get(&seq).cloned().unwrap_or_else(|| "no-token".repeat(8))
+                }
                 _ => "f".repeat(64),
             };
             input["clientToken"] = json!(token);
@@ -488,10 +507,11 @@ impl Sut {
         input
     }
 
-    fn who(api: Family) -> &'static str {
-        match api {
-            Family::Tp => PARTNER,
-            Family::Cu => CUSTOMER,
+    fn who(api: Family, target: Target) -> &'static str {
+        match (api, target) {
+            (_, Target::Stranger(_)) => OTHER,
+            (Family::Tp, _) => PARTNER,
+            (Family::Cu, _) => CUSTOMER,
         }
     }
 
@@ -610,15 +630,17 @@ impl StateMachineTest for JobMachine {
             (Op::Acknowledge { api, job, nonce, token_ok }, expect) => {
                 let mut input = sut.job_input(api, job, token_ok);
                 let sent = match (job, nonce) {
-                    (Target::Job(seq), Nonce::Latest) => sut.nonces.get(&(seq, m.jobs[seq].dispatches)).cloned(),
-                    (Target::Job(seq), Nonce::Previous) if m.jobs[seq].dispatches > 1 => {
+                    (Target::Job(seq) | Target::Stranger(seq), Nonce::Latest) => {
+                        sut.nonces.get(&(seq, m.jobs[seq].dispatches)).cloned()
+                    }
+                    (Target::Job(seq) | Target::Stranger(seq), Nonce::Previous) if m.jobs[seq].dispatches > 1 => {
                         sut.nonces.get(&(seq, m.jobs[seq].dispatches - 1)).cloned()
                     }
                     _ => None,
                 };
                 input["nonce"] = json!(sent.unwrap_or_else(|| "0".repeat(36)));
                 let operation = if api == Family::Tp { "AcknowledgeThirdPartyJob" } else { "AcknowledgeJob" };
-                let r = sut.call(Sut::who(api), operation, input, now);
+                let r = sut.call(Sut::who(api, job), operation, input, now);
                 match expect {
                     Expect::Refused(code) => refused(r, code),
                     Expect::Acknowledged(status, alternative) => match r {
@@ -631,13 +653,13 @@ impl StateMachineTest for JobMachine {
             }
             (Op::Details { api, job, token_ok }, expect) => {
                 let operation = if api == Family::Tp { "GetThirdPartyJobDetails" } else { "GetJobDetails" };
-                let r = sut.call(Sut::who(api), operation, sut.job_input(api, job, token_ok), now);
+                let r = sut.call(Sut::who(api, job), operation, sut.job_input(api, job, token_ok), now);
                 match expect {
                     Expect::Refused(code) => refused(r, code),
                     Expect::Details { dispatch, required } => {
                         let v = r.expect("details");
                         assert_eq!(v["jobDetails"]["id"].as_str(), Some(sut.id(job).as_str()));
-                        let Target::Job(seq) = job else { unreachable!("details of a known job") };
+                        let seq = job.seq().expect("details of a known job");
                         if api == Family::Tp {
                             match v["jobDetails"]["nonce"].as_str() {
                                 Some(n) => assert_eq!(
@@ -658,7 +680,7 @@ impl StateMachineTest for JobMachine {
                     input["continuationToken"] = json!("next");
                 }
                 let operation = if api == Family::Tp { "PutThirdPartyJobSuccessResult" } else { "PutJobSuccessResult" };
-                let r = sut.call(Sut::who(api), operation, input, now);
+                let r = sut.call(Sut::who(api, job), operation, input, now);
                 match expect {
                     Expect::Refused(code) => refused(r, code),
                     Expect::Accepted => assert_eq!(r.expect("the result is accepted"), json!({})),
@@ -669,7 +691,7 @@ impl StateMachineTest for JobMachine {
                 let mut input = sut.job_input(api, job, token_ok);
                 input["failureDetails"] = json!({"type": "JobFailed", "message": "model says no"});
                 let operation = if api == Family::Tp { "PutThirdPartyJobFailureResult" } else { "PutJobFailureResult" };
-                let r = sut.call(Sut::who(api), operation, input, now);
+                let r = sut.call(Sut::who(api, job), operation, input, now);
                 match expect {
                     Expect::Refused(code) => refused(r, code),
                     Expect::Accepted => assert_eq!(r.expect("the result is accepted"), json!({})),
@@ -700,7 +722,9 @@ impl StateMachineTest for JobMachine {
             let mut input = sut.job_input(j.family, Target::Job(j.seq), true);
             input["nonce"] = json!(sut.nonces[&(j.seq, j.dispatches)]);
             let operation = if j.family == Family::Tp { "AcknowledgeThirdPartyJob" } else { "AcknowledgeJob" };
-            let v = sut.call(Sut::who(j.family), operation, input, m.now).expect("a finished job is answered");
+            let v = sut
+                .call(Sut::who(j.family, Target::Job(j.seq)), operation, input, m.now)
+                .expect("a finished job is answered");
             assert_eq!(v["status"], j.status.wire(), "job {} lost its result", j.seq);
         }
         drop(sut.world.take());
