@@ -1,7 +1,8 @@
 //! The service: [`Api`] implemented over a [`Store`]. Maps each operation to
 //! its domain function inside one store transaction, retries transactions
 //! that lost a race, and converts store failures to `InternalFailure` in this
-//! one place (details are kept out of the answer).
+//! one place: the cause is logged there, with the operation, and kept out of
+//! the answer.
 //!
 //! The job operations a worker fleet repeats (claims, acknowledgements,
 //! results) can also be [submitted](Api::submit): handed to the store's
