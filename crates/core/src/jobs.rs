@@ -465,12 +465,14 @@ pub(crate) fn details(
     let (id, token) = job_of(input, third_party)?;
     let job = load_for(tx, ctx.types, caller, id, token)?.job;
     let data = data_with_credentials(ctx, &job, now)?;
+    // A nonce whose lease ended is dead, whether or not the sweep cleared it yet.
+    let nonce = job.nonce.clone().filter(|_| !lease_ended(&job, now));
     // Moved in, not through `json!`, which would copy the data tree.
     let mut d = Map::new();
     d.insert("id".into(), Value::String(job.id));
     d.insert("data".into(), data);
     if third_party {
-        if let Some(n) = job.nonce {
+        if let Some(n) = nonce {
             d.insert("nonce".into(), Value::String(n));
         }
     } else {

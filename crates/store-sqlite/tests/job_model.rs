@@ -201,10 +201,11 @@ enum Expect {
     Acknowledged(&'static str, Option<&'static str>),
     /// A poll hands out these jobs (by `seq`).
     Polled(Vec<usize>),
-    /// Details; the third-party answer's nonce, when given, is dispatch `d`'s,
-    /// and must be given when `required`.
+    /// Details; the third-party answer's nonce, when given, is dispatch `d`'s
+    /// and still `allowed` (not dead), and must be given when `required`.
     Details {
         dispatch: usize,
+        allowed: bool,
         required: bool,
     },
     Accepted,
@@ -390,7 +391,7 @@ impl ReferenceStateMachine for JobMachine {
                 Ok(seq) => {
                     let j = &m.jobs[seq];
                     let required = j.nonce_live && matches!(j.status, Status::Dispatched | Status::InProgress);
-                    Expect::Details { dispatch: j.dispatches, required }
+                    Expect::Details { dispatch: j.dispatches, allowed: j.nonce_live, required }
                 }
                 Err(code) => Expect::Refused(code),
             },
@@ -656,12 +657,13 @@ impl StateMachineTest for JobMachine {
                 let r = sut.call(Sut::who(api, job), operation, sut.job_input(api, job, token_ok), now);
                 match expect {
                     Expect::Refused(code) => refused(r, code),
-                    Expect::Details { dispatch, required } => {
+                    Expect::Details { dispatch, allowed, required } => {
                         let v = r.expect("details");
                         assert_eq!(v["jobDetails"]["id"].as_str(), Some(sut.id(job).as_str()));
                         let seq = job.seq().expect("details of a known job");
                         if api == Family::Tp {
                             match v["jobDetails"]["nonce"].as_str() {
+                                Some(_) if !allowed => panic!("details hand out a dead nonce: {v}"),
                                 Some(n) => assert_eq!(
                                     Some(n),
                                     sut.nonces.get(&(seq, *dispatch)).map(String::as_str),

@@ -1907,8 +1907,9 @@ pub fn action_type_round_trip<S: Store>(w: World<S>) {
 
 /// Found by the job model (crates/store-sqlite/tests/job_model.rs): a lease
 /// that ended before the job's timeout kills its nonce even when the sweep
-/// writes the timeout down later; an acknowledged job past its timeout is
-/// `TimedOut` to a repeated acknowledgement before the sweep as after it.
+/// writes the timeout down later (and the details stop handing it out); an
+/// acknowledged job past its timeout is `TimedOut` to a repeated
+/// acknowledgement before the sweep as after it.
 fn leases_and_timeouts_in_order<S: Store>(w: World<S>) {
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
     w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
@@ -1921,6 +1922,9 @@ fn leases_and_timeouts_in_order<S: Store>(w: World<S>) {
     let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 1);
     let nonce = details["jobDetails"]["nonce"].clone();
     let ack = json!({"jobId": job, "nonce": nonce, "clientToken": token});
+    // Once the lease is over the details no longer hand out its nonce, swept or not.
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 31);
+    assert!(details["jobDetails"].get("nonce").is_none(), "{details}");
     // Nobody swept between the lease's end (31) and the timeout (600).
     assert_eq!(w.svc.tick(at(700)).expect("sweep").timed_out, 1);
     assert_eq!(w.err(PARTNER, "AcknowledgeThirdPartyJob", ack, 700), "InvalidNonceException");
