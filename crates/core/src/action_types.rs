@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api::{ApiError, Caller};
-use crate::config::ThirdPartyActionType;
+use crate::config::{Quotas, ThirdPartyActionType};
 use crate::fail::{Res, fail};
 use crate::input::{opt_bool, opt_list, opt_str, req_obj, req_str};
 use crate::paging::{decode_token, encode_token};
@@ -263,7 +263,7 @@ impl ActionTypeDef {
         Value::Object(out)
     }
 
-    fn from_doc(doc: &Doc) -> Res<ActionTypeDef> {
+    pub(crate) fn from_doc(doc: &Doc) -> Res<ActionTypeDef> {
         ActionTypeDef::deserialize(&doc.body)
             .map_err(|e| crate::store::StoreError::Backend(format!("stored action type is unreadable: {e}")).into())
     }
@@ -327,9 +327,14 @@ pub fn builtin_action_types() -> Vec<ActionTypeDef> {
 
 /// A URL template with each `{Config:Name}` replaced by the action's
 /// configuration value (placeholders of properties not configured are kept).
-pub(crate) fn fill_config(template: &str, configuration: Option<&Value>) -> String {
+/// Secret properties of `def` are never filled in: the URL is shown to
+/// anyone who may read the pipeline, so their placeholders stay as they are.
+pub(crate) fn fill_config(template: &str, configuration: Option<&Value>, def: &ActionTypeDef) -> String {
     let mut url = template.to_owned();
     for (k, v) in configuration.and_then(Value::as_object).into_iter().flatten() {
+        if def.properties.iter().any(|p| p.secret && &p.name == k) {
+            continue;
+        }
         if let Some(v) = v.as_str() {
             url = url.replace(&format!("{{Config:{k}}}"), v);
         }
@@ -419,7 +424,7 @@ fn not_found(id: &ActionTypeId) -> ApiError {
 }
 
 /// `CreateCustomActionType`.
-pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value, quotas: &Quotas) -> Res<Value> {
     let id = ActionTypeId {
         category: req_str(input, "category")?.to_owned(),
         owner: "Custom".into(),
@@ -507,6 +512,21 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> 
         } else {
             fail("ValidationException", format!("{} already exists", id.describe()))
         };
+    }
+    let limit = quotas.custom_action_types_per_account;
+    let mut live = 0;
+    for doc in tx.list_action_types(&caller.account_id)? {
+        let def = ActionTypeDef::from_doc(&doc)?;
+        live += usize::from(def.id.owner == "Custom" && def.account_id == caller.account_id && !def.deleted);
+    }
+    if live >= limit {
+        return fail(
+            "LimitExceededException",
+            format!(
+                "The number of custom action types associated with the account '{}' has reached the limit of {limit} allowed for the account",
+                caller.account_id
+            ),
+        );
     }
     if !tx.insert_action_type(&key, &caller.account_id, "Custom", &def.to_body())? {
         return crate::fail::lost_race("action type");
@@ -624,10 +644,14 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
     if let Some(accounts) =
         executor.pointer("/configuration/jobWorkerExecutorConfiguration/pollingAccounts").and_then(Value::as_array)
     {
-        let mut given: Vec<&str> = accounts.iter().filter_map(Value::as_str).filter(|a| *a != def.account_id).collect();
-        let mut current: Vec<&str> = def.polling_accounts.iter().map(String::as_str).collect();
-        given.sort_unstable();
-        current.sort_unstable();
+        // Compared as sets without the owner: GetActionType lists the owner
+        // first (it always polls) whether or not the operator listed it, and
+        // the round trip get, edit, update sends that list back unchanged.
+        let others = |l: &mut dyn Iterator<Item = &str>| -> std::collections::BTreeSet<String> {
+            l.filter(|a| *a != def.account_id).map(str::to_owned).collect()
+        };
+        let given = others(&mut accounts.iter().filter_map(Value::as_str));
+        let current = others(&mut def.polling_accounts.iter().map(String::as_str));
         if given != current {
             return fail(
                 "ValidationException",

@@ -36,6 +36,12 @@ impl ApiError {
         ApiError { status: 500, code: "InternalFailure".into(), message: message.into() }
     }
 
+    /// Whether this is the service's own failure (`InternalFailure`, HTTP 500),
+    /// already logged with its cause where it was made.
+    pub fn is_internal(&self) -> bool {
+        self.status == 500
+    }
+
     /// `ValidationException`.
     pub fn validation(message: impl Into<String>) -> ApiError {
         ApiError::client("ValidationException", message)

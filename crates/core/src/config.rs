@@ -12,6 +12,29 @@ pub struct ServiceConfig {
     pub third_party_action_types: Vec<ThirdPartyActionType>,
     /// How long a poll's dispatch lease lasts, in seconds ([`DEFAULT_LEASE`](crate::DEFAULT_LEASE) when `None`).
     pub dispatch_lease_seconds: Option<u64>,
+    /// Per-account quotas.
+    pub quotas: Quotas,
+}
+
+/// Per-account quotas (AWS's are per account and region; a cpjobs service
+/// answers for one region). Creating beyond one answers `LimitExceededException`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Pipelines per account (AWS: 1,000).
+    pub pipelines_per_account: usize,
+    /// Custom action types per account, deleted ones not counted (AWS: 50).
+    pub custom_action_types_per_account: usize,
+}
+
+impl Quotas {
+    /// AWS's default quotas.
+    pub const AWS: Quotas = Quotas { pipelines_per_account: 1000, custom_action_types_per_account: 50 };
+}
+
+impl Default for Quotas {
+    fn default() -> Quotas {
+        Quotas::AWS
+    }
 }
 
 /// An account and the principals that act for it.

@@ -439,12 +439,13 @@ pub(crate) fn acknowledge(
             format!("The nonce is not job {id}'s current nonce: the job was dispatched again or its lease ended"),
         );
     }
+    // A job past its timeout is timed out, whether or not the sweep wrote it down yet.
+    if timed_out(&job, now) {
+        return Ok(json!({"status": JobStatus::TimedOut.as_str()}));
+    }
     if job.status != JobStatus::Dispatched {
         // A repeated acknowledge: the status says what became of the job.
         return Ok(json!({"status": job.status.as_str()}));
-    }
-    if timed_out(&job, now) {
-        return Ok(json!({"status": JobStatus::TimedOut.as_str()}));
     }
     // The guard is the loaded nonce, which is the one given (checked above).
     if !transition(tx, &mut job, JobStatus::InProgress, now)? {
@@ -465,12 +466,14 @@ pub(crate) fn details(
     let (id, token) = job_of(input, third_party)?;
     let job = load_for(tx, ctx.types, caller, id, token)?.job;
     let data = data_with_credentials(ctx, &job, now)?;
+    // A nonce whose lease ended is dead, whether or not the sweep cleared it yet.
+    let nonce = job.nonce.clone().filter(|_| !lease_ended(&job, now));
     // Moved in, not through `json!`, which would copy the data tree.
     let mut d = Map::new();
     d.insert("id".into(), Value::String(job.id));
     d.insert("data".into(), data);
     if third_party {
-        if let Some(n) = job.nonce {
+        if let Some(n) = nonce {
             d.insert("nonce".into(), Value::String(n));
         }
     } else {
@@ -625,7 +628,14 @@ pub struct TickReport {
 pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickReport> {
     let mut report = TickReport::default();
     for mut job in tx.timed_out_jobs(now, SWEEP_BATCH)? {
-        if !transition(tx, &mut job, JobStatus::TimedOut, now)? {
+        // A lease that ended before the timeout queued the job again then
+        // (its nonce died), whenever the sweep comes to write it down.
+        let lease_died = job.lease_until.is_some_and(|l| l < job.timeout_at);
+        let guard = transition::prepare(&mut job, JobStatus::TimedOut, now)?;
+        if lease_died {
+            job.nonce = None;
+        }
+        if !tx.update_job(&job, guard.status, guard.nonce.as_deref())? {
             continue; // another node's sweep or a worker got there first
         }
         report.timed_out += 1;
@@ -654,7 +664,7 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
 fn execution_url(def: &ActionTypeDef, data: &Value, details: &Value) -> Option<String> {
     let template = def.execution_url_template.as_ref()?;
     let url = template.replace("{ExternalExecutionId}", details.get("externalExecutionId")?.as_str()?);
-    Some(crate::action_types::fill_config(&url, data.pointer("/actionConfiguration/configuration")))
+    Some(crate::action_types::fill_config(&url, data.pointer("/actionConfiguration/configuration"), def))
 }
 
 /// An input object without one of its members, written as it is otherwise

@@ -17,6 +17,7 @@ mod input;
 pub mod jobs;
 mod paging;
 mod pipelines;
+mod secrets;
 mod service;
 pub mod store;
 mod tags;

@@ -16,9 +16,11 @@ use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::artifacts::ArtifactLocations;
 use crate::clients;
+use crate::config::Quotas;
 use crate::fail::{Res, fail};
 use crate::input::{opt_i64, opt_str, req_str, timestamp};
 use crate::paging::{decode_token, encode_token};
+use crate::secrets;
 use crate::store::{Millis, PipelineRow, StoreError, Tx};
 
 /// One action of a validated declaration.
@@ -331,6 +333,12 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
     Ok(out)
 }
 
+/// A declaration as it leaves the service: secret values masked.
+fn masked(tx: &mut dyn Tx, account: &str, mut declaration: Value) -> Res<Value> {
+    secrets::Secrets::new(account).mask_declaration(tx, &mut declaration)?;
+    Ok(declaration)
+}
+
 /// The pipeline's ARN.
 pub(crate) fn arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:codepipeline:{region}:{account}:{name}")
@@ -356,6 +364,7 @@ pub(crate) fn create(
     caller: &Caller,
     input: &Value,
     region: &str,
+    quotas: &Quotas,
     now: Millis,
 ) -> Res<Value> {
     let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
@@ -366,6 +375,16 @@ pub(crate) fn create(
         return fail(
             "PipelineNameInUseException",
             format!("A pipeline with the name '{name}' already exists in account '{}'", caller.account_id),
+        );
+    }
+    let limit = quotas.pipelines_per_account;
+    if tx.count_pipelines(&caller.account_id, limit)? >= limit {
+        return fail(
+            "LimitExceededException",
+            format!(
+                "The number of pipelines associated with the account '{}' has reached the limit of {limit} allowed for the account",
+                caller.account_id
+            ),
         );
     }
     let row = PipelineRow {
@@ -384,7 +403,7 @@ pub(crate) fn create(
     clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
     // A pipeline deleted under this name took its tags with it: these are all it has.
     tx.put_tags(&crate::tags::pipeline_key(&caller.account_id, &name), &tags)?;
-    let mut out = json!({"pipeline": decl});
+    let mut out = json!({"pipeline": masked(tx, &caller.account_id, decl)?});
     if input.get("tags").is_some() {
         out["tags"] = crate::tags::to_json(&tags);
     }
@@ -410,7 +429,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str)
         _ => current,
     };
     Ok(json!({
-        "pipeline": row.declaration,
+        "pipeline": masked(tx, &caller.account_id, row.declaration)?,
         "metadata": {
             "pipelineArn": arn(region, &caller.account_id, name),
             "created": timestamp(row.created),
@@ -428,9 +447,11 @@ pub(crate) fn update(
     region: &str,
     now: Millis,
 ) -> Res<Value> {
-    let decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
+    let mut decl = input.get("pipeline").cloned().unwrap_or(Value::Null);
     let name = req_str(&decl, "name")?.to_owned();
     let old = load(tx, &caller.account_id, &name)?;
+    // A secret sent back as the mask GetPipeline showed keeps its value.
+    secrets::keep_secrets(tx, &caller.account_id, &old.declaration, &mut decl)?;
     let decl = validate(tx, caller, &decl, region, old.version + 1)?;
     let row = PipelineRow { version: old.version + 1, declaration: decl.clone(), updated: now, ..old.clone() };
     if !tx.update_pipeline(&row, old.version)? {
@@ -439,7 +460,7 @@ pub(crate) fn update(
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
     clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
-    Ok(json!({"pipeline": decl}))
+    Ok(json!({"pipeline": masked(tx, &caller.account_id, decl)?}))
 }
 
 /// `DeletePipeline`: removes the pipeline, its executions, clients and tags, and

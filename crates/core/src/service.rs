@@ -1,7 +1,8 @@
 //! The service: [`Api`] implemented over a [`Store`]. Maps each operation to
 //! its domain function inside one store transaction, retries transactions
 //! that lost a race, and converts store failures to `InternalFailure` in this
-//! one place (details are kept out of the answer).
+//! one place: the cause is logged there, with the operation, and kept out of
+//! the answer.
 //!
 //! The job operations a worker fleet repeats (claims, acknowledgements,
 //! results) can also be [submitted](Api::submit): handed to the store's
@@ -17,7 +18,7 @@ use crate::action_types;
 use crate::api::{Api, ApiError, Caller, Reply, Submitted};
 use crate::artifacts::{ArtifactLocations, NoArtifactStore, SnapshotError};
 use crate::clients;
-use crate::config::ServiceConfig;
+use crate::config::{Quotas, ServiceConfig};
 use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
 use crate::fail::Fail;
@@ -30,6 +31,13 @@ use crate::tags;
 /// How many times a transaction that lost a race is run again.
 const RETRIES: usize = 8;
 
+/// How the log names the periodic sweep (leases, timeouts, approvals).
+const SWEEP: &str = "Sweep";
+/// How the log names the S3 source copies.
+const SOURCES: &str = "S3Source";
+/// How the log names the metrics' reads.
+const METRICS: &str = "Metrics";
+
 /// The default dispatch lease.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
@@ -40,6 +48,8 @@ pub struct Service<S: Store> {
     /// Region, lease, credential issuer and parsed action types.
     env: JobEnv,
     artifacts: Box<dyn ArtifactLocations>,
+    /// Per-account quotas.
+    quotas: Quotas,
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
@@ -66,6 +76,7 @@ impl<S: Store> Service<S> {
                 types: Arc::default(),
             },
             artifacts: Box::new(NoArtifactStore),
+            quotas: config.quotas,
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -104,16 +115,28 @@ impl<S: Store> Service<S> {
 
     /// Times out overdue jobs and re-queues jobs whose lease ended, until
     /// none is left. The server calls it periodically; polls run it too.
+    /// Its failures are logged here (a store failure where it is converted,
+    /// anything else below), so a caller may drop the error.
     pub fn tick(&self, now: SystemTime) -> Result<TickReport, ApiError> {
+        let r = self.sweep(now);
+        if let Err(e) = &r
+            && !e.is_internal()
+        {
+            tracing::error!(operation = SWEEP, code = %e.code, message = %e.message, "the sweep failed");
+        }
+        r
+    }
+
+    fn sweep(&self, now: SystemTime) -> Result<TickReport, ApiError> {
         let now = millis(now);
         let mut total = TickReport::default();
         // Check on the reader first: a sweep with nothing to do must not take the writer.
-        if !self.txn(false, &mut |tx| Ok(tx.anything_due(now)?))? {
+        if !self.txn(SWEEP, false, &mut |tx| Ok(tx.anything_due(now)?))? {
             return Ok(total);
         }
         loop {
             let ctx = self.ctx();
-            let step = self.txn(true, &mut |tx| jobs::tick(tx, &ctx, now))?;
+            let step = self.txn(SWEEP, true, &mut |tx| jobs::tick(tx, &ctx, now))?;
             total.requeued += step.requeued;
             total.timed_out += step.timed_out;
             total.approvals_expired += step.approvals_expired;
@@ -135,7 +158,7 @@ impl<S: Store> Service<S> {
     fn run_sources(&self, now: Millis) -> Result<(), ApiError> {
         let mut failed = std::collections::HashSet::new();
         loop {
-            let due = self.txn(false, &mut |tx| executions::pending_sources(tx, now, jobs::SWEEP_BATCH))?;
+            let due = self.txn(SOURCES, false, &mut |tx| executions::pending_sources(tx, now, jobs::SWEEP_BATCH))?;
             let due: Vec<_> = due.into_iter().filter(|c| !failed.contains(&c.attempt_id)).collect();
             if due.is_empty() {
                 return Ok(());
@@ -150,7 +173,7 @@ impl<S: Store> Service<S> {
                     }
                 };
                 let region = &*self.env.region;
-                self.txn(true, &mut |tx| {
+                self.txn(SOURCES, true, &mut |tx| {
                     executions::finish_source(tx, &copy, result.as_ref().map_err(String::as_str), region, now)
                 })?;
             }
@@ -159,33 +182,38 @@ impl<S: Store> Service<S> {
 
     /// Number of `Queued` jobs per queue (action type key), for metrics.
     pub fn queue_depths(&self) -> Result<Vec<(String, u64)>, ApiError> {
-        self.txn(false, &mut |tx| Ok(tx.queue_depths()?))
+        self.txn(METRICS, false, &mut |tx| Ok(tx.queue_depths()?))
     }
 
     /// Number of jobs per status, for metrics.
     pub fn job_counts(&self) -> Result<Vec<(crate::jobs::JobStatus, u64)>, ApiError> {
-        self.txn(false, &mut |tx| Ok(tx.job_counts()?))
+        self.txn(METRICS, false, &mut |tx| Ok(tx.job_counts()?))
     }
 
     /// Runs the S3 sources an operation started before answering it, so a
     /// caller sees them done (or failed). Their failure to run is not the
     /// operation's: the sweep tries again.
     fn then_sources(&self, result: Result<Value, ApiError>, now: Millis) -> Result<Value, ApiError> {
-        if result.is_ok() {
-            let _ = self.run_sources(now);
+        if result.is_ok()
+            && let Err(e) = self.run_sources(now)
+            && !e.is_internal()
+        {
+            tracing::warn!(operation = SOURCES, code = %e.code, message = %e.message, "S3 sources wait for the sweep");
         }
         result
     }
 
+    /// Runs `f` in a transaction for `operation` (named in the log if the store fails).
     fn txn<T>(
         &self,
+        operation: &str,
         write: bool,
         f: &mut dyn FnMut(&mut dyn crate::store::Tx) -> Result<T, Fail>,
     ) -> Result<T, ApiError> {
         let mut attempt = 0;
         loop {
             let r = if write { self.store.write(f) } else { self.store.read(f) };
-            match settle(r, attempt, &self.env.types) {
+            match settle(r, attempt, &self.env.types, operation) {
                 Settled::Answer(r) => return r,
                 Settled::Retry => attempt += 1,
             }
@@ -202,8 +230,9 @@ enum Settled<T> {
 }
 
 /// Maps a transaction's outcome to an answer, or to a retry while attempts
-/// remain (`attempt` counts from 0).
-fn settle<T>(r: Result<T, Fail>, attempt: usize, types: &TypeCache) -> Settled<T> {
+/// remain (`attempt` counts from 0). A store failure is logged here, with its
+/// cause and the operation, once: the answer says only `InternalFailure`.
+fn settle<T>(r: Result<T, Fail>, attempt: usize, types: &TypeCache, operation: &str) -> Settled<T> {
     match r {
         Ok(v) => Settled::Answer(Ok(v)),
         Err(Fail::Api(e)) => Settled::Answer(Err(e)),
@@ -212,7 +241,8 @@ fn settle<T>(r: Result<T, Fail>, attempt: usize, types: &TypeCache) -> Settled<T
             "ConcurrentModificationException",
             "The resource was changed concurrently too many times; try again",
         ))),
-        Err(Fail::Store(StoreError::Backend(_))) => {
+        Err(Fail::Store(StoreError::Backend(cause))) => {
+            tracing::error!(operation, cause = %cause, "the store failed; answering InternalFailure");
             // A failed commit may have taken back what a cached action type was read from.
             types.clear();
             Settled::Answer(Err(ApiError::internal("The service could not complete the request; try again")))
@@ -231,6 +261,20 @@ enum JobWrite {
 }
 
 impl JobWrite {
+    /// The operation's name.
+    fn name(self) -> &'static str {
+        match self {
+            JobWrite::Poll(true) => "PollForThirdPartyJobs",
+            JobWrite::Poll(false) => "PollForJobs",
+            JobWrite::Acknowledge(true) => "AcknowledgeThirdPartyJob",
+            JobWrite::Acknowledge(false) => "AcknowledgeJob",
+            JobWrite::Success(true) => "PutThirdPartyJobSuccessResult",
+            JobWrite::Success(false) => "PutJobSuccessResult",
+            JobWrite::Failure(true) => "PutThirdPartyJobFailureResult",
+            JobWrite::Failure(false) => "PutJobFailureResult",
+        }
+    }
+
     fn of(operation: &str) -> Option<JobWrite> {
         Some(match operation {
             "PollForThirdPartyJobs" => JobWrite::Poll(true),
@@ -301,7 +345,7 @@ impl<S: Store> Submission<S> {
         let store = Arc::clone(&self.store);
         store.write_then(
             Box::new(move |tx| write.run(tx, &env.ctx(), &caller, &input, now)),
-            Box::new(move |r| match settle(r, attempt, &self.env.types) {
+            Box::new(move |r| match settle(r, attempt, &self.env.types, self.write.name()) {
                 Settled::Answer(r) => reply(r),
                 Settled::Retry => self.send(attempt + 1, reply),
             }),
@@ -317,34 +361,35 @@ impl<S: Store> Api for Service<S> {
         let c = caller;
         let i = &input;
         match operation {
-            "CreateCustomActionType" => self.txn(true, &mut |tx| action_types::create_custom(tx, c, i)),
-            "DeleteCustomActionType" => self.txn(true, &mut |tx| action_types::delete_custom(tx, c, i)),
-            "ListActionTypes" => self.txn(false, &mut |tx| action_types::list(tx, c, i)),
-            "GetActionType" => self.txn(false, &mut |tx| action_types::get(tx, c, i)),
-            "UpdateActionType" => self.txn(true, &mut |tx| action_types::update(tx, c, i)),
-            "CreatePipeline" => {
-                self.txn(true, &mut |tx| pipelines::create(tx, self.artifacts.as_ref(), c, i, region, ms))
+            "CreateCustomActionType" => {
+                self.txn(operation, true, &mut |tx| action_types::create_custom(tx, c, i, &self.quotas))
             }
-            "GetPipeline" => self.txn(false, &mut |tx| pipelines::get(tx, c, i, region)),
+            "DeleteCustomActionType" => self.txn(operation, true, &mut |tx| action_types::delete_custom(tx, c, i)),
+            "ListActionTypes" => self.txn(operation, false, &mut |tx| action_types::list(tx, c, i)),
+            "GetActionType" => self.txn(operation, false, &mut |tx| action_types::get(tx, c, i)),
+            "UpdateActionType" => self.txn(operation, true, &mut |tx| action_types::update(tx, c, i)),
+            "CreatePipeline" => self.txn(operation, true, &mut |tx| {
+                pipelines::create(tx, self.artifacts.as_ref(), c, i, region, &self.quotas, ms)
+            }),
+            "GetPipeline" => self.txn(operation, false, &mut |tx| pipelines::get(tx, c, i, region)),
             "UpdatePipeline" => {
-                self.txn(true, &mut |tx| pipelines::update(tx, self.artifacts.as_ref(), c, i, region, ms))
+                self.txn(operation, true, &mut |tx| pipelines::update(tx, self.artifacts.as_ref(), c, i, region, ms))
             }
-            "DeletePipeline" => self.txn(true, &mut |tx| pipelines::delete(tx, c, i, ms)),
-            "ListPipelines" => self.txn(false, &mut |tx| pipelines::list(tx, c, i)),
+            "DeletePipeline" => self.txn(operation, true, &mut |tx| pipelines::delete(tx, c, i, ms)),
+            "ListPipelines" => self.txn(operation, false, &mut |tx| pipelines::list(tx, c, i)),
             "StartPipelineExecution" => {
-                self.then_sources(self.txn(true, &mut |tx| executions::start(tx, c, i, region, ms)), ms)
+                self.then_sources(self.txn(operation, true, &mut |tx| executions::start(tx, c, i, region, ms)), ms)
             }
             "StopPipelineExecution" => {
-                self.then_sources(self.txn(true, &mut |tx| executions::stop(tx, c, i, region, ms)), ms)
+                self.then_sources(self.txn(operation, true, &mut |tx| executions::stop(tx, c, i, region, ms)), ms)
             }
-            "GetPipelineExecution" => self.txn(false, &mut |tx| executions::get(tx, c, i)),
-            "ListPipelineExecutions" => self.txn(false, &mut |tx| executions::list(tx, c, i)),
-            "GetPipelineState" => self.txn(false, &mut |tx| executions::state(tx, c, i)),
-            "ListActionExecutions" => self.txn(false, &mut |tx| executions::list_actions(tx, c, i, region)),
-            "RetryStageExecution" => {
-                self.then_sources(self.txn(true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms)
-            }
-            "PutApprovalResult" => self.txn(true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),
+            "GetPipelineExecution" => self.txn(operation, false, &mut |tx| executions::get(tx, c, i)),
+            "ListPipelineExecutions" => self.txn(operation, false, &mut |tx| executions::list(tx, c, i)),
+            "GetPipelineState" => self.txn(operation, false, &mut |tx| executions::state(tx, c, i)),
+            "ListActionExecutions" => self.txn(operation, false, &mut |tx| executions::list_actions(tx, c, i, region)),
+            "RetryStageExecution" => self
+                .then_sources(self.txn(operation, true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms),
+            "PutApprovalResult" => self.txn(operation, true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),
             "PollForThirdPartyJobs" | "PollForJobs" => {
                 let tp = operation == "PollForThirdPartyJobs";
                 match self.poll_check(c, i, tp, ms)? {
@@ -356,15 +401,15 @@ impl<S: Store> Api for Service<S> {
                     }
                     PollCheck::Claim => {}
                 }
-                self.txn(true, &mut |tx| jobs::poll(tx, &ctx, c, i, tp, ms))
+                self.txn(operation, true, &mut |tx| jobs::poll(tx, &ctx, c, i, tp, ms))
             }
-            "GetThirdPartyJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
-            "GetJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
-            op if let Some(w) = JobWrite::of(op) => self.txn(true, &mut |tx| w.run(tx, &ctx, c, i, ms)),
-            "ListThirdPartyClients" => self.txn(false, &mut |tx| clients::list(tx, c, i)),
-            "TagResource" => self.txn(true, &mut |tx| tags::tag(tx, c, i, region)),
-            "UntagResource" => self.txn(true, &mut |tx| tags::untag(tx, c, i, region)),
-            "ListTagsForResource" => self.txn(false, &mut |tx| tags::list(tx, c, i, region)),
+            "GetThirdPartyJobDetails" => self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
+            "GetJobDetails" => self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
+            op if let Some(w) = JobWrite::of(op) => self.txn(operation, true, &mut |tx| w.run(tx, &ctx, c, i, ms)),
+            "ListThirdPartyClients" => self.txn(operation, false, &mut |tx| clients::list(tx, c, i)),
+            "TagResource" => self.txn(operation, true, &mut |tx| tags::tag(tx, c, i, region)),
+            "UntagResource" => self.txn(operation, true, &mut |tx| tags::untag(tx, c, i, region)),
+            "ListTagsForResource" => self.txn(operation, false, &mut |tx| tags::list(tx, c, i, region)),
             other if is_known_unsupported(other) => {
                 Err(ApiError::validation(format!("The operation {other} is not supported by this cpjobs service")))
             }
@@ -386,7 +431,7 @@ impl<S: Store> Api for Service<S> {
             _ => return None,
         };
         let (ctx, ms) = (self.ctx(), millis(now));
-        Some(self.txn(false, &mut |tx| jobs::details(tx, &ctx, caller, input, tp, ms)))
+        Some(self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, caller, input, tp, ms)))
     }
 
     /// The job writes ([`JobWrite`]) go to [`Store::write_then`]. A poll is
@@ -443,7 +488,8 @@ impl<S: Store> Service<S> {
         third_party: bool,
         now: Millis,
     ) -> Result<PollCheck, ApiError> {
-        let (due, nothing) = self.txn(false, &mut |tx| {
+        let operation = if third_party { "PollForThirdPartyJobs" } else { "PollForJobs" };
+        let (due, nothing) = self.txn(operation, false, &mut |tx| {
             Ok((tx.anything_due(now)?, jobs::poll_finds_nothing(tx, &self.env.types, caller, input, third_party)?))
         })?;
         Ok(match (due, nothing) {

@@ -315,6 +315,11 @@ pub trait Tx {
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool>;
     /// Pipelines of an account ordered by name, those after `after` first.
     fn list_pipelines(&mut self, account_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<PipelineRow>>;
+    /// How many pipelines an account has, counted up to `at_most` (a quota
+    /// check needs no more). The default reads them; a backend may count.
+    fn count_pipelines(&mut self, account_id: &str, at_most: usize) -> StoreResult<usize> {
+        Ok(self.list_pipelines(account_id, None, at_most)?.len())
+    }
 
     /// Stores a new execution.
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()>;

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cpjobs_core::ServiceConfig;
-use cpjobs_core::config::{Account, Principal, ThirdPartyActionType};
+use cpjobs_core::config::{Account, Principal, Quotas, ThirdPartyActionType};
 use cpjobs_model::ServiceModel;
 use serde::Deserialize;
 
@@ -48,6 +48,16 @@ struct RawConfig {
     account: Vec<RawAccount>,
     #[serde(default)]
     third_party_action_type: Vec<RawActionType>,
+    #[serde(default)]
+    quotas: RawQuotas,
+}
+
+/// `[quotas]`: per-account quotas, AWS's when left out.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawQuotas {
+    pipelines_per_account: Option<u64>,
+    custom_action_types_per_account: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +86,10 @@ struct RawActionType {
     polling_accounts: Vec<String>,
     job_timeout_seconds: Option<u64>,
 }
+
+/// The largest quota an operator may set: a quota check counts up to the
+/// quota, so it stays a bounded read.
+pub const MAX_QUOTA: u64 = 100_000;
 
 /// Reads and checks the configuration file at `path`.
 pub fn load(path: &Path) -> Result<ServiceConfig, ConfigError> {
@@ -192,11 +206,27 @@ pub fn parse(text: &str) -> Result<ServiceConfig, ConfigError> {
             job_timeout_seconds: timeout,
         });
     }
+    let mut quotas = Quotas::AWS;
+    for (name, value, slot) in [
+        ("pipelines_per_account", raw.quotas.pipelines_per_account, &mut quotas.pipelines_per_account),
+        (
+            "custom_action_types_per_account",
+            raw.quotas.custom_action_types_per_account,
+            &mut quotas.custom_action_types_per_account,
+        ),
+    ] {
+        match value {
+            Some(n) if n > MAX_QUOTA => return err(format!("[quotas] {name} {n} is outside 0..={MAX_QUOTA}")),
+            Some(n) => *slot = n as usize,
+            None => {}
+        }
+    }
     Ok(ServiceConfig {
         region,
         accounts,
         third_party_action_types: types,
         dispatch_lease_seconds: raw.dispatch_lease_seconds,
+        quotas,
     })
 }
 
@@ -320,6 +350,23 @@ job_timeout_seconds = 3600
         assert!(e.contains("dispatch_lease_seconds 3601 is outside"), "{e}");
         let e = refused(&with("-1"));
         assert!(e.contains("dispatch_lease_seconds"), "{e}");
+    }
+
+    #[test]
+    fn quotas_default_to_aws_and_are_configurable_within_bounds() {
+        assert_eq!(parse(EXAMPLE).unwrap().quotas, Quotas::AWS);
+        assert_eq!((Quotas::AWS.pipelines_per_account, Quotas::AWS.custom_action_types_per_account), (1000, 50));
+        let with = |t: &str| format!("{EXAMPLE}\n[quotas]\n{t}\n");
+        let q = parse(&with("pipelines_per_account = 3\ncustom_action_types_per_account = 0")).unwrap().quotas;
+        assert_eq!(q, Quotas { pipelines_per_account: 3, custom_action_types_per_account: 0 });
+        let q = parse(&with("pipelines_per_account = 5")).unwrap().quotas;
+        assert_eq!(q, Quotas { pipelines_per_account: 5, ..Quotas::AWS });
+        let e = refused(&with("pipelines_per_account = 100001"));
+        assert!(e.contains("[quotas] pipelines_per_account 100001 is outside 0..=100000"), "{e}");
+        let e = refused(&with("custom_action_types = 5"));
+        assert!(e.contains("unknown field `custom_action_types`"), "{e}");
+        let e = refused(&with("pipelines_per_account = -1"));
+        assert!(e.contains("pipelines_per_account"), "{e}");
     }
 
     fn refused(text: &str) -> String {

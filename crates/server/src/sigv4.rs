@@ -647,6 +647,7 @@ mod tests {
             }],
             third_party_action_types: vec![],
             dispatch_lease_seconds: None,
+            ..Default::default()
         };
         Verifier { service: "service", ..Verifier::new(&config, Some(Arc::new(StsToken))) }
     }
@@ -797,6 +798,7 @@ mod tests {
             }],
             third_party_action_types: vec![],
             dispatch_lease_seconds: None,
+            ..Default::default()
         };
         Verifier::new(&config, Some(Arc::new(LongToken)))
     }

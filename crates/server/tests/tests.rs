@@ -53,6 +53,7 @@ fn config() -> ServiceConfig {
         }],
         third_party_action_types: vec![],
         dispatch_lease_seconds: None,
+        ..Default::default()
     }
 }
 

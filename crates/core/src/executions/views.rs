@@ -11,6 +11,7 @@ use crate::fail::Res;
 use crate::input::{opt_i64, opt_str, req_str, timestamp};
 use crate::paging::{decode_offset, encode_offset};
 use crate::pipelines;
+use crate::secrets::Secrets;
 use crate::store::{Millis, StoreError, Tx};
 
 /// The `executionMode` of the run's declaration, as declared (absent: the default).
@@ -195,8 +196,10 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
                 Some(Ok(id)) => action_types::find(tx, &id, &caller.account_id)?,
                 _ => None,
             };
-            if let Some(template) = def.as_ref().and_then(|d| d.entity_url_template.as_deref()) {
-                ast["entityUrl"] = json!(action_types::fill_config(template, a.get("configuration")));
+            if let Some(def) = &def
+                && let Some(template) = def.entity_url_template.as_deref()
+            {
+                ast["entityUrl"] = json!(action_types::fill_config(template, a.get("configuration"), def));
             }
             let att = runs.iter().find_map(|r| {
                 r.stages
@@ -240,8 +243,12 @@ pub(crate) fn list_actions(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
     // One more than the page, to know whether another page follows.
     let wanted = offset + limit + 1;
     let mut details: Vec<Value> = Vec::new();
+    let mut secrets = Secrets::new(&caller.account_id);
     match input.pointer("/filter/pipelineExecutionId").and_then(Value::as_str) {
-        Some(id) => details = action_details(&load_of(tx, caller, pipeline, id)?.0, region)?,
+        Some(id) => {
+            let run = load_of(tx, caller, pipeline, id)?.0;
+            details = action_details(tx, &mut secrets, &run, region)?;
+        }
         // Every execution's actions, executions newest first, read a page of
         // executions at a time until the requested page is covered.
         None => {
@@ -249,7 +256,7 @@ pub(crate) fn list_actions(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
             loop {
                 let rows = tx.list_executions(&caller.account_id, pipeline, at, EXECUTION_PAGE)?;
                 for row in &rows {
-                    details.extend(action_details(&Run::from_row(row)?, region)?);
+                    details.extend(action_details(tx, &mut secrets, &Run::from_row(row)?, region)?);
                 }
                 if details.len() >= wanted || rows.len() < EXECUTION_PAGE {
                     break;
@@ -272,11 +279,14 @@ const EXECUTION_PAGE: usize = 100;
 
 /// The action executions of one run, newest first (by start time; equal
 /// start times keep the pipeline's order).
-fn action_details(run: &Run, region: &str) -> Res<Vec<Value>> {
+fn action_details(tx: &mut dyn Tx, secrets: &mut Secrets<'_>, run: &Run, region: &str) -> Res<Vec<Value>> {
     let mut details: Vec<(Millis, Value)> = Vec::new();
     let plan = pipelines::plan_of(&run.declaration, region)?;
     for (stage, sp) in run.stages.iter().zip(&plan.stages) {
         for (a, ap) in stage.actions.iter().zip(&sp.actions) {
+            // Secret values never leave the service outside job data.
+            let mut configuration = ap.configuration.clone();
+            secrets.mask(tx, &ap.type_id, &mut configuration)?;
             for att in a.history.iter().chain(a.current.iter()) {
                 let mut result = json!({});
                 if let Some(x) = &att.external_execution_id {
@@ -293,8 +303,8 @@ fn action_details(run: &Run, region: &str) -> Res<Vec<Value>> {
                 }
                 let mut input_v = json!({
                     "actionTypeId": ap.type_id.to_json(),
-                    "configuration": ap.configuration,
-                    "resolvedConfiguration": ap.configuration,
+                    "configuration": configuration,
+                    "resolvedConfiguration": configuration,
                     "region": ap.raw.get("region").cloned().unwrap_or(json!(region)),
                     "inputArtifacts": att.inputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>(),
                 });

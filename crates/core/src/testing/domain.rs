@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::api::{Api, ApiError, Caller, Submitted};
-use crate::config::{Account, Principal, ServiceConfig, ThirdPartyActionType};
+use crate::config::{Account, Principal, Quotas, ServiceConfig, ThirdPartyActionType};
 use crate::service::Service;
 use crate::store::Store;
 
@@ -47,6 +47,8 @@ pub fn config() -> ServiceConfig {
             tp("Build", "PartnerBuild", 600, vec![POLLER.into()]),
         ],
         dispatch_lease_seconds: None,
+        // More custom types than AWS's 50, so one account's list needs two pages.
+        quotas: Quotas { custom_action_types_per_account: 100, ..Quotas::AWS },
     }
 }
 
@@ -1641,4 +1643,288 @@ fn action_executions_of_every_execution<S: Store>(w: World<S>) {
     let all = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "many"}), 200);
     assert_eq!(all["actionExecutionDetails"].as_array().map(Vec::len), Some(100), "maxResults defaults to 100");
     assert!(all["nextToken"].is_string());
+}
+
+/// Whether `v`, written out, contains `needle` anywhere.
+fn shows(v: &Value, needle: &str) -> bool {
+    v.to_string().contains(needle)
+}
+
+/// Issue 8 item 7: secret configuration values (`secret` on custom types,
+/// `noEcho` on third-party ones) leave the service only in job data; an
+/// update that sends the mask back keeps the stored value.
+fn secret_configuration_values<S: Store>(w: World<S>) {
+    const TOKEN: &str = "tok-s3cret-42";
+    const KEY: &str = "key-k3y-77";
+    let mut builder = custom_type_input();
+    builder["provider"] = json!("SecretBuilder");
+    builder["configurationProperties"] = json!([
+        {"name": "Project", "required": true, "key": true, "secret": false},
+        {"name": "Token", "required": false, "key": false, "secret": true},
+    ]);
+    builder["settings"] = json!({
+        "executionUrlTemplate": "https://builder.example/{Config:Project}/{Config:Token}/{ExternalExecutionId}",
+        "entityUrlTemplate": "https://builder.example/{Config:Project}?t={Config:Token}",
+    });
+    w.ok(CUSTOMER, "CreateCustomActionType", builder, 0);
+    custom_source(&w);
+    let mut partner = w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 0)["actionType"].clone();
+    partner["properties"] = json!([{"name": "ApiKey", "optional": true, "key": false, "noEcho": true}]);
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": partner}), 0);
+
+    let make = |name: &str, token: &str| {
+        json!({"name": name, "actionTypeId": custom_id("Build", "SecretBuilder"),
+               "configuration": {"Project": "alpha", "Token": token}, "inputArtifacts": [{"name": "code"}]})
+    };
+    let partner_action = |key: &str| {
+        json!({"name": "Partner", "actionTypeId": tp_id("Build", "PartnerBuild"),
+               "configuration": {"ApiKey": key}, "inputArtifacts": [{"name": "code"}]})
+    };
+    let decl = declaration(
+        "secrets",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Build", vec![make("Make", TOKEN), partner_action(KEY)]),
+        ],
+    );
+    let masked_build = |p: &Value| -> (Value, Value) {
+        let actions = &p["stages"][1]["actions"];
+        (actions[0]["configuration"].clone(), actions[1]["configuration"].clone())
+    };
+    let created = w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
+    assert_eq!(
+        masked_build(&created["pipeline"]),
+        (json!({"Project": "alpha", "Token": "****"}), json!({"ApiKey": "****"}))
+    );
+    let got = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets"}), 1);
+    assert_eq!(
+        masked_build(&got["pipeline"]),
+        (json!({"Project": "alpha", "Token": "****"}), json!({"ApiKey": "****"}))
+    );
+
+    // The jobs carry the real values.
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "secrets"}), 2)["pipelineExecutionId"].clone();
+    run_custom(&w, "Source", "MySource", 3);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Build", "SecretBuilder")}), 4);
+    let job = &polled["jobs"][0];
+    assert_eq!(job["data"]["actionConfiguration"]["configuration"]["Token"], TOKEN);
+    let id = job["id"].as_str().expect("job").to_owned();
+    let details = w.ok(CUSTOMER, "GetJobDetails", json!({"jobId": id}), 4);
+    assert_eq!(details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["Token"], TOKEN);
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": id, "nonce": job["nonce"]}), 4);
+    w.ok(
+        CUSTOMER,
+        "PutJobSuccessResult",
+        json!({"jobId": id, "executionDetails": {"externalExecutionId": "run-1"}}),
+        5,
+    );
+    let (tp_job, tp_token, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 5);
+    let tp_details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": tp_job, "clientToken": tp_token}), 5);
+    assert_eq!(tp_details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["ApiKey"], KEY);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": tp_job, "clientToken": tp_token}), 6);
+    assert_eq!(w.status("secrets", exec.as_str().expect("id")), "Succeeded");
+
+    // Everything else shows the mask: action executions (configuration,
+    // resolvedConfiguration, the execution URL) and the state (entity URL).
+    let actions = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "secrets"}), 7);
+    let of = |name: &str| -> Value {
+        actions["actionExecutionDetails"]
+            .as_array()
+            .expect("details")
+            .iter()
+            .find(|d| d["actionName"] == name)
+            .cloned()
+            .expect("action listed")
+    };
+    for (name, masked) in
+        [("Make", json!({"Project": "alpha", "Token": "****"})), ("Partner", json!({"ApiKey": "****"}))]
+    {
+        assert_eq!(of(name)["input"]["configuration"], masked, "{name}");
+        assert_eq!(of(name)["input"]["resolvedConfiguration"], masked, "{name}");
+    }
+    let url = of("Make")["output"]["executionResult"]["externalExecutionUrl"].clone();
+    assert_eq!(url, "https://builder.example/alpha/{Config:Token}/run-1", "secret placeholders are not filled in");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "secrets"}), 7);
+    assert_eq!(
+        state["stageStates"][1]["actionStates"][0]["entityUrl"],
+        "https://builder.example/alpha?t={Config:Token}"
+    );
+    let execution =
+        w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "secrets", "pipelineExecutionId": exec}), 7);
+    let executions = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "secrets"}), 7);
+    for v in [&actions, &state, &execution, &executions, &created, &got] {
+        assert!(!shows(v, TOKEN) && !shows(v, KEY), "a secret leaked: {v}");
+    }
+
+    // The documented round trip: get, edit something else, update with the
+    // masks as they came. The stored values stay; the next jobs get them.
+    let mut edited = got["pipeline"].clone();
+    edited["stages"][1]["actions"][0]["configuration"]["Project"] = json!("beta");
+    let updated = w.ok(CUSTOMER, "UpdatePipeline", json!({"pipeline": edited}), 8);
+    assert!(!shows(&updated, TOKEN) && !shows(&updated, KEY), "{updated}");
+    assert_eq!(masked_build(&updated["pipeline"]).0, json!({"Project": "beta", "Token": "****"}));
+    for version in [1, 2] {
+        let v = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets", "version": version}), 8);
+        assert_eq!(masked_build(&v["pipeline"]).1, json!({"ApiKey": "****"}), "version {version}");
+        assert!(!shows(&v, TOKEN) && !shows(&v, KEY), "version {version}: {v}");
+    }
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "secrets"}), 9);
+    run_custom(&w, "Source", "MySource", 10);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Build", "SecretBuilder")}), 11);
+    assert_eq!(
+        polled["jobs"][0]["data"]["actionConfiguration"]["configuration"],
+        json!({"Project": "beta", "Token": TOKEN}),
+        "the masked secret kept its value"
+    );
+    let job = &polled["jobs"][0];
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": job["id"], "nonce": job["nonce"]}), 11);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"]}), 11);
+    let (tp_job, tp_token, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 11);
+    let tp_details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": tp_job, "clientToken": tp_token}), 11);
+    assert_eq!(tp_details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["ApiKey"], KEY);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": tp_job, "clientToken": tp_token}), 11);
+
+    // A new value replaces the secret; a new action (another name) sent the
+    // mask gets the mask as its value: only the same action keeps a secret.
+    let mut renamed = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets"}), 12)["pipeline"].clone();
+    renamed["stages"][1]["actions"][0]["name"] = json!("Make2");
+    renamed["stages"][1]["actions"][1]["configuration"]["ApiKey"] = json!("key-new");
+    w.ok(CUSTOMER, "UpdatePipeline", json!({"pipeline": renamed}), 12);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "secrets"}), 13);
+    run_custom(&w, "Source", "MySource", 14);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Build", "SecretBuilder")}), 15);
+    assert_eq!(polled["jobs"][0]["data"]["actionConfiguration"]["configuration"]["Token"], "****");
+    let (tp_job, tp_token, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 15);
+    let tp_details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": tp_job, "clientToken": tp_token}), 15);
+    assert_eq!(tp_details["jobDetails"]["data"]["actionConfiguration"]["configuration"]["ApiKey"], "key-new");
+    let got = w.ok(CUSTOMER, "GetPipeline", json!({"name": "secrets"}), 16);
+    assert!(!shows(&got, "key-new"), "{got}");
+}
+
+/// [`config`] with small quotas: two pipelines and one custom action type per account.
+pub fn quota_config() -> ServiceConfig {
+    ServiceConfig { quotas: Quotas { pipelines_per_account: 2, custom_action_types_per_account: 1 }, ..config() }
+}
+
+/// Issue 8 item 13: per-account quotas answer `LimitExceededException` and
+/// change nothing; deleting makes room again; other accounts have their own.
+fn quotas<S: Store>(make: &dyn Fn() -> S) {
+    let w = World::with_config(make(), &quota_config());
+    for name in ["one", "two"] {
+        w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline(name)}), 0);
+    }
+    let refused = w.call(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("three")}), 1).unwrap_err();
+    assert_eq!((refused.status, refused.code.as_str()), (400, "LimitExceededException"), "{refused:?}");
+    assert!(refused.message.contains("limit of 2"), "{}", refused.message);
+    assert_eq!(w.err(CUSTOMER, "GetPipeline", json!({"name": "three"}), 1), "PipelineNotFoundException");
+    // The name check comes first: an existing name is still PipelineNameInUseException.
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("one")}), 1),
+        "PipelineNameInUseException"
+    );
+    w.ok(OTHER, "CreatePipeline", json!({"pipeline": partner_pipeline("three")}), 1);
+    w.ok(CUSTOMER, "DeletePipeline", json!({"name": "two"}), 2);
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("three")}), 2);
+    let listed = w.ok(CUSTOMER, "ListPipelines", json!({}), 2);
+    let names: Vec<&str> =
+        listed["pipelines"].as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["one", "three"]);
+
+    w.ok(CUSTOMER, "CreateCustomActionType", custom_type_input(), 3);
+    let mut second = custom_type_input();
+    second["provider"] = json!("Second");
+    let refused = w.call(CUSTOMER, "CreateCustomActionType", second.clone(), 3).unwrap_err();
+    assert_eq!(refused.code, "LimitExceededException", "{refused:?}");
+    assert!(refused.message.contains("limit of 1"), "{}", refused.message);
+    let custom = w.ok(CUSTOMER, "ListActionTypes", json!({"actionOwnerFilter": "Custom"}), 3);
+    assert_eq!(custom["actionTypes"].as_array().map(Vec::len), Some(1), "nothing was created: {custom}");
+    w.ok(OTHER, "CreateCustomActionType", second.clone(), 3);
+    // A deleted type does not count.
+    w.ok(CUSTOMER, "DeleteCustomActionType", json!({"category": "Build", "provider": "MyBuilder", "version": "1"}), 4);
+    w.ok(CUSTOMER, "CreateCustomActionType", second, 4);
+}
+
+/// [`config`] where the operator lists the owner among `PartnerBuild`'s
+/// polling accounts, as operators often do.
+pub fn owner_polls_config() -> ServiceConfig {
+    let mut c = config();
+    for t in &mut c.third_party_action_types {
+        t.polling_accounts = vec![PARTNER.into(), POLLER.into()];
+    }
+    c
+}
+
+/// Issue 8 item 13: `UpdateActionType` takes back exactly what
+/// `GetActionType` gave (the documented get, edit, update round trip), and
+/// refuses only a real change of what the operator sets.
+fn action_type_round_trip<S: Store>(make: &dyn Fn() -> S) {
+    let w = World::with_config(make(), &owner_polls_config());
+    let got = w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 0)["actionType"].clone();
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": got.clone()}), 0);
+    let mut edited = got.clone();
+    edited["description"] = json!("Builds things");
+    edited["properties"] =
+        json!([{"name": "Target", "optional": true, "key": false, "noEcho": true, "queryable": false}]);
+    edited["permissions"] = json!({"allowedAccounts": [CUSTOMER]});
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": edited.clone()}), 1);
+    let again = w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 2)["actionType"].clone();
+    assert_eq!(again, edited, "what was sent is what GetActionType gives");
+    // The polling accounts in another order, or without the owner, are no change.
+    let mut reordered = again.clone();
+    reordered["executor"]["configuration"]["jobWorkerExecutorConfiguration"]["pollingAccounts"] = json!([POLLER]);
+    w.ok(PARTNER, "UpdateActionType", json!({"actionType": reordered}), 2);
+    // A real change is refused, and nothing changed.
+    let mut more = again.clone();
+    more["executor"]["configuration"]["jobWorkerExecutorConfiguration"]["pollingAccounts"] =
+        json!([PARTNER, POLLER, OTHER]);
+    more["description"] = json!("changed");
+    assert_eq!(w.err(PARTNER, "UpdateActionType", json!({"actionType": more}), 3), "ValidationException");
+    assert_eq!(w.ok(PARTNER, "GetActionType", tp_id("Build", "PartnerBuild"), 3)["actionType"], edited);
+    assert_eq!(
+        w.err(OTHER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 3),
+        "ActionTypeNotFoundException"
+    );
+}
+
+/// Found by the job model (crates/store-sqlite/tests/job_model.rs): a lease
+/// that ended before the job's timeout kills its nonce even when the sweep
+/// writes the timeout down later (and the details stop handing it out); an
+/// acknowledged job past its timeout is `TimedOut` to a repeated
+/// acknowledgement before the sweep as after it.
+fn leases_and_timeouts_in_order<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let (src, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 0);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": src, "clientToken": token}), 0);
+    // PartnerBuild's job: created at 0, timeout 600 s; dispatched at 1 with a 30 s lease.
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 1);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("job").to_owned();
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 1);
+    let nonce = details["jobDetails"]["nonce"].clone();
+    let ack = json!({"jobId": job, "nonce": nonce, "clientToken": token});
+    // Once the lease is over the details no longer hand out its nonce, swept or not.
+    let details = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 31);
+    assert!(details["jobDetails"].get("nonce").is_none(), "{details}");
+    // Nobody swept between the lease's end (31) and the timeout (600).
+    assert_eq!(w.svc.tick(at(700)).expect("sweep").timed_out, 1);
+    assert_eq!(w.err(PARTNER, "AcknowledgeThirdPartyJob", ack, 700), "InvalidNonceException");
+
+    // An acknowledged custom job (timeout 3600 s) asked again after its timeout, before any sweep.
+    custom_source(&w);
+    let decl = declaration(
+        "mine",
+        vec![
+            ("Source", vec![action("Get", custom_id("Source", "MySource"), &[], &["code"], 1)]),
+            ("Build", vec![action("Compile", tp_id("Build", "PartnerBuild"), &["code"], &[], 1)]),
+        ],
+    );
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 1000);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "mine"}), 1000);
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Source", "MySource")}), 1000);
+    let ack = json!({"jobId": polled["jobs"][0]["id"], "nonce": polled["jobs"][0]["nonce"]});
+    assert_eq!(w.ok(CUSTOMER, "AcknowledgeJob", ack.clone(), 1000)["status"], "InProgress");
+    assert_eq!(w.ok(CUSTOMER, "AcknowledgeJob", ack.clone(), 4600)["status"], "TimedOut");
+    w.svc.tick(at(4600)).expect("sweep");
+    assert_eq!(w.ok(CUSTOMER, "AcknowledgeJob", ack, 4601)["status"], "TimedOut");
 }

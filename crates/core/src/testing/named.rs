@@ -62,10 +62,14 @@ macro_rules! __store_checks {
                 action_executions_of_every_execution,
                 s3_source_runs_in_the_service,
                 resource_tags,
+                secret_configuration_values,
+                leases_and_timeouts_in_order,
             ]
             once: [
                 state_of_stages_reached_long_ago,
                 configured_lease,
+                quotas,
+                action_type_round_trip,
                 concurrent_polls,
             ]
         }

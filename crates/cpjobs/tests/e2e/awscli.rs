@@ -468,3 +468,56 @@ fn aws_cli_paginates_pipelines_and_executions() {
     assert!(missing.contains("(PipelineVersionNotFoundException)"), "{missing}");
     server.stop();
 }
+
+/// Issue 8 items 7 and 13 as the AWS documentation shows them with the CLI:
+/// `get-action-type` into a file, edit it, `update-action-type
+/// --cli-input-json file://...` (the test config lists the owner among the
+/// polling accounts, as operators do); then a secret (`noEcho`) property's
+/// value shows as `****` to the customer, survives `update-pipeline` with the
+/// pipeline `get-pipeline` printed, and reaches the partner's job.
+#[test]
+fn aws_cli_action_type_round_trip_and_secret_masks() {
+    let home = TempDir::new("awscli-secrets");
+    let mut server = Server::start(&home.0, &config(None));
+    let get = [
+        "get-action-type",
+        "--category",
+        "Build",
+        "--owner",
+        "ThirdParty",
+        "--provider",
+        "PartnerBuild",
+        "--action-version",
+        "1",
+    ];
+    let got = ok(&server, &home, PARTNER, &get);
+    let unchanged = file(&home, "unchanged.json", &got);
+    ok(&server, &home, PARTNER, &["update-action-type", "--cli-input-json", &unchanged]);
+    let mut edited = got.clone();
+    edited["actionType"]["properties"] =
+        json!([{"name": "ApiKey", "optional": false, "key": false, "noEcho": true, "queryable": false}]);
+    let edited_file = file(&home, "edited.json", &edited);
+    ok(&server, &home, PARTNER, &["update-action-type", "--cli-input-json", &edited_file]);
+    assert_eq!(ok(&server, &home, PARTNER, &get), edited);
+
+    let secret = "partner-api-key-from-the-cli";
+    let mut pipeline = third_party_pipeline("app");
+    pipeline["stages"][1]["actions"][0]["configuration"] = json!({"ApiKey": secret});
+    let created = ok(&server, &home, CUSTOMER, &["create-pipeline", "--pipeline", &file(&home, "p.json", &pipeline)]);
+    assert_eq!(created["pipeline"]["stages"][1]["actions"][0]["configuration"], json!({"ApiKey": "****"}));
+    let shown = ok(&server, &home, CUSTOMER, &["get-pipeline", "--name", "app"]);
+    assert!(!shown.to_string().contains(secret), "{shown}");
+    let back = file(&home, "back.json", &shown["pipeline"]);
+    let updated = ok(&server, &home, CUSTOMER, &["update-pipeline", "--pipeline", &back]);
+    assert_eq!(updated["pipeline"]["version"], 2);
+    assert!(!updated.to_string().contains(secret), "{updated}");
+
+    ok(&server, &home, CUSTOMER, &["start-pipeline-execution", "--name", "app"]);
+    let tokens = tokens_via_cpjobs_clients(&server, &home);
+    finish_source(&server, Some(&tokens));
+    let (_, _, data) = take_third_party(&server, &home, &tokens, "Build", "PartnerBuild");
+    assert_eq!(data["actionConfiguration"]["configuration"], json!({"ApiKey": secret}));
+    let actions = ok(&server, &home, CUSTOMER, &["list-action-executions", "--pipeline-name", "app"]);
+    assert!(!actions.to_string().contains(secret), "{actions}");
+    server.stop();
+}

@@ -7,8 +7,12 @@ use std::process::Command;
 use crate::harness::{CUSTOMER, OTHER, PARTNER, REGION, Server, TempDir, config};
 
 fn run_scenario(scenario: &str, lease: Option<u64>) {
+    run_scenario_with(scenario, &config(lease));
+}
+
+fn run_scenario_with(scenario: &str, config_text: &str) {
     let home = TempDir::new(&format!("boto3-{scenario}"));
-    let mut server = Server::start(&home.0, &config(lease));
+    let mut server = Server::start(&home.0, config_text);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/boto3_flows.py");
     let mut cmd = Command::new("python3");
     cmd.env_clear()
@@ -47,4 +51,15 @@ fn boto3_custom_action_failure_then_success() {
 #[test]
 fn boto3_lifecycle_and_identity_refusals() {
     run_scenario("refusals", Some(1));
+}
+
+/// Issue 8 items 7 and 13: secret configuration values show as `****` outside
+/// job data and survive an UpdatePipeline that sends the mask back; the
+/// GetActionType, edit, UpdateActionType round trip works when the operator
+/// lists the owner among the polling accounts (as the test config does); the
+/// pipeline quota answers LimitExceededException.
+#[test]
+fn boto3_secrets_action_type_round_trip_and_quota() {
+    let text = format!("{}\n[quotas]\npipelines_per_account = 1\n", config(None));
+    run_scenario_with("secrets_and_round_trip", &text);
 }

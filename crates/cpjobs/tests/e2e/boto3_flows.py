@@ -281,6 +281,62 @@ def refusals():
     assert cp.list_pipeline_executions(pipelineName="app")["pipelineExecutionSummaries"][0]["status"] == "Succeeded"
 
 
+def secrets_and_round_trip():
+    """Issue 8 items 7 and 13, as a boto3 user meets them. Run against a
+    service whose operator lists the owner among the polling accounts and
+    allows one pipeline per account."""
+    cp, partner = client("CUSTOMER"), client("PARTNER")
+    build = type_id("ThirdParty", "Build", "PartnerBuild")
+    # The documented round trip: get, edit, update with what get gave.
+    declared = partner.get_action_type(**build)["actionType"]
+    assert declared["executor"]["configuration"]["jobWorkerExecutorConfiguration"]["pollingAccounts"], declared
+    partner.update_action_type(actionType=declared)
+    declared["properties"] = [{"name": "ApiKey", "optional": False, "key": False, "noEcho": True, "queryable": False}]
+    partner.update_action_type(actionType=declared)
+    again = partner.get_action_type(**build)["actionType"]
+    assert again["properties"] == declared["properties"], again
+    changed = json.loads(json.dumps(again))
+    changed["executor"]["configuration"]["jobWorkerExecutorConfiguration"]["pollingAccounts"].append(CUSTOMER_ACCOUNT)
+    expect("ValidationException", partner.update_action_type, actionType=changed)
+
+    secret = "partner-api-key-0123456789"
+    pipeline = third_party_pipeline("app")
+    pipeline["stages"][1]["actions"][0]["configuration"] = {"ApiKey": secret}
+    created = cp.create_pipeline(pipeline=pipeline)
+    assert created["pipeline"]["stages"][1]["actions"][0]["configuration"] == {"ApiKey": "****"}, created
+    got = cp.get_pipeline(name="app")
+    assert got["pipeline"]["stages"][1]["actions"][0]["configuration"] == {"ApiKey": "****"}, got
+    # The quota (one pipeline per account here) answers LimitExceededException.
+    expect("LimitExceededException", cp.create_pipeline, pipeline=dict(pipeline, name="second"))
+    # Sent back as it came, the mask keeps the secret.
+    got["pipeline"]["roleArn"] = f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/other"
+    updated = cp.update_pipeline(pipeline=got["pipeline"])
+    assert secret not in json.dumps(updated, default=str), updated
+
+    start(cp, "app")
+    job, token, _ = take(partner, "Source", "PartnerSource")
+    partner.put_third_party_job_success_result(jobId=job, clientToken=token)
+    job, token, data = take(partner, "Build", "PartnerBuild")
+    assert data["actionConfiguration"]["configuration"] == {"ApiKey": secret}, data
+    partner.put_third_party_job_success_result(jobId=job, clientToken=token)
+    actions = cp.list_action_executions(pipelineName="app")["actionExecutionDetails"]
+    compile_ = [d for d in actions if d["actionName"] == "Compile"][0]
+    assert compile_["input"]["configuration"] == {"ApiKey": "****"}, compile_
+    for answer in (
+        actions,
+        cp.get_pipeline(name="app"),
+        cp.get_pipeline(name="app", version=1),
+        cp.get_pipeline_state(name="app"),
+    ):
+        assert secret not in json.dumps(answer, default=str), answer
+
+
 if __name__ == "__main__":
-    {"third_party": third_party, "custom": custom, "refusals": refusals}[sys.argv[1]]()
+    scenarios = {
+        "third_party": third_party,
+        "custom": custom,
+        "refusals": refusals,
+        "secrets_and_round_trip": secrets_and_round_trip,
+    }
+    scenarios[sys.argv[1]]()
     print("ok")
