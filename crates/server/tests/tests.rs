@@ -784,3 +784,52 @@ async fn requests_signed_for_codepipeline_always_get_json_answers() {
     assert_eq!(a.status, 501);
     assert_eq!(seen.load(Ordering::SeqCst), 2);
 }
+
+/// Issue 8 item 13: request logs at DEBUG show neither `Authorization`, nor
+/// session tokens, nor presigned signatures and credentials.
+#[tokio::test]
+async fn debug_request_logs_hold_no_signing_secrets() {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+
+    let passthrough: cpjobs_server::Passthrough = Arc::new(|_req: http::Request<Body>| {
+        Box::pin(async { http::Response::builder().status(403).body(Body::from("<Error/>")).unwrap() })
+    });
+    let options = Options {
+        clock: Arc::new(t0),
+        temporary_credentials: Some(Arc::new(Temps { now: t0() })),
+        passthrough: Some(passthrough),
+        ..Options::default()
+    };
+    let router = app_with(Arc::new(Double::default()), &config(), options);
+    let temp = Signer { key: "ASIALIVE", secret: "temp-secret", token: Some("the-session-token"), ..Signer::default() };
+    let request = signed(&target("ListPipelines"), "{}", &temp);
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let a = send(&router, request).await;
+    assert_eq!(a.status, 200);
+    let presigned = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIALIVE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Security-Token=the-session-token&X-Amz-SignedHeaders=host&X-Amz-Signature=feedfacefeedface";
+    assert_eq!(send(&router, http::Request::get(presigned).body(Body::empty()).unwrap()).await.status, 403);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("X-Amz-Signature=REDACTED"), "the request is logged at DEBUG: {logs}");
+    let logs = logs.replace("X-Amz-Signature=REDACTED", "");
+    for secret in ["the-session-token", "feedfacefeedface", "Signature=", "temp-secret"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs: {logs}");
+    }
+}
