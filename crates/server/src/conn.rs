@@ -440,7 +440,8 @@ pub struct TimedBody<B> {
     bytes: u64,
     /// Since when the body has been waiting for the client, if it is.
     pending_since: Option<Instant>,
-    timer: Pin<Box<tokio::time::Sleep>>,
+    /// Made at the first wait: most bodies arrive with their headers and never wait.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     armed_for: Option<Instant>,
     failed: bool,
     watch: Option<Arc<Watch>>,
@@ -455,7 +456,7 @@ impl<B> TimedBody<B> {
             waited: Duration::ZERO,
             bytes: 0,
             pending_since: None,
-            timer: Box::pin(tokio::time::sleep(limits.body_read_timeout)),
+            timer: None,
             armed_for: None,
             failed: false,
             watch,
@@ -517,11 +518,13 @@ where
             Poll::Pending => loop {
                 let since = *this.pending_since.get_or_insert_with(Instant::now);
                 let due = since + this.window.saturating_sub(this.waited);
+                let due_at = tokio::time::Instant::from_std(due);
+                let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due_at)));
                 if this.armed_for != Some(due) {
-                    this.timer.as_mut().reset(tokio::time::Instant::from_std(due));
+                    timer.as_mut().reset(due_at);
                     this.armed_for = Some(due);
                 }
-                if this.timer.as_mut().poll(cx).is_pending() {
+                if timer.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
                 // A whole window spent waiting: judge it, and start the next.
@@ -540,5 +543,93 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body fed by the test, chunk by chunk.
+    struct Fed(tokio::sync::mpsc::Receiver<Bytes>);
+
+    impl HttpBody for Fed {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    fn limits() -> ConnectionLimits {
+        ConnectionLimits {
+            body_read_timeout: Duration::from_millis(200),
+            body_min_bytes: 100,
+            ..ConnectionLimits::default()
+        }
+    }
+
+    async fn read_all(mut body: TimedBody<Fed>, pause: Duration) -> Result<usize, BoxError> {
+        let mut n = 0;
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            n += frame?.into_data().map(|d| d.len()).unwrap_or(0);
+            // The handler's own work between reads (a disk write, say).
+            tokio::time::sleep(pause).await;
+        }
+        Ok(n)
+    }
+
+    #[tokio::test]
+    async fn a_slow_handler_never_fails_a_prompt_client() {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        for _ in 0..6 {
+            tx.send(Bytes::from_static(&[1; 10])).await.unwrap();
+        }
+        drop(tx);
+        // 60 bytes in 6 reads 100 ms apart: far below 100 bytes per 200 ms of
+        // wall time, but the client never kept the handler waiting.
+        let n = read_all(TimedBody::new(Fed(rx), &limits(), None), Duration::from_millis(100)).await.unwrap();
+        assert_eq!(n, 60);
+    }
+
+    #[tokio::test]
+    async fn a_trickle_fails_and_a_stall_fails() {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let feeder = tokio::spawn(async move {
+            for _ in 0..40 {
+                if tx.send(Bytes::from_static(b"x")).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let e = read_all(TimedBody::new(Fed(rx), &limits(), None), Duration::ZERO).await.unwrap_err();
+        assert!(e.is::<BodyTooSlow>(), "{e}");
+        feeder.abort();
+
+        let (_tx, rx) = tokio::sync::mpsc::channel(1);
+        let e = read_all(TimedBody::new(Fed(rx), &limits(), None), Duration::ZERO).await.unwrap_err();
+        assert!(e.is::<BodyTooSlow>(), "{e}");
+    }
+
+    #[test]
+    fn the_default_cap_stays_below_the_file_limit() {
+        assert_eq!(default_max_connections(Some(1024)), 480);
+        assert_eq!(default_max_connections(Some(10)), 1);
+        assert_eq!(default_max_connections(None), 10_000);
+        let limit = raise_file_limit();
+        #[cfg(unix)]
+        {
+            let now = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+            assert_eq!(now.current, now.maximum, "the soft limit is raised to the hard one");
+            assert_eq!(limit, now.current);
+        }
+        if let Some(n) = limit {
+            assert!(default_max_connections(Some(n)) as u64 * 2 < n);
+        }
     }
 }
