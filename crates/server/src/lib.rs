@@ -6,8 +6,10 @@
 //! route by `X-Amz-Target` → bounded body → SigV4 → JSON → model constraints →
 //! `Api::call`. Storage never sees HTTP; this crate never sees SQL.
 //!
-//! Besides the API: `GET /health`, `GET /metrics` (Prometheus text), a periodic
-//! tick for the domain's timeouts, and graceful shutdown.
+//! Besides the API: `GET /health`, `GET /metrics` (Prometheus text, on the API
+//! port or its own address, optionally behind a bearer token), a periodic tick
+//! for the domain's timeouts, connections bounded in time and number
+//! ([`conn`]), and graceful shutdown.
 
 pub mod cli;
 pub mod config;
