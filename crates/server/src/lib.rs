@@ -11,6 +11,7 @@
 //! for the domain's timeouts, connections bounded in time and number
 //! ([`conn`]), and graceful shutdown.
 
+mod body_rule;
 pub mod cli;
 pub mod config;
 pub mod conn;
@@ -30,6 +31,7 @@ use axum::Router;
 use cpjobs_core::{Api, ServiceConfig};
 
 pub use axum::body::Body as HttpBody;
+pub use body_rule::BodyTooSlow;
 pub use conn::ConnectionLimits;
 pub use metrics::{DomainStats, StatsSource};
 pub use sigv4::{TemporaryCredential, TemporaryCredentials};

@@ -379,7 +379,7 @@ async fn read_body(headers: &axum::http::HeaderMap, body: Body, limit: usize) ->
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
-            if s.is::<crate::conn::BodyTooSlow>() {
+            if s.is::<crate::BodyTooSlow>() {
                 return ApiError {
                     status: 408,
                     code: "RequestTimeoutException".into(),
