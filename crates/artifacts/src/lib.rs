@@ -30,6 +30,7 @@
 mod access;
 mod credentials;
 mod integrity;
+mod quiet;
 mod s3;
 mod store;
 
@@ -48,6 +49,7 @@ pub use access::{ArtifactAuth, Caller, Clock, LongTermKey, PrincipalLookup, auth
 pub use credentials::{
     ArtifactGrant, CredError, CredentialIssuer, DEFAULT_TTL, ObjectRef, SERVICE_KEY_FILE, TemporaryCredentials,
 };
+pub use quiet::{redacted_headers, redacted_uri};
 pub use store::{
     ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,
     MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
@@ -82,7 +84,7 @@ pub fn s3_service(store: ArtifactStore, auth: ArtifactAuth, options: S3Options) 
     builder.set_auth(access::Hooks { auth: auth.clone(), store: store.clone() });
     builder.set_access(access::Hooks { auth, store });
     builder.set_host(Domains { domains: options.domains.into_iter().map(|d| d.to_ascii_lowercase()).collect() });
-    ArtifactService { inner: builder.build() }
+    ArtifactService { inner: builder.build(), quiet: Arc::new(std::sync::OnceLock::new()) }
 }
 
 fn auth_clock(auth: &ArtifactAuth) -> Clock {
@@ -118,9 +120,18 @@ impl S3Host for Domains {
 }
 
 /// The S3 endpoint as a service. Cloning is cheap and shares everything.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ArtifactService {
     inner: S3Service,
+    /// The subscriber s3s runs under: the one in force at the first request,
+    /// less s3s's noise (see `quiet`).
+    quiet: Arc<std::sync::OnceLock<tracing::Dispatch>>,
+}
+
+impl std::fmt::Debug for ArtifactService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArtifactService").finish_non_exhaustive()
+    }
 }
 
 impl ArtifactService {
@@ -139,9 +150,22 @@ impl ArtifactService {
                 &S3Error::with_message(S3ErrorCode::InvalidRequest, access::SIG_V4_REQUIRED),
             );
         }
+        use tracing::instrument::WithSubscriber as _;
+        let (method, uri) = (req.method().clone(), quiet::redacted_uri(req.uri()));
+        tracing::debug!(%method, %uri, headers = ?quiet::redacted_headers(req.headers()), "S3 request");
+        let quiet =
+            self.quiet.get_or_init(|| tracing::dispatcher::get_default(|d| quiet::Quiet::around(d.clone()))).clone();
         let mut inner = self.inner.clone();
-        match tower_service::Service::call(&mut inner, req).await {
-            Ok(resp) => resp,
+        match tower_service::Service::call(&mut inner, req).with_subscriber(quiet).await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                if resp.status().is_server_error() {
+                    tracing::error!(%method, %uri, status, "S3 request failed");
+                } else {
+                    tracing::debug!(%method, %uri, status, "S3 answer");
+                }
+                resp
+            }
             Err(e) => {
                 tracing::error!(error = ?e, "S3 endpoint failed");
                 error_response(
@@ -314,6 +338,78 @@ mod tests {
                 .body(String::new())
                 .unwrap();
         assert_eq!(xml(svc.handle(v2_presigned).await).await.0, 400);
+    }
+
+    /// Regression, issue 8 item 13: two ERROR lines per unsigned request from
+    /// s3s, and at DEBUG the request's `Authorization`, session token and
+    /// presigned signature in clear.
+    #[tokio::test]
+    async fn refused_requests_log_no_errors_and_debug_logs_hold_no_secrets() {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .without_time()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path());
+        for _ in 0..3 {
+            let anonymous = Request::get("/bkt/key").body(String::new()).unwrap();
+            assert_eq!(xml(svc.handle(anonymous).await).await.0, 403);
+        }
+        let forged = Request::get("/bkt/key")
+            .header("host", "localhost")
+            .header("x-amz-date", "20261129T180000Z")
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .header("x-amz-security-token", "the-secret-session-token")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            )
+            .body(String::new())
+            .unwrap();
+        assert_eq!(xml(svc.handle(forged).await).await.0, 403);
+        let presigned = Request::get(
+            "/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20261129T180000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host\
+             &X-Amz-Signature=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
+        )
+        .header("host", "localhost")
+        .body(String::new())
+        .unwrap();
+        assert_eq!(xml(svc.handle(presigned).await).await.0, 403);
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let loud: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.trim_start().starts_with("ERROR") || l.trim_start().starts_with("WARN"))
+            .collect();
+        assert!(loud.is_empty(), "refusals log at DEBUG only: {loud:#?}");
+        assert!(logs.contains("S3 request") && logs.contains("status=403"), "each request is logged at DEBUG: {logs}");
+        for secret in [
+            "the-secret-session-token",
+            "0123456789abcdef0123456789abcdef",
+            "fedcba9876543210fedcba9876543210",
+            "AKIDEXAMPLE",
+        ] {
+            assert!(!logs.contains(secret), "{secret} leaked into the logs: {logs}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use cpjobs_core::{Service, ServiceConfig};
-use cpjobs_server::config::DevAccount;
+use cpjobs_server::config::{DevAccount, ServerSettings};
 use cpjobs_server::{DomainStats, Options, StatsSource};
 use cpjobs_store_sqlite::SqliteStore;
 
@@ -108,14 +108,19 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
     paths::create_private_dir(&args.data_dir)?;
-    let (config, dev) = match &args.config {
-        Some(path) => (cpjobs_server::config::load(path).map_err(|e| e.to_string())?, None),
+    let (config, settings, dev) = match &args.config {
+        Some(path) => {
+            let (config, settings) = cpjobs_server::config::load_all(path).map_err(|e| e.to_string())?;
+            (config, settings, None)
+        }
         None => {
             let dev = cpjobs_server::config::dev_account(&args.data_dir).map_err(|e| e.to_string())?;
-            (dev.config.clone(), Some(dev))
+            (dev.config.clone(), ServerSettings::default(), Some(dev))
         }
     };
     let (service, options) = open_domain(&config, &args.data_dir)?;
+    // Connection limits and who reads /metrics, from the same file.
+    let options = settings.apply(options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use cpjobs_core::ServiceConfig;
 use cpjobs_core::config::{Account, Principal, Quotas, ThirdPartyActionType};
@@ -44,6 +45,10 @@ impl std::error::Error for ConfigError {}
 struct RawConfig {
     region: Option<String>,
     dispatch_lease_seconds: Option<u64>,
+    limits: Option<RawLimits>,
+    metrics_token: Option<String>,
+    metrics_token_file: Option<PathBuf>,
+    metrics_listen: Option<String>,
     #[serde(default)]
     account: Vec<RawAccount>,
     #[serde(default)]
@@ -58,6 +63,133 @@ struct RawConfig {
 struct RawQuotas {
     pipelines_per_account: Option<u64>,
     custom_action_types_per_account: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    header_read_timeout_seconds: Option<f64>,
+    idle_timeout_seconds: Option<f64>,
+    body_read_timeout_seconds: Option<f64>,
+    body_min_bytes: Option<u64>,
+    write_timeout_seconds: Option<f64>,
+    max_connections: Option<u64>,
+    request_timeout_seconds: Option<f64>,
+    max_body_bytes: Option<u64>,
+}
+
+/// The settings of the HTTP face itself (connections, limits, `/metrics`
+/// access), read from the same file as the [`ServiceConfig`].
+#[derive(Clone, Default)]
+pub struct ServerSettings {
+    /// `[limits]`: connection timeouts and cap.
+    pub limits: crate::ConnectionLimits,
+    /// `[limits] request_timeout_seconds`, when set.
+    pub request_timeout: Option<Duration>,
+    /// `[limits] max_body_bytes`, when set.
+    pub max_body_bytes: Option<usize>,
+    /// `metrics_token` / `metrics_token_file`, `metrics_listen`.
+    pub metrics: crate::MetricsAccess,
+}
+
+impl ServerSettings {
+    /// `options` with these settings in force.
+    pub fn apply(self, mut options: crate::Options) -> crate::Options {
+        options.limits = self.limits;
+        if let Some(t) = self.request_timeout {
+            options.request_timeout = t;
+        }
+        if let Some(b) = self.max_body_bytes {
+            options.max_body_bytes = b;
+        }
+        options.metrics = self.metrics;
+        options
+    }
+}
+
+/// The longest timeout an operator may set: a day.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+fn seconds(name: &str, value: Option<f64>, default: Duration) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if v > 0.0 && v <= MAX_TIMEOUT_SECONDS => Ok(Duration::from_secs_f64(v)),
+        Some(v) => Err(ConfigError(format!("[limits] {name} {v} is outside (0, {MAX_TIMEOUT_SECONDS}]"))),
+    }
+}
+
+fn settings_of(raw: &RawConfig, base: &Path) -> Result<ServerSettings, ConfigError> {
+    let l = raw.limits.unwrap_or_default();
+    let d = crate::ConnectionLimits::default();
+    let max_connections = match l.max_connections {
+        Some(0) => return Err(ConfigError("[limits] max_connections must be at least 1".into())),
+        Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => None,
+    };
+    let limits = crate::ConnectionLimits {
+        header_read_timeout: seconds(
+            "header_read_timeout_seconds",
+            l.header_read_timeout_seconds,
+            d.header_read_timeout,
+        )?,
+        idle_timeout: seconds("idle_timeout_seconds", l.idle_timeout_seconds, d.idle_timeout)?,
+        body_read_timeout: seconds("body_read_timeout_seconds", l.body_read_timeout_seconds, d.body_read_timeout)?,
+        body_min_bytes: l.body_min_bytes.unwrap_or(d.body_min_bytes),
+        write_timeout: seconds("write_timeout_seconds", l.write_timeout_seconds, d.write_timeout)?,
+        max_connections,
+    };
+    let request_timeout = match l.request_timeout_seconds {
+        Some(v) => Some(seconds("request_timeout_seconds", Some(v), Duration::ZERO)?),
+        None => None,
+    };
+    let max_body_bytes = match l.max_body_bytes {
+        Some(n) if n < 1024 => return Err(ConfigError(format!("[limits] max_body_bytes {n} is below 1024"))),
+        Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => None,
+    };
+    let token = match (&raw.metrics_token, &raw.metrics_token_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError("metrics_token and metrics_token_file are exclusive: set one".into()));
+        }
+        (Some(t), None) => Some(t.clone()),
+        (None, Some(f)) => {
+            let path = if f.is_absolute() { f.clone() } else { base.join(f) };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("cannot read metrics_token_file {}: {e}", path.display())))?;
+            Some(text.trim().to_owned())
+        }
+        (None, None) => None,
+    };
+    if let Some(t) = &token
+        && (t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(ConfigError("the metrics token must be non-empty printable ASCII without spaces".into()));
+    }
+    let listen = match &raw.metrics_listen {
+        Some(a) => Some(
+            a.parse()
+                .map_err(|_| ConfigError(format!("metrics_listen {a:?} is not an address such as 127.0.0.1:9100")))?,
+        ),
+        None => None,
+    };
+    Ok(ServerSettings { limits, request_timeout, max_body_bytes, metrics: crate::MetricsAccess { token, listen } })
+}
+
+/// Reads the configuration file at `path`: the domain's configuration and
+/// the server's own settings (`[limits]`, `metrics_*`).
+pub fn load_all(path: &Path) -> Result<(ServiceConfig, ServerSettings), ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse_all(&text, base).map_err(|e| ConfigError(format!("config {}: {}", path.display(), e.0)))
+}
+
+/// Parses configuration text: the domain's configuration and the server's
+/// settings; a relative `metrics_token_file` is read from `base`.
+pub fn parse_all(text: &str, base: &Path) -> Result<(ServiceConfig, ServerSettings), ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError(e.to_string().trim_end().to_owned()))?;
+    let settings = settings_of(&raw, base)?;
+    Ok((service_config(raw)?, settings))
 }
 
 #[derive(Deserialize)]
@@ -93,9 +225,7 @@ pub const MAX_QUOTA: u64 = 100_000;
 
 /// Reads and checks the configuration file at `path`.
 pub fn load(path: &Path) -> Result<ServiceConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
-    parse(&text).map_err(|e| ConfigError(format!("config {}: {}", path.display(), e.0)))
+    load_all(path).map(|(c, _)| c)
 }
 
 fn is_account_id(s: &str) -> bool {
@@ -103,9 +233,15 @@ fn is_account_id(s: &str) -> bool {
 }
 
 /// Parses and checks configuration text.
+///
+/// The server's own settings are checked too (a bad `[limits]` refuses the
+/// file) but not returned: [`parse_all`] returns them.
 pub fn parse(text: &str) -> Result<ServiceConfig, ConfigError> {
+    parse_all(text, Path::new(".")).map(|(c, _)| c)
+}
+
+fn service_config(raw: RawConfig) -> Result<ServiceConfig, ConfigError> {
     // toml reports unknown keys, duplicate keys and type errors with line and column.
-    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError(e.to_string().trim_end().to_owned()))?;
     let err = |m: String| Err(ConfigError(m));
 
     let region = raw.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
@@ -398,6 +534,75 @@ job_timeout_seconds = 3600
         assert!(e.contains("polling account \"999999999999\""), "{e}");
         let e = refused(&format!("{EXAMPLE}\n{}", &EXAMPLE[EXAMPLE.find("[[third_party_action_type]]").unwrap()..]));
         assert!(e.contains("Build/AcmeCI/1 is declared twice"), "{e}");
+    }
+
+    #[test]
+    fn limits_and_metrics_access_are_read_with_defaults() {
+        let (_, s) = parse_all(EXAMPLE, Path::new(".")).unwrap();
+        assert_eq!(s.limits, crate::ConnectionLimits::default());
+        assert!(s.metrics.token.is_none() && s.metrics.listen.is_none());
+        let text = EXAMPLE.replace(
+            "region = \"us-east-1\"",
+            "region = \"us-east-1\"\nmetrics_token = \"t0ken\"\nmetrics_listen = \"127.0.0.1:9100\"\n\
+             [limits]\nheader_read_timeout_seconds = 2.5\nidle_timeout_seconds = 30\nbody_read_timeout_seconds = 20\n\
+             body_min_bytes = 1\nwrite_timeout_seconds = 9\nmax_connections = 100\nrequest_timeout_seconds = 5\n\
+             max_body_bytes = 2048\n",
+        );
+        // [limits] is a table: the accounts after it would land in it, so it goes last.
+        let text = {
+            let (head, rest) = text.split_at(text.find("[limits]").unwrap());
+            let end = rest.find("[[account]]").unwrap();
+            format!("{head}{}{}", &rest[end..], &rest[..end])
+        };
+        let (c, s) = parse_all(&text, Path::new(".")).unwrap();
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(s.limits.header_read_timeout, Duration::from_millis(2500));
+        assert_eq!(s.limits.idle_timeout, Duration::from_secs(30));
+        assert_eq!(s.limits.body_read_timeout, Duration::from_secs(20));
+        assert_eq!(s.limits.body_min_bytes, 1);
+        assert_eq!(s.limits.write_timeout, Duration::from_secs(9));
+        assert_eq!(s.limits.max_connections, Some(100));
+        assert_eq!(s.request_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(s.max_body_bytes, Some(2048));
+        assert_eq!(s.metrics.token.as_deref(), Some("t0ken"));
+        assert_eq!(s.metrics.listen, Some("127.0.0.1:9100".parse().unwrap()));
+        let o = s.apply(crate::Options::default());
+        assert_eq!((o.request_timeout, o.max_body_bytes), (Duration::from_secs(5), 2048));
+        assert_eq!(o.limits.max_connections, Some(100));
+    }
+
+    #[test]
+    fn bad_limits_and_metrics_settings_are_refused() {
+        let with = |extra: &str| format!("{extra}\n{EXAMPLE}");
+        let limits = |extra: &str| format!("{EXAMPLE}\n[limits]\n{extra}\n");
+        let e = refused(&limits("header_read_timeout_seconds = 0"));
+        assert!(e.contains("header_read_timeout_seconds 0 is outside"), "{e}");
+        let e = refused(&limits("idle_timeout_seconds = -1"));
+        assert!(e.contains("idle_timeout_seconds"), "{e}");
+        let e = refused(&limits("max_connections = 0"));
+        assert!(e.contains("max_connections must be at least 1"), "{e}");
+        let e = refused(&limits("flavour = 1"));
+        assert!(e.contains("unknown field `flavour`"), "{e}");
+        let e = refused(&with("metrics_token = \"a\"\nmetrics_token_file = \"t\""));
+        assert!(e.contains("exclusive"), "{e}");
+        let e = refused(&with("metrics_token = \"two words\""));
+        assert!(e.contains("printable ASCII"), "{e}");
+        let e = refused(&with("metrics_listen = \"everywhere\""));
+        assert!(e.contains("metrics_listen \"everywhere\""), "{e}");
+        let e = refused(&with("metrics_token_file = \"/nonexistent/cpjobs-token\""));
+        assert!(e.contains("cannot read metrics_token_file"), "{e}");
+    }
+
+    #[test]
+    fn the_metrics_token_file_is_read_next_to_the_config() {
+        let dir = std::env::temp_dir().join(format!("cpjobs-mt-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), "s3cret-token\n").unwrap();
+        let path = dir.join("cpjobs.toml");
+        std::fs::write(&path, format!("metrics_token_file = \"token\"\n{EXAMPLE}")).unwrap();
+        let (_, s) = load_all(&path).unwrap();
+        assert_eq!(s.metrics.token.as_deref(), Some("s3cret-token"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -6,12 +6,17 @@
 //! route by `X-Amz-Target` → bounded body → SigV4 → JSON → model constraints →
 //! `Api::call`. Storage never sees HTTP; this crate never sees SQL.
 //!
-//! Besides the API: `GET /health`, `GET /metrics` (Prometheus text), a periodic
-//! tick for the domain's timeouts, and graceful shutdown.
+//! Besides the API: `GET /health`, `GET /metrics` (Prometheus text, on the API
+//! port or its own address, optionally behind a bearer token), a periodic tick
+//! for the domain's timeouts, connections bounded in time and number
+//! ([`conn`]), and graceful shutdown.
 
+mod body_rule;
 pub mod config;
+pub mod conn;
 pub mod metrics;
 pub mod protocol;
+pub mod redact;
 pub mod sigv4;
 pub mod validate;
 
@@ -25,6 +30,8 @@ use axum::Router;
 use cpjobs_core::{Api, ServiceConfig};
 
 pub use axum::body::Body as HttpBody;
+pub use body_rule::BodyTooSlow;
+pub use conn::ConnectionLimits;
 pub use metrics::{DomainStats, StatsSource};
 pub use sigv4::{TemporaryCredential, TemporaryCredentials};
 
@@ -63,6 +70,25 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Requests of another protocol on the same port (see [`Passthrough`]).
     pub passthrough: Option<Passthrough>,
+    /// Timeouts and the cap of the connections [`serve`] accepts.
+    pub limits: ConnectionLimits,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics`, and where it is served.
+///
+/// Without a token anyone who reaches it may read it, and it shows no
+/// account ids (12-digit segments of label values are left out and the
+/// series that then coincide are added up). With a token, only requests with
+/// `Authorization: Bearer <token>` may read it (401 otherwise), and they see
+/// every label in full. `/health` stays open either way.
+#[derive(Clone, Default)]
+pub struct MetricsAccess {
+    /// The bearer token required to read `/metrics`.
+    pub token: Option<String>,
+    /// Serve `/metrics` (and `/health`) on this address instead of the API port.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for Options {
@@ -77,6 +103,8 @@ impl Default for Options {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(60),
             passthrough: None,
+            limits: ConnectionLimits::default(),
+            metrics: MetricsAccess::default(),
         }
     }
 }
@@ -87,12 +115,23 @@ pub fn app(api: Arc<dyn Api>, config: &ServiceConfig) -> Router {
 }
 
 /// The service as a router, with the domain's hooks and limits.
+/// `/metrics` is on it unless `options.metrics.listen` moves it away.
 pub fn app_with(api: Arc<dyn Api>, config: &ServiceConfig, options: Options) -> Router {
-    protocol::router(api, config, options)
+    protocol::routers(api, config, options).0
+}
+
+/// The service as two routers: the API port's, and, when
+/// `options.metrics.listen` is set, the one of the metrics address.
+pub fn apps_with(api: Arc<dyn Api>, config: &ServiceConfig, options: Options) -> (Router, Option<Router>) {
+    protocol::routers(api, config, options)
 }
 
 /// Serves `api` on `listener` until `shutdown` completes, then lets requests in
 /// flight finish. Runs `options.tick` every `options.tick_interval` meanwhile.
+/// When `options.metrics.listen` is set, `/metrics` is served there.
+///
+/// Raises the soft open-file limit to the hard limit first, and caps the open
+/// connections below it unless `options.limits.max_connections` is set.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     api: Arc<dyn Api>,
@@ -100,7 +139,27 @@ pub async fn serve(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let metrics = match options.metrics.listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    serve_on(listener, metrics, api, config, options, shutdown).await
+}
+
+/// [`serve`] on listeners the caller bound: `metrics` is where `/metrics` is
+/// served when `options.metrics.listen` is set (ignored otherwise).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    metrics_listener: Option<tokio::net::TcpListener>,
+    api: Arc<dyn Api>,
+    config: &ServiceConfig,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let file_limit = conn::raise_file_limit();
+    let max_connections = options.limits.max_connections.unwrap_or_else(|| conn::default_max_connections(file_limit));
+    tracing::debug!(max_connections, file_limit, "connection limits");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ticker = options.tick.clone().map(|tick| {
         let clock = options.clock.clone();
         let interval = options.tick_interval;
@@ -121,20 +180,30 @@ pub async fn serve(
             }
         })
     });
-    let router = app_with(api, config, options);
+    let limits = options.limits.clone();
+    let moved = options.metrics.listen.is_some();
+    let (router, metrics_router) = apps_with(api, config, options);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.changed().await;
-        })
-        .await;
+    let metrics_server = match (moved, metrics_listener, metrics_router) {
+        (true, Some(l), Some(r)) => {
+            // A handful of scrapers: a small cap of its own, apart from the API's.
+            let stop = stop_rx.clone();
+            let limits = limits.clone();
+            Some(tokio::spawn(async move { conn::serve_connections(l, r, limits, 64, stop).await }))
+        }
+        _ => None,
+    };
+    conn::serve_connections(listener, router, limits, max_connections, stop_rx).await;
+    if let Some(m) = metrics_server {
+        let _ = m.await;
+    }
     if let Some(t) = ticker {
         let _ = t.await;
     }
-    result
+    Ok(())
 }
 
 /// Completes on ctrl-c (SIGINT) or SIGTERM. The handlers are installed when

@@ -22,7 +22,6 @@ use cpjobs_model::ServiceModel;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::metrics::Metrics;
@@ -34,6 +33,8 @@ use crate::{Clock, Options, StatsSource};
 pub const CODEPIPELINE_PREFIX: &str = "CodePipeline_20150709";
 /// The `X-Amz-Target` prefix of cpjobs's own operations (e.g. `ListThirdPartyClients`).
 pub const CPJOBS_PREFIX: &str = "Cpjobs_20261129";
+/// The `operation` label of requests that name no operation this service has.
+pub const UNKNOWN_OPERATION: &str = "unknown";
 /// The content type of AWS JSON 1.1 bodies.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -44,13 +45,18 @@ pub struct RequestId(pub String);
 /// What the API handler leaves on its response for logs and metrics.
 #[derive(Debug, Clone)]
 struct Outcome {
+    /// A model operation, an extension operation the domain knows, or `unknown`.
     operation: String,
+    /// Whether `operation` names a cpjobs extension (known only from the domain's answer).
+    extension: bool,
     code: String,
     account: Option<String>,
 }
 
 struct AppState {
     api: Arc<dyn Api>,
+    /// The bearer token `/metrics` requires, if any.
+    metrics_token: Option<String>,
     verifier: Verifier,
     validator: Validator,
     metrics: Arc<Metrics>,
@@ -59,9 +65,11 @@ struct AppState {
     max_body_bytes: usize,
 }
 
-pub(crate) fn router(api: Arc<dyn Api>, config: &ServiceConfig, options: Options) -> Router {
+/// The API port's router, and the metrics address's when `/metrics` is moved there.
+pub(crate) fn routers(api: Arc<dyn Api>, config: &ServiceConfig, options: Options) -> (Router, Option<Router>) {
     let state = Arc::new(AppState {
         api,
+        metrics_token: options.metrics.token.clone(),
         verifier: Verifier::new(config, options.temporary_credentials.clone()),
         validator: Validator::new(ServiceModel::codepipeline()),
         metrics: Arc::new(Metrics::default()),
@@ -69,13 +77,15 @@ pub(crate) fn router(api: Arc<dyn Api>, config: &ServiceConfig, options: Options
         clock: options.clock.clone(),
         max_body_bytes: options.max_body_bytes,
     });
+    let moved = options.metrics.listen.is_some();
     let passthrough = options.passthrough.clone();
-    let router = Router::new()
-        .route("/", any(api_handler))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics_handler))
+    let mut router = Router::new().route("/", any(api_handler)).route("/health", get(health));
+    if !moved {
+        router = router.route("/metrics", get(metrics_handler));
+    }
+    let router = router
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.request_timeout))
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked");
@@ -84,22 +94,63 @@ pub(crate) fn router(api: Arc<dyn Api>, config: &ServiceConfig, options: Options
         .layer(middleware::from_fn(request_id));
     // Outside the API's timeout and request-id layers: the other protocol
     // answers in its own way; only the trace span is shared.
-    match passthrough {
+    let router = match passthrough {
         Some(p) => router
             .layer(middleware::from_fn(move |req: Request, next: Next| {
                 let p = p.clone();
-                async move { if is_passthrough(&req) { p(req).await } else { next.run(req).await } }
+                async move { if is_passthrough(&req, moved) { p(req).await } else { next.run(req).await } }
             }))
-            .layer(TraceLayer::new_for_http()),
-        None => router.layer(TraceLayer::new_for_http()),
-    }
+            .layer(crate::redact::trace_layer()),
+        None => router.layer(crate::redact::trace_layer()),
+    };
+    let metrics_router = moved.then(|| {
+        Router::new()
+            .route("/metrics", get(metrics_handler))
+            .route("/health", get(health))
+            .with_state(state)
+            .layer(crate::redact::trace_layer())
+    });
+    (router, metrics_router)
 }
 
 /// Whether a request belongs to the [`Passthrough`](crate::Passthrough): not
-/// AWS JSON (no `X-Amz-Target`), and not one of the service's own GET pages.
-fn is_passthrough(req: &Request) -> bool {
-    let own_page = req.method() == Method::GET && matches!(req.uri().path(), "/health" | "/metrics");
-    !req.headers().contains_key("x-amz-target") && !own_page
+/// AWS JSON (no `X-Amz-Target`, and not signed for `codepipeline`), and not
+/// one of the service's own GET pages (`/metrics` only while served here).
+fn is_passthrough(req: &Request, metrics_moved: bool) -> bool {
+    let own_page = req.method() == Method::GET
+        && match req.uri().path() {
+            "/health" => true,
+            "/metrics" => !metrics_moved,
+            _ => false,
+        };
+    !own_page && !req.headers().contains_key("x-amz-target") && !signed_for_codepipeline(req.headers(), req.uri())
+}
+
+/// The service named by a SigV4 credential scope
+/// (`KEY/DATE/REGION/SERVICE/aws4_request`).
+fn scope_service(credential: &str) -> Option<&str> {
+    let mut parts = credential.rsplit('/');
+    (parts.next()? == "aws4_request").then_some(())?;
+    parts.next()
+}
+
+/// Whether a request is signed (in its `Authorization` header or presigned
+/// in its query) for the `codepipeline` service: such a request belongs to
+/// the JSON protocol whatever else it lacks, so it is answered in JSON.
+pub fn signed_for_codepipeline(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
+    let in_header = headers.get_all(header::AUTHORIZATION).iter().any(|v| {
+        let v = v.to_str().unwrap_or_default();
+        v.split([' ', ','])
+            .filter_map(|p| p.strip_prefix("Credential="))
+            .any(|c| scope_service(c) == Some("codepipeline"))
+    });
+    let in_query = uri.query().is_some_and(|q| {
+        q.split('&').filter_map(|p| p.split_once('=')).any(|(k, v)| {
+            k.eq_ignore_ascii_case("X-Amz-Credential")
+                && scope_service(&v.replace("%2F", "/").replace("%2f", "/")) == Some("codepipeline")
+        })
+    });
+    in_header || in_query
 }
 
 /// A JSON error body as AWS JSON 1.1 has it.
@@ -154,7 +205,31 @@ async fn health() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ok\"}").into_response()
 }
 
-async fn metrics_handler(State(state): State<Arc<AppState>>) -> Response {
+/// Whether the request carries the metrics token (`None`: no token is configured).
+fn metrics_authorized(token: Option<&str>, headers: &http::HeaderMap) -> Option<bool> {
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq as _;
+    let token = token?;
+    let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, rest) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    });
+    // Digests compare in constant time whatever the lengths.
+    Some(sent.is_some_and(|s| bool::from(sha2::Sha256::digest(s).ct_eq(&sha2::Sha256::digest(token)))))
+}
+
+async fn metrics_handler(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
+    let full = match metrics_authorized(state.metrics_token.as_deref(), &headers) {
+        Some(true) => true,
+        Some(false) => {
+            let mut resp = (StatusCode::UNAUTHORIZED, "A bearer token is required to read /metrics.\n").into_response();
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"cpjobs metrics\""));
+            return resp;
+        }
+        // No token configured: anyone reads it, without account ids.
+        None => false,
+    };
     let domain = match &state.stats {
         Some(s) => {
             let (s, now) = (s.clone(), (state.clock)());
@@ -162,6 +237,7 @@ async fn metrics_handler(State(state): State<Arc<AppState>>) -> Response {
         }
         None => None,
     };
+    let domain = if full { domain } else { domain.map(|d| d.without_account_ids()) };
     let text = state.metrics.render(domain.as_ref());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
@@ -198,7 +274,8 @@ pub fn resolve_target(model: &ServiceModel, target: &str) -> Option<Target> {
 async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let mut outcome = Outcome { operation: "-".into(), code: "OK".into(), account: None };
+    let mut outcome =
+        Outcome { operation: UNKNOWN_OPERATION.into(), extension: false, code: "OK".into(), account: None };
     let result = answer(&state, req, &mut outcome).await;
     let mut resp = match result {
         Ok(value) => {
@@ -214,6 +291,11 @@ async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Respon
             error_response(&e)
         }
     };
+    // Extension names are whatever a signed client sends: one the domain
+    // does not know must not become a label of its own.
+    if outcome.extension && outcome.code == "UnknownOperationException" {
+        outcome.operation = UNKNOWN_OPERATION.into();
+    }
     state.metrics.record(&outcome.operation, &outcome.code, started.elapsed());
     resp.extensions_mut().insert(outcome);
     resp
@@ -257,6 +339,7 @@ async fn answer(state: &AppState, req: Request, outcome: &mut Outcome) -> Result
     )?;
     outcome.account = Some(caller.account_id.clone());
     outcome.operation = operation.clone();
+    outcome.extension = matches!(resolved, Target::Extension(_));
 
     let input = parse_input(&body)?;
     if let Target::Model(op) = &resolved {
@@ -293,7 +376,20 @@ async fn read_body(headers: &axum::http::HeaderMap, body: Body, limit: usize) ->
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<crate::BodyTooSlow>() {
+                return ApiError {
+                    status: 408,
+                    code: "RequestTimeoutException".into(),
+                    message: format!("The request body was sent too slowly: {s}."),
+                };
+            }
+            source = s.source();
+        }
+        too_large()
+    })
 }
 
 /// The input object; an empty body is `{}` as in AWS JSON.

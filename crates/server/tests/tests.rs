@@ -39,6 +39,10 @@ impl Api for Double {
             "AcknowledgeJob" => Err(ApiError::client("JobNotFoundException", "The job was not found.")),
             "ListThirdPartyClients" => Ok(json!({"clients": []})),
             "PollForJobs" => panic!("the double panics here to test the service's catch"),
+            // As the domain: an extension name it does not have.
+            op if cpjobs_model::ServiceModel::codepipeline().operation(op).is_none() => {
+                Err(ApiError::client("UnknownOperationException", format!("Unknown operation {op}")))
+            }
             _ => Ok(json!({})),
         }
     }
@@ -620,4 +624,213 @@ async fn requests_without_a_target_go_to_the_passthrough_and_the_api_keeps_its_o
     let a = send(&router, signed(&target("ListPipelines"), "{}", &Signer::default())).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(seen.lock().unwrap().len(), 4, "API and own pages never reach the passthrough");
+}
+
+/// A GET on a real server, read to its end (`Connection: close`).
+async fn raw_get(port: u16, path: &str, authorization: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out)).await.unwrap().unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out)
+}
+
+async fn get(router: &axum::Router, path: &str, authorization: Option<&str>) -> (u16, http::HeaderMap, String) {
+    let mut req = http::Request::get(path);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let resp = router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    (status, headers, text)
+}
+
+/// Regression, issue 8 item 8: made-up targets added a series each.
+#[tokio::test]
+async fn made_up_operations_share_one_metrics_label() {
+    let h = harness_at(t0());
+    for i in 0..30 {
+        let a = send(&h.router, signed(&format!("Cpjobs_20261129.Made{i}"), "{}", &Signer::default())).await;
+        assert_error(&a, 400, "UnknownOperationException");
+        let a = send(&h.router, signed(&format!("CodePipeline_20150709.Made{i}"), "{}", &Signer::default())).await;
+        assert_error(&a, 400, "UnknownOperationException");
+    }
+    let a = send(&h.router, signed("Cpjobs_20261129.ListThirdPartyClients", "{}", &Signer::default())).await;
+    assert_eq!(a.status, 200);
+    let (_, _, text) = get(&h.router, "/metrics", None).await;
+    assert!(!text.contains("Made"), "{text}");
+    assert!(
+        text.contains("cpjobs_requests_total{operation=\"unknown\",code=\"UnknownOperationException\"} 60\n"),
+        "{text}"
+    );
+    assert!(text.contains("cpjobs_requests_total{operation=\"ListThirdPartyClients\",code=\"OK\"} 1\n"), "{text}");
+}
+
+struct AccountStats;
+
+impl cpjobs_server::StatsSource for AccountStats {
+    fn stats(&self, _now: SystemTime) -> cpjobs_server::DomainStats {
+        cpjobs_server::DomainStats {
+            jobs_by_status: vec![("all".into(), "Queued".into(), 5)],
+            queue_depth: vec![("Custom/111111111111/Build/X/1".into(), 2), ("Custom/222222222222/Build/X/1".into(), 3)],
+        }
+    }
+}
+
+/// Issue 8 item 8: who may read `/metrics`, and what anonymous readers see.
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_set_and_hide_account_ids_otherwise() {
+    let open = Options { clock: Arc::new(t0), stats: Some(Arc::new(AccountStats)), ..Options::default() };
+    let router = app_with(Arc::new(Double::default()), &config(), open.clone());
+    let (status, _, text) = get(&router, "/metrics", None).await;
+    assert_eq!(status, 200);
+    assert!(!text.contains("111111111111") && !text.contains("222222222222"), "{text}");
+    assert!(text.contains("cpjobs_queue_depth{action_type=\"Custom/Build/X/1\"} 5\n"), "{text}");
+
+    let guarded =
+        Options { metrics: cpjobs_server::MetricsAccess { token: Some("s3cret".into()), listen: None }, ..open };
+    let router = app_with(Arc::new(Double::default()), &config(), guarded);
+    for auth in [None, Some("Bearer nope"), Some("Basic s3cret"), Some("Bearer s3cret-and-more")] {
+        let (status, headers, text) = get(&router, "/metrics", auth).await;
+        assert_eq!(status, 401, "{auth:?}");
+        assert_eq!(headers["www-authenticate"], "Bearer realm=\"cpjobs metrics\"");
+        assert!(!text.contains("cpjobs_"), "{text}");
+    }
+    let (status, _, text) = get(&router, "/metrics", Some("Bearer s3cret")).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("cpjobs_queue_depth{action_type=\"Custom/111111111111/Build/X/1\"} 2\n"), "{text}");
+    assert_eq!(get(&router, "/health", None).await.0, 200, "/health stays open");
+}
+
+/// Issue 8 item 8: `/metrics` on an address of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_served_on_another_address_only() {
+    let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (api_port, metrics_port) =
+        (api_listener.local_addr().unwrap().port(), metrics_listener.local_addr().unwrap().port());
+    let options = Options {
+        stats: Some(Arc::new(AccountStats)),
+        metrics: cpjobs_server::MetricsAccess { token: None, listen: Some(metrics_listener.local_addr().unwrap()) },
+        ..Options::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        cpjobs_server::serve_on(
+            api_listener,
+            Some(metrics_listener),
+            Arc::new(Double::default()),
+            &config(),
+            options,
+            async {
+                let _ = rx.await;
+            },
+        )
+        .await
+    });
+    let (status, text) = raw_get(metrics_port, "/metrics", None).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("cpjobs_queue_depth{action_type=\"Custom/Build/X/1\"} 5"), "{text}");
+    let (status, text) = raw_get(api_port, "/metrics", None).await;
+    assert_eq!(status, 404, "{text}");
+    assert!(!text.contains("cpjobs_queue_depth"), "{text}");
+    assert_eq!(raw_get(api_port, "/health", None).await.0, 200);
+    let _ = tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+}
+
+/// Regression, issue 8 item 11: a codepipeline-signed request without a
+/// target went to the S3 side and got its XML `NotImplemented`.
+#[tokio::test]
+async fn requests_signed_for_codepipeline_always_get_json_answers() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let count = seen.clone();
+    let passthrough: cpjobs_server::Passthrough = Arc::new(move |_req: http::Request<Body>| {
+        count.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { http::Response::builder().status(501).body(Body::from("<Error/>")).unwrap() })
+    });
+    let options = Options { clock: Arc::new(t0), passthrough: Some(passthrough), ..Options::default() };
+    let router = app_with(Arc::new(Double::default()), &config(), options);
+
+    let mut req = signed(&target("ListPipelines"), "{}", &Signer::default());
+    req.headers_mut().remove("x-amz-target");
+    let a = send(&router, req).await;
+    let message = assert_error(&a, 400, "UnknownOperationException");
+    assert!(message.contains("X-Amz-Target"), "{message}");
+
+    let presigned = "/some-bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIACUSTOMER00000001%2F20261129%2Fus-east-1%2Fcodepipeline%2Faws4_request&X-Amz-Date=20261129T180000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+    let a = send(&router, http::Request::get(presigned).body(Body::empty()).unwrap()).await;
+    assert_error(&a, 404, "UnknownOperationException");
+    let a = send(&router, http::Request::post("/?delete").header("authorization", "AWS4-HMAC-SHA256 Credential=AKIACUSTOMER00000001/20261129/us-east-1/codepipeline/aws4_request, SignedHeaders=host, Signature=00").body(Body::empty()).unwrap()).await;
+    assert_error(&a, 400, "UnknownOperationException");
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "none reached the S3 side");
+
+    // Signed for s3, or not signed: the S3 side's.
+    let s3 = "AWS4-HMAC-SHA256 Credential=AKIACUSTOMER00000001/20261129/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+    let a = send(&router, http::Request::get("/b/k").header("authorization", s3).body(Body::empty()).unwrap()).await;
+    assert_eq!(a.status, 501);
+    let a = send(
+        &router,
+        http::Request::get("/b/k?X-Amz-Credential=K%2F20261129%2Fus-east-1%2Fs3%2Faws4_request")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, 501);
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
+
+/// Issue 8 item 13: request logs at DEBUG show neither `Authorization`, nor
+/// session tokens, nor presigned signatures and credentials.
+#[tokio::test]
+async fn debug_request_logs_hold_no_signing_secrets() {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+
+    let passthrough: cpjobs_server::Passthrough = Arc::new(|_req: http::Request<Body>| {
+        Box::pin(async { http::Response::builder().status(403).body(Body::from("<Error/>")).unwrap() })
+    });
+    let options = Options {
+        clock: Arc::new(t0),
+        temporary_credentials: Some(Arc::new(Temps { now: t0() })),
+        passthrough: Some(passthrough),
+        ..Options::default()
+    };
+    let router = app_with(Arc::new(Double::default()), &config(), options);
+    let temp = Signer { key: "ASIALIVE", secret: "temp-secret", token: Some("the-session-token"), ..Signer::default() };
+    let request = signed(&target("ListPipelines"), "{}", &temp);
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let a = send(&router, request).await;
+    assert_eq!(a.status, 200);
+    let presigned = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIALIVE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Security-Token=the-session-token&X-Amz-SignedHeaders=host&X-Amz-Signature=feedfacefeedface";
+    assert_eq!(send(&router, http::Request::get(presigned).body(Body::empty()).unwrap()).await.status, 403);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("X-Amz-Signature=REDACTED"), "the request is logged at DEBUG: {logs}");
+    let logs = logs.replace("X-Amz-Signature=REDACTED", "");
+    for secret in ["the-session-token", "feedfacefeedface", "Signature=", "temp-secret"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs: {logs}");
+    }
 }
