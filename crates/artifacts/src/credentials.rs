@@ -68,6 +68,9 @@ impl ObjectRef {
 pub struct ArtifactGrant {
     /// The account whose pipeline runs the job.
     pub account_id: String,
+    /// The job the credentials were issued for: writes are allowed only while it runs
+    /// (see [`crate::JobGate`]). `None` in grants not made for a job.
+    pub job_id: Option<String>,
     /// Objects the job may GET and HEAD (its input artifacts).
     pub read: Vec<ObjectRef>,
     /// Objects the job may PUT, in one request or by multipart upload (its output artifacts).
@@ -79,7 +82,13 @@ pub struct ArtifactGrant {
 impl ArtifactGrant {
     /// A grant with the default lifetime of 15 minutes.
     pub fn new(account_id: impl Into<String>, read: Vec<ObjectRef>, write: Vec<ObjectRef>) -> ArtifactGrant {
-        ArtifactGrant { account_id: account_id.into(), read, write, ttl: DEFAULT_TTL }
+        ArtifactGrant { account_id: account_id.into(), job_id: None, read, write, ttl: DEFAULT_TTL }
+    }
+
+    /// The same grant, made for `job_id`.
+    pub fn for_job(mut self, job_id: impl Into<String>) -> ArtifactGrant {
+        self.job_id = Some(job_id.into());
+        self
     }
 
     /// Whether the grant lets its holder read `bucket/key`.
@@ -173,6 +182,9 @@ impl From<CredError> for s3s::S3Error {
 struct TokenBody {
     /// Account id.
     a: String,
+    /// Job id (absent in tokens made before jobs were named in them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    j: Option<String>,
     /// Readable objects as `[bucket, key]`.
     r: Vec<(String, String)>,
     /// Writable objects as `[bucket, key]`.
@@ -249,6 +261,7 @@ impl CredentialIssuer {
         let _ = getrandom::fill(&mut nonce);
         let body = TokenBody {
             a: grant.account_id,
+            j: grant.job_id,
             r: grant.read.into_iter().map(|o| (o.bucket, o.key)).collect(),
             w: grant.write.into_iter().map(|o| (o.bucket, o.key)).collect(),
             i: issued,
@@ -301,6 +314,7 @@ impl CredentialIssuer {
         }
         let grant = ArtifactGrant {
             account_id: body.a,
+            job_id: body.j,
             read: body.r.into_iter().map(|(b, k)| ObjectRef::new(b, k)).collect(),
             write: body.w.into_iter().map(|(b, k)| ObjectRef::new(b, k)).collect(),
             ttl: Duration::from_secs(body.t),
@@ -401,6 +415,7 @@ mod tests {
             vec![ObjectRef::new("artifacts", "pipe/in/source.zip")],
             vec![ObjectRef::new("artifacts", "pipe/out/build.zip")],
         )
+        .for_job("job-1")
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod access;
 mod credentials;
 mod integrity;
 mod s3;
+mod scope;
 mod store;
 
 use std::convert::Infallible;
@@ -44,13 +45,14 @@ use s3s::host::{S3Host, VirtualHost};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
-pub use access::{ArtifactAuth, Caller, Clock, LongTermKey, PrincipalLookup, authorize};
+pub use access::{ArtifactAuth, Caller, Clock, JobGate, LongTermKey, PrincipalLookup, authorize};
 pub use credentials::{
     ArtifactGrant, CredError, CredentialIssuer, DEFAULT_TTL, ObjectRef, SERVICE_KEY_FILE, TemporaryCredentials,
 };
+pub use scope::MAX_PRESIGNED_EXPIRES_SECS;
 pub use store::{
     ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,
-    MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
+    MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError, WriteRefused,
 };
 
 /// Where the S3 endpoint answers.
@@ -60,12 +62,15 @@ pub struct S3Options {
     /// `<bucket>.<domain>[:port]` addresses `<bucket>`. Any other host name (and every IP
     /// address) means path-style.
     pub domains: Vec<String>,
+    /// The region the endpoint answers for: SigV4 signatures scoped to another one are
+    /// refused, as S3 does (`us-east-1` by default).
+    pub region: String,
 }
 
 impl Default for S3Options {
-    /// `localhost`: `http://my-bucket.localhost:PORT/key` works out of the box.
+    /// `localhost`: `http://my-bucket.localhost:PORT/key` works out of the box; `us-east-1`.
     fn default() -> S3Options {
-        S3Options { domains: vec!["localhost".to_owned()] }
+        S3Options { domains: vec!["localhost".to_owned()], region: "us-east-1".to_owned() }
     }
 }
 
@@ -77,17 +82,12 @@ pub fn is_s3_request(headers: &HeaderMap) -> bool {
 
 /// The S3 endpoint over `store`, authorizing with `auth`.
 pub fn s3_service(store: ArtifactStore, auth: ArtifactAuth, options: S3Options) -> ArtifactService {
-    let s3 = s3::ArtifactS3 { store: store.clone(), clock: auth_clock(&auth) };
+    let s3 = s3::ArtifactS3 { store: store.clone(), auth: auth.clone() };
     let mut builder = S3ServiceBuilder::new(s3);
     builder.set_auth(access::Hooks { auth: auth.clone(), store: store.clone() });
     builder.set_access(access::Hooks { auth, store });
     builder.set_host(Domains { domains: options.domains.into_iter().map(|d| d.to_ascii_lowercase()).collect() });
-    ArtifactService { inner: builder.build() }
-}
-
-fn auth_clock(auth: &ArtifactAuth) -> Clock {
-    let auth = auth.clone();
-    Arc::new(move || auth.now())
+    ArtifactService { inner: builder.build(), region: options.region.into() }
 }
 
 /// Virtual-host parsing that ignores the port and treats unknown hosts as path-style
@@ -121,6 +121,7 @@ impl S3Host for Domains {
 #[derive(Clone, Debug)]
 pub struct ArtifactService {
     inner: S3Service,
+    region: Arc<str>,
 }
 
 impl ArtifactService {
@@ -138,6 +139,11 @@ impl ArtifactService {
                 http::StatusCode::BAD_REQUEST,
                 &S3Error::with_message(S3ErrorCode::InvalidRequest, access::SIG_V4_REQUIRED),
             );
+        }
+        // s3s takes any region and `sts` in a credential scope, and presigned URLs of any
+        // lifetime; S3 refuses them before checking the signature.
+        if let Err(e) = scope::check(req.headers(), req.uri(), &self.region) {
+            return error_response(http::StatusCode::BAD_REQUEST, &e);
         }
         let mut inner = self.inner.clone();
         match tower_service::Service::call(&mut inner, req).await {

@@ -78,6 +78,8 @@ pub enum StoreError {
     BadDigest,
     /// The body ended before `Content-Length` bytes.
     IncompleteBody,
+    /// The body ended, but the write was refused then (its job had finished meanwhile).
+    WriteRefused,
     /// An argument is out of range (part number, upload id).
     InvalidArgument(&'static str),
     /// The disk failed.
@@ -117,6 +119,20 @@ impl std::fmt::Display for DigestMismatch {
 }
 
 impl std::error::Error for DigestMismatch {}
+
+/// The error a body stream ends with when the write it carries is no longer allowed
+/// once the body is in: the store answers `WriteRefused` and the object never becomes
+/// visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteRefused;
+
+impl std::fmt::Display for WriteRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the write is no longer allowed")
+    }
+}
+
+impl std::error::Error for WriteRefused {}
 
 /// What a request promises about its body, checked before the object becomes visible.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -756,6 +772,9 @@ where
             let e: BoxError = e.into();
             if e.is::<DigestMismatch>() {
                 return StoreError::BadDigest;
+            }
+            if e.is::<WriteRefused>() {
+                return StoreError::WriteRefused;
             }
             tracing::debug!(error = %e, "request body failed");
             StoreError::IncompleteBody

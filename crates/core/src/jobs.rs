@@ -411,6 +411,14 @@ fn lease_ended(job: &JobRow, now: Millis) -> bool {
     job.status == JobStatus::Dispatched && job.lease_until.is_some_and(|l| l <= now)
 }
 
+/// Whether job `id` may still write its output artifacts at `now`: only while it is
+/// `InProgress` and not past its timeout, the only state in which its result can
+/// still be accepted. The artifact endpoint asks at each write, so credentials
+/// handed out before or after a result cannot replace what the result reported.
+pub(crate) fn accepts_outputs(tx: &mut dyn Tx, id: &str, now: Millis) -> Res<bool> {
+    Ok(tx.get_job(id)?.is_some_and(|job| job.status == JobStatus::InProgress && !timed_out(&job, now)))
+}
+
 /// Whether the job's timeout has passed while it is unfinished.
 fn timed_out(job: &JobRow, now: Millis) -> bool {
     job.status.is_unfinished() && job.timeout_at <= now

@@ -156,6 +156,39 @@ impl<S: Store> Service<S> {
         }
     }
 
+    /// Whether job `job_id` may still write its output artifacts at `now` (it is
+    /// `InProgress` and not timed out); `false` for a job that does not exist. The
+    /// artifact store asks at every write of job credentials.
+    pub fn job_accepts_outputs(&self, job_id: &str, now: SystemTime) -> Result<bool, ApiError> {
+        let now = millis(now);
+        self.txn(false, &mut |tx| jobs::accepts_outputs(tx, job_id, now))
+    }
+
+    /// Makes sure the artifact bucket of the pipeline `input[name_field]` names still
+    /// belongs to the caller's account before an execution makes jobs that write there:
+    /// a bucket deleted and re-created by another account refuses the operation (the
+    /// artifact hook's error), one the account deleted is made again for it. Jobs of
+    /// executions already running are kept out by the artifact store, which checks the
+    /// owner at every use of job credentials. An unknown pipeline is the operation's
+    /// to refuse.
+    fn artifact_bucket_is_the_accounts(
+        &self,
+        caller: &Caller,
+        input: &Value,
+        name_field: &str,
+    ) -> Result<(), ApiError> {
+        let Some(name) = input.get(name_field).and_then(Value::as_str) else { return Ok(()) };
+        let region = &*self.env.region;
+        let bucket = self.txn(false, &mut |tx| match tx.get_pipeline(&caller.account_id, name)? {
+            Some(p) => Ok(Some(pipelines::plan(&p.declaration, region)?.bucket)),
+            None => Ok(None),
+        })?;
+        match bucket {
+            Some(bucket) => self.artifacts.ensure_bucket(&caller.account_id, &bucket),
+            None => Ok(()),
+        }
+    }
+
     /// Number of `Queued` jobs per queue (action type key), for metrics.
     pub fn queue_depths(&self) -> Result<Vec<(String, u64)>, ApiError> {
         self.txn(false, &mut |tx| Ok(tx.queue_depths()?))
@@ -331,6 +364,7 @@ impl<S: Store> Api for Service<S> {
             "DeletePipeline" => self.txn(true, &mut |tx| pipelines::delete(tx, c, i, ms)),
             "ListPipelines" => self.txn(false, &mut |tx| pipelines::list(tx, c, i)),
             "StartPipelineExecution" => {
+                self.artifact_bucket_is_the_accounts(c, i, "name")?;
                 self.then_sources(self.txn(true, &mut |tx| executions::start(tx, c, i, region, ms)), ms)
             }
             "StopPipelineExecution" => {
@@ -341,6 +375,7 @@ impl<S: Store> Api for Service<S> {
             "GetPipelineState" => self.txn(false, &mut |tx| executions::state(tx, c, i)),
             "ListActionExecutions" => self.txn(false, &mut |tx| executions::list_actions(tx, c, i, region)),
             "RetryStageExecution" => {
+                self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
                 self.then_sources(self.txn(true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms)
             }
             "PutApprovalResult" => self.txn(true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),

@@ -49,7 +49,7 @@ fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<Domain, String
     );
     let mut options = cpjobs_server::Options {
         // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
-        passthrough: Some(artifacts.passthrough(config)),
+        passthrough: Some(artifacts.passthrough(config, Arc::clone(&service))),
         ..cpjobs_server::Options::default()
     };
     let ticker = Arc::clone(&service);

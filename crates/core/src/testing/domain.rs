@@ -232,6 +232,8 @@ pub fn scenarios<S: Store>() -> Vec<Scenario<S>> {
         ("action_executions_of_every_execution", action_executions_of_every_execution),
         ("s3_source_runs_in_the_service", s3_source_runs_in_the_service),
         ("resource_tags", resource_tags),
+        ("outputs_are_writable_only_in_progress", outputs_are_writable_only_in_progress),
+        ("artifact_bucket_taken_by_another_account", artifact_bucket_taken_by_another_account),
     ]
 }
 
@@ -754,6 +756,51 @@ fn timeout_fails_the_action<S: Store>(w: World<S>) {
         "InvalidJobStateException"
     );
     assert_eq!(w.svc.tick(at(700)).expect("tick").timed_out, 0, "a job times out once");
+}
+
+/// Issue 8, item 12: a pipeline whose artifact bucket was deleted and re-created by
+/// another account starts no execution (and makes no job) until it is moved.
+fn artifact_bucket_taken_by_another_account<S: Store>(w: World<S>) {
+    let store = Arc::new(MemoryArtifacts::default());
+    let w = World { svc: w.svc.with_artifact_locations(store.clone()), submit: w.submit };
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 1);
+    // Deleted and taken by another account.
+    store.owners.lock().expect("owners").insert("artifact-bucket".into(), OTHER.into());
+    assert_eq!(w.err(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 2), "InvalidStructureException");
+    let executions = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "app"}), 2);
+    assert_eq!(executions["pipelineExecutionSummaries"].as_array().expect("summaries").len(), 1);
+    // Deleted by the customer: made again for it.
+    store.owners.lock().expect("owners").remove("artifact-bucket");
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 3);
+    assert_eq!(store.owners.lock().expect("owners").get("artifact-bucket").map(String::as_str), Some(CUSTOMER));
+    assert_eq!(w.err(CUSTOMER, "StartPipelineExecution", json!({"name": "nope"}), 3), "PipelineNotFoundException");
+}
+
+/// Issue 8, item 6: job credentials write outputs only while the job runs.
+fn outputs_are_writable_only_in_progress<S: Store>(w: World<S>) {
+    let accepts = |job: &str, secs: u64| w.svc.job_accepts_outputs(job, at(secs)).expect("status read");
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 1);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("job").to_owned();
+    assert!(!accepts(&job, 1), "a dispatched job is not acknowledged yet");
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    let nonce = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 1)["jobDetails"]
+        ["nonce"]
+        .as_str()
+        .expect("nonce")
+        .to_owned();
+    w.ok(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": nonce, "clientToken": token}), 1);
+    assert!(accepts(&job, 2));
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": token}), 3);
+    assert!(!accepts(&job, 3), "a finished job writes nothing more");
+    assert!(!accepts("no-such-job", 3));
+    // PartnerBuild times out 600 s after its job was made (at 3): no writes after that,
+    // even before the sweep records it.
+    let (build, _, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 4);
+    assert!(accepts(&build, 602));
+    assert!(!accepts(&build, 603));
 }
 
 fn manual_approval<S: Store>(w: World<S>) {
