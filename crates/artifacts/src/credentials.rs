@@ -223,16 +223,12 @@ impl CredentialIssuer {
         if let Some(key) = read_key(&path)? {
             return Ok(CredentialIssuer { key });
         }
-        fs::create_dir_all(data_dir)?;
+        crate::private::new_dir_all(data_dir)?;
         let mut key = [0u8; KEY_LEN];
         getrandom::fill(&mut key).map_err(io::Error::other)?;
         let tmp = data_dir.join(format!("{SERVICE_KEY_FILE}.{}.tmp", random_hex(8)?));
         {
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(&tmp)?;
+            let mut f = crate::private::new_file(&tmp)?;
             f.write_all(&key)?;
             f.sync_all()?;
         }

@@ -30,6 +30,7 @@
 mod access;
 mod credentials;
 mod integrity;
+mod private;
 mod s3;
 mod scope;
 mod store;
@@ -49,6 +50,7 @@ pub use access::{ArtifactAuth, Caller, Clock, JobGate, LongTermKey, PrincipalLoo
 pub use credentials::{
     ArtifactGrant, CredError, CredentialIssuer, DEFAULT_TTL, ObjectRef, SERVICE_KEY_FILE, TemporaryCredentials,
 };
+pub use private::{DIR_MODE, FILE_MODE, create_private_dir};
 pub use scope::MAX_PRESIGNED_EXPIRES_SECS;
 pub use store::{
     ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,

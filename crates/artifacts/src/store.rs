@@ -38,6 +38,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use crate::credentials::random_hex;
+use crate::private;
 
 const MAGIC: &[u8; 8] = b"CPJART\x00\x01";
 const TRAILER_LEN: u64 = 16;
@@ -241,7 +242,7 @@ impl ArtifactStore {
     /// Opens (creating if needed) the store at `root`, removing what a crash left in `tmp/`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<ArtifactStore> {
         let root = root.into();
-        fs::create_dir_all(root.join("buckets"))?;
+        private::new_dir_all(&root.join("buckets"))?;
         reset_dir(&root.join("tmp"))?;
         for entry in fs::read_dir(root.join("buckets"))? {
             let dir = entry?.path();
@@ -308,9 +309,9 @@ impl ArtifactStore {
         // Built whole in tmp/ and renamed: a bucket exists with its owner or not at all,
         // and of two racing creators exactly one rename succeeds.
         let staging = self.root.join("tmp").join(random_hex(16)?);
-        fs::create_dir_all(&staging)?;
+        private::new_dir_all(&staging)?;
         for sub in ["objects", "uploads", "tmp"] {
-            fs::create_dir(staging.join(sub))?;
+            private::new_dir(&staging.join(sub))?;
         }
         write_file_synced(&staging.join("bucket.json"), &serde_json::to_vec(&info).map_err(io::Error::other)?)?;
         sync_dir(&staging)?;
@@ -454,7 +455,7 @@ impl ArtifactStore {
         src.seek(SeekFrom::Start(0))?;
         let tmp = self.bucket_dir(dst_bucket).join("tmp").join(random_hex(16)?);
         let written = (|| -> io::Result<()> {
-            let mut out = io::BufWriter::with_capacity(1 << 20, File::create_new(&tmp)?);
+            let mut out = io::BufWriter::with_capacity(1 << 20, private::new_file(&tmp)?);
             let copied = io::copy(&mut (&mut src).take(meta.size), &mut out)?;
             if copied != meta.size {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "object file shorter than its metadata says"));
@@ -520,7 +521,7 @@ impl ArtifactStore {
         let upload_id = random_hex(16)?;
         let record = UploadRecord { key: key.to_owned(), headers, initiated_ms: unix_ms(now) };
         let staging = self.bucket_dir(bucket).join("tmp").join(random_hex(16)?);
-        fs::create_dir(&staging)?;
+        private::new_dir(&staging)?;
         write_file_synced(&staging.join("upload.json"), &serde_json::to_vec(&record).map_err(io::Error::other)?)?;
         sync_dir(&staging)?;
         publish(&staging, &self.upload_dir(bucket, &upload_id)?)?;
@@ -634,7 +635,7 @@ impl ArtifactStore {
             let mut md5s = Md5::new();
             let mut size = 0u64;
             let result = (|| -> Result<ObjectMeta, StoreError> {
-                let mut out = io::BufWriter::with_capacity(1 << 20, File::create_new(&tmp)?);
+                let mut out = io::BufWriter::with_capacity(1 << 20, private::new_file(&tmp)?);
                 for (f, meta) in &mut files {
                     let mut digest = [0u8; 16];
                     hex_simd::decode(meta.etag.as_bytes(), hex_simd::Out::from_slice(&mut digest))
@@ -759,7 +760,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Into<BoxError>,
 {
-    let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(tmp).await?;
+    let file = private::new_file_async(tmp).await?;
     let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
     let mut md5 = Md5::new();
     let mut size = 0u64;
@@ -846,7 +847,7 @@ fn publish(tmp: &Path, dest: &Path) -> Result<(), StoreError> {
 }
 
 fn write_file_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = File::create_new(path)?;
+    let mut f = private::new_file(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }
@@ -861,7 +862,7 @@ fn reset_dir(dir: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    fs::create_dir_all(dir)
+    private::new_dir_all(dir)
 }
 
 fn part_file(number: i32) -> String {

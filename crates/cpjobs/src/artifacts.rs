@@ -34,8 +34,12 @@ pub(crate) struct Artifacts {
 }
 
 impl Artifacts {
-    /// Opens `<data_dir>/artifacts` and `<data_dir>/service.key`.
+    /// Opens `<data_dir>/artifacts` and `<data_dir>/service.key`, first making the
+    /// whole data directory private (0700, files 0600: the database and its WAL,
+    /// which SQLite creates with its own modes, included).
     pub(crate) fn open(data_dir: &Path) -> Result<Artifacts, String> {
+        cpjobs_artifacts::create_private_dir(data_dir)
+            .map_err(|e| format!("cannot make the data directory {} private: {e}", data_dir.display()))?;
         let dir = data_dir.join("artifacts");
         let store =
             ArtifactStore::open(&dir).map_err(|e| format!("cannot open the artifact store {}: {e}", dir.display()))?;

@@ -136,3 +136,54 @@ fn issue_8_a_recreated_bucket_of_another_account_never_receives_artifacts() {
     assert!(a.body["message"].as_str().unwrap_or_default().contains("artifact-bucket"), "{}", a.body);
     server.stop_allowing_errors_of("s3s::ops");
 }
+
+/// Every path under `dir` (itself included) with its permission bits, links skipped.
+fn modes(dir: &std::path::Path) -> Vec<(String, bool, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let meta = std::fs::symlink_metadata(dir).expect("stat");
+    out.push((dir.display().to_string(), meta.is_dir(), meta.mode() & 0o7777));
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(dir).expect("listed") {
+            let path = entry.expect("entry").path();
+            if !std::fs::symlink_metadata(&path).expect("stat").file_type().is_symlink() {
+                out.extend(modes(&path));
+            }
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn assert_private(data: &std::path::Path) {
+    let all = modes(data);
+    for (path, is_dir, mode) in &all {
+        let want = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, want, "{path} is {mode:o}, not {want:o}");
+    }
+    for name in ["cpjobs.sqlite3", "cpjobs.sqlite3-wal", "cpjobs.sqlite3-shm", "service.key"] {
+        assert!(all.iter().any(|(p, _, _)| p.ends_with(name)), "{name} checked: {all:?}");
+    }
+    assert!(all.iter().any(|(p, d, _)| p.contains("/objects/") && !d), "an artifact object checked: {all:?}");
+}
+
+#[test]
+fn issue_8_the_data_directory_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("private-data");
+    // A data directory left loose by an older version: tightened at start.
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("artifacts")).expect("made");
+    std::fs::write(data.join("stale.tmp"), "old").expect("written");
+    for (path, mode) in [(data.clone(), 0o755), (data.join("artifacts"), 0o777), (data.join("stale.tmp"), 0o644)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let mut server = Server::start_with_umask(&dir.0, &config(None), Some("000"));
+    let (job, token) = source_job(&server);
+    let (creds, out_url, nonce) = details(&server, &job, &token);
+    call(&server, PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": nonce, "clientToken": token}));
+    std::fs::write(dir.join("artifact"), "output").expect("written");
+    succeeded(&s3(&server, &dir, None, Some(&creds), &["cp", &dir.join("artifact").display().to_string(), &out_url]));
+    assert_private(&data);
+    server.stop();
+}
