@@ -318,6 +318,12 @@ impl CredentialIssuer {
         Ok((self.secret_for(access_key_id), grant))
     }
 
+    /// A 32-byte key for another use of the service key (`purpose` names it), which
+    /// never equals a key derived for another purpose, nor the service key itself.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        self.mac(b"derived-key", purpose.as_bytes())
+    }
+
     /// Whether `access_key_id` has the shape of a temporary key (`ASIA…`), issued or not.
     pub fn is_temporary_key(access_key_id: &str) -> bool {
         access_key_id.len() == 20 && access_key_id.starts_with("ASIA")
@@ -430,6 +436,15 @@ mod tests {
         assert!(g.may_write("artifacts", "pipe/out/build.zip"));
         assert!(!g.may_write("artifacts", "pipe/in/source.zip"));
         assert_eq!(issuer().secret_for_key_id(&creds.access_key_id).as_deref(), Some(creds.secret_access_key.as_str()));
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_purpose_and_the_service_key() {
+        let k = issuer().derive_key("client-tokens");
+        assert_eq!(k, issuer().derive_key("client-tokens"));
+        assert_ne!(k, issuer().derive_key("other"));
+        assert_ne!(k, CredentialIssuer::from_key([8u8; KEY_LEN]).derive_key("client-tokens"));
+        assert_ne!(k, [7u8; KEY_LEN]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::action_types::{ActionTypeDef, ActionTypeId};
 use crate::api::{ApiError, Caller};
 use crate::credentials::{ArtifactObject, CredentialIssuer, CredentialRequest};
 use crate::executions::{self, Outcome, Run};
+use crate::sealing::TokenSeal;
 use crate::store::{Doc, JobRow, JsonText, Millis, Tx};
 use crate::wire::{Fail, Res, fail, lost_race, opt_i64, opt_str, req_obj, req_str, secrets_equal, uuid};
 
@@ -106,6 +107,8 @@ pub(crate) struct Ctx<'a> {
     pub lease_ms: Millis,
     pub credentials: &'a dyn CredentialIssuer,
     pub types: &'a TypeCache,
+    /// How client tokens are kept at rest.
+    pub tokens: &'a TokenSeal,
 }
 
 /// How many parsed action types a [`TypeCache`] keeps before starting afresh.
@@ -253,7 +256,8 @@ fn client_token_of(input: &Value, third_party: bool) -> Res<Option<&str>> {
     if third_party { Ok(Some(req_str(input, "clientToken")?)) } else { Ok(None) }
 }
 
-fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
+fn load_for(tx: &mut dyn Tx, ctx: &Ctx<'_>, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
+    let types = ctx.types;
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
         Some(token) => {
@@ -262,7 +266,7 @@ fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, clien
             if !def.may_poll(&caller.account_id) {
                 return Err(job_not_found(id));
             }
-            match tx.client_token(client_id)? {
+            match tx.client_token(client_id)?.and_then(|t| ctx.tokens.open(client_id, &t)) {
                 Some(t) if secrets_equal(&t, token) => Ok(Loaded { job, def: Some(def) }),
                 _ => {
                     fail("InvalidClientTokenException", format!("The client token is not the one of job {id}'s client"))
@@ -436,7 +440,7 @@ pub(crate) fn acknowledge(
     let id = req_str(input, "jobId")?;
     let nonce = req_str(input, "nonce")?;
     let token = client_token_of(input, third_party)?;
-    let mut job = load_for(tx, ctx.types, caller, id, token)?.job;
+    let mut job = load_for(tx, ctx, caller, id, token)?.job;
     let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
     if !current || lease_ended(&job, now) {
         return fail(
@@ -470,7 +474,7 @@ pub(crate) fn details(
     now: Millis,
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
-    let job = load_for(tx, ctx.types, caller, id, token)?.job;
+    let job = load_for(tx, ctx, caller, id, token)?.job;
     let data = data_with_credentials(ctx, &job, now)?;
     // Moved in, not through `json!`, which would copy the data tree.
     let mut d = Map::new();
@@ -491,13 +495,13 @@ pub(crate) fn details(
 /// Loads a job for a result: it must be `InProgress` and within its timeout.
 fn load_in_progress(
     tx: &mut dyn Tx,
-    types: &TypeCache,
+    ctx: &Ctx<'_>,
     caller: &Caller,
     id: &str,
     token: Option<&str>,
     now: Millis,
 ) -> Res<Loaded> {
-    let loaded = load_for(tx, types, caller, id, token)?;
+    let loaded = load_for(tx, ctx, caller, id, token)?;
     let job = &loaded.job;
     if job.status != JobStatus::InProgress || timed_out(job, now) {
         let status = if timed_out(job, now) { JobStatus::TimedOut } else { job.status };
@@ -522,7 +526,7 @@ pub(crate) fn success(
     now: Millis,
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
-    let Loaded { mut job, def } = load_in_progress(tx, ctx.types, caller, id, token, now)?;
+    let Loaded { mut job, def } = load_in_progress(tx, ctx, caller, id, token, now)?;
     if let Some(vars) = input.get("outputVariables")
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
     {
@@ -603,7 +607,7 @@ pub(crate) fn failure(
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
     let fd = req_obj(input, "failureDetails")?;
-    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?.job;
+    let mut job = load_in_progress(tx, ctx, caller, id, token, now)?.job;
     let nonce = job.nonce.clone();
     job.status = JobStatus::Failed;
     job.updated = now;

@@ -16,6 +16,7 @@ use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::artifacts::ArtifactLocations;
 use crate::clients;
+use crate::sealing::TokenSeal;
 use crate::store::{Millis, PipelineRow, StoreError, Tx};
 use crate::wire::{Res, decode_token, encode_token, fail, opt_i64, opt_str, req_str, timestamp};
 
@@ -351,6 +352,7 @@ pub(crate) fn load(tx: &mut dyn Tx, account: &str, name: &str) -> Res<PipelineRo
 pub(crate) fn create(
     tx: &mut dyn Tx,
     artifacts: &dyn ArtifactLocations,
+    tokens: &TokenSeal,
     caller: &Caller,
     input: &Value,
     region: &str,
@@ -379,7 +381,7 @@ pub(crate) fn create(
     }
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
-    clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
+    clients::sync_pipeline(tx, tokens, &caller.account_id, &plan, now)?;
     // A pipeline deleted under this name took its tags with it: these are all it has.
     tx.put_tags(&crate::tags::pipeline_key(&caller.account_id, &name), &tags)?;
     let mut out = json!({"pipeline": decl});
@@ -421,6 +423,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str)
 pub(crate) fn update(
     tx: &mut dyn Tx,
     artifacts: &dyn ArtifactLocations,
+    tokens: &TokenSeal,
     caller: &Caller,
     input: &Value,
     region: &str,
@@ -436,7 +439,7 @@ pub(crate) fn update(
     }
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
-    clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
+    clients::sync_pipeline(tx, tokens, &caller.account_id, &plan, now)?;
     Ok(json!({"pipeline": decl}))
 }
 

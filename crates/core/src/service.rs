@@ -22,6 +22,7 @@ use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::pipelines;
+use crate::sealing::TokenSeal;
 use crate::store::{Millis, Store, StoreError, Tx};
 use crate::tags;
 use crate::wire::{Fail, millis};
@@ -63,6 +64,7 @@ impl<S: Store> Service<S> {
                 lease_ms: lease_millis(lease),
                 credentials: Arc::new(NoCredentials),
                 types: Arc::default(),
+                tokens: Arc::default(),
             },
             artifacts: Box::new(NoArtifactStore),
         };
@@ -78,6 +80,25 @@ impl<S: Store> Service<S> {
     pub fn with_credential_issuer(mut self, issuer: impl CredentialIssuer) -> Service<S> {
         self.env.credentials = Arc::new(issuer);
         self
+    }
+
+    /// Seals client tokens at rest under `key` (derive it from the service key),
+    /// and seals, before answering, every token a store from before sealing
+    /// keeps in clear. Tokens still reach their partner through
+    /// `ListThirdPartyClients`, and job calls still check them.
+    pub fn with_token_key(mut self, key: [u8; 32]) -> Result<Service<S>, StoreError> {
+        self.env.tokens = Arc::new(TokenSeal::with_key(key));
+        let tokens = Arc::clone(&self.env.tokens);
+        let mut after: Option<String> = None;
+        loop {
+            let step = self.store.write(&mut |tx| clients::seal_clear_tokens(tx, &tokens, after.as_deref(), 500));
+            match step {
+                Ok((Some(last), _)) => after = Some(last),
+                Ok((None, _)) => return Ok(self),
+                Err(Fail::Store(e)) => return Err(e),
+                Err(Fail::Api(e)) => return Err(StoreError::Backend(e.message)),
+            }
+        }
     }
 
     /// Replaces the artifact store hook (bucket ownership, S3 source copies).
@@ -301,6 +322,7 @@ struct JobEnv {
     lease_ms: Millis,
     credentials: Arc<dyn CredentialIssuer>,
     types: Arc<TypeCache>,
+    tokens: Arc<TokenSeal>,
 }
 
 impl JobEnv {
@@ -310,6 +332,7 @@ impl JobEnv {
             lease_ms: self.lease_ms,
             credentials: self.credentials.as_ref(),
             types: &self.types,
+            tokens: &self.tokens,
         }
     }
 }
@@ -354,13 +377,13 @@ impl<S: Store> Api for Service<S> {
             "ListActionTypes" => self.txn(false, &mut |tx| action_types::list(tx, c, i)),
             "GetActionType" => self.txn(false, &mut |tx| action_types::get(tx, c, i)),
             "UpdateActionType" => self.txn(true, &mut |tx| action_types::update(tx, c, i)),
-            "CreatePipeline" => {
-                self.txn(true, &mut |tx| pipelines::create(tx, self.artifacts.as_ref(), c, i, region, ms))
-            }
+            "CreatePipeline" => self.txn(true, &mut |tx| {
+                pipelines::create(tx, self.artifacts.as_ref(), &self.env.tokens, c, i, region, ms)
+            }),
             "GetPipeline" => self.txn(false, &mut |tx| pipelines::get(tx, c, i, region)),
-            "UpdatePipeline" => {
-                self.txn(true, &mut |tx| pipelines::update(tx, self.artifacts.as_ref(), c, i, region, ms))
-            }
+            "UpdatePipeline" => self.txn(true, &mut |tx| {
+                pipelines::update(tx, self.artifacts.as_ref(), &self.env.tokens, c, i, region, ms)
+            }),
             "DeletePipeline" => self.txn(true, &mut |tx| pipelines::delete(tx, c, i, ms)),
             "ListPipelines" => self.txn(false, &mut |tx| pipelines::list(tx, c, i)),
             "StartPipelineExecution" => {
@@ -395,7 +418,7 @@ impl<S: Store> Api for Service<S> {
             "GetThirdPartyJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
             "GetJobDetails" => self.txn(false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
             op if let Some(w) = JobWrite::of(op) => self.txn(true, &mut |tx| w.run(tx, &ctx, c, i, ms)),
-            "ListThirdPartyClients" => self.txn(false, &mut |tx| clients::list(tx, c, i)),
+            "ListThirdPartyClients" => self.txn(false, &mut |tx| clients::list(tx, &self.env.tokens, c, i)),
             "TagResource" => self.txn(true, &mut |tx| tags::tag(tx, c, i, region)),
             "UntagResource" => self.txn(true, &mut |tx| tags::untag(tx, c, i, region)),
             "ListTagsForResource" => self.txn(false, &mut |tx| tags::list(tx, c, i, region)),

@@ -55,6 +55,12 @@ impl Artifacts {
         Ok(Artifacts { store, issuer: Arc::new(issuer), ttl })
     }
 
+    /// The key client tokens are sealed under at rest, derived from the service key
+    /// (so every node with the same `service.key` opens them).
+    pub(crate) fn token_key(&self) -> [u8; 32] {
+        self.issuer.derive_key("client-tokens")
+    }
+
     /// The domain's credential hook.
     pub(crate) fn credentials(&self) -> JobCredentials {
         JobCredentials { issuer: self.issuer.clone(), ttl: self.ttl }

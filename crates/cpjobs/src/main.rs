@@ -43,7 +43,9 @@ fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<Domain, String
     let path = data_dir.join("cpjobs.sqlite3");
     let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let artifacts = artifacts::Artifacts::open(data_dir)?;
-    let service = Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?;
+    let service = Service::new(config, store)
+        .and_then(|s| s.with_token_key(artifacts.token_key()))
+        .map_err(|e| format!("cannot start the service: {e}"))?;
     let service = Arc::new(
         service.with_credential_issuer(artifacts.credentials()).with_artifact_locations(artifacts.locations()),
     );

@@ -186,4 +186,8 @@ fn issue_8_the_data_directory_is_private_whatever_the_umask() {
     succeeded(&s3(&server, &dir, None, Some(&creds), &["cp", &dir.join("artifact").display().to_string(), &out_url]));
     assert_private(&data);
     server.stop();
+    // The client token is at rest sealed: not in the database (checkpointed at stop).
+    let db = std::fs::read(data.join("cpjobs.sqlite3")).expect("database");
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()), "the client token is stored in clear");
+    assert!(db.windows(8).any(|w| w == b"sealed1:"), "the client token is stored sealed");
 }
