@@ -31,6 +31,7 @@ mod access;
 mod credentials;
 mod integrity;
 mod private;
+mod quiet;
 mod s3;
 mod scope;
 mod store;
@@ -89,7 +90,7 @@ pub fn s3_service(store: ArtifactStore, auth: ArtifactAuth, options: S3Options) 
     builder.set_auth(access::Hooks { auth: auth.clone(), store: store.clone() });
     builder.set_access(access::Hooks { auth, store });
     builder.set_host(Domains { domains: options.domains.into_iter().map(|d| d.to_ascii_lowercase()).collect() });
-    ArtifactService { inner: builder.build(), region: options.region.into() }
+    ArtifactService { inner: builder.build(), region: options.region.into(), quiet: Arc::default() }
 }
 
 /// Virtual-host parsing that ignores the port and treats unknown hosts as path-style
@@ -124,6 +125,9 @@ impl S3Host for Domains {
 pub struct ArtifactService {
     inner: S3Service,
     region: Arc<str>,
+    /// The dispatcher s3s runs under: the current one without s3s's events (see
+    /// [`quiet`]), made at the first request, once logging is set up.
+    quiet: Arc<std::sync::OnceLock<tracing::Dispatch>>,
 }
 
 impl ArtifactService {
@@ -148,8 +152,19 @@ impl ArtifactService {
             return error_response(http::StatusCode::BAD_REQUEST, &e);
         }
         let mut inner = self.inner.clone();
-        match tower_service::Service::call(&mut inner, req).await {
-            Ok(resp) => resp,
+        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+        let quiet = self.quiet.get_or_init(quiet::QuietS3s::around_current).clone();
+        let answer =
+            tracing::instrument::WithSubscriber::with_subscriber(tower_service::Service::call(&mut inner, req), quiet)
+                .await;
+        match answer {
+            Ok(resp) => {
+                // Never the headers or the query: they carry signatures and session tokens.
+                if resp.status().is_client_error() {
+                    tracing::debug!(%method, path, status = resp.status().as_u16(), "S3 request refused");
+                }
+                resp
+            }
             Err(e) => {
                 tracing::error!(error = ?e, "S3 endpoint failed");
                 error_response(
@@ -322,6 +337,66 @@ mod tests {
                 .body(String::new())
                 .unwrap();
         assert_eq!(xml(svc.handle(v2_presigned).await).await.0, 400);
+    }
+
+    /// What a subscriber wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn issue_8_requests_are_logged_without_credentials_and_refusals_are_no_errors() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path());
+        let token = "SESSIONTOKENxSECRETxVALUE";
+        let signed = Request::get("/bkt/key")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=SIGNATURExSECRETxVALUE",
+            )
+            .header("x-amz-security-token", token)
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .header("x-amz-date", "20261203T000000Z")
+            .body(String::new())
+            .unwrap();
+        let (status, _) = xml(svc.handle(signed).await).await;
+        assert!((400..500).contains(&status));
+        let presigned = Request::get(format!(
+            "/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261203%2Fus-east-1%2Fs3%2F\
+             aws4_request&X-Amz-Date=20261203T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host\
+             &X-Amz-Security-Token={token}&X-Amz-Signature=SIGNATURExSECRETxVALUE"
+        ))
+        .body(String::new())
+        .unwrap();
+        let (status, _) = xml(svc.handle(presigned).await).await;
+        assert!((400..500).contains(&status));
+        let anonymous = Request::get("/bkt/key").body(String::new()).unwrap();
+        assert_eq!(xml(svc.handle(anonymous).await).await.0, 403);
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("S3 request refused"), "{log}");
+        for secret in [token, "SIGNATURExSECRETxVALUE", "authorization"] {
+            assert!(!log.contains(secret), "{secret} logged:\n{log}");
+        }
+        assert!(!log.contains("ERROR"), "a refusal is no error:\n{log}");
     }
 
     #[test]

@@ -104,7 +104,7 @@ fn issue_8_credentials_of_a_finished_job_write_nothing() {
     let got = dir.join("got").display().to_string();
     succeeded(&s3(&server, &dir, Some(CUSTOMER), None, &["cp", &out_url, &got]));
     assert_eq!(std::fs::read_to_string(&got).expect("read"), "the build the customer approves");
-    server.stop_allowing_errors_of("s3s::ops");
+    server.stop();
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn issue_8_a_recreated_bucket_of_another_account_never_receives_artifacts() {
     );
     assert_eq!((a.status, a.code()), (400, "InvalidStructureException"), "{}", a.body);
     assert!(a.body["message"].as_str().unwrap_or_default().contains("artifact-bucket"), "{}", a.body);
-    server.stop_allowing_errors_of("s3s::ops");
+    server.stop();
 }
 
 /// Every path under `dir` (itself included) with its permission bits, links skipped.

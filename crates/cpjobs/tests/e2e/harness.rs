@@ -146,12 +146,6 @@ impl Server {
 
     /// SIGTERM, then waits: the service must exit 0.
     pub(crate) fn stop(&mut self) {
-        self.stop_allowing_errors_of("");
-    }
-
-    /// [`Server::stop`], except that ERROR lines of `target` (s3s logs each refused S3
-    /// request at ERROR until the server's log levels cap it) are not failures.
-    pub(crate) fn stop_allowing_errors_of(&mut self, target: &str) {
         let Some(mut child) = self.child.take() else { return };
         let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
         assert!(status.success());
@@ -159,12 +153,7 @@ impl Server {
         assert!(status.success(), "SIGTERM ends serve with status 0, not {status:?}; log:\n{}", self.log());
         // Refusals are answers, not failures: nothing a test does may make the service log an error.
         let log = self.log();
-        let allowed = format!("\"target\":\"{target}\"");
-        let errors: Vec<&str> = log
-            .lines()
-            .filter(|l| l.contains("\"level\":\"ERROR\"") && (target.is_empty() || !l.contains(&allowed)))
-            .collect();
-        assert!(errors.is_empty(), "the service logged errors:\n{}", errors.join("\n"));
+        assert!(!log.contains("\"level\":\"ERROR\""), "the service logged errors:\n{log}");
     }
 
     /// What the service logged (warnings and errors).
