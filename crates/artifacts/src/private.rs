@@ -17,10 +17,23 @@ pub const DIR_MODE: u32 = 0o700;
 /// Mode of every file in the data directory.
 pub const FILE_MODE: u32 = 0o600;
 
+/// What cpjobs keeps in its data directory, made private at start: the SQLite
+/// database and its companions (`cpjobs.sqlite3*`), `service.key` (and its temporary
+/// files), the development account (`dev-account.toml`) and the artifact store
+/// (`artifacts/`, recursively). Other entries are an operator's, not ours to change
+/// (a data directory may be shared with other files): the directory's own 0700 keeps
+/// them from other users.
+fn is_ours(name: &str) -> bool {
+    name.starts_with("cpjobs.sqlite3")
+        || name.starts_with(crate::credentials::SERVICE_KEY_FILE)
+        || name == "dev-account.toml"
+        || name == "artifacts"
+}
+
 /// Creates `path` (and missing parents) as a private directory, or makes an existing
-/// one private: the directory and every directory below it 0700, every file 0600
-/// (symbolic links are left alone and never followed). Refuses a directory another
-/// user owns.
+/// one private: the directory 0700, and what cpjobs keeps there (see [`is_ours`]):
+/// directories 0700, files 0600 (symbolic links are left alone and never followed).
+/// Refuses a directory another user owns.
 ///
 /// `cpjobs serve` calls it on its data directory before anything is written there.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
@@ -49,26 +62,31 @@ pub fn create_private_dir(path: &Path) -> io::Result<()> {
             ),
         ));
     }
-    tighten(path, &meta)
+    set_mode(path, &meta, DIR_MODE)?;
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_name().to_str().is_some_and(is_ours) {
+            tighten_entry(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
-/// Sets `dir` to 0700 and everything below it to 0700 (directories) or 0600 (files).
-fn tighten(dir: &Path, meta: &fs::Metadata) -> io::Result<()> {
-    set_mode(dir, meta, DIR_MODE)?;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let meta = match fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            // Removed meanwhile (a SQLite -shm, a temporary file).
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        if meta.is_dir() {
-            tighten(&path, &meta)?;
-        } else if meta.is_file() {
-            set_mode(&path, &meta, FILE_MODE)?;
+/// Sets `path` to 0600 (a file) or 0700 (a directory, and everything below it).
+fn tighten_entry(path: &Path) -> io::Result<()> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        // Removed meanwhile (a SQLite -shm, a temporary file).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if meta.is_dir() {
+        set_mode(path, &meta, DIR_MODE)?;
+        for entry in fs::read_dir(path)? {
+            tighten_entry(&entry?.path())?;
         }
+    } else if meta.is_file() {
+        set_mode(path, &meta, FILE_MODE)?;
     }
     Ok(())
 }
@@ -124,7 +142,9 @@ mod tests {
         let outside = root.path().join("outside");
         fs::write(&outside, b"not ours").unwrap();
         fs::set_permissions(&outside, fs::Permissions::from_mode(0o644)).unwrap();
-        std::os::unix::fs::symlink(&outside, data.join("link")).unwrap();
+        std::os::unix::fs::symlink(&outside, data.join("artifacts/link")).unwrap();
+        fs::write(data.join("notes.txt"), b"the operator's").unwrap();
+        fs::set_permissions(data.join("notes.txt"), fs::Permissions::from_mode(0o644)).unwrap();
 
         create_private_dir(&data).unwrap();
         for d in ["data", "data/artifacts", "data/artifacts/buckets", "data/artifacts/buckets/b"] {
@@ -133,6 +153,7 @@ mod tests {
         assert_eq!(mode(&data.join("cpjobs.sqlite3")), 0o600);
         assert_eq!(mode(&data.join("artifacts/buckets/b/obj")), 0o600);
         assert_eq!(mode(&outside), 0o644, "links are not followed");
+        assert_eq!(mode(&data.join("notes.txt")), 0o644, "what is not cpjobs' is left as it is");
         // Idempotent, and a fresh directory is private from the start.
         create_private_dir(&data).unwrap();
         create_private_dir(&root.path().join("new/deeper")).unwrap();

@@ -174,8 +174,9 @@ fn issue_8_the_data_directory_is_private_whatever_the_umask() {
     // A data directory left loose by an older version: tightened at start.
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("artifacts")).expect("made");
-    std::fs::write(data.join("stale.tmp"), "old").expect("written");
-    for (path, mode) in [(data.clone(), 0o755), (data.join("artifacts"), 0o777), (data.join("stale.tmp"), 0o644)] {
+    std::fs::write(data.join("service.key"), [7u8; 32]).expect("written");
+    let loose = [(data.clone(), 0o755), (data.join("artifacts"), 0o777), (data.join("service.key"), 0o644)];
+    for (path, mode) in loose {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
     }
     let mut server = Server::start_with_umask(&dir.0, &config(None), Some("000"));
