@@ -555,9 +555,15 @@ impl S3 for ArtifactS3 {
             };
             parts.push((number, tag.into_value()));
         }
+        // Asked again once the parts are joined, as a PUT is when its body is in.
+        let gate = match req.extensions.get::<Caller>() {
+            Some(Caller::Job { grant, .. }) => Some((self.auth.clone(), grant.clone())),
+            _ => None,
+        };
+        let allowed = Box::new(move || gate.is_none_or(|(auth, grant)| auth.job_may_write(&grant).is_ok()));
         let meta = self
             .store
-            .complete_multipart_upload(&input.bucket, &input.key, &input.upload_id, parts, self.now())
+            .complete_multipart_upload_if(&input.bucket, &input.key, &input.upload_id, parts, self.now(), allowed)
             .await
             .map_err(s3_error)?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {

@@ -604,6 +604,22 @@ impl ArtifactStore {
         parts: Vec<(i32, String)>,
         now: SystemTime,
     ) -> Result<ObjectMeta, StoreError> {
+        self.complete_multipart_upload_if(bucket, key, upload_id, parts, now, Box::new(|| true)).await
+    }
+
+    /// [`ArtifactStore::complete_multipart_upload`], asking `allowed` once the object
+    /// is joined and synced, just before it becomes visible: `false` discards it
+    /// (`WriteRefused`; the upload stays, to be completed or aborted). Joining gigabytes
+    /// takes a while, and a write allowed when it arrived may no longer be.
+    pub async fn complete_multipart_upload_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(i32, String)>,
+        now: SystemTime,
+        allowed: Box<dyn FnOnce() -> bool + Send>,
+    ) -> Result<ObjectMeta, StoreError> {
         let (dir, record) = self.upload_record(bucket, key, upload_id)?;
         let tmp = self.bucket_dir(bucket).join("tmp").join(random_hex(16)?);
         let dest = self.object_path(bucket, key);
@@ -666,7 +682,11 @@ impl ArtifactStore {
                 Ok(meta)
             })();
             let meta = match result {
-                Ok(meta) => meta,
+                Ok(meta) if allowed() => meta,
+                Ok(_) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(StoreError::WriteRefused);
+                }
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
                     return Err(e);
@@ -1138,16 +1158,15 @@ mod tests {
                 .await,
             Err(StoreError::InvalidPartOrder | StoreError::InvalidPart | StoreError::EntityTooSmall)
         ));
-        let meta = store
-            .complete_multipart_upload(
-                "bkt",
-                "big",
-                &id,
-                vec![(1, format!("\"{}\"", p1.etag)), (2, p2.etag.clone())],
-                now(),
-            )
-            .await
-            .unwrap();
+        // Refused just before it becomes visible: nothing published, nothing left in tmp/,
+        // the upload still there.
+        let parts = vec![(1, format!("\"{}\"", p1.etag)), (2, p2.etag.clone())];
+        let refused =
+            store.complete_multipart_upload_if("bkt", "big", &id, parts.clone(), now(), Box::new(|| false)).await;
+        assert!(matches!(refused, Err(StoreError::WriteRefused)));
+        assert!(matches!(store.head_object("bkt", "big").await, Err(StoreError::NoSuchKey)));
+        assert_eq!(fs::read_dir(dir.path().join("buckets/bkt/tmp")).unwrap().count(), 0);
+        let meta = store.complete_multipart_upload("bkt", "big", &id, parts, now()).await.unwrap();
         let mut md5s = Md5::new();
         md5s.update(Md5::digest(big));
         md5s.update(Md5::digest(b"tail"));
