@@ -99,12 +99,12 @@ pub(crate) fn list(tx: &mut dyn Tx, tokens: &TokenSeal, caller: &Caller, input: 
             .into());
         };
         clients.push(json!({
-                "clientId": c.client_id,
-                "clientToken": token,
-                "accountId": c.account_id,
-                "pipelineName": c.pipeline_name,
-                "stageName": c.stage_name,
-                "actionName": c.action_name,
+            "clientId": c.client_id,
+            "clientToken": token,
+            "accountId": c.account_id,
+            "pipelineName": c.pipeline_name,
+            "stageName": c.stage_name,
+            "actionName": c.action_name,
         }));
     }
     let mut out = json!({"clients": clients});
