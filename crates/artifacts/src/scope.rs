@@ -35,7 +35,11 @@ pub(crate) fn check(headers: &HeaderMap, uri: &Uri, region: &str) -> Result<(), 
             )
         });
     }
-    if query_param(uri, "X-Amz-Algorithm").is_none() {
+    // Any of its parameters makes a presigned URL (s3s refuses incomplete ones itself).
+    let presigned = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Expires"]
+        .iter()
+        .any(|p| query_param(uri, p).is_some());
+    if !presigned {
         return Ok(());
     }
     let query_error = |message: String| S3Error::with_message(S3ErrorCode::AuthorizationQueryParametersError, message);
@@ -133,7 +137,12 @@ mod tests {
                 "{cred} {expires}"
             );
         }
-        // A query that is no SigV4 presigned URL is not looked at.
-        assert_eq!(code(check(&h, &"/b/k?X-Amz-Expires=999999999".parse().unwrap(), "eu-west-3")), None);
+        // Without the algorithm, the lifetime is still checked; a query without any of
+        // the parameters is not looked at.
+        assert_eq!(
+            code(check(&h, &"/b/k?X-Amz-Expires=999999999".parse().unwrap(), "eu-west-3")),
+            Some(S3ErrorCode::AuthorizationQueryParametersError)
+        );
+        assert_eq!(code(check(&h, &"/b/k?versionId=1&Expires=999999999".parse().unwrap(), "eu-west-3")), None);
     }
 }
