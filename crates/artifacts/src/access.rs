@@ -65,6 +65,33 @@ impl PrincipalLookup for std::collections::HashMap<String, LongTermKey> {
     }
 }
 
+/// Whether a job's credentials may still write its outputs: the domain answers, at
+/// the moment each write arrives (and again before a PUT's object becomes visible).
+///
+/// The binary implements it over the job service: only an `InProgress` job writes, so
+/// credentials handed out before or after a result cannot replace an approved output.
+pub trait JobGate: Send + Sync + 'static {
+    /// `Ok(true)` while `job_id` runs; `Ok(false)` once it has a result, timed out, or
+    /// does not exist; `Err` (logged, answered `InternalError`) when it cannot tell.
+    fn may_write(&self, job_id: &str, now: SystemTime) -> Result<bool, String>;
+}
+
+impl<F> JobGate for F
+where
+    F: Fn(&str, SystemTime) -> Result<bool, String> + Send + Sync + 'static,
+{
+    fn may_write(&self, job_id: &str, now: SystemTime) -> Result<bool, String> {
+        self(job_id, now)
+    }
+}
+
+/// S3 operations that write a job's outputs (aborting an upload writes nothing).
+const JOB_WRITES: &[&str] = &["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"];
+
+/// The message of a write refused because the job no longer runs.
+pub(crate) const JOB_FINISHED: &str =
+    "Access Denied: the job of these credentials is no longer in progress, so they may not write its outputs";
+
 /// The time source for credential expiry (tests pass a fixed clock).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -93,6 +120,7 @@ pub struct ArtifactAuth {
     issuer: Arc<CredentialIssuer>,
     principals: Arc<dyn PrincipalLookup>,
     clock: Clock,
+    jobs: Option<Arc<dyn JobGate>>,
 }
 
 impl std::fmt::Debug for ArtifactAuth {
@@ -105,7 +133,31 @@ impl ArtifactAuth {
     /// Job credentials verified by `issuer`, account keys found by `principals`, expiry
     /// checked against the system clock.
     pub fn new(issuer: Arc<CredentialIssuer>, principals: impl PrincipalLookup) -> ArtifactAuth {
-        ArtifactAuth { issuer, principals: Arc::new(principals), clock: Arc::new(SystemTime::now) }
+        ArtifactAuth { issuer, principals: Arc::new(principals), clock: Arc::new(SystemTime::now), jobs: None }
+    }
+
+    /// The same, asking `jobs` whether a job's credentials may still write. Without a
+    /// gate (a standalone endpoint with no job service), grants write until they expire;
+    /// with one, a grant that names no job never writes.
+    pub fn with_job_gate(mut self, jobs: impl JobGate) -> ArtifactAuth {
+        self.jobs = Some(Arc::new(jobs));
+        self
+    }
+
+    /// Whether `grant` may write now, by the job gate (see [`JobGate`]).
+    pub fn job_may_write(&self, grant: &ArtifactGrant) -> S3Result<()> {
+        let Some(jobs) = &self.jobs else { return Ok(()) };
+        let Some(job_id) = &grant.job_id else {
+            return Err(S3Error::with_message(S3ErrorCode::AccessDenied, JOB_FINISHED));
+        };
+        match jobs.may_write(job_id, self.now()) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(S3Error::with_message(S3ErrorCode::AccessDenied, JOB_FINISHED)),
+            Err(e) => {
+                tracing::error!(error = %e, job_id = %job_id, "reading the job's status failed");
+                Err(S3Error::new(S3ErrorCode::InternalError))
+            }
+        }
     }
 
     /// The same, with expiry checked against `clock`.
@@ -172,7 +224,23 @@ pub fn authorize(
                 | "ListParts" => grant.may_write(bucket, key),
                 _ => false,
             };
-            if allowed { Ok(()) } else { Err(access_denied()) }
+            if !allowed {
+                return Err(access_denied());
+            }
+            // A bucket deleted and re-created by another account is not the pipeline's:
+            // its objects are neither read as inputs nor replaced by outputs.
+            match owner_of(bucket).map_err(|e| owner_unreadable(bucket, &e))? {
+                Some(owner) if owner == grant.account_id => Ok(()),
+                Some(_) => Err(S3Error::with_message(
+                    S3ErrorCode::AccessDenied,
+                    format!(
+                        "Access Denied: the bucket {bucket} no longer belongs to the pipeline's account {}",
+                        grant.account_id
+                    ),
+                )),
+                // The operation answers NoSuchBucket.
+                None => Ok(()),
+            }
         }
         Caller::Account { account_id, .. } => {
             let bucket = match path {
@@ -184,10 +252,7 @@ pub fn authorize(
                 // The operation itself tells an existing bucket's owner apart.
                 return Ok(());
             }
-            match owner_of(bucket).map_err(|e| {
-                tracing::error!(error = %e, bucket = %bucket, "reading bucket owner failed");
-                S3Error::new(S3ErrorCode::InternalError)
-            })? {
+            match owner_of(bucket).map_err(|e| owner_unreadable(bucket, &e))? {
                 Some(owner) if owner == *account_id => Ok(()),
                 Some(_) => Err(access_denied()),
                 // The operation answers NoSuchBucket.
@@ -195,6 +260,11 @@ pub fn authorize(
             }
         }
     }
+}
+
+fn owner_unreadable(bucket: &str, e: &std::io::Error) -> S3Error {
+    tracing::error!(error = %e, bucket = %bucket, "reading bucket owner failed");
+    S3Error::new(S3ErrorCode::InternalError)
 }
 
 fn access_denied() -> S3Error {
@@ -229,7 +299,7 @@ fn session_token(headers: &HeaderMap, uri: &Uri) -> S3Result<Option<String>> {
 }
 
 /// Decodes `%XX` escapes (presigned URLs carry the token percent-encoded).
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -247,7 +317,7 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
+pub(crate) fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
     uri.query()?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         // SigV2 presigned URLs spell it `x-amz-security-token`, SigV4 ones `X-Amz-Security-Token`.
@@ -289,6 +359,11 @@ impl S3Access for Hooks {
         let caller = self.auth.identify(&credentials.access_key, cx.headers(), cx.uri())?;
         let op = cx.s3_op().name();
         authorize(&caller, op, cx.s3_path(), |b| self.store.bucket_owner(b))?;
+        if let Caller::Job { grant, .. } = &caller
+            && JOB_WRITES.contains(&op)
+        {
+            self.auth.job_may_write(grant)?;
+        }
         tracing::debug!(?caller, op, "authorized");
         cx.extensions_mut().insert(caller);
         Ok(())

@@ -68,6 +68,9 @@ impl ObjectRef {
 pub struct ArtifactGrant {
     /// The account whose pipeline runs the job.
     pub account_id: String,
+    /// The job the credentials were issued for: writes are allowed only while it runs
+    /// (see [`crate::JobGate`]). `None` in grants not made for a job.
+    pub job_id: Option<String>,
     /// Objects the job may GET and HEAD (its input artifacts).
     pub read: Vec<ObjectRef>,
     /// Objects the job may PUT, in one request or by multipart upload (its output artifacts).
@@ -79,7 +82,13 @@ pub struct ArtifactGrant {
 impl ArtifactGrant {
     /// A grant with the default lifetime of 15 minutes.
     pub fn new(account_id: impl Into<String>, read: Vec<ObjectRef>, write: Vec<ObjectRef>) -> ArtifactGrant {
-        ArtifactGrant { account_id: account_id.into(), read, write, ttl: DEFAULT_TTL }
+        ArtifactGrant { account_id: account_id.into(), job_id: None, read, write, ttl: DEFAULT_TTL }
+    }
+
+    /// The same grant, made for `job_id`.
+    pub fn for_job(mut self, job_id: impl Into<String>) -> ArtifactGrant {
+        self.job_id = Some(job_id.into());
+        self
     }
 
     /// Whether the grant lets its holder read `bucket/key`.
@@ -173,6 +182,9 @@ impl From<CredError> for s3s::S3Error {
 struct TokenBody {
     /// Account id.
     a: String,
+    /// Job id (absent in tokens made before jobs were named in them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    j: Option<String>,
     /// Readable objects as `[bucket, key]`.
     r: Vec<(String, String)>,
     /// Writable objects as `[bucket, key]`.
@@ -211,16 +223,12 @@ impl CredentialIssuer {
         if let Some(key) = read_key(&path)? {
             return Ok(CredentialIssuer { key });
         }
-        fs::create_dir_all(data_dir)?;
+        crate::private::new_dir_all(data_dir)?;
         let mut key = [0u8; KEY_LEN];
         getrandom::fill(&mut key).map_err(io::Error::other)?;
         let tmp = data_dir.join(format!("{SERVICE_KEY_FILE}.{}.tmp", random_hex(8)?));
         {
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(&tmp)?;
+            let mut f = crate::private::new_file(&tmp)?;
             f.write_all(&key)?;
             f.sync_all()?;
         }
@@ -249,6 +257,7 @@ impl CredentialIssuer {
         let _ = getrandom::fill(&mut nonce);
         let body = TokenBody {
             a: grant.account_id,
+            j: grant.job_id,
             r: grant.read.into_iter().map(|o| (o.bucket, o.key)).collect(),
             w: grant.write.into_iter().map(|o| (o.bucket, o.key)).collect(),
             i: issued,
@@ -301,11 +310,18 @@ impl CredentialIssuer {
         }
         let grant = ArtifactGrant {
             account_id: body.a,
+            job_id: body.j,
             read: body.r.into_iter().map(|(b, k)| ObjectRef::new(b, k)).collect(),
             write: body.w.into_iter().map(|(b, k)| ObjectRef::new(b, k)).collect(),
             ttl: Duration::from_secs(body.t),
         };
         Ok((self.secret_for(access_key_id), grant))
+    }
+
+    /// A 32-byte key for another use of the service key (`purpose` names it), which
+    /// never equals a key derived for another purpose, nor the service key itself.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        self.mac(b"derived-key", purpose.as_bytes())
     }
 
     /// Whether `access_key_id` has the shape of a temporary key (`ASIA…`), issued or not.
@@ -401,6 +417,7 @@ mod tests {
             vec![ObjectRef::new("artifacts", "pipe/in/source.zip")],
             vec![ObjectRef::new("artifacts", "pipe/out/build.zip")],
         )
+        .for_job("job-1")
     }
 
     #[test]
@@ -419,6 +436,15 @@ mod tests {
         assert!(g.may_write("artifacts", "pipe/out/build.zip"));
         assert!(!g.may_write("artifacts", "pipe/in/source.zip"));
         assert_eq!(issuer().secret_for_key_id(&creds.access_key_id).as_deref(), Some(creds.secret_access_key.as_str()));
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_purpose_and_the_service_key() {
+        let k = issuer().derive_key("client-tokens");
+        assert_eq!(k, issuer().derive_key("client-tokens"));
+        assert_ne!(k, issuer().derive_key("other"));
+        assert_ne!(k, CredentialIssuer::from_key([8u8; KEY_LEN]).derive_key("client-tokens"));
+        assert_ne!(k, [7u8; KEY_LEN]);
     }
 
     #[test]

@@ -30,8 +30,10 @@
 mod access;
 mod credentials;
 mod integrity;
+mod private;
 mod quiet;
 mod s3;
+mod scope;
 mod store;
 
 use std::convert::Infallible;
@@ -45,14 +47,15 @@ use s3s::host::{S3Host, VirtualHost};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
-pub use access::{ArtifactAuth, Caller, Clock, LongTermKey, PrincipalLookup, authorize};
+pub use access::{ArtifactAuth, Caller, Clock, JobGate, LongTermKey, PrincipalLookup, authorize};
 pub use credentials::{
     ArtifactGrant, CredError, CredentialIssuer, DEFAULT_TTL, ObjectRef, SERVICE_KEY_FILE, TemporaryCredentials,
 };
-pub use quiet::{redacted_headers, redacted_uri};
+pub use private::{DIR_MODE, FILE_MODE, create_private_dir};
+pub use scope::MAX_PRESIGNED_EXPIRES_SECS;
 pub use store::{
     ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,
-    MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError,
+    MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError, WriteRefused,
 };
 
 /// Where the S3 endpoint answers.
@@ -62,12 +65,15 @@ pub struct S3Options {
     /// `<bucket>.<domain>[:port]` addresses `<bucket>`. Any other host name (and every IP
     /// address) means path-style.
     pub domains: Vec<String>,
+    /// The region the endpoint answers for: SigV4 signatures scoped to another one are
+    /// refused, as S3 does (`us-east-1` by default).
+    pub region: String,
 }
 
 impl Default for S3Options {
-    /// `localhost`: `http://my-bucket.localhost:PORT/key` works out of the box.
+    /// `localhost`: `http://my-bucket.localhost:PORT/key` works out of the box; `us-east-1`.
     fn default() -> S3Options {
-        S3Options { domains: vec!["localhost".to_owned()] }
+        S3Options { domains: vec!["localhost".to_owned()], region: "us-east-1".to_owned() }
     }
 }
 
@@ -79,17 +85,12 @@ pub fn is_s3_request(headers: &HeaderMap) -> bool {
 
 /// The S3 endpoint over `store`, authorizing with `auth`.
 pub fn s3_service(store: ArtifactStore, auth: ArtifactAuth, options: S3Options) -> ArtifactService {
-    let s3 = s3::ArtifactS3 { store: store.clone(), clock: auth_clock(&auth) };
+    let s3 = s3::ArtifactS3 { store: store.clone(), auth: auth.clone() };
     let mut builder = S3ServiceBuilder::new(s3);
     builder.set_auth(access::Hooks { auth: auth.clone(), store: store.clone() });
     builder.set_access(access::Hooks { auth, store });
     builder.set_host(Domains { domains: options.domains.into_iter().map(|d| d.to_ascii_lowercase()).collect() });
-    ArtifactService { inner: builder.build(), quiet: Arc::new(std::sync::OnceLock::new()) }
-}
-
-fn auth_clock(auth: &ArtifactAuth) -> Clock {
-    let auth = auth.clone();
-    Arc::new(move || auth.now())
+    ArtifactService { inner: builder.build(), region: options.region.into(), quiet: Arc::default() }
 }
 
 /// Virtual-host parsing that ignores the port and treats unknown hosts as path-style
@@ -120,18 +121,13 @@ impl S3Host for Domains {
 }
 
 /// The S3 endpoint as a service. Cloning is cheap and shares everything.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ArtifactService {
     inner: S3Service,
-    /// The subscriber s3s runs under: the one in force at the first request,
-    /// less s3s's noise (see `quiet`).
+    region: Arc<str>,
+    /// The dispatcher s3s runs under: the current one without s3s's events (see
+    /// [`quiet`]), made at the first request, once logging is set up.
     quiet: Arc<std::sync::OnceLock<tracing::Dispatch>>,
-}
-
-impl std::fmt::Debug for ArtifactService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArtifactService").finish_non_exhaustive()
-    }
 }
 
 impl ArtifactService {
@@ -150,19 +146,22 @@ impl ArtifactService {
                 &S3Error::with_message(S3ErrorCode::InvalidRequest, access::SIG_V4_REQUIRED),
             );
         }
-        use tracing::instrument::WithSubscriber as _;
-        let (method, uri) = (req.method().clone(), quiet::redacted_uri(req.uri()));
-        tracing::debug!(%method, %uri, headers = ?quiet::redacted_headers(req.headers()), "S3 request");
-        let quiet =
-            self.quiet.get_or_init(|| tracing::dispatcher::get_default(|d| quiet::Quiet::around(d.clone()))).clone();
+        // s3s takes any region and `sts` in a credential scope, and presigned URLs of any
+        // lifetime; S3 refuses them before checking the signature.
+        if let Err(e) = scope::check(req.headers(), req.uri(), &self.region) {
+            return error_response(http::StatusCode::BAD_REQUEST, &e);
+        }
         let mut inner = self.inner.clone();
-        match tower_service::Service::call(&mut inner, req).with_subscriber(quiet).await {
+        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+        let quiet = self.quiet.get_or_init(quiet::QuietS3s::around_current).clone();
+        let answer =
+            tracing::instrument::WithSubscriber::with_subscriber(tower_service::Service::call(&mut inner, req), quiet)
+                .await;
+        match answer {
             Ok(resp) => {
-                let status = resp.status().as_u16();
-                if resp.status().is_server_error() {
-                    tracing::error!(%method, %uri, status, "S3 request failed");
-                } else {
-                    tracing::debug!(%method, %uri, status, "S3 answer");
+                // Never the headers or the query: they carry signatures and session tokens.
+                if resp.status().is_client_error() {
+                    tracing::debug!(%method, path, status = resp.status().as_u16(), "S3 request refused");
                 }
                 resp
             }
@@ -340,75 +339,142 @@ mod tests {
         assert_eq!(xml(svc.handle(v2_presigned).await).await.0, 400);
     }
 
-    /// Regression, issue 8 item 13: two ERROR lines per unsigned request from
-    /// s3s, and at DEBUG the request's `Authorization`, session token and
-    /// presigned signature in clear.
-    #[tokio::test]
-    async fn refused_requests_log_no_errors_and_debug_logs_hold_no_secrets() {
-        #[derive(Clone, Default)]
-        struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Captured {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
+    /// What a subscriber wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
         }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn issue_8_requests_are_logged_without_credentials_and_refusals_are_no_errors() {
         let captured = Captured::default();
-        let writer = captured.clone();
+        let sink = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .with_ansi(false)
-            .without_time()
-            .with_writer(move || writer.clone())
+            .with_writer(move || sink.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
-
         let dir = tempfile::tempdir().unwrap();
         let svc = service(dir.path());
-        for _ in 0..3 {
-            let anonymous = Request::get("/bkt/key").body(String::new()).unwrap();
-            assert_eq!(xml(svc.handle(anonymous).await).await.0, 403);
-        }
-        let forged = Request::get("/bkt/key")
-            .header("host", "localhost")
-            .header("x-amz-date", "20261129T180000Z")
-            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-            .header("x-amz-security-token", "the-secret-session-token")
+        let token = "SESSIONTOKENxSECRETxVALUE";
+        let signed = Request::get("/bkt/key")
             .header(
                 "authorization",
-                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/us-east-1/s3/aws4_request, \
-                 SignedHeaders=host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=SIGNATURExSECRETxVALUE",
             )
+            .header("x-amz-security-token", token)
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .header("x-amz-date", "20261203T000000Z")
             .body(String::new())
             .unwrap();
-        assert_eq!(xml(svc.handle(forged).await).await.0, 403);
-        let presigned = Request::get(
-            "/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request\
-             &X-Amz-Date=20261129T180000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host\
-             &X-Amz-Signature=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
-        )
-        .header("host", "localhost")
+        let (status, _) = xml(svc.handle(signed).await).await;
+        assert!((400..500).contains(&status));
+        let presigned = Request::get(format!(
+            "/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261203%2Fus-east-1%2Fs3%2F\
+             aws4_request&X-Amz-Date=20261203T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host\
+             &X-Amz-Security-Token={token}&X-Amz-Signature=SIGNATURExSECRETxVALUE"
+        ))
         .body(String::new())
         .unwrap();
-        assert_eq!(xml(svc.handle(presigned).await).await.0, 403);
+        let (status, _) = xml(svc.handle(presigned).await).await;
+        assert!((400..500).contains(&status));
+        let anonymous = Request::get("/bkt/key").body(String::new()).unwrap();
+        assert_eq!(xml(svc.handle(anonymous).await).await.0, 403);
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("S3 request refused"), "{log}");
+        for secret in [token, "SIGNATURExSECRETxVALUE", "authorization"] {
+            assert!(!log.contains(secret), "{secret} logged:\n{log}");
+        }
+        assert!(!log.contains("ERROR"), "a refusal is no error:\n{log}");
+    }
 
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        let loud: Vec<&str> = logs
-            .lines()
-            .filter(|l| l.trim_start().starts_with("ERROR") || l.trim_start().starts_with("WARN"))
-            .collect();
-        assert!(loud.is_empty(), "refusals log at DEBUG only: {loud:#?}");
-        assert!(logs.contains("S3 request") && logs.contains("status=403"), "each request is logged at DEBUG: {logs}");
-        for secret in [
-            "the-secret-session-token",
-            "0123456789abcdef0123456789abcdef",
-            "fedcba9876543210fedcba9876543210",
-            "AKIDEXAMPLE",
+    /// Percent-encodes a query value (all but unreserved characters).
+    fn query_encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    /// A GET of `/bkt/missing` signed by the AWS SDK's SigV4 signer for `region` and
+    /// `service`, in headers or (with `presign_for`) as a presigned URL.
+    fn sdk_signed(region: &str, service: &str, presign_for: Option<std::time::Duration>) -> Request<String> {
+        use aws_sigv4::http_request::{
+            PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+        };
+        let identity = aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test").into();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        if let Some(expires) = presign_for {
+            settings.signature_location = SignatureLocation::QueryParams;
+            settings.expires_in = Some(expires);
+        }
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name(service)
+            .time(std::time::SystemTime::now())
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let url = "http://localhost/bkt/missing";
+        let signable =
+            SignableRequest::new("GET", url, [("host", "localhost")].into_iter(), SignableBody::UnsignedPayload)
+                .unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        let (headers, query) = instructions.into_parts();
+        let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", query_encode(v))).collect();
+        let mut req =
+            Request::get(if query.is_empty() { url.to_owned() } else { format!("{url}?{}", query.join("&")) })
+                .header("host", "localhost");
+        for h in &headers {
+            req = req.header(h.name(), h.value());
+        }
+        if presign_for.is_none() && service != "s3" {
+            // The SDK adds it for s3 only; s3s wants it on every S3 request.
+            req = req.header("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+        }
+        req.body(String::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn issue_8_sdk_signatures_for_another_region_or_service_and_long_presigns_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path());
+        let day = std::time::Duration::from_secs(86_400);
+        // In scope: the signature is accepted, the object is missing.
+        for req in [sdk_signed("us-east-1", "s3", None), sdk_signed("us-east-1", "s3", Some(7 * day))] {
+            let (status, body) = xml(svc.handle(req).await).await;
+            assert_eq!(status, 404, "{body}");
+            assert!(body.contains("<Code>NoSuchKey</Code>"), "{body}");
+        }
+        for (req, code, says) in [
+            (sdk_signed("mars-1", "s3", None), "AuthorizationHeaderMalformed", "'mars-1' is wrong"),
+            (sdk_signed("us-east-1", "sts", None), "AuthorizationHeaderMalformed", "incorrect service \"sts\""),
+            (sdk_signed("mars-1", "s3", Some(day)), "AuthorizationQueryParametersError", "'mars-1' is wrong"),
+            (sdk_signed("us-east-1", "sts", Some(day)), "AuthorizationQueryParametersError", "\"sts\""),
+            (sdk_signed("us-east-1", "s3", Some(8 * day)), "AuthorizationQueryParametersError", "604800"),
         ] {
-            assert!(!logs.contains(secret), "{secret} leaked into the logs: {logs}");
+            let (status, body) = xml(svc.handle(req).await).await;
+            assert_eq!(status, 400, "{body}");
+            assert!(body.contains(&format!("<Code>{code}</Code>")) && body.contains(says), "{body}");
         }
     }
 

@@ -11,21 +11,53 @@ use futures::StreamExt;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use crate::access::{Caller, Clock};
+use crate::access::{ArtifactAuth, Caller, JOB_FINISHED};
+use crate::credentials::ArtifactGrant;
 use crate::integrity::{Sent, Verified};
-use crate::store::{ArtifactStore, BodyCheck, ListQuery, Listing, ObjectHeaders, ObjectMeta, StoreError};
+use crate::store::{ArtifactStore, BodyCheck, ListQuery, Listing, ObjectHeaders, ObjectMeta, StoreError, WriteRefused};
 
 /// S3's page size limit for listings.
 const MAX_KEYS: i32 = 1000;
 
 pub(crate) struct ArtifactS3 {
     pub(crate) store: ArtifactStore,
-    pub(crate) clock: Clock,
+    /// Its clock, and the job gate a PUT asks again when its body is in.
+    pub(crate) auth: ArtifactAuth,
 }
 
 impl ArtifactS3 {
     fn now(&self) -> SystemTime {
-        (self.clock)()
+        self.auth.now()
+    }
+}
+
+/// A PUT body that asks the job gate once more when it ends, before the object is
+/// synced and renamed into place: a PUT that began while its job ran, and whose body
+/// is still coming in when the job gets its result, must not replace the output after
+/// the result (a trickled upload would otherwise swap an approved build).
+struct GatedBody<S> {
+    inner: S,
+    gate: Option<(ArtifactAuth, ArtifactGrant)>,
+}
+
+impl<S> futures::Stream for GatedBody<S>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, s3s::StdError>> + Unpin,
+{
+    type Item = Result<bytes::Bytes, s3s::StdError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let item = std::task::ready!(self.inner.poll_next_unpin(cx));
+        if item.is_none()
+            && let Some((auth, grant)) = self.gate.take()
+            && auth.job_may_write(&grant).is_err()
+        {
+            return std::task::Poll::Ready(Some(Err(Box::new(WriteRefused))));
+        }
+        std::task::Poll::Ready(item)
     }
 }
 
@@ -44,6 +76,7 @@ fn s3_error(e: StoreError) -> S3Error {
         StoreError::BadDigest => S3ErrorCode::BadDigest,
         StoreError::IncompleteBody => S3ErrorCode::IncompleteBody,
         StoreError::InvalidArgument(msg) => return S3Error::with_message(S3ErrorCode::InvalidArgument, msg),
+        StoreError::WriteRefused => return S3Error::with_message(S3ErrorCode::AccessDenied, JOB_FINISHED),
         StoreError::Io(e) => {
             tracing::error!(error = %e, "artifact store i/o failed");
             S3ErrorCode::InternalError
@@ -322,6 +355,11 @@ impl S3 for ArtifactS3 {
         let sent = sent_checksums!(input);
         let body = verified_body(input.body, &req.headers, sent, req.trailing_headers);
         let computed = body.computed();
+        let gate = match req.extensions.get::<Caller>() {
+            Some(Caller::Job { grant, .. }) => Some((self.auth.clone(), grant.clone())),
+            _ => None,
+        };
+        let body = GatedBody { inner: body, gate };
         let meta = self
             .store
             .put_object(&input.bucket, &input.key, headers, body, BodyCheck { len, md5 }, self.now())
@@ -483,6 +521,11 @@ impl S3 for ArtifactS3 {
         let sent = sent_checksums!(input);
         let body = verified_body(input.body, &req.headers, sent, req.trailing_headers);
         let computed = body.computed();
+        let gate = match req.extensions.get::<Caller>() {
+            Some(Caller::Job { grant, .. }) => Some((self.auth.clone(), grant.clone())),
+            _ => None,
+        };
+        let body = GatedBody { inner: body, gate };
         let meta = self
             .store
             .upload_part(
@@ -512,9 +555,15 @@ impl S3 for ArtifactS3 {
             };
             parts.push((number, tag.into_value()));
         }
+        // Asked again once the parts are joined, as a PUT is when its body is in.
+        let gate = match req.extensions.get::<Caller>() {
+            Some(Caller::Job { grant, .. }) => Some((self.auth.clone(), grant.clone())),
+            _ => None,
+        };
+        let allowed = Box::new(move || gate.is_none_or(|(auth, grant)| auth.job_may_write(&grant).is_ok()));
         let meta = self
             .store
-            .complete_multipart_upload(&input.bucket, &input.key, &input.upload_id, parts, self.now())
+            .complete_multipart_upload_if(&input.bucket, &input.key, &input.upload_id, parts, self.now(), allowed)
             .await
             .map_err(s3_error)?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {

@@ -38,6 +38,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use crate::credentials::random_hex;
+use crate::private;
 
 const MAGIC: &[u8; 8] = b"CPJART\x00\x01";
 const TRAILER_LEN: u64 = 16;
@@ -78,6 +79,8 @@ pub enum StoreError {
     BadDigest,
     /// The body ended before `Content-Length` bytes.
     IncompleteBody,
+    /// The body ended, but the write was refused then (its job had finished meanwhile).
+    WriteRefused,
     /// An argument is out of range (part number, upload id).
     InvalidArgument(&'static str),
     /// The disk failed.
@@ -117,6 +120,20 @@ impl std::fmt::Display for DigestMismatch {
 }
 
 impl std::error::Error for DigestMismatch {}
+
+/// The error a body stream ends with when the write it carries is no longer allowed
+/// once the body is in: the store answers `WriteRefused` and the object never becomes
+/// visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteRefused;
+
+impl std::fmt::Display for WriteRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the write is no longer allowed")
+    }
+}
+
+impl std::error::Error for WriteRefused {}
 
 /// What a request promises about its body, checked before the object becomes visible.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -225,7 +242,7 @@ impl ArtifactStore {
     /// Opens (creating if needed) the store at `root`, removing what a crash left in `tmp/`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<ArtifactStore> {
         let root = root.into();
-        fs::create_dir_all(root.join("buckets"))?;
+        private::new_dir_all(&root.join("buckets"))?;
         reset_dir(&root.join("tmp"))?;
         for entry in fs::read_dir(root.join("buckets"))? {
             let dir = entry?.path();
@@ -292,9 +309,9 @@ impl ArtifactStore {
         // Built whole in tmp/ and renamed: a bucket exists with its owner or not at all,
         // and of two racing creators exactly one rename succeeds.
         let staging = self.root.join("tmp").join(random_hex(16)?);
-        fs::create_dir_all(&staging)?;
+        private::new_dir_all(&staging)?;
         for sub in ["objects", "uploads", "tmp"] {
-            fs::create_dir(staging.join(sub))?;
+            private::new_dir(&staging.join(sub))?;
         }
         write_file_synced(&staging.join("bucket.json"), &serde_json::to_vec(&info).map_err(io::Error::other)?)?;
         sync_dir(&staging)?;
@@ -438,7 +455,7 @@ impl ArtifactStore {
         src.seek(SeekFrom::Start(0))?;
         let tmp = self.bucket_dir(dst_bucket).join("tmp").join(random_hex(16)?);
         let written = (|| -> io::Result<()> {
-            let mut out = io::BufWriter::with_capacity(1 << 20, File::create_new(&tmp)?);
+            let mut out = io::BufWriter::with_capacity(1 << 20, private::new_file(&tmp)?);
             let copied = io::copy(&mut (&mut src).take(meta.size), &mut out)?;
             if copied != meta.size {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "object file shorter than its metadata says"));
@@ -504,7 +521,7 @@ impl ArtifactStore {
         let upload_id = random_hex(16)?;
         let record = UploadRecord { key: key.to_owned(), headers, initiated_ms: unix_ms(now) };
         let staging = self.bucket_dir(bucket).join("tmp").join(random_hex(16)?);
-        fs::create_dir(&staging)?;
+        private::new_dir(&staging)?;
         write_file_synced(&staging.join("upload.json"), &serde_json::to_vec(&record).map_err(io::Error::other)?)?;
         sync_dir(&staging)?;
         publish(&staging, &self.upload_dir(bucket, &upload_id)?)?;
@@ -587,6 +604,22 @@ impl ArtifactStore {
         parts: Vec<(i32, String)>,
         now: SystemTime,
     ) -> Result<ObjectMeta, StoreError> {
+        self.complete_multipart_upload_if(bucket, key, upload_id, parts, now, Box::new(|| true)).await
+    }
+
+    /// [`ArtifactStore::complete_multipart_upload`], asking `allowed` once the object
+    /// is joined and synced, just before it becomes visible: `false` discards it
+    /// (`WriteRefused`; the upload stays, to be completed or aborted). Joining gigabytes
+    /// takes a while, and a write allowed when it arrived may no longer be.
+    pub async fn complete_multipart_upload_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(i32, String)>,
+        now: SystemTime,
+        allowed: Box<dyn FnOnce() -> bool + Send>,
+    ) -> Result<ObjectMeta, StoreError> {
         let (dir, record) = self.upload_record(bucket, key, upload_id)?;
         let tmp = self.bucket_dir(bucket).join("tmp").join(random_hex(16)?);
         let dest = self.object_path(bucket, key);
@@ -618,7 +651,7 @@ impl ArtifactStore {
             let mut md5s = Md5::new();
             let mut size = 0u64;
             let result = (|| -> Result<ObjectMeta, StoreError> {
-                let mut out = io::BufWriter::with_capacity(1 << 20, File::create_new(&tmp)?);
+                let mut out = io::BufWriter::with_capacity(1 << 20, private::new_file(&tmp)?);
                 for (f, meta) in &mut files {
                     let mut digest = [0u8; 16];
                     hex_simd::decode(meta.etag.as_bytes(), hex_simd::Out::from_slice(&mut digest))
@@ -649,7 +682,11 @@ impl ArtifactStore {
                 Ok(meta)
             })();
             let meta = match result {
-                Ok(meta) => meta,
+                Ok(meta) if allowed() => meta,
+                Ok(_) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(StoreError::WriteRefused);
+                }
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
                     return Err(e);
@@ -743,7 +780,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Into<BoxError>,
 {
-    let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(tmp).await?;
+    let file = private::new_file_async(tmp).await?;
     let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
     let mut md5 = Md5::new();
     let mut size = 0u64;
@@ -756,6 +793,9 @@ where
             let e: BoxError = e.into();
             if e.is::<DigestMismatch>() {
                 return StoreError::BadDigest;
+            }
+            if e.is::<WriteRefused>() {
+                return StoreError::WriteRefused;
             }
             tracing::debug!(error = %e, "request body failed");
             StoreError::IncompleteBody
@@ -827,7 +867,7 @@ fn publish(tmp: &Path, dest: &Path) -> Result<(), StoreError> {
 }
 
 fn write_file_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = File::create_new(path)?;
+    let mut f = private::new_file(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }
@@ -842,7 +882,7 @@ fn reset_dir(dir: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    fs::create_dir_all(dir)
+    private::new_dir_all(dir)
 }
 
 fn part_file(number: i32) -> String {
@@ -1118,16 +1158,15 @@ mod tests {
                 .await,
             Err(StoreError::InvalidPartOrder | StoreError::InvalidPart | StoreError::EntityTooSmall)
         ));
-        let meta = store
-            .complete_multipart_upload(
-                "bkt",
-                "big",
-                &id,
-                vec![(1, format!("\"{}\"", p1.etag)), (2, p2.etag.clone())],
-                now(),
-            )
-            .await
-            .unwrap();
+        // Refused just before it becomes visible: nothing published, nothing left in tmp/,
+        // the upload still there.
+        let parts = vec![(1, format!("\"{}\"", p1.etag)), (2, p2.etag.clone())];
+        let refused =
+            store.complete_multipart_upload_if("bkt", "big", &id, parts.clone(), now(), Box::new(|| false)).await;
+        assert!(matches!(refused, Err(StoreError::WriteRefused)));
+        assert!(matches!(store.head_object("bkt", "big").await, Err(StoreError::NoSuchKey)));
+        assert_eq!(fs::read_dir(dir.path().join("buckets/bkt/tmp")).unwrap().count(), 0);
+        let meta = store.complete_multipart_upload("bkt", "big", &id, parts, now()).await.unwrap();
         let mut md5s = Md5::new();
         md5s.update(Md5::digest(big));
         md5s.update(Md5::digest(b"tail"));

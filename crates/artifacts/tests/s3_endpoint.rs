@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cpjobs_artifacts::{
@@ -19,10 +19,20 @@ use tokio::process::Command;
 const OWNER: (&str, &str, &str) = ("AKIAOWNER0000EXAMPLE", "ownerSecretKey0000000000000000000000000", "111122223333");
 const OTHER: (&str, &str, &str) = ("AKIAOTHER0000EXAMPLE", "otherSecretKey0000000000000000000000000", "444455556666");
 const BUCKET: &str = "artifacts-111122223333";
+/// The job every test grant is issued for.
+const JOB_ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+
+/// A job gate the test drives: whether the job runs, and how often it was asked.
+#[derive(Default)]
+struct Gate {
+    running: AtomicBool,
+    asked: AtomicUsize,
+}
 
 struct Server {
     port: u16,
     dir: tempfile::TempDir,
+    gate: Option<Arc<Gate>>,
     clock: Arc<AtomicU64>,
     issuer: Arc<CredentialIssuer>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -51,22 +61,34 @@ struct Output {
 
 impl Server {
     async fn start() -> Server {
+        Server::start_gated(None).await
+    }
+
+    /// A service whose job credentials write only while `gate` says the job runs.
+    async fn start_gated(gate: Option<Arc<Gate>>) -> Server {
         let dir = tempfile::tempdir().unwrap();
         fs_mkdir(&dir.path().join("home"));
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        Server::start_in(dir, Arc::new(AtomicU64::new(now))).await
+        Server::start_in(dir, Arc::new(AtomicU64::new(now)), gate).await
     }
 
     /// A service over the data directory `dir`: what `cpjobs serve` builds at start.
-    async fn start_in(dir: tempfile::TempDir, clock: Arc<AtomicU64>) -> Server {
+    async fn start_in(dir: tempfile::TempDir, clock: Arc<AtomicU64>, gate: Option<Arc<Gate>>) -> Server {
         let issuer = Arc::new(CredentialIssuer::load_or_create(dir.path()).unwrap());
         let store = ArtifactStore::open(dir.path().join("artifacts")).unwrap();
         store.ensure_bucket(BUCKET, OWNER.2).unwrap();
         let principals =
             |id: &str| [OWNER, OTHER].into_iter().find(|p| p.0 == id).map(|p| (p.1.to_owned(), p.2.to_owned()));
         let c = clock.clone();
-        let auth = ArtifactAuth::new(issuer.clone(), principals)
+        let mut auth = ArtifactAuth::new(issuer.clone(), principals)
             .with_clock(move || UNIX_EPOCH + Duration::from_secs(c.load(Ordering::SeqCst)));
+        if let Some(g) = gate.clone() {
+            auth = auth.with_job_gate(move |job: &str, _now: SystemTime| {
+                assert_eq!(job, JOB_ID);
+                g.asked.fetch_add(1, Ordering::SeqCst);
+                Ok(g.running.load(Ordering::SeqCst))
+            });
+        }
         let service = s3_service(store, auth, S3Options::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -74,14 +96,14 @@ impl Server {
         let task = tokio::spawn(serve(listener, service, async {
             let _ = stopped.await;
         }));
-        Server { port, dir, clock, issuer, stop: Some(stop), task: Some(task) }
+        Server { port, dir, gate, clock, issuer, stop: Some(stop), task: Some(task) }
     }
 
     /// Stops this service and starts a new one, on a new port, over the same data.
     async fn restart(mut self) -> Server {
         self.shut_down().await;
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Server::start_in(dir, self.clock.clone()).await
+        Server::start_in(dir, self.clock.clone(), self.gate.clone()).await
     }
 
     fn now(&self) -> SystemTime {
@@ -94,7 +116,7 @@ impl Server {
 
     fn issue(&self, read: &[&str], write: &[&str]) -> TemporaryCredentials {
         let refs = |keys: &[&str]| keys.iter().map(|k| ObjectRef::new(BUCKET, *k)).collect();
-        self.issuer.issue(ArtifactGrant::new(OWNER.2, refs(read), refs(write)), self.now())
+        self.issuer.issue(ArtifactGrant::new(OWNER.2, refs(read), refs(write)).for_job(JOB_ID), self.now())
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -509,5 +531,205 @@ async fn checksums_sent_by_the_client_are_verified() {
     let ok = put("DUoRhQ==").await;
     assert_ok(&ok);
     assert!(ok.stdout.contains("\"ChecksumCRC32\": \"DUoRhQ==\""), "{}", ok.stdout);
+    s.stop().await;
+}
+
+/// Presigns a GetObject with boto3: `port region expires-in bucket key`.
+const BOTO3_PRESIGN: &str = r#"
+import sys, boto3
+from botocore.config import Config
+port, region, expires, bucket, key = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name=region,
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+print(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires))
+"#;
+
+/// Signs a GET with botocore's SigV4 signer for any region and service: `port path region service`.
+const SIGNED_FOR: &str = r#"
+import os, sys, http.client
+from botocore.auth import SigV4Auth, S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+port, path, region, service = sys.argv[1:5]
+req = AWSRequest(method="GET", url=f"http://127.0.0.1:{port}{path}", headers={"Host": f"127.0.0.1:{port}"})
+creds = Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], os.environ.get("AWS_SESSION_TOKEN"))
+(S3SigV4Auth if service == "s3" else SigV4Auth)(creds, service, region).add_auth(req)
+conn = http.client.HTTPConnection("127.0.0.1", int(port))
+conn.request("GET", path, headers=dict(req.headers.items()))
+r = conn.getresponse()
+print(r.status)
+sys.stdout.write(r.read().decode())
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_8_presigned_urls_over_a_week_and_foreign_scopes_are_refused() {
+    let s = Server::start().await;
+    let owner = account(&OWNER);
+    std::fs::write(s.path("in"), b"scoped").unwrap();
+    assert_ok(&s.aws(&owner, &["s3", "cp", s.path("in").to_str().unwrap(), &format!("s3://{BUCKET}/in")]).await);
+    async fn presigned(s: &Server, region: &str, expires: &str) -> String {
+        let url = s.python(&account(&OWNER), BOTO3_PRESIGN, &[region, expires, BUCKET, "in"]).await;
+        assert_ok(&url);
+        let nobody = Creds { key: "", secret: "", token: None };
+        s.python(&nobody, FETCH, &[url.stdout.trim()]).await.stdout
+    }
+    // Seven days is the longest S3 accepts; ten years was accepted before.
+    assert_eq!(presigned(&s, "us-east-1", "604800").await, "200\nscoped");
+    for expires in ["604801", "315360000"] {
+        let answer = presigned(&s, "us-east-1", expires).await;
+        assert!(
+            answer.starts_with("400\n")
+                && answer.contains("<Code>AuthorizationQueryParametersError</Code>")
+                && answer.contains("604800"),
+            "{expires}: {answer}"
+        );
+    }
+    let mars = presigned(&s, "mars-1", "60").await;
+    assert!(
+        mars.starts_with("400\n")
+            && mars.contains("AuthorizationQueryParametersError")
+            && mars.contains("'mars-1' is wrong; expecting 'us-east-1'"),
+        "{mars}"
+    );
+
+    // Header signatures scoped to another region or service than ours and s3.
+    let path = format!("/{BUCKET}/in");
+    async fn signed(s: &Server, path: &str, region: &str, service: &str) -> String {
+        s.python(&account(&OWNER), SIGNED_FOR, &[path, region, service]).await.stdout
+    }
+    assert_eq!(signed(&s, &path, "us-east-1", "s3").await, "200\nscoped");
+    let mars = signed(&s, &path, "mars-1", "s3").await;
+    assert!(
+        mars.starts_with("400\n")
+            && mars.contains("<Code>AuthorizationHeaderMalformed</Code>")
+            && mars.contains("expecting 'us-east-1'"),
+        "{mars}"
+    );
+    let sts = signed(&s, &path, "us-east-1", "sts").await;
+    assert!(sts.starts_with("400\n") && sts.contains("AuthorizationHeaderMalformed") && sts.contains("sts"), "{sts}");
+    // Job credentials get the same answers.
+    let creds = s.issue(&["in"], &[]);
+    let job_sts = s.python(&job(&creds), SIGNED_FOR, &[&path, "us-east-1", "sts"]).await.stdout;
+    assert!(job_sts.starts_with("400\n") && job_sts.contains("AuthorizationHeaderMalformed"), "{job_sts}");
+    s.stop().await;
+}
+
+/// Sends a signed PUT in two halves with an unsigned payload, printing `sent` after the
+/// first and waiting for a line on stdin before the second: `port path`.
+const TRICKLED_PUT: &str = r#"
+import os, sys, http.client
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+class Unsigned(S3SigV4Auth):
+    def _should_sha256_sign_payload(self, request):
+        return False
+port, path = sys.argv[1], sys.argv[2]
+body = b"swapped after the result"
+req = AWSRequest(method="PUT", url=f"http://127.0.0.1:{port}{path}", data=body,
+                 headers={"Host": f"127.0.0.1:{port}", "Content-Length": str(len(body))})
+creds = Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], os.environ.get("AWS_SESSION_TOKEN"))
+Unsigned(creds, "s3", "us-east-1").add_auth(req)
+conn = http.client.HTTPConnection("127.0.0.1", int(port))
+conn.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
+for k, v in req.headers.items():
+    conn.putheader(k, v)
+conn.endheaders()
+conn.send(body[:8])
+print("sent", flush=True)
+sys.stdin.readline()
+conn.send(body[8:])
+r = conn.getresponse()
+print(r.status)
+sys.stdout.write(r.read().decode())
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_8_job_credentials_write_only_while_the_job_runs() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let gate = Arc::new(Gate::default());
+    gate.running.store(true, Ordering::SeqCst);
+    let s = Server::start_gated(Some(gate.clone())).await;
+    let owner = account(&OWNER);
+    std::fs::write(s.path("in"), b"input").unwrap();
+    assert_ok(&s.aws(&owner, &["s3", "cp", s.path("in").to_str().unwrap(), &format!("s3://{BUCKET}/in")]).await);
+    let creds = s.issue(&["in"], &["out"]);
+    let out_url = format!("s3://{BUCKET}/out");
+    std::fs::write(s.path("v1"), b"approved build").unwrap();
+    assert_ok(&s.aws(&job(&creds), &["s3", "cp", s.path("v1").to_str().unwrap(), &out_url]).await);
+
+    // A PUT whose body is still coming in when the job gets its result is refused at
+    // its end: it passed the check on arrival, so the object must not change.
+    let asked_before = gate.asked.load(Ordering::SeqCst);
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(TRICKLED_PUT).arg(s.port.to_string()).arg(format!("/{BUCKET}/out"));
+    s.client_env(&mut cmd, &job(&creds));
+    let mut child = cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "sent\n");
+    for _ in 0..600 {
+        if gate.asked.load(Ordering::SeqCst) > asked_before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gate.asked.load(Ordering::SeqCst) > asked_before, "the PUT was checked on arrival");
+    gate.running.store(false, Ordering::SeqCst);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"go\n").await.unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest).await.unwrap();
+    assert!(child.wait().await.unwrap().success());
+    assert!(
+        rest.starts_with("403\n") && rest.contains("AccessDenied") && rest.contains("no longer in progress"),
+        "{rest}"
+    );
+
+    // Once the job has finished, every write is refused when it arrives: PUT, and
+    // multipart (aws s3 cp uploads 9 MiB in parts).
+    std::fs::write(s.path("v2"), b"swapped build").unwrap();
+    let late = s.aws(&job(&creds), &["s3", "cp", s.path("v2").to_str().unwrap(), &out_url]).await;
+    assert_refused(&late, "AccessDenied");
+    std::fs::write(s.path("big"), vec![b'x'; 9 * 1024 * 1024]).unwrap();
+    let multipart = s.aws(&job(&creds), &["s3", "cp", s.path("big").to_str().unwrap(), &out_url]).await;
+    assert_refused(&multipart, "AccessDenied");
+    assert!(multipart.stderr.contains("CreateMultipartUpload"), "{}", multipart.stderr);
+    // Fresh credentials for the finished job fare no better; reading inputs still works.
+    let fresh = s.issue(&["in"], &["out"]);
+    assert_refused(&s.aws(&job(&fresh), &["s3", "cp", s.path("v2").to_str().unwrap(), &out_url]).await, "AccessDenied");
+    assert_ok(&s.aws(&job(&fresh), &["s3", "cp", &format!("s3://{BUCKET}/in"), s.path("got").to_str().unwrap()]).await);
+
+    // The approved output is still the one the job wrote while it ran.
+    assert_ok(&s.aws(&owner, &["s3", "cp", &out_url, s.path("now").to_str().unwrap()]).await);
+    assert_eq!(std::fs::read(s.path("now")).unwrap(), b"approved build");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_8_a_bucket_recreated_by_another_account_is_not_the_jobs() {
+    let s = Server::start().await;
+    let (owner, other) = (account(&OWNER), account(&OTHER));
+    let creds = s.issue(&["in"], &["out"]);
+    // The owner deletes its (empty) bucket; another account creates the name and
+    // plants an input.
+    assert_ok(&s.aws(&owner, &["s3", "rb", &format!("s3://{BUCKET}")]).await);
+    assert_ok(&s.aws(&other, &["s3", "mb", &format!("s3://{BUCKET}")]).await);
+    std::fs::write(s.path("planted"), b"planted input").unwrap();
+    assert_ok(&s.aws(&other, &["s3", "cp", s.path("planted").to_str().unwrap(), &format!("s3://{BUCKET}/in")]).await);
+
+    std::fs::write(s.path("out"), b"the customer's build").unwrap();
+    let put = s.aws(&job(&creds), &["s3", "cp", s.path("out").to_str().unwrap(), &format!("s3://{BUCKET}/out")]).await;
+    assert_refused(&put, "AccessDenied");
+    assert!(put.stderr.contains("no longer belongs"), "{}", put.stderr);
+    let get = s
+        .aws(&job(&creds), &["s3api", "get-object", "--bucket", BUCKET, "--key", "in", s.path("got").to_str().unwrap()])
+        .await;
+    assert_refused(&get, "AccessDenied");
+    let ls = s.aws(&other, &["s3", "ls", &format!("s3://{BUCKET}/"), "--recursive"]).await;
+    assert_ok(&ls);
+    assert!(!ls.stdout.contains("out"), "the other account's bucket received nothing: {}", ls.stdout);
     s.stop().await;
 }

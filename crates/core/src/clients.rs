@@ -11,12 +11,13 @@
 use serde_json::{Value, json};
 
 use crate::action_types::{self, ActionTypeId};
-use crate::api::Caller;
+use crate::api::{ApiError, Caller};
 use crate::fail::{Res, fail};
 use crate::ids::{secret, uuid};
 use crate::input::opt_str;
 use crate::paging::{decode_token, encode_token};
 use crate::pipelines::Plan;
+use crate::sealing::{TokenSeal, is_sealed};
 use crate::store::{ClientRow, Millis, Tx};
 
 /// How many clients one `ListThirdPartyClients` page holds.
@@ -24,7 +25,7 @@ const LIST_PAGE: usize = 100;
 
 /// Creates the clients a pipeline's third-party actions need and deletes
 /// those whose action is gone or changed type.
-pub(crate) fn sync_pipeline(tx: &mut dyn Tx, account: &str, plan: &Plan, now: Millis) -> Res<()> {
+pub(crate) fn sync_pipeline(tx: &mut dyn Tx, tokens: &TokenSeal, account: &str, plan: &Plan, now: Millis) -> Res<()> {
     let existing = tx.clients_of_pipeline(account, &plan.name)?;
     let mut keep = Vec::new();
     for stage in &plan.stages {
@@ -37,9 +38,10 @@ pub(crate) fn sync_pipeline(tx: &mut dyn Tx, account: &str, plan: &Plan, now: Mi
                 keep.push(c.client_id.clone());
                 continue;
             }
+            let client_id = uuid();
             let c = ClientRow {
-                client_id: uuid(),
-                client_token: secret(),
+                client_token: tokens.seal(&client_id, &secret())?,
+                client_id,
                 owner_account: def.account_id.clone(),
                 queue,
                 account_id: account.to_owned(),
@@ -73,7 +75,7 @@ pub(crate) fn for_action(
 }
 
 /// `ListThirdPartyClients` (cpjobs extension): the partner's clients, with tokens.
-pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
+pub(crate) fn list(tx: &mut dyn Tx, tokens: &TokenSeal, caller: &Caller, input: &Value) -> Res<Value> {
     let queue = match input.get("actionTypeId") {
         None | Some(Value::Null) => None,
         Some(v) => {
@@ -90,22 +92,46 @@ pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value
     let mut rows = tx.list_clients(&caller.account_id, queue.as_deref(), after.as_deref(), LIST_PAGE + 1)?;
     let more = rows.len() > LIST_PAGE;
     rows.truncate(LIST_PAGE);
-    let clients: Vec<Value> = rows
-        .iter()
-        .map(|c| {
-            json!({
-                "clientId": c.client_id,
-                "clientToken": c.client_token,
-                "accountId": c.account_id,
-                "pipelineName": c.pipeline_name,
-                "stageName": c.stage_name,
-                "actionName": c.action_name,
-            })
-        })
-        .collect();
+    let mut clients = Vec::with_capacity(rows.len());
+    for c in &rows {
+        let Some(token) = tokens.open(&c.client_id, &c.client_token) else {
+            return Err(ApiError::internal(format!(
+                "The token of client {} cannot be read: was the service key replaced?",
+                c.client_id
+            ))
+            .into());
+        };
+        clients.push(json!({
+            "clientId": c.client_id,
+            "clientToken": token,
+            "accountId": c.account_id,
+            "pipelineName": c.pipeline_name,
+            "stageName": c.stage_name,
+            "actionName": c.action_name,
+        }));
+    }
     let mut out = json!({"clients": clients});
     if more && let Some(last) = rows.last() {
         out["nextToken"] = json!(encode_token(&last.client_id));
     }
     Ok(out)
+}
+
+/// Seals every client token still stored in clear (from before tokens were
+/// sealed), a page of `limit` clients per call, those after `after` only;
+/// returns the last client id looked at (`None`: done) and how many were sealed.
+pub(crate) fn seal_clear_tokens(
+    tx: &mut dyn Tx,
+    tokens: &TokenSeal,
+    after: Option<&str>,
+    limit: usize,
+) -> Res<(Option<String>, usize)> {
+    let rows = tx.all_clients(after, limit)?;
+    let mut sealed = 0;
+    for c in rows.iter().filter(|c| !is_sealed(&c.client_token)) {
+        tx.set_client_token(&c.client_id, &tokens.seal(&c.client_id, &c.client_token)?)?;
+        sealed += 1;
+    }
+    let last = if rows.len() < limit { None } else { rows.last().map(|c| c.client_id.clone()) };
+    Ok((last, sealed))
 }

@@ -24,6 +24,7 @@ use crate::executions::{self, Outcome, Run};
 use crate::fail::{Fail, Res, fail, lost_race};
 use crate::ids::{secrets_equal, uuid};
 use crate::input::{opt_i64, opt_str, req_obj, req_str};
+use crate::sealing::TokenSeal;
 use crate::store::{Doc, JobRow, JsonText, Millis, Tx};
 
 mod transition;
@@ -113,6 +114,8 @@ pub(crate) struct Ctx<'a> {
     pub lease_ms: Millis,
     pub credentials: &'a dyn CredentialIssuer,
     pub types: &'a TypeCache,
+    /// How client tokens are kept at rest.
+    pub tokens: &'a TokenSeal,
 }
 
 /// How many parsed action types a [`TypeCache`] keeps before starting afresh.
@@ -256,7 +259,8 @@ fn client_token_of(input: &Value, third_party: bool) -> Res<Option<&str>> {
 
 /// Loads a job the caller may work on; third-party calls must present the
 /// job's client token.
-fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
+fn load_for(tx: &mut dyn Tx, ctx: &Ctx<'_>, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
+    let types = ctx.types;
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
         Some(token) => {
@@ -265,7 +269,7 @@ fn load_for(tx: &mut dyn Tx, types: &TypeCache, caller: &Caller, id: &str, clien
             if !def.may_poll(&caller.account_id) {
                 return Err(job_not_found(id));
             }
-            match tx.client_token(client_id)? {
+            match tx.client_token(client_id)?.and_then(|t| ctx.tokens.open(client_id, &t)) {
                 Some(t) if secrets_equal(&t, token) => Ok(Loaded { job, def: Some(def) }),
                 _ => {
                     fail("InvalidClientTokenException", format!("The client token is not the one of job {id}'s client"))
@@ -414,6 +418,14 @@ fn lease_ended(job: &JobRow, now: Millis) -> bool {
     job.status == JobStatus::Dispatched && job.lease_until.is_some_and(|l| l <= now)
 }
 
+/// Whether job `id` may still write its output artifacts at `now`: only while it is
+/// `InProgress` and not past its timeout, the only state in which its result can
+/// still be accepted. The artifact endpoint asks at each write, so credentials
+/// handed out before or after a result cannot replace what the result reported.
+pub(crate) fn accepts_outputs(tx: &mut dyn Tx, id: &str, now: Millis) -> Res<bool> {
+    Ok(tx.get_job(id)?.is_some_and(|job| job.status == JobStatus::InProgress && !timed_out(&job, now)))
+}
+
 /// Whether the job's timeout has passed while it is unfinished.
 fn timed_out(job: &JobRow, now: Millis) -> bool {
     job.status.is_unfinished() && job.timeout_at <= now
@@ -431,7 +443,7 @@ pub(crate) fn acknowledge(
     let id = req_str(input, "jobId")?;
     let nonce = req_str(input, "nonce")?;
     let token = client_token_of(input, third_party)?;
-    let mut job = load_for(tx, ctx.types, caller, id, token)?.job;
+    let mut job = load_for(tx, ctx, caller, id, token)?.job;
     let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
     if !current || lease_ended(&job, now) {
         return fail(
@@ -464,7 +476,7 @@ pub(crate) fn details(
     now: Millis,
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
-    let job = load_for(tx, ctx.types, caller, id, token)?.job;
+    let job = load_for(tx, ctx, caller, id, token)?.job;
     let data = data_with_credentials(ctx, &job, now)?;
     // A nonce whose lease ended is dead, whether or not the sweep cleared it yet.
     let nonce = job.nonce.clone().filter(|_| !lease_ended(&job, now));
@@ -487,13 +499,13 @@ pub(crate) fn details(
 /// Loads a job for a result: it must be `InProgress` and within its timeout.
 fn load_in_progress(
     tx: &mut dyn Tx,
-    types: &TypeCache,
+    ctx: &Ctx<'_>,
     caller: &Caller,
     id: &str,
     token: Option<&str>,
     now: Millis,
 ) -> Res<Loaded> {
-    let loaded = load_for(tx, types, caller, id, token)?;
+    let loaded = load_for(tx, ctx, caller, id, token)?;
     let job = &loaded.job;
     if job.status != JobStatus::InProgress || timed_out(job, now) {
         let status = if timed_out(job, now) { JobStatus::TimedOut } else { job.status };
@@ -518,7 +530,7 @@ pub(crate) fn success(
     now: Millis,
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
-    let Loaded { mut job, def } = load_in_progress(tx, ctx.types, caller, id, token, now)?;
+    let Loaded { mut job, def } = load_in_progress(tx, ctx, caller, id, token, now)?;
     if let Some(vars) = input.get("outputVariables")
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
     {
@@ -596,7 +608,7 @@ pub(crate) fn failure(
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
     let fd = req_obj(input, "failureDetails")?;
-    let mut job = load_in_progress(tx, ctx.types, caller, id, token, now)?.job;
+    let mut job = load_in_progress(tx, ctx, caller, id, token, now)?.job;
     job.result = Some(JsonText::of(&json!({"failureDetails": fd})));
     if !transition(tx, &mut job, JobStatus::Failed, now)? {
         return lost_race("job");

@@ -20,6 +20,7 @@ use crate::config::Quotas;
 use crate::fail::{Res, fail};
 use crate::input::{opt_i64, opt_str, req_str, timestamp};
 use crate::paging::{decode_token, encode_token};
+use crate::sealing::TokenSeal;
 use crate::secrets;
 use crate::store::{Millis, PipelineRow, StoreError, Tx};
 
@@ -361,6 +362,7 @@ pub(crate) fn load(tx: &mut dyn Tx, account: &str, name: &str) -> Res<PipelineRo
 pub(crate) fn create(
     tx: &mut dyn Tx,
     artifacts: &dyn ArtifactLocations,
+    tokens: &TokenSeal,
     caller: &Caller,
     input: &Value,
     region: &str,
@@ -400,7 +402,7 @@ pub(crate) fn create(
     }
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
-    clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
+    clients::sync_pipeline(tx, tokens, &caller.account_id, &plan, now)?;
     // A pipeline deleted under this name took its tags with it: these are all it has.
     tx.put_tags(&crate::tags::pipeline_key(&caller.account_id, &name), &tags)?;
     let mut out = json!({"pipeline": masked(tx, &caller.account_id, decl)?});
@@ -442,6 +444,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str)
 pub(crate) fn update(
     tx: &mut dyn Tx,
     artifacts: &dyn ArtifactLocations,
+    tokens: &TokenSeal,
     caller: &Caller,
     input: &Value,
     region: &str,
@@ -459,7 +462,7 @@ pub(crate) fn update(
     }
     let plan = plan(&decl, region)?;
     artifacts.ensure_bucket(&caller.account_id, &plan.bucket)?;
-    clients::sync_pipeline(tx, &caller.account_id, &plan, now)?;
+    clients::sync_pipeline(tx, tokens, &caller.account_id, &plan, now)?;
     Ok(json!({"pipeline": masked(tx, &caller.account_id, decl)?}))
 }
 

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::action_types::{ActionTypeDef, ActionTypeId};
-use crate::store::Tx;
 use crate::fail::Res;
+use crate::store::Tx;
 
 /// What a secret value shows as (what AWS's `GetPipeline` shows).
 pub(crate) const MASK: &str = "****";

@@ -25,6 +25,7 @@ use crate::fail::Fail;
 use crate::input::millis;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::pipelines;
+use crate::sealing::TokenSeal;
 use crate::store::{Millis, Store, StoreError, Tx};
 use crate::tags;
 
@@ -74,6 +75,7 @@ impl<S: Store> Service<S> {
                 lease_ms: lease_millis(lease),
                 credentials: Arc::new(NoCredentials),
                 types: Arc::default(),
+                tokens: Arc::default(),
             },
             artifacts: Box::new(NoArtifactStore),
             quotas: config.quotas,
@@ -90,6 +92,25 @@ impl<S: Store> Service<S> {
     pub fn with_credential_issuer(mut self, issuer: impl CredentialIssuer) -> Service<S> {
         self.env.credentials = Arc::new(issuer);
         self
+    }
+
+    /// Seals client tokens at rest under `key` (derive it from the service key),
+    /// and seals, before answering, every token a store from before sealing
+    /// keeps in clear. Tokens still reach their partner through
+    /// `ListThirdPartyClients`, and job calls still check them.
+    pub fn with_token_key(mut self, key: [u8; 32]) -> Result<Service<S>, StoreError> {
+        self.env.tokens = Arc::new(TokenSeal::with_key(key));
+        let tokens = Arc::clone(&self.env.tokens);
+        let mut after: Option<String> = None;
+        loop {
+            let step = self.store.write(&mut |tx| clients::seal_clear_tokens(tx, &tokens, after.as_deref(), 500));
+            match step {
+                Ok((Some(last), _)) => after = Some(last),
+                Ok((None, _)) => return Ok(self),
+                Err(Fail::Store(e)) => return Err(e),
+                Err(Fail::Api(e)) => return Err(StoreError::Backend(e.message)),
+            }
+        }
     }
 
     /// Replaces the artifact store hook (bucket ownership, S3 source copies).
@@ -177,6 +198,40 @@ impl<S: Store> Service<S> {
                     executions::finish_source(tx, &copy, result.as_ref().map_err(String::as_str), region, now)
                 })?;
             }
+        }
+    }
+
+    /// Whether job `job_id` may still write its output artifacts at `now` (it is
+    /// `InProgress` and not timed out); `false` for a job that does not exist. The
+    /// artifact store asks at every write of job credentials.
+    pub fn job_accepts_outputs(&self, job_id: &str, now: SystemTime) -> Result<bool, ApiError> {
+        let now = millis(now);
+        self.txn("OutputsWritable", false, &mut |tx| jobs::accepts_outputs(tx, job_id, now))
+    }
+
+    /// Makes sure the artifact bucket of the pipeline `input[name_field]` names still
+    /// belongs to the caller's account before an execution makes jobs that write there:
+    /// a bucket deleted and re-created by another account refuses the operation (the
+    /// artifact hook's error), one the account deleted is made again for it. Jobs of
+    /// executions already running are kept out by the artifact store, which checks the
+    /// owner at every use of job credentials. An unknown pipeline is the operation's
+    /// to refuse.
+    fn artifact_bucket_is_the_accounts(
+        &self,
+        caller: &Caller,
+        input: &Value,
+        name_field: &str,
+    ) -> Result<(), ApiError> {
+        let Some(name) = input.get(name_field).and_then(Value::as_str) else { return Ok(()) };
+        let region = &*self.env.region;
+        let bucket =
+            self.txn("ArtifactBucketCheck", false, &mut |tx| match tx.get_pipeline(&caller.account_id, name)? {
+                Some(p) => Ok(Some(pipelines::plan(&p.declaration, region)?.bucket)),
+                None => Ok(None),
+            })?;
+        match bucket {
+            Some(bucket) => self.artifacts.ensure_bucket(&caller.account_id, &bucket),
+            None => Ok(()),
         }
     }
 
@@ -313,6 +368,7 @@ struct JobEnv {
     lease_ms: Millis,
     credentials: Arc<dyn CredentialIssuer>,
     types: Arc<TypeCache>,
+    tokens: Arc<TokenSeal>,
 }
 
 impl JobEnv {
@@ -322,6 +378,7 @@ impl JobEnv {
             lease_ms: self.lease_ms,
             credentials: self.credentials.as_ref(),
             types: &self.types,
+            tokens: &self.tokens,
         }
     }
 }
@@ -369,15 +426,16 @@ impl<S: Store> Api for Service<S> {
             "GetActionType" => self.txn(operation, false, &mut |tx| action_types::get(tx, c, i)),
             "UpdateActionType" => self.txn(operation, true, &mut |tx| action_types::update(tx, c, i)),
             "CreatePipeline" => self.txn(operation, true, &mut |tx| {
-                pipelines::create(tx, self.artifacts.as_ref(), c, i, region, &self.quotas, ms)
+                pipelines::create(tx, self.artifacts.as_ref(), &self.env.tokens, c, i, region, &self.quotas, ms)
             }),
             "GetPipeline" => self.txn(operation, false, &mut |tx| pipelines::get(tx, c, i, region)),
-            "UpdatePipeline" => {
-                self.txn(operation, true, &mut |tx| pipelines::update(tx, self.artifacts.as_ref(), c, i, region, ms))
-            }
+            "UpdatePipeline" => self.txn(operation, true, &mut |tx| {
+                pipelines::update(tx, self.artifacts.as_ref(), &self.env.tokens, c, i, region, ms)
+            }),
             "DeletePipeline" => self.txn(operation, true, &mut |tx| pipelines::delete(tx, c, i, ms)),
             "ListPipelines" => self.txn(operation, false, &mut |tx| pipelines::list(tx, c, i)),
             "StartPipelineExecution" => {
+                self.artifact_bucket_is_the_accounts(c, i, "name")?;
                 self.then_sources(self.txn(operation, true, &mut |tx| executions::start(tx, c, i, region, ms)), ms)
             }
             "StopPipelineExecution" => {
@@ -387,8 +445,13 @@ impl<S: Store> Api for Service<S> {
             "ListPipelineExecutions" => self.txn(operation, false, &mut |tx| executions::list(tx, c, i)),
             "GetPipelineState" => self.txn(operation, false, &mut |tx| executions::state(tx, c, i)),
             "ListActionExecutions" => self.txn(operation, false, &mut |tx| executions::list_actions(tx, c, i, region)),
-            "RetryStageExecution" => self
-                .then_sources(self.txn(operation, true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms),
+            "RetryStageExecution" => {
+                self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
+                self.then_sources(
+                    self.txn(operation, true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)),
+                    ms,
+                )
+            }
             "PutApprovalResult" => self.txn(operation, true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),
             "PollForThirdPartyJobs" | "PollForJobs" => {
                 let tp = operation == "PollForThirdPartyJobs";
@@ -406,7 +469,7 @@ impl<S: Store> Api for Service<S> {
             "GetThirdPartyJobDetails" => self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
             "GetJobDetails" => self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
             op if let Some(w) = JobWrite::of(op) => self.txn(operation, true, &mut |tx| w.run(tx, &ctx, c, i, ms)),
-            "ListThirdPartyClients" => self.txn(operation, false, &mut |tx| clients::list(tx, c, i)),
+            "ListThirdPartyClients" => self.txn(operation, false, &mut |tx| clients::list(tx, &self.env.tokens, c, i)),
             "TagResource" => self.txn(operation, true, &mut |tx| tags::tag(tx, c, i, region)),
             "UntagResource" => self.txn(operation, true, &mut |tx| tags::untag(tx, c, i, region)),
             "ListTagsForResource" => self.txn(operation, false, &mut |tx| tags::list(tx, c, i, region)),

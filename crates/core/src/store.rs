@@ -399,6 +399,11 @@ pub trait Tx {
     fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>>;
     /// Deletes a client; `false` if there was none.
     fn delete_client(&mut self, client_id: &str) -> StoreResult<bool>;
+    /// Every client, ordered by client id, those after `after` only, at most
+    /// `limit` (the upgrade that seals tokens stored in clear walks them).
+    fn all_clients(&mut self, after: Option<&str>, limit: usize) -> StoreResult<Vec<ClientRow>>;
+    /// Replaces a client's stored token; `false` if there is no such client.
+    fn set_client_token(&mut self, client_id: &str, client_token: &str) -> StoreResult<bool>;
     /// Whether any of [`timed_out_jobs`](Tx::timed_out_jobs),
     /// [`expired_leases`](Tx::expired_leases) or
     /// [`due_executions`](Tx::due_executions) would find something at `now`:

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cpjobs_artifacts::{ArtifactAuth, ArtifactGrant, ArtifactStore, LongTermKey, ObjectRef, S3Options, StoreError};
 use cpjobs_core::artifacts::{ArtifactLocations, SnapshotError, SourceRevision};
 use cpjobs_core::credentials::{ArtifactObject, CredentialRequest, SessionCredentials};
-use cpjobs_core::{ApiError, ServiceConfig};
+use cpjobs_core::{ApiError, Service, ServiceConfig, Store};
 use cpjobs_server::Passthrough;
 
 /// Sets the lifetime of job credentials in seconds (default 900, as AWS). For
@@ -34,8 +34,12 @@ pub(crate) struct Artifacts {
 }
 
 impl Artifacts {
-    /// Opens `<data_dir>/artifacts` and `<data_dir>/service.key`.
+    /// Opens `<data_dir>/artifacts` and `<data_dir>/service.key`, first making the
+    /// whole data directory private (0700, files 0600: the database and its WAL,
+    /// which SQLite creates with its own modes, included).
     pub(crate) fn open(data_dir: &Path) -> Result<Artifacts, String> {
+        cpjobs_artifacts::create_private_dir(data_dir)
+            .map_err(|e| format!("cannot make the data directory {} private: {e}", data_dir.display()))?;
         let dir = data_dir.join("artifacts");
         let store =
             ArtifactStore::open(&dir).map_err(|e| format!("cannot open the artifact store {}: {e}", dir.display()))?;
@@ -51,6 +55,12 @@ impl Artifacts {
         Ok(Artifacts { store, issuer: Arc::new(issuer), ttl })
     }
 
+    /// The key client tokens are sealed under at rest, derived from the service key
+    /// (so every node with the same `service.key` opens them).
+    pub(crate) fn token_key(&self) -> [u8; 32] {
+        self.issuer.derive_key("client-tokens")
+    }
+
     /// The domain's credential hook.
     pub(crate) fn credentials(&self) -> JobCredentials {
         JobCredentials { issuer: self.issuer.clone(), ttl: self.ttl }
@@ -61,8 +71,9 @@ impl Artifacts {
         Buckets { store: self.store.clone() }
     }
 
-    /// The S3 endpoint for the API port, knowing the configuration's long-term keys.
-    pub(crate) fn passthrough(&self, config: &ServiceConfig) -> Passthrough {
+    /// The S3 endpoint for the API port, knowing the configuration's long-term keys,
+    /// and asking `service` at each write of job credentials whether the job still runs.
+    pub(crate) fn passthrough<S: Store>(&self, config: &ServiceConfig, service: Arc<Service<S>>) -> Passthrough {
         let principals: HashMap<String, LongTermKey> = config
             .accounts
             .iter()
@@ -73,13 +84,21 @@ impl Artifacts {
                 })
             })
             .collect();
-        let auth = ArtifactAuth::new(self.issuer.clone(), principals);
-        let s3 = cpjobs_artifacts::s3_service(self.store.clone(), auth, S3Options::default());
+        let auth = ArtifactAuth::new(self.issuer.clone(), principals).with_job_gate(jobs_gate(service));
+        let region = if config.region.is_empty() { "us-east-1" } else { config.region.as_str() };
+        let options = S3Options { region: region.to_owned(), ..S3Options::default() };
+        let s3 = cpjobs_artifacts::s3_service(self.store.clone(), auth, options);
         Arc::new(move |req| {
             let s3 = s3.clone();
             Box::pin(async move { s3.handle(req).await.map(cpjobs_server::HttpBody::new) })
         })
     }
+}
+
+/// The artifact endpoint's job gate: a job's credentials write only while the
+/// domain says the job is `InProgress` (and not timed out).
+fn jobs_gate<S: Store>(service: Arc<Service<S>>) -> impl cpjobs_artifacts::JobGate {
+    move |job_id: &str, now: SystemTime| service.job_accepts_outputs(job_id, now).map_err(|e| e.message)
 }
 
 /// `artifactCredentials` for jobs: stateless credentials of the artifact store.
@@ -94,7 +113,8 @@ fn refs(objects: &[ArtifactObject]) -> Vec<ObjectRef> {
 
 impl cpjobs_core::CredentialIssuer for JobCredentials {
     fn issue(&self, request: &CredentialRequest) -> Result<Option<SessionCredentials>, ApiError> {
-        let mut grant = ArtifactGrant::new(&request.account_id, refs(&request.read), refs(&request.write));
+        let mut grant =
+            ArtifactGrant::new(&request.account_id, refs(&request.read), refs(&request.write)).for_job(&request.job_id);
         grant.ttl = self.ttl;
         let now = UNIX_EPOCH + Duration::from_millis(u64::try_from(request.now).unwrap_or(0));
         let c = self.issuer.issue(grant, now);
@@ -208,6 +228,7 @@ mod tests {
         let at = |ms: i64| UNIX_EPOCH + Duration::from_millis(ms as u64);
         let (_, grant) = issuer.verify(&c.access_key_id, &c.session_token, at(t0 + 899_000)).unwrap();
         assert_eq!(grant.account_id, "111111111111");
+        assert_eq!(grant.job_id.as_deref(), Some("job"), "writes are checked against the job's status");
         assert!(grant.may_read("bkt", "p/In/1") && !grant.may_write("bkt", "p/In/1"));
         assert!(grant.may_write("bkt", "p/Out/2") && !grant.may_read("bkt", "p/Out/2"));
         assert_eq!(

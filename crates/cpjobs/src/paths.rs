@@ -1,8 +1,8 @@
-//! Where the service keeps its data, and how it makes that place private.
-//!
-//! The data directory holds the development account's secret key, the
-//! service key, client tokens and every customer's artifacts, so it is the
-//! owner's alone (0700), whatever the umask.
+//! Where the service keeps its data by default, and the small files the
+//! binary itself writes there. The directory is made private (0700) by
+//! `cpjobs_artifacts::create_private_dir`: it holds the development
+//! account's secret key, the service key, client tokens and every
+//! customer's artifacts.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,21 +25,6 @@ fn data_dir_from(xdg: Option<std::ffi::OsString>, home: Option<std::ffi::OsStrin
         Some(h) => Ok(h.join(".local/share/cpjobs")),
         None => Err("neither XDG_DATA_HOME nor HOME is set to an absolute path: pass --data-dir".to_owned()),
     }
-}
-
-/// Creates `dir` (and its parents) if missing, readable by its owner only.
-/// An existing directory is tightened to 0700: it may hold secrets written
-/// by an earlier version that created it 0755.
-pub(crate) fn create_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let fail = |e: std::io::Error| format!("cannot create data directory {}: {e}", dir.display());
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(fail)?;
-    let meta = std::fs::metadata(dir).map_err(fail)?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot make data directory {} private: {e}", dir.display()))?;
-    }
-    Ok(())
 }
 
 /// Replaces `path` with `text`, readable by its owner only, atomically (a
@@ -68,16 +53,12 @@ mod tests {
     }
 
     #[test]
-    fn data_dir_is_private_and_loose_ones_are_tightened() {
-        let base = tempfile::tempdir().unwrap();
-        let dir = base.path().join("a/b");
-        create_private_dir(&dir).unwrap();
-        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        create_private_dir(&dir).unwrap();
-        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-        write_private(&dir.join("f"), "x").unwrap();
-        assert_eq!(std::fs::metadata(dir.join("f")).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "x");
+    fn private_files_are_the_owners_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        write_private(&f, "x").unwrap();
+        write_private(&f, "y").unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "y");
     }
 }

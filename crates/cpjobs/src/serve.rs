@@ -107,7 +107,8 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
-    paths::create_private_dir(&args.data_dir)?;
+    cpjobs_artifacts::create_private_dir(&args.data_dir)
+        .map_err(|e| format!("cannot use data directory {}: {e}", args.data_dir.display()))?;
     let (config, settings, dev) = match &args.config {
         Some(path) => {
             let (config, settings) = cpjobs_server::config::load_all(path).map_err(|e| e.to_string())?;
@@ -180,13 +181,16 @@ fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<(Arc<Service<S
     let path = data_dir.join("cpjobs.sqlite3");
     let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let artifacts = Artifacts::open(data_dir)?;
-    let service = Service::new(config, store).map_err(|e| format!("cannot start the service: {e}"))?;
+    // Client tokens are sealed at rest under a key derived from the service key.
+    let service = Service::new(config, store)
+        .and_then(|s| s.with_token_key(artifacts.token_key()))
+        .map_err(|e| format!("cannot start the service: {e}"))?;
     let service = Arc::new(
         service.with_credential_issuer(artifacts.credentials()).with_artifact_locations(artifacts.locations()),
     );
     let mut options = Options {
         // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
-        passthrough: Some(artifacts.passthrough(config)),
+        passthrough: Some(artifacts.passthrough(config, Arc::clone(&service))),
         ..Options::default()
     };
     let ticker = Arc::clone(&service);

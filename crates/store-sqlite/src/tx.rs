@@ -491,6 +491,21 @@ impl Tx for SqliteTx<'_> {
         Ok(self.exec("DELETE FROM clients WHERE client_id = ?1", [client_id])? == 1)
     }
 
+    // The upgrade that seals client tokens stored in clear walks these (the
+    // domain seals them: the store never holds the key).
+    fn all_clients(&mut self, after: Option<&str>, n: usize) -> StoreResult<Vec<ClientRow>> {
+        self.query(
+            concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id > ?1 ORDER BY client_id LIMIT ?2"),
+            params![after.unwrap_or(""), limit(n)],
+            client_row,
+        )
+    }
+
+    fn set_client_token(&mut self, client_id: &str, client_token: &str) -> StoreResult<bool> {
+        Ok(self.exec("UPDATE clients SET client_token = ?2 WHERE client_id = ?1", params![client_id, client_token])?
+            == 1)
+    }
+
     fn anything_due(&mut self, now: Millis) -> StoreResult<bool> {
         Ok(self.one(ANYTHING_DUE, params![now], |r| r.get(0))?.unwrap_or(false))
     }

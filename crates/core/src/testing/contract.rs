@@ -369,6 +369,13 @@ fn clients<S: Store>(s: S) {
     assert_eq!(ids(r(&s, |tx| tx.list_clients("9", Some("q1"), None, 10))), ["c1", "c3"]);
     assert_eq!(ids(r(&s, |tx| tx.list_clients("9", None, Some("c1"), 1))), ["c2"]);
     assert_eq!(ids(r(&s, |tx| tx.clients_of_pipeline("1", "p"))), ["c1", "c3", "c4"]);
+    // Every owner's clients, paged (the upgrade that seals tokens walks them).
+    assert_eq!(ids(r(&s, |tx| tx.all_clients(None, 10))), ["c1", "c2", "c3", "c4"]);
+    assert_eq!(ids(r(&s, |tx| tx.all_clients(Some("c2"), 1))), ["c3"]);
+    assert!(w(&s, |tx| tx.set_client_token("c3", "sealed")));
+    assert!(!w(&s, |tx| tx.set_client_token("c9", "sealed")));
+    assert_eq!(r(&s, |tx| tx.client_token("c3")).as_deref(), Some("sealed"));
+    assert_eq!(r(&s, |tx| tx.client_token("c4")), Some(client("c4", "8", "q3", "p").client_token));
     assert!(w(&s, |tx| tx.delete_client("c1")));
     assert!(!w(&s, |tx| tx.delete_client("c1")));
     assert_eq!(r(&s, |tx| tx.get_client("c1")), None);

@@ -742,6 +742,92 @@ fn timeout_fails_the_action<S: Store>(w: World<S>) {
     assert_eq!(w.svc.tick(at(700)).expect("tick").timed_out, 0, "a job times out once");
 }
 
+/// Issue 8, item 9: client tokens are stored sealed under the service's key;
+/// tokens stored in clear before are sealed when the key is given; partners
+/// still list them and job calls still check them.
+fn client_tokens_sealed_at_rest<S: Store>(w: World<S>) {
+    let stored = |w: &World<S>| -> Vec<(String, String)> {
+        let rows = w.svc.store().read(&mut |tx| tx.all_clients(None, 100)).expect("clients");
+        rows.into_iter().map(|c| (c.client_id, c.client_token)).collect()
+    };
+    // Before the upgrade: a pipeline whose tokens are stored as issued.
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let clear = stored(&w);
+    assert_eq!(clear.len(), 2);
+    let listed: Vec<String> = clear.iter().map(|(id, _)| w.client_token(id)).collect();
+    assert_eq!(listed, clear.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>());
+
+    // The upgrade seals them; nothing a partner sees changes.
+    let w = World { svc: w.svc.with_token_key([5; 32]).expect("tokens sealed"), submit: w.submit };
+    for ((id, before), (_, after)) in clear.iter().zip(stored(&w)) {
+        assert!(after.starts_with(crate::sealing::SEALED_PREFIX) && !after.contains(before.as_str()), "{after}");
+        assert_eq!(&w.client_token(id), before);
+    }
+    // New clients are sealed from the start; the partner's whole flow works.
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("second")}), 1);
+    assert!(stored(&w).iter().all(|(_, t)| t.starts_with(crate::sealing::SEALED_PREFIX)));
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 2);
+    let (job, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 3);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": token}), 3);
+    // A sealed value is no token: presenting it is refused.
+    let sealed_value = stored(&w).into_iter().next().expect("client").1;
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Build", "PartnerBuild")}), 4);
+    let build = polled["jobs"][0]["jobId"].as_str().expect("job").to_owned();
+    assert_eq!(
+        w.err(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": build, "clientToken": sealed_value}), 4),
+        "InvalidClientTokenException"
+    );
+    // Sealing again finds nothing left in clear.
+    let again = stored(&w);
+    let w = World { svc: w.svc.with_token_key([5; 32]).expect("tokens sealed"), submit: w.submit };
+    assert_eq!(stored(&w), again);
+}
+
+/// Issue 8, item 12: a pipeline whose artifact bucket was deleted and re-created by
+/// another account starts no execution (and makes no job) until it is moved.
+fn artifact_bucket_taken_by_another_account<S: Store>(w: World<S>) {
+    let store = Arc::new(MemoryArtifacts::default());
+    let w = World { svc: w.svc.with_artifact_locations(store.clone()), submit: w.submit };
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 1);
+    // Deleted and taken by another account.
+    store.owners.lock().expect("owners").insert("artifact-bucket".into(), OTHER.into());
+    assert_eq!(w.err(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 2), "InvalidStructureException");
+    let executions = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "app"}), 2);
+    assert_eq!(executions["pipelineExecutionSummaries"].as_array().expect("summaries").len(), 1);
+    // Deleted by the customer: made again for it.
+    store.owners.lock().expect("owners").remove("artifact-bucket");
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 3);
+    assert_eq!(store.owners.lock().expect("owners").get("artifact-bucket").map(String::as_str), Some(CUSTOMER));
+    assert_eq!(w.err(CUSTOMER, "StartPipelineExecution", json!({"name": "nope"}), 3), "PipelineNotFoundException");
+}
+
+/// Issue 8, item 6: job credentials write outputs only while the job runs.
+fn outputs_are_writable_only_in_progress<S: Store>(w: World<S>) {
+    let accepts = |job: &str, secs: u64| w.svc.job_accepts_outputs(job, at(secs)).expect("status read");
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let polled = w.ok(PARTNER, "PollForThirdPartyJobs", json!({"actionTypeId": tp_id("Source", "PartnerSource")}), 1);
+    let job = polled["jobs"][0]["jobId"].as_str().expect("job").to_owned();
+    assert!(!accepts(&job, 1), "a dispatched job is not acknowledged yet");
+    let token = w.client_token(polled["jobs"][0]["clientId"].as_str().expect("client"));
+    let nonce = w.ok(PARTNER, "GetThirdPartyJobDetails", json!({"jobId": job, "clientToken": token}), 1)["jobDetails"]
+        ["nonce"]
+        .as_str()
+        .expect("nonce")
+        .to_owned();
+    w.ok(PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": nonce, "clientToken": token}), 1);
+    assert!(accepts(&job, 2));
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": token}), 3);
+    assert!(!accepts(&job, 3), "a finished job writes nothing more");
+    assert!(!accepts("no-such-job", 3));
+    // PartnerBuild times out 600 s after its job was made (at 3): no writes after that,
+    // even before the sweep records it.
+    let (build, _, _) = w.take_third_party(PARTNER, "PartnerBuild", "Build", 4);
+    assert!(accepts(&build, 602));
+    assert!(!accepts(&build, 603));
+}
+
 fn manual_approval<S: Store>(w: World<S>) {
     custom_source(&w);
     let approval = json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"});

@@ -64,6 +64,9 @@ macro_rules! __store_checks {
                 resource_tags,
                 secret_configuration_values,
                 leases_and_timeouts_in_order,
+                outputs_are_writable_only_in_progress,
+                artifact_bucket_taken_by_another_account,
+                client_tokens_sealed_at_rest,
             ]
             once: [
                 state_of_stages_reached_long_ago,

@@ -105,10 +105,23 @@ pub(crate) struct Server {
 impl Server {
     /// Starts the service with `config_text` on `dir/data` (created or reused).
     pub(crate) fn start(dir: &Path, config_text: &str) -> Server {
+        Server::start_with_umask(dir, config_text, None)
+    }
+
+    /// [`Server::start`], the service running under `umask` (octal) when given.
+    pub(crate) fn start_with_umask(dir: &Path, config_text: &str, umask: Option<&str>) -> Server {
         let config = dir.join("cpjobs.toml");
         std::fs::write(&config, config_text).expect("config written");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).expect("log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cpjobs"))
+        let mut command = match umask {
+            Some(mask) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", &format!("umask {mask} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_cpjobs")]);
+                sh
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_cpjobs")),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--config"])
             .arg(&config)
             .arg("--data-dir")

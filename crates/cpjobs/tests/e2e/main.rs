@@ -7,6 +7,7 @@
 //! `testing::domain`, time passed in): the shortest job timeout a config
 //! allows is 60 s, too long for this suite.
 
+mod artifact_guards;
 mod awscli;
 mod boto3;
 mod clients_cmd;
