@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::api::{JobApi, Owner, Polled};
-use crate::archive;
+use crate::command::{self, Ended};
 use crate::s3::{JobCredentials, S3, S3Error};
+use crate::stop::Stop;
+use crate::{archive, env, rundir};
 
 /// The model's limits on what a result carries.
 const SUMMARY_MAX: usize = 2048;
@@ -39,6 +41,10 @@ pub struct Settings {
     pub refresh_margin: Duration,
     /// Keep run directories after the job (for debugging).
     pub keep_run_dirs: bool,
+    /// What a job's inputs may unpack to.
+    pub input_limits: archive::Limits,
+    /// `--command-timeout`: a command running longer is killed and its job failed.
+    pub command_timeout: Option<Duration>,
 }
 
 /// What every job thread shares.
@@ -52,6 +58,8 @@ pub struct Shared {
     pub settings: Settings,
     /// Which kind of action type.
     pub owner: Owner,
+    /// Whether the worker is stopping, and whether commands must be killed.
+    pub stop: Stop,
 }
 
 /// A fresh id for one run of the command (the job's `externalExecutionId`).
@@ -110,6 +118,11 @@ pub fn summary(summary_file: &Path, stdout: &str) -> String {
         written.trim().to_owned()
     };
     head(&text, SUMMARY_MAX)
+}
+
+/// The model's artifact name pattern, `[a-zA-Z0-9_\-]+`, at most 100 characters.
+fn valid_artifact_name(name: &str) -> bool {
+    (1..=100).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// An artifact of job data: name, bucket, key.
@@ -269,19 +282,26 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     let work = run_dir.join("work");
     let outputs_dir = run_dir.join("outputs");
     let downloads = run_dir.join("downloads");
-    for d in [&work, &outputs_dir, &downloads] {
+    let (home, tmp) = (run_dir.join("home"), run_dir.join("tmp"));
+    rundir::new_run_dir(&run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+    for d in [&work, &outputs_dir, &downloads, &home, &tmp] {
         fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
     let inputs = artifacts(&job.data, "inputArtifacts");
     let outputs = artifacts(&job.data, "outputArtifacts");
+    // Artifact names become directory names: the model's pattern, checked here, keeps them one plain step.
+    if let Some(a) = inputs.iter().chain(&outputs).find(|a| !valid_artifact_name(&a.name)) {
+        return Err(format!("the artifact name {:?} is not a valid artifact name", a.name));
+    }
     let mut env: Vec<(String, String)> = Vec::new();
+    let mut budget = archive::Budget::new(settings.input_limits);
     for (i, a) in inputs.iter().enumerate() {
         let zip = downloads.join(format!("input-{i}"));
         job.with_s3(|s3, c| s3.get(c, &a.bucket, &a.key, &zip))
             .map_err(|e| format!("downloading input artifact {} (s3://{}/{}) failed: {e}", a.name, a.bucket, a.key))?;
         // One input is the working directory itself; several get a directory each.
         let dest = if inputs.len() == 1 { work.clone() } else { work.join("inputs").join(&a.name) };
-        archive::unpack(&zip, &dest, &a.name)
+        archive::unpack(&zip, &dest, &a.name, &mut budget)
             .map_err(|e| format!("unpacking input artifact {} failed: {e}", a.name))?;
         env.push((format!("CPJOBS_INPUT_DIR_{}", env_name(&a.name)), dest.display().to_string()));
     }
@@ -318,17 +338,27 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     let mut cmd = Command::new(&settings.command[0]);
     cmd.args(&settings.command[1..])
         .current_dir(&work)
-        .envs(env)
+        .env_clear()
+        .envs(env::command_env(std::env::vars_os(), &home, &tmp, env))
         .stdin(Stdio::null())
         .stdout(open(&stdout_path)?)
         .stderr(open(&stderr_path)?);
-    // Its own process group: a ctrl-c meant for the worker (which then
-    // finishes its jobs) does not kill the command.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     tracing::info!(command = ?settings.command, inputs = inputs.len(), outputs = outputs.len(), "running the command");
-    let status = cmd.status().map_err(|e| format!("cannot run {:?}: {e}", settings.command[0]))?;
+    let ended = command::run(&mut cmd, &job.shared.stop, settings.command_timeout)
+        .map_err(|e| format!("cannot run {:?}: {e}", settings.command[0]))?;
     let stderr = file_tail(&stderr_path, 8192);
+    let status = match ended {
+        Ended::Exited(status) => status,
+        Ended::TimedOut => {
+            let secs = settings.command_timeout.unwrap_or_default().as_secs_f64();
+            let what = format!("The command ran longer than the worker's --command-timeout ({secs} s) and was killed");
+            return Ok(Outcome::Failed(failure_message(&what, &stderr)));
+        }
+        Ended::Stopped => {
+            let what = "The worker was stopped before the command finished; the command was killed";
+            return Ok(Outcome::Failed(failure_message(what, &stderr)));
+        }
+    };
     if !status.success() {
         let what = match status.code() {
             Some(code) => format!("The command exited with code {code}"),

@@ -16,13 +16,17 @@
 
 pub mod api;
 pub mod archive;
+pub mod command;
+pub mod env;
 pub mod job;
+pub mod links;
+pub mod rundir;
 pub mod s3;
+pub mod stop;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +36,7 @@ use serde_json::{Value, json};
 
 use api::{JobApi, Owner};
 use job::{Settings, Shared};
+use stop::Stop;
 
 const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=ThirdParty|Custom,provider=P,version=V
                      [--max-jobs N] [--endpoint-url URL] [--s3-endpoint-url URL] [--region R]
@@ -76,6 +81,12 @@ pub struct WorkerArgs {
     pub work_dir: PathBuf,
     /// Keep run directories.
     pub keep_run_dirs: bool,
+    /// `--max-input-bytes`, `--max-input-entries`.
+    pub input_limits: archive::Limits,
+    /// `--shutdown-grace`: how long running commands may finish after a stop signal.
+    pub shutdown_grace: Duration,
+    /// `--command-timeout`.
+    pub command_timeout: Option<Duration>,
     /// `--log-format`: `Some(true)` for JSON.
     pub json_logs: Option<bool>,
     /// The command.
@@ -87,6 +98,10 @@ fn seconds(name: &str, v: &str) -> Result<Duration, String> {
         Ok(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!("{name} must be a number of seconds, not {v:?}")),
     }
+}
+
+fn count(name: &str, v: &str) -> Result<u64, String> {
+    v.parse::<u64>().map_err(|_| format!("{name} must be a whole number, not {v:?}"))
 }
 
 /// Parses `category=..,owner=..,provider=..,version=..`.
@@ -125,8 +140,11 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
         profile: None,
         poll_interval: Duration::from_secs(1),
         refresh_margin: Duration::from_secs(120),
-        work_dir: std::env::temp_dir().join("cpjobs-worker"),
+        work_dir: rundir::default_work_dir(),
         keep_run_dirs: false,
+        input_limits: archive::Limits::default(),
+        shutdown_grace: Duration::from_secs(30),
+        command_timeout: None,
         json_logs: None,
         command: Vec::new(),
     };
@@ -158,6 +176,10 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
             "--refresh-margin" => a.refresh_margin = seconds(name, &value()?)?,
             "--work-dir" => a.work_dir = PathBuf::from(value()?),
             "--keep-run-dirs" => a.keep_run_dirs = true,
+            "--shutdown-grace" => a.shutdown_grace = seconds(name, &value()?)?,
+            "--command-timeout" => a.command_timeout = Some(seconds(name, &value()?)?),
+            "--max-input-bytes" => a.input_limits.max_bytes = count(name, &value()?)?,
+            "--max-input-entries" => a.input_limits.max_entries = count(name, &value()?)?,
             "--log-format" => {
                 a.json_logs = Some(match value()?.as_str() {
                     "json" => true,
@@ -266,7 +288,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             api.url().to_owned()
         }
     });
-    std::fs::create_dir_all(&args.work_dir).map_err(|e| format!("cannot create {}: {e}", args.work_dir.display()))?;
+    rundir::private_work_dir(&args.work_dir)?;
     let shared = Arc::new(Shared {
         api,
         s3: s3::S3::new(&s3_base, &region),
@@ -276,13 +298,22 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             credentials_lifetime: Duration::from_secs(15 * 60),
             refresh_margin: args.refresh_margin,
             keep_run_dirs: args.keep_run_dirs,
+            input_limits: args.input_limits,
+            command_timeout: args.command_timeout,
         },
         owner: args.owner,
+        stop: Stop::new(args.shutdown_grace),
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
-    }
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+        .map_err(|e| format!("cannot handle signals: {e}"))?;
+    let on_signal = shared.clone();
+    // Lives as long as the process: every signal, the first and any later one, counts.
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            on_signal.stop.signal();
+        }
+    });
+    let stop = &shared.stop;
     tracing::info!(
         action_type = %args.action_type_id,
         endpoint = %shared.api.url(),
@@ -298,7 +329,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
     // Waits up to `d`, returning early when a job ends or a signal stops the worker.
     let pause = |d: Duration, running: &mut usize| {
         let until = Instant::now() + d;
-        while !stop.load(Ordering::SeqCst) {
+        while !stop.stopping() {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
@@ -309,7 +340,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             }
         }
     };
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.stopping() {
         while done_rx.try_recv().is_ok() {
             running -= 1;
         }
@@ -335,6 +366,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
                 // Waiting would not change the answer: the action type or the credentials are wrong.
                 tracing::error!(error = %e, "poll refused; stopping");
                 fatal = Some(e.message);
+                stop.signal();
                 break;
             }
             Err(e) => {
@@ -343,13 +375,25 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             }
         }
     }
-    tracing::info!(running, "stopping: no more polls; finishing the jobs held");
-    for t in threads {
-        let _ = t.join();
+    tracing::info!(running, "no more polls; waiting for the jobs held");
+    // Bounded: once commands are killed, their jobs get this long to report failure.
+    loop {
+        threads.retain(|t| !t.is_finished());
+        if threads.is_empty() {
+            break;
+        }
+        if stop.killing_since().is_some_and(|t| t.elapsed() >= REPORT_AFTER_KILL) {
+            tracing::warn!(jobs = threads.len(), "exiting before every held job reported its result");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
     tracing::info!("stopped");
     fatal.map_or(Ok(()), Err)
 }
+
+/// How long jobs whose commands were killed at shutdown may take to report their failure.
+const REPORT_AFTER_KILL: Duration = Duration::from_secs(10);
 
 /// Poll answers that no retry can change: the worker stops (after the jobs it holds).
 const FATAL_POLL_ERRORS: &[&str] = &[
