@@ -701,7 +701,7 @@ fn the_command_gets_no_worker_credentials_and_a_private_run_directory() {
 #[test]
 fn a_work_directory_open_to_others_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let s = Serve::start(&[]);
+    let s = runner_service(&[]);
     let runs = s.path("open-runs");
     std::fs::create_dir(&runs).unwrap();
     std::fs::set_permissions(&runs, std::fs::Permissions::from_mode(0o777)).unwrap();

@@ -3,7 +3,8 @@
 //! claims each job (third-party: the client token from
 //! `Cpjobs_20261129.ListThirdPartyClients`, cached), runs up to `--max-jobs`
 //! of them at once, each on its own thread (see [`job`]), and on SIGTERM or
-//! ctrl-c stops polling, finishes the jobs it holds, and exits 0.
+//! ctrl-c stops polling and gives running commands a grace period before it
+//! kills them (see [`stop`]).
 //!
 //! The run directory of a job (under `--work-dir`, removed afterwards):
 //!
@@ -41,20 +42,31 @@ use stop::Stop;
 const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=ThirdParty|Custom,provider=P,version=V
                      [--max-jobs N] [--endpoint-url URL] [--s3-endpoint-url URL] [--region R]
                      [--profile P] [--poll-interval SECS] [--refresh-margin SECS] [--work-dir DIR]
-                     [--keep-run-dirs] [--log-format text|json] -- COMMAND [ARGS...]
+                     [--keep-run-dirs] [--max-input-bytes BYTES] [--max-input-entries N]
+                     [--shutdown-grace SECS] [--command-timeout SECS] [--log-format text|json]
+                     -- COMMAND [ARGS...]
 
   Runs COMMAND for each job of the action type. Credentials come from the AWS chain
   (environment, --profile, config and credentials files). The command runs in a fresh
-  directory holding its input artifact (several: inputs/<Name>/), with the job in its
-  environment: CPJOBS_JOB_ID, CPJOBS_PIPELINE, CPJOBS_STAGE, CPJOBS_ACTION,
-  CPJOBS_CONFIG_<KEY>, CPJOBS_INPUT_DIR_<NAME>, CPJOBS_OUTPUT_DIR_<NAME>,
-  CPJOBS_CONTINUATION_TOKEN, CPJOBS_CONTINUATION_FILE, CPJOBS_SUMMARY_FILE.
+  private directory holding its input artifact (several: inputs/<Name>/), with the
+  worker's environment minus every AWS_* variable but AWS_REGION and AWS_DEFAULT_REGION
+  (and minus the worker's CPJOBS_*), HOME and TMPDIR inside its run directory, and the
+  job: CPJOBS_JOB_ID, CPJOBS_RUN_ID, CPJOBS_PIPELINE, CPJOBS_STAGE, CPJOBS_ACTION,
+  CPJOBS_PIPELINE_EXECUTION_ID, CPJOBS_CONFIG_<KEY>, CPJOBS_INPUT_DIR_<NAME>,
+  CPJOBS_OUTPUT_DIR_<NAME>, CPJOBS_CONTINUATION_TOKEN, CPJOBS_CONTINUATION_FILE,
+  CPJOBS_SUMMARY_FILE.
 
-  --max-jobs N          jobs run at once (default 1)
-  --poll-interval SECS  wait after an empty poll, doubled up to 16 times it (default 1)
-  --refresh-margin SECS refresh job credentials this long before their 15 minutes end (default 120)
-  --s3-endpoint-url URL the artifact store (default: the --endpoint-url, which cpjobs serve shares)
-  --work-dir DIR        where run directories are made (default: the system's temp dir)";
+  --max-jobs N              jobs run at once (default 1)
+  --poll-interval SECS      wait after an empty poll, doubled up to 16 times it (default 1)
+  --refresh-margin SECS     refresh job credentials this long before their 15 minutes end (default 120)
+  --s3-endpoint-url URL     the artifact store (default: the --endpoint-url, which cpjobs serve shares)
+  --work-dir DIR            where run directories are made, mode 0700, refused if another user's or
+                            open to others (default: <temp dir>/cpjobs-worker-<uid>)
+  --max-input-bytes BYTES   a job's inputs may unpack to this much (default 4294967296, 4 GiB)
+  --max-input-entries N     and hold this many entries (default 200000)
+  --shutdown-grace SECS     after SIGTERM/SIGINT, how long running commands may finish before their
+                            process groups are killed (default 30); a second signal kills at once
+  --command-timeout SECS    a command running longer is killed and its job failed (default: none)";
 
 /// Validated `cpjobs worker` arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -442,6 +454,29 @@ mod tests {
         assert!(err(&["--action-type-id", "category=B,owner=Custom,provider=X,version=1"]).contains("command"));
         assert!(err(&["--max-jobs", "0"]).contains("1 to 100"));
         assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
+        assert_eq!(
+            (a.input_limits, a.shutdown_grace, a.command_timeout),
+            (archive::Limits::default(), Duration::from_secs(30), None)
+        );
+        let b = parse_args(&args(&[
+            "--action-type-id",
+            "category=Build,owner=Custom,provider=X,version=1",
+            "--max-input-bytes",
+            "10",
+            "--max-input-entries=3",
+            "--shutdown-grace",
+            "2",
+            "--command-timeout",
+            "1.5",
+            "--",
+            "x",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.input_limits, archive::Limits { max_bytes: 10, max_entries: 3 });
+        assert_eq!((b.shutdown_grace, b.command_timeout), (Duration::from_secs(2), Some(Duration::from_millis(1500))));
+        assert!(err(&["--max-input-bytes", "lots"]).contains("whole number"));
+        assert!(err(&["--shutdown-grace", "-1"]).contains("seconds"));
     }
 
     #[test]
