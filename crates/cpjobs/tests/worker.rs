@@ -732,6 +732,16 @@ fn an_input_over_the_size_limit_fails_its_job_and_the_worker_goes_on() {
     s.wait_for("big", &id, "Failed");
     let message = error_message(&s, "big", "Run");
     assert!(message.contains("more than --max-input-bytes (100000 bytes)"), "{message}");
+    // An object larger than the limit is cut off while it downloads.
+    let plain = s.path("plain.bin");
+    std::fs::write(&plain, (0..150_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<u8>>())
+        .unwrap();
+    s.upload_file("plain.bin", &plain);
+    runner_pipeline_on(&s, "plain", "plain.bin");
+    let id = s.start_pipeline("plain");
+    s.wait_for("plain", &id, "Failed");
+    let message = error_message(&s, "plain", "Run");
+    assert!(message.contains("the object is larger than --max-input-bytes (100000 bytes)"), "{message}");
     let id = s.start_pipeline("small");
     s.wait_for("small", &id, "Succeeded");
     assert!(w.stop().success());

@@ -297,7 +297,7 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     let mut budget = archive::Budget::new(settings.input_limits);
     for (i, a) in inputs.iter().enumerate() {
         let zip = downloads.join(format!("input-{i}"));
-        job.with_s3(|s3, c| s3.get(c, &a.bucket, &a.key, &zip))
+        job.with_s3(|s3, c| s3.get(c, &a.bucket, &a.key, &zip, settings.input_limits.max_bytes))
             .map_err(|e| format!("downloading input artifact {} (s3://{}/{}) failed: {e}", a.name, a.bucket, a.key))?;
         // One input is the working directory itself; several get a directory each.
         let dest = if inputs.len() == 1 { work.clone() } else { work.join("inputs").join(&a.name) };
