@@ -225,8 +225,23 @@ fn extract<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, dest: &Path, budget: &m
         }
     }
     // Links last, so no file above was written through one; then each is
-    // followed through all the others before the command may see it.
-    for (name, steps, target) in &links {
+    // followed through all the others before the command may see it. A refused
+    // archive leaves none of its links behind (not even in a kept run directory).
+    let mut made = Vec::new();
+    let result = make_links(dest, &links, &mut made);
+    if result.is_err() {
+        for path in &made {
+            let _ = fs::remove_file(path);
+        }
+    }
+    result
+}
+
+/// A link entry: its name, its steps, its target.
+type LinkEntry = (String, Vec<OsString>, String);
+
+fn make_links(dest: &Path, links: &[LinkEntry], made: &mut Vec<std::path::PathBuf>) -> io::Result<()> {
+    for (name, steps, target) in links {
         make_dirs(dest, &steps[..steps.len() - 1], name)?;
         let path = steps.iter().fold(dest.to_path_buf(), |p, s| p.join(s));
         symlink(target, &path).map_err(|e| {
@@ -236,8 +251,9 @@ fn extract<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, dest: &Path, budget: &m
                 e
             }
         })?;
+        made.push(path);
     }
-    for (name, steps, target) in &links {
+    for (name, steps, target) in links {
         if !stays_inside(dest, steps)? {
             return Err(refused(format!("the link {name:?} -> {target:?} leads out of the artifact")));
         }
@@ -299,3 +315,6 @@ fn add_dir(zip: &mut ZipWriter<File>, root: &Path, rel: &mut Vec<OsString>) -> i
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

@@ -76,6 +76,11 @@ impl Sandbox {
     fn refused(&self, entries: &[E<'_>], why: &str) {
         let err = self.unpack(entries, Limits::default()).unwrap_err().to_string();
         assert!(err.contains(why), "{why:?} expected in {err:?}");
+        let links: Vec<_> = listing(&self.dest())
+            .into_iter()
+            .filter(|p| fs::symlink_metadata(p).unwrap().file_type().is_symlink())
+            .collect();
+        assert!(links.is_empty(), "a refused archive left links behind: {links:?}");
     }
 }
 
