@@ -263,6 +263,10 @@ fn make_links(dest: &Path, links: &[LinkEntry], made: &mut Vec<std::path::PathBu
 
 /// Packs the tree under `dir` into a new zip archive at `archive`.
 pub fn pack(dir: &Path, archive: &Path) -> io::Result<()> {
+    // The directory itself is not followed either (a command may have swapped it for a link).
+    if !fs::symlink_metadata(dir)?.file_type().is_dir() {
+        return Err(refused(format!("{} is no longer a directory (a link?)", dir.display())));
+    }
     let mut zip = ZipWriter::new(File::create(archive)?);
     add_dir(&mut zip, dir, &mut Vec::new())?;
     zip.finish().map_err(io::Error::other)?.sync_all()

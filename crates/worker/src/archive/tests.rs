@@ -274,6 +274,9 @@ fn packing_stores_inside_links_as_links_and_refuses_links_that_leave() {
         let err = pack(&out, &t.path().join(format!("{name}.zip"))).unwrap_err();
         assert!(err.to_string().contains("outside the output directory"), "{err}");
     }
+    symlink(t.path(), t.path().join("swapped")).unwrap();
+    let err = pack(&t.path().join("swapped"), &t.path().join("swapped.zip")).unwrap_err();
+    assert!(err.to_string().contains("no longer a directory"), "{err}");
     let out = t.path().join("out-fifo");
     fs::create_dir_all(&out).unwrap();
     assert!(std::process::Command::new("mkfifo").arg(out.join("pipe")).status().unwrap().success());
