@@ -826,3 +826,48 @@ fn a_command_past_the_command_timeout_fails_its_job() {
     assert!(process_ends(&s.path("bg.pid")));
     assert!(w.stop().success());
 }
+
+/// Issue 10 item 7: `--query-param` polls only the matching jobs, and
+/// `$CPJOBS_OUTPUT_VARIABLES_FILE` becomes the success's outputVariables.
+#[test]
+fn query_params_pick_jobs_and_output_variables_reach_the_execution() {
+    let s = Serve::start(&[]);
+    s.upload_source("run/src.zip", &[("input.txt", "payload")]);
+    let mut t = custom_type("Build", "Brancher", 1, 0);
+    t["configurationProperties"] = json!([
+        {"name": "Branch", "required": true, "key": true, "secret": false, "queryable": true, "type": "String"}
+    ]);
+    s.ok(CUSTOMER, "CreateCustomActionType", t);
+    for branch in ["main", "dev"] {
+        let mut run = custom_action("Run", "Build", "Brancher", "Src", None);
+        run["configuration"] = json!({"Branch": branch});
+        let p = pipeline(branch, vec![("Source", s3_source("run/src.zip", "Src")), ("Build", run)]);
+        s.ok(CUSTOMER, "CreatePipeline", p);
+    }
+    let dev = s.start_pipeline("dev");
+    let main = s.start_pipeline("main");
+    let mut w = s.worker(
+        CUSTOMER,
+        "w",
+        "category=Build,owner=Custom,provider=Brancher,version=1",
+        &["--query-param", "Branch=main"],
+        r#"printf 'Version=1.2.%s\nBranch=%s\n' 3 "$CPJOBS_CONFIG_Branch" > "$CPJOBS_OUTPUT_VARIABLES_FILE"; echo built"#,
+    );
+    s.wait_for("main", &main, "Succeeded");
+    let runs = s.ok(
+        CUSTOMER,
+        "ListActionExecutions",
+        json!({"pipelineName": "main", "filter": {"pipelineExecutionId": main}}),
+    );
+    let run = runs["actionExecutionDetails"].as_array().unwrap().iter().find(|a| a["actionName"] == "Run").unwrap();
+    assert_eq!(run["output"]["outputVariables"], json!({"Version": "1.2.3", "Branch": "main"}), "{run}");
+    assert!(w.stop().success());
+    // The dev job was never polled by this worker.
+    let e = s.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "dev", "pipelineExecutionId": dev}));
+    assert_eq!(e["pipelineExecution"]["status"], "InProgress", "{e}");
+    assert!(
+        !w.log_text().contains("\"job_id\"") || w.log_text().matches("job acknowledged").count() == 1,
+        "{}",
+        w.log_text()
+    );
+}

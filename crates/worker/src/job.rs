@@ -21,7 +21,7 @@ use crate::api::{JobApi, Owner, Polled};
 use crate::command::{self, Ended};
 use crate::s3::{JobCredentials, S3, S3Error};
 use crate::stop::Stop;
-use crate::{archive, env, rundir};
+use crate::{archive, env, rundir, variables};
 
 /// The model's limits on what a result carries.
 const SUMMARY_MAX: usize = 2048;
@@ -96,6 +96,15 @@ fn file_tail(path: &Path, max: u64) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// The start of a file the command wrote, at most `max` bytes of it: a
+/// command cannot make the worker read gigabytes; what is cut off is still
+/// long enough to be refused as too long.
+fn read_capped(path: &Path, max: u64) -> Option<String> {
+    let mut buf = Vec::new();
+    File::open(path).ok()?.take(max).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// The failure message: what happened, then the tail of stderr, within the model's limit.
 pub fn failure_message(what: &str, stderr: &str) -> String {
     let stderr = stderr.trim_end();
@@ -111,7 +120,7 @@ pub fn failure_message(what: &str, stderr: &str) -> String {
 /// The summary: the summary file if the command wrote one, else the last
 /// non-empty line of its stdout.
 pub fn summary(summary_file: &Path, stdout: &str) -> String {
-    let written = fs::read_to_string(summary_file).unwrap_or_default();
+    let written = read_capped(summary_file, 4 * SUMMARY_MAX as u64 + 8).unwrap_or_default();
     let text = if written.trim().is_empty() {
         stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("The command succeeded").trim().to_owned()
     } else {
@@ -203,8 +212,8 @@ pub fn handle(shared: &Shared, polled: Polled) {
     let outcome = work(&mut job, &run_id);
     let token = job.token.clone();
     let reported = match &outcome {
-        Outcome::Succeeded { details, continuation } => {
-            shared.api.succeed(&job.id, token.as_deref(), details.clone(), continuation.as_deref())
+        Outcome::Succeeded { details, continuation, variables } => {
+            shared.api.succeed(&job.id, token.as_deref(), details.clone(), continuation.as_deref(), variables.clone())
         }
         Outcome::Failed(message) => shared.api.fail(&job.id, token.as_deref(), message, &run_id),
     };
@@ -265,7 +274,7 @@ fn claim<'a>(shared: &'a Shared, polled: Polled) -> Option<Job<'a>> {
 }
 
 enum Outcome {
-    Succeeded { details: Value, continuation: Option<String> },
+    Succeeded { details: Value, continuation: Option<String>, variables: Option<Value> },
     Failed(String),
 }
 
@@ -331,6 +340,8 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     let summary_file = run_dir.join("summary");
     env.push(("CPJOBS_CONTINUATION_FILE".into(), continuation_file.display().to_string()));
     env.push(("CPJOBS_SUMMARY_FILE".into(), summary_file.display().to_string()));
+    let variables_file = run_dir.join("output-variables");
+    env.push(("CPJOBS_OUTPUT_VARIABLES_FILE".into(), variables_file.display().to_string()));
 
     let stdout_path = run_dir.join("stdout.log");
     let stderr_path = run_dir.join("stderr.log");
@@ -368,7 +379,8 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     }
     let stdout = file_tail(&stdout_path, 8192);
     let summary = summary(&summary_file, &stdout);
-    let continuation = fs::read_to_string(&continuation_file).unwrap_or_default().trim().to_owned();
+    let continuation =
+        read_capped(&continuation_file, 4 * CONTINUATION_MAX as u64 + 8).unwrap_or_default().trim().to_owned();
     if !continuation.is_empty() {
         if continuation.chars().count() > CONTINUATION_MAX {
             return Ok(Outcome::Failed(format!(
@@ -376,9 +388,25 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
             )));
         }
         // The action is not finished: outputs are uploaded by the run that finishes it.
+        if variables_file.exists() {
+            tracing::warn!(
+                "output variables are sent by the run that finishes the action, not with a continuation token: ignored"
+            );
+        }
         let details = json!({"summary": summary, "externalExecutionId": run_id});
-        return Ok(Outcome::Succeeded { details, continuation: Some(continuation) });
+        return Ok(Outcome::Succeeded { details, continuation: Some(continuation), variables: None });
     }
+    let variables = match read_capped(&variables_file, 4 * variables::OUTPUT_VARIABLES_MAX as u64) {
+        None => None,
+        Some(_) if job.shared.owner == Owner::ThirdParty => {
+            tracing::warn!("output variables are not sent: PutThirdPartyJobSuccessResult has no outputVariables");
+            None
+        }
+        Some(text) => match variables::parse_output_variables(&text) {
+            Ok(vars) => Some(Value::Object(vars)),
+            Err(e) => return Ok(Outcome::Failed(e)),
+        },
+    };
     for a in &outputs {
         let zip = downloads.join(format!("{}.zip", a.name));
         archive::pack(&outputs_dir.join(&a.name), &zip)
@@ -387,7 +415,7 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
             .map_err(|e| format!("uploading output artifact {} (s3://{}/{}) failed: {e}", a.name, a.bucket, a.key))?;
     }
     let details = json!({"summary": summary, "externalExecutionId": run_id, "percentComplete": 100});
-    Ok(Outcome::Succeeded { details, continuation: None })
+    Ok(Outcome::Succeeded { details, continuation: None, variables })
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod links;
 pub mod rundir;
 pub mod s3;
 pub mod stop;
+pub mod variables;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -43,7 +44,8 @@ const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=Thir
                      [--max-jobs N] [--endpoint-url URL] [--s3-endpoint-url URL] [--region R]
                      [--profile P] [--poll-interval SECS] [--refresh-margin SECS] [--work-dir DIR]
                      [--keep-run-dirs] [--max-input-bytes BYTES] [--max-input-entries N]
-                     [--shutdown-grace SECS] [--command-timeout SECS] [--log-format text|json]
+                     [--shutdown-grace SECS] [--command-timeout SECS] [--query-param KEY=VALUE]
+                     [--log-format text|json]
                      -- COMMAND [ARGS...]
 
   Runs COMMAND for each job of the action type. Credentials come from the AWS chain
@@ -54,7 +56,8 @@ const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=Thir
   job: CPJOBS_JOB_ID, CPJOBS_RUN_ID, CPJOBS_PIPELINE, CPJOBS_STAGE, CPJOBS_ACTION,
   CPJOBS_PIPELINE_EXECUTION_ID, CPJOBS_CONFIG_<KEY>, CPJOBS_INPUT_DIR_<NAME>,
   CPJOBS_OUTPUT_DIR_<NAME>, CPJOBS_CONTINUATION_TOKEN, CPJOBS_CONTINUATION_FILE,
-  CPJOBS_SUMMARY_FILE.
+  CPJOBS_SUMMARY_FILE, CPJOBS_OUTPUT_VARIABLES_FILE (a JSON object or KEY=VALUE lines:
+  the success's outputVariables, custom action types only).
 
   --max-jobs N              jobs run at once (default 1)
   --poll-interval SECS      wait after an empty poll, doubled up to 16 times it (default 1)
@@ -66,7 +69,9 @@ const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=Thir
   --max-input-entries N     and hold this many entries (default 200000)
   --shutdown-grace SECS     after SIGTERM/SIGINT, how long running commands may finish before their
                             process groups are killed (default 30); a second signal kills at once
-  --command-timeout SECS    a command running longer is killed and its job failed (default: none)";
+  --command-timeout SECS    a command running longer is killed and its job failed (default: none)
+  --query-param KEY=VALUE   PollForJobs' queryParam: only jobs whose queryable property KEY is VALUE
+                            (custom action types; at most one, as the API takes)";
 
 /// Validated `cpjobs worker` arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +104,8 @@ pub struct WorkerArgs {
     pub shutdown_grace: Duration,
     /// `--command-timeout`.
     pub command_timeout: Option<Duration>,
+    /// `--query-param`s: PollForJobs' `queryParam`.
+    pub query_param: serde_json::Map<String, Value>,
     /// `--log-format`: `Some(true)` for JSON.
     pub json_logs: Option<bool>,
     /// The command.
@@ -157,6 +164,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
         input_limits: archive::Limits::default(),
         shutdown_grace: Duration::from_secs(30),
         command_timeout: None,
+        query_param: serde_json::Map::new(),
         json_logs: None,
         command: Vec::new(),
     };
@@ -188,6 +196,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
             "--refresh-margin" => a.refresh_margin = seconds(name, &value()?)?,
             "--work-dir" => a.work_dir = PathBuf::from(value()?),
             "--keep-run-dirs" => a.keep_run_dirs = true,
+            "--query-param" => variables::add_query_param(&mut a.query_param, &value()?)?,
             "--shutdown-grace" => a.shutdown_grace = seconds(name, &value()?)?,
             "--command-timeout" => a.command_timeout = Some(seconds(name, &value()?)?),
             "--max-input-bytes" => a.input_limits.max_bytes = count(name, &value()?)?,
@@ -205,6 +214,9 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
     let (id, owner) = type_id.ok_or("--action-type-id is required")?;
     a.action_type_id = id;
     a.owner = owner;
+    if owner == Owner::ThirdParty && !a.query_param.is_empty() {
+        return Err("--query-param is for custom action types: PollForThirdPartyJobs takes no queryParam".into());
+    }
     if a.command.is_empty() {
         return Err("a command is required after --".into());
     }
@@ -290,7 +302,8 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
     };
     let session = Session::load(&globals).map_err(|e| e.stderr.trim().to_owned())?;
     let region = session.region().map_err(|e| e.stderr.trim().to_owned())?;
-    let api = JobApi::new(&session, &globals, args.owner, args.action_type_id.clone())?;
+    let mut api = JobApi::new(&session, &globals, args.owner, args.action_type_id.clone())?;
+    api.set_query_param(args.query_param.clone());
     // cpjobs serve answers S3 on its API port; against AWS, artifacts are at S3's own endpoint.
     let s3_base = args.s3_endpoint_url.clone().unwrap_or_else(|| {
         let default = cpjobs_cli::transport::endpoint::default_endpoint("codepipeline", &region);
@@ -477,6 +490,9 @@ mod tests {
         assert_eq!((b.shutdown_grace, b.command_timeout), (Duration::from_secs(2), Some(Duration::from_millis(1500))));
         assert!(err(&["--max-input-bytes", "lots"]).contains("whole number"));
         assert!(err(&["--shutdown-grace", "-1"]).contains("seconds"));
+        let third_party = ["--action-type-id", "category=B,owner=ThirdParty,provider=X,version=1"];
+        assert!(err(&[&third_party[..], &["--query-param", "K=v", "--", "x"]].concat()).contains("no queryParam"));
+        assert!(err(&["--query-param", "K=v", "--query-param", "L=w"]).contains("at most 1"));
     }
 
     #[test]
