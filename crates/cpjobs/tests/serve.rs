@@ -117,7 +117,27 @@ fn help_lists_every_command_and_option() {
     assert!(out.contains("--data-dir DIR"), "{out}");
     let (code, out, _) = cpjobs(&["worker", "--help"]);
     assert_eq!(code, Some(0));
-    assert!(out.contains("--action-type-id") && out.contains("--max-jobs"), "{out}");
+    for opt in [
+        "--action-type-id ID",
+        "--endpoint-url URL",
+        "--region R",
+        "--profile P",
+        "--max-jobs N",
+        "--poll-interval SECS",
+        "--refresh-margin SECS",
+        "--s3-endpoint-url URL",
+        "--work-dir DIR",
+        "--max-input-bytes BYTES",
+        "--max-input-entries N",
+        "--shutdown-grace SECS",
+        "--command-timeout SECS",
+        "--query-param KEY=VALUE",
+        "--keep-run-dirs",
+        "--log-format FMT",
+        "-h, --help",
+    ] {
+        assert!(out.lines().any(|l| l.trim_start().starts_with(opt)), "worker --help lacks {opt}: {out}");
+    }
 }
 
 #[test]

@@ -162,6 +162,13 @@ impl Serve {
         assert!(ok, "{out}");
     }
 
+    /// Uploads the file at `path` as `s3://SOURCES/<key>` with the customer's keys.
+    fn upload_file(&self, key: &str, path: &std::path::Path) {
+        let _ = self.customer_aws(&["s3", "mb", &format!("s3://{SOURCES}")]);
+        let (ok, out) = self.customer_aws(&["s3", "cp", path.to_str().unwrap(), &format!("s3://{SOURCES}/{key}")]);
+        assert!(ok, "{out}");
+    }
+
     fn wait_for(&self, pipeline: &str, id: &str, want: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -580,4 +587,283 @@ fn a_worker_for_an_action_type_it_may_not_poll_exits_with_the_reason() {
     };
     assert_eq!(status.code(), Some(1));
     assert!(w.log_text().contains("ActionTypeNotFoundException"), "{}", w.log_text());
+}
+
+/// The failure message of the latest run of `action`.
+fn error_message(s: &Serve, pipeline: &str, action: &str) -> String {
+    let state = s.action_state(pipeline, action);
+    state["latestExecution"]["errorDetails"]["message"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A pipeline `name`: S3 source `key` -> the custom `Run` action (Build/Runner) with output `Out`.
+fn runner_pipeline_on(s: &Serve, name: &str, key: &str) {
+    let run = custom_action("Run", "Build", "Runner", "Src", Some("Out"));
+    s.ok(CUSTOMER, "CreatePipeline", pipeline(name, vec![("Source", s3_source(key, "Src")), ("Build", run)]));
+}
+
+/// Every object of the artifact bucket, as the customer sees it, downloaded.
+fn artifact_bucket_contents(s: &Serve) -> Vec<u8> {
+    let dir = s.path("bucket-copy");
+    let (ok, out) = s.customer_aws(&["s3", "cp", "--recursive", &format!("s3://{BUCKET}/"), dir.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let mut all = Vec::new();
+    let mut todo = vec![dir];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+            } else {
+                all.extend(std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    all
+}
+
+/// Issue 8 item 1: an input artifact's links to host files, and a command's
+/// links out of its output directory, never bring a host file into an artifact.
+#[test]
+fn links_in_inputs_and_outputs_never_carry_host_files_into_artifacts() {
+    use std::io::Write;
+    let s = runner_service(&[]);
+    let secret = s.path("host-secret");
+    std::fs::write(&secret, "HOST-SECRET-CONTENT").unwrap();
+    let hostile = s.path("hostile.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&hostile).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("input.txt", options).unwrap();
+    zip.write_all(b"payload").unwrap();
+    zip.add_symlink("stolen", secret.to_str().unwrap(), options).unwrap();
+    zip.add_symlink("passwd", "../../../../../../../../../../etc/passwd", options).unwrap();
+    zip.finish().unwrap();
+    s.upload_file("hostile.zip", &hostile);
+    runner_pipeline_on(&s, "unpacked", "hostile.zip");
+    runner_pipeline(&s, "packed", false);
+    let mut w = s.worker(
+        CUSTOMER,
+        "w",
+        RUNNER,
+        &[],
+        r#"cp -a . "$CPJOBS_OUTPUT_DIR_Out"/; ln -s "$MARKS/host-secret" "$CPJOBS_OUTPUT_DIR_Out/leak"; echo copied"#,
+    );
+    let id = s.start_pipeline("unpacked");
+    s.wait_for("unpacked", &id, "Failed");
+    let message = error_message(&s, "unpacked", "Run");
+    assert!(
+        message.contains("unpacking input artifact Src failed") && message.contains("leads out of the artifact"),
+        "{message}"
+    );
+    let id = s.start_pipeline("packed");
+    s.wait_for("packed", &id, "Failed");
+    let message = error_message(&s, "packed", "Run");
+    assert!(
+        message.contains("packing output artifact Out failed") && message.contains("outside the output directory"),
+        "{message}"
+    );
+    assert!(w.stop().success());
+    let uploaded = artifact_bucket_contents(&s);
+    assert!(!String::from_utf8_lossy(&uploaded).contains("HOST-SECRET"), "a host file reached the artifact store");
+    let passwd = std::fs::read("/etc/passwd").unwrap();
+    assert!(!uploaded.windows(passwd.len().min(32)).any(|w| w == &passwd[..passwd.len().min(32)]));
+}
+
+/// Issue 8 items 2 and 4: the command gets none of the worker's AWS identity,
+/// a HOME without the worker's ~/.aws, and a private run directory.
+#[test]
+fn the_command_gets_no_worker_credentials_and_a_private_run_directory() {
+    let s = runner_service(&[]);
+    std::fs::create_dir_all(s.path("home/.aws")).unwrap();
+    std::fs::write(s.path("home/.aws/credentials"), "[default]\naws_access_key_id = AKIAFROMFILE\n").unwrap();
+    runner_pipeline(&s, "envcheck", false);
+    let id = s.start_pipeline("envcheck");
+    let mut w = s.worker(
+        CUSTOMER,
+        "w",
+        RUNNER,
+        &[],
+        r#"env > "$MARKS/command-env"; cat "$HOME/.aws/credentials" >> "$MARKS/command-env" 2>/dev/null
+           echo "home=$HOME run=$(stat -c %a ..) work=$(stat -c %a "$MARKS/w-runs")""#,
+    );
+    s.wait_for("envcheck", &id, "Succeeded");
+    assert!(w.stop().success());
+    let env = std::fs::read_to_string(s.path("command-env")).unwrap();
+    for leak in [CUSTOMER.1, CUSTOMER.2, "AKIAFROMFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        assert!(!env.contains(leak), "{leak} reached the command:\n{env}");
+    }
+    assert!(env.contains("CPJOBS_JOB_ID="), "{env}");
+    let summary = s.action_state("envcheck", "Run")["latestExecution"]["summary"].as_str().unwrap().to_owned();
+    let runs = s.path("w-runs");
+    assert!(summary.starts_with(&format!("home={}/run-", runs.display())), "{summary}");
+    assert!(summary.ends_with(" run=700 work=700"), "{summary}");
+}
+
+/// Issue 8 item 4: a work directory another user could reach is refused.
+#[test]
+fn a_work_directory_open_to_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = runner_service(&[]);
+    let runs = s.path("open-runs");
+    std::fs::create_dir(&runs).unwrap();
+    std::fs::set_permissions(&runs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut w = s.worker(CUSTOMER, "open", RUNNER, &[], "true");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = w.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the worker ran in an open directory: {}", w.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    assert!(w.log_text().contains("open to other users (mode 777)"), "{}", w.log_text());
+}
+
+/// Issue 8 item 3: an input over --max-input-bytes fails its job, and the
+/// worker goes on with the next one.
+#[test]
+fn an_input_over_the_size_limit_fails_its_job_and_the_worker_goes_on() {
+    let s = runner_service(&[]);
+    s.upload_source("big.zip", &[("big.txt", &"x".repeat(200_000))]);
+    runner_pipeline_on(&s, "big", "big.zip");
+    runner_pipeline(&s, "small", false);
+    let mut w =
+        s.worker(CUSTOMER, "w", RUNNER, &["--max-input-bytes", "100000"], r#"echo ok > "$CPJOBS_OUTPUT_DIR_Out/f""#);
+    let id = s.start_pipeline("big");
+    s.wait_for("big", &id, "Failed");
+    let message = error_message(&s, "big", "Run");
+    assert!(message.contains("more than --max-input-bytes (100000 bytes)"), "{message}");
+    // An object larger than the limit is cut off while it downloads.
+    let plain = s.path("plain.bin");
+    std::fs::write(&plain, (0..150_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<u8>>())
+        .unwrap();
+    s.upload_file("plain.bin", &plain);
+    runner_pipeline_on(&s, "plain", "plain.bin");
+    let id = s.start_pipeline("plain");
+    s.wait_for("plain", &id, "Failed");
+    let message = error_message(&s, "plain", "Run");
+    assert!(message.contains("the object is larger than --max-input-bytes (100000 bytes)"), "{message}");
+    let id = s.start_pipeline("small");
+    s.wait_for("small", &id, "Succeeded");
+    assert!(w.stop().success());
+}
+
+/// Reads the pid in `file` and waits (bounded) until that process is gone.
+fn process_ends(file: &std::path::Path) -> bool {
+    let pid = std::fs::read_to_string(file).unwrap().trim().to_owned();
+    (0..400).any(|_| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for init to reap it.
+        let alive = stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z') && !rest.is_empty());
+        if alive {
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        !alive
+    })
+}
+
+const STUBBORN: &str = r#"trap '' TERM INT; echo $$ > "$MARKS/cmd.pid"; sleep 100000 & echo $! > "$MARKS/bg.pid"
+                          touch "$MARKS/started"; wait; wait"#;
+
+fn wait_started(s: &Serve, w: &Worker) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !s.path("started").exists() {
+        assert!(Instant::now() < deadline, "the job never started: {}", w.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 14: a command that ignores SIGTERM cannot hold the worker past its
+/// grace period; its process group goes and its job fails with the reason.
+#[test]
+fn sigterm_kills_a_stubborn_command_after_the_grace_period() {
+    let s = runner_service(&[]);
+    runner_pipeline(&s, "stubborn", false);
+    let id = s.start_pipeline("stubborn");
+    let mut w = s.worker(CUSTOMER, "w", RUNNER, &["--shutdown-grace", "1"], STUBBORN);
+    wait_started(&s, &w);
+    let status = w.stop();
+    assert!(status.success(), "{status:?}: {}", w.log_text());
+    assert!(
+        process_ends(&s.path("cmd.pid")) && process_ends(&s.path("bg.pid")),
+        "the command's processes outlived the worker"
+    );
+    s.wait_for("stubborn", &id, "Failed");
+    let message = error_message(&s, "stubborn", "Run");
+    assert!(message.starts_with("The worker was stopped before the command finished"), "{message}");
+}
+
+/// Issue 14: a second signal stops at once, whatever the grace period.
+#[test]
+fn a_second_signal_stops_at_once() {
+    let s = runner_service(&[]);
+    runner_pipeline(&s, "twice", false);
+    let id = s.start_pipeline("twice");
+    let mut w = s.worker(CUSTOMER, "w", RUNNER, &["--shutdown-grace", "100000"], STUBBORN);
+    wait_started(&s, &w);
+    Command::new("kill").args(["-TERM", &w.child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !w.log_text().contains("grace period") {
+        assert!(Instant::now() < deadline, "{}", w.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(w.child.try_wait().unwrap().is_none(), "the first signal waits for the command");
+    let status = w.stop(); // the second signal
+    assert!(status.success(), "{status:?}: {}", w.log_text());
+    assert!(process_ends(&s.path("cmd.pid")) && process_ends(&s.path("bg.pid")));
+    s.wait_for("twice", &id, "Failed");
+}
+
+/// Issue 14: `--command-timeout` fails a job whose command runs too long.
+#[test]
+fn a_command_past_the_command_timeout_fails_its_job() {
+    let s = runner_service(&[]);
+    runner_pipeline(&s, "slowpoke", false);
+    let id = s.start_pipeline("slowpoke");
+    let mut w = s.worker(CUSTOMER, "w", RUNNER, &["--command-timeout", "0.5"], STUBBORN);
+    s.wait_for("slowpoke", &id, "Failed");
+    let message = error_message(&s, "slowpoke", "Run");
+    assert!(message.starts_with("The command ran longer than the worker's --command-timeout (0.5 s)"), "{message}");
+    assert!(process_ends(&s.path("bg.pid")));
+    assert!(w.stop().success());
+}
+
+/// Issue 10 item 7: `--query-param` polls only the matching jobs, and
+/// `$CPJOBS_OUTPUT_VARIABLES_FILE` becomes the success's outputVariables.
+#[test]
+fn query_params_pick_jobs_and_output_variables_reach_the_execution() {
+    let s = Serve::start(&[]);
+    s.upload_source("run/src.zip", &[("input.txt", "payload")]);
+    let mut t = custom_type("Build", "Brancher", 1, 0);
+    t["configurationProperties"] = json!([
+        {"name": "Branch", "required": true, "key": true, "secret": false, "queryable": true, "type": "String"}
+    ]);
+    s.ok(CUSTOMER, "CreateCustomActionType", t);
+    for branch in ["main", "dev"] {
+        let mut run = custom_action("Run", "Build", "Brancher", "Src", None);
+        run["configuration"] = json!({"Branch": branch});
+        let p = pipeline(branch, vec![("Source", s3_source("run/src.zip", "Src")), ("Build", run)]);
+        s.ok(CUSTOMER, "CreatePipeline", p);
+    }
+    let dev = s.start_pipeline("dev");
+    let main = s.start_pipeline("main");
+    let mut w = s.worker(
+        CUSTOMER,
+        "w",
+        "category=Build,owner=Custom,provider=Brancher,version=1",
+        &["--query-param", "Branch=main"],
+        r#"printf 'Version=1.2.%s\nBranch=%s\n' 3 "$CPJOBS_CONFIG_Branch" > "$CPJOBS_OUTPUT_VARIABLES_FILE"; echo built"#,
+    );
+    s.wait_for("main", &main, "Succeeded");
+    let runs = s.ok(
+        CUSTOMER,
+        "ListActionExecutions",
+        json!({"pipelineName": "main", "filter": {"pipelineExecutionId": main}}),
+    );
+    let run = runs["actionExecutionDetails"].as_array().unwrap().iter().find(|a| a["actionName"] == "Run").unwrap();
+    assert_eq!(run["output"]["outputVariables"], json!({"Version": "1.2.3", "Branch": "main"}), "{run}");
+    assert!(w.stop().success());
+    // The dev job was never polled by this worker.
+    let e = s.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "dev", "pipelineExecutionId": dev}));
+    assert_eq!(e["pipelineExecution"]["status"], "InProgress", "{e}");
+    assert_eq!(w.log_text().matches("job acknowledged").count(), 1, "{}", w.log_text());
 }

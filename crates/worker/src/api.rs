@@ -58,6 +58,7 @@ pub struct JobApi {
     extension: Client,
     owner: Owner,
     action_type_id: Value,
+    query_param: serde_json::Map<String, Value>,
     tokens: Mutex<HashMap<String, String>>,
 }
 
@@ -86,7 +87,19 @@ impl JobApi {
         let meta = &cpjobs_model::ServiceModel::codepipeline().metadata;
         let extension = Client::for_service(session, globals, &meta.endpoint_prefix, CPJOBS_PREFIX, &meta.service_id)
             .map_err(err)?;
-        Ok(JobApi { client, extension, owner, action_type_id, tokens: Mutex::new(HashMap::new()) })
+        Ok(JobApi {
+            client,
+            extension,
+            owner,
+            action_type_id,
+            query_param: serde_json::Map::new(),
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// PollForJobs' `queryParam` (empty: none sent).
+    pub fn set_query_param(&mut self, query_param: serde_json::Map<String, Value>) {
+        self.query_param = query_param;
     }
 
     /// The URL the API is called at.
@@ -105,7 +118,10 @@ impl JobApi {
 
     /// Polls for up to `max` jobs.
     pub fn poll(&self, max: usize) -> Result<Vec<Polled>, ApiFailure> {
-        let body = json!({"actionTypeId": self.action_type_id, "maxBatchSize": max.clamp(1, 100)});
+        let mut body = json!({"actionTypeId": self.action_type_id, "maxBatchSize": max.clamp(1, 100)});
+        if self.owner == Owner::Custom && !self.query_param.is_empty() {
+            body["queryParam"] = Value::Object(self.query_param.clone());
+        }
         let op = match self.owner {
             Owner::ThirdParty => "PollForThirdPartyJobs",
             Owner::Custom => "PollForJobs",
@@ -194,8 +210,13 @@ impl JobApi {
         client_token: Option<&str>,
         details: Value,
         continuation: Option<&str>,
+        output_variables: Option<Value>,
     ) -> Result<(), ApiFailure> {
         let mut body = json!({"jobId": job_id, "executionDetails": details});
+        // Only PutJobSuccessResult has outputVariables (the caller leaves them out for third-party jobs).
+        if let Some(v) = output_variables {
+            body["outputVariables"] = v;
+        }
         if let Some(c) = continuation {
             body["continuationToken"] = json!(c);
         }

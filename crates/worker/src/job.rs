@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::api::{JobApi, Owner, Polled};
-use crate::archive;
+use crate::command::{self, Ended};
 use crate::s3::{JobCredentials, S3, S3Error};
+use crate::stop::Stop;
+use crate::{archive, env, rundir, variables};
 
 /// The model's limits on what a result carries.
 const SUMMARY_MAX: usize = 2048;
@@ -39,6 +41,10 @@ pub struct Settings {
     pub refresh_margin: Duration,
     /// Keep run directories after the job (for debugging).
     pub keep_run_dirs: bool,
+    /// What a job's inputs may unpack to.
+    pub input_limits: archive::Limits,
+    /// `--command-timeout`: a command running longer is killed and its job failed.
+    pub command_timeout: Option<Duration>,
 }
 
 /// What every job thread shares.
@@ -52,6 +58,8 @@ pub struct Shared {
     pub settings: Settings,
     /// Which kind of action type.
     pub owner: Owner,
+    /// Whether the worker is stopping, and whether commands must be killed.
+    pub stop: Stop,
 }
 
 /// A fresh id for one run of the command (the job's `externalExecutionId`).
@@ -88,6 +96,15 @@ fn file_tail(path: &Path, max: u64) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// The start of a file the command wrote, at most `max` bytes of it: a
+/// command cannot make the worker read gigabytes; what is cut off is still
+/// long enough to be refused as too long.
+fn read_capped(path: &Path, max: u64) -> Option<String> {
+    let mut buf = Vec::new();
+    File::open(path).ok()?.take(max).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// The failure message: what happened, then the tail of stderr, within the model's limit.
 pub fn failure_message(what: &str, stderr: &str) -> String {
     let stderr = stderr.trim_end();
@@ -103,13 +120,18 @@ pub fn failure_message(what: &str, stderr: &str) -> String {
 /// The summary: the summary file if the command wrote one, else the last
 /// non-empty line of its stdout.
 pub fn summary(summary_file: &Path, stdout: &str) -> String {
-    let written = fs::read_to_string(summary_file).unwrap_or_default();
+    let written = read_capped(summary_file, 4 * SUMMARY_MAX as u64 + 8).unwrap_or_default();
     let text = if written.trim().is_empty() {
         stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("The command succeeded").trim().to_owned()
     } else {
         written.trim().to_owned()
     };
     head(&text, SUMMARY_MAX)
+}
+
+/// The model's artifact name pattern, `[a-zA-Z0-9_\-]+`, at most 100 characters.
+fn valid_artifact_name(name: &str) -> bool {
+    (1..=100).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// An artifact of job data: name, bucket, key.
@@ -190,8 +212,8 @@ pub fn handle(shared: &Shared, polled: Polled) {
     let outcome = work(&mut job, &run_id);
     let token = job.token.clone();
     let reported = match &outcome {
-        Outcome::Succeeded { details, continuation } => {
-            shared.api.succeed(&job.id, token.as_deref(), details.clone(), continuation.as_deref())
+        Outcome::Succeeded { details, continuation, variables } => {
+            shared.api.succeed(&job.id, token.as_deref(), details.clone(), continuation.as_deref(), variables.clone())
         }
         Outcome::Failed(message) => shared.api.fail(&job.id, token.as_deref(), message, &run_id),
     };
@@ -252,7 +274,7 @@ fn claim<'a>(shared: &'a Shared, polled: Polled) -> Option<Job<'a>> {
 }
 
 enum Outcome {
-    Succeeded { details: Value, continuation: Option<String> },
+    Succeeded { details: Value, continuation: Option<String>, variables: Option<Value> },
     Failed(String),
 }
 
@@ -269,19 +291,26 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     let work = run_dir.join("work");
     let outputs_dir = run_dir.join("outputs");
     let downloads = run_dir.join("downloads");
-    for d in [&work, &outputs_dir, &downloads] {
+    let (home, tmp) = (run_dir.join("home"), run_dir.join("tmp"));
+    rundir::new_run_dir(&run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+    for d in [&work, &outputs_dir, &downloads, &home, &tmp] {
         fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
     let inputs = artifacts(&job.data, "inputArtifacts");
     let outputs = artifacts(&job.data, "outputArtifacts");
+    // Artifact names become directory names: the model's pattern, checked here, keeps them one plain step.
+    if let Some(a) = inputs.iter().chain(&outputs).find(|a| !valid_artifact_name(&a.name)) {
+        return Err(format!("the artifact name {:?} is not a valid artifact name", a.name));
+    }
     let mut env: Vec<(String, String)> = Vec::new();
+    let mut budget = archive::Budget::new(settings.input_limits);
     for (i, a) in inputs.iter().enumerate() {
         let zip = downloads.join(format!("input-{i}"));
-        job.with_s3(|s3, c| s3.get(c, &a.bucket, &a.key, &zip))
+        job.with_s3(|s3, c| s3.get(c, &a.bucket, &a.key, &zip, settings.input_limits.max_bytes))
             .map_err(|e| format!("downloading input artifact {} (s3://{}/{}) failed: {e}", a.name, a.bucket, a.key))?;
         // One input is the working directory itself; several get a directory each.
         let dest = if inputs.len() == 1 { work.clone() } else { work.join("inputs").join(&a.name) };
-        archive::unpack(&zip, &dest, &a.name)
+        archive::unpack(&zip, &dest, &a.name, &mut budget)
             .map_err(|e| format!("unpacking input artifact {} failed: {e}", a.name))?;
         env.push((format!("CPJOBS_INPUT_DIR_{}", env_name(&a.name)), dest.display().to_string()));
     }
@@ -311,6 +340,8 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     let summary_file = run_dir.join("summary");
     env.push(("CPJOBS_CONTINUATION_FILE".into(), continuation_file.display().to_string()));
     env.push(("CPJOBS_SUMMARY_FILE".into(), summary_file.display().to_string()));
+    let variables_file = run_dir.join("output-variables");
+    env.push(("CPJOBS_OUTPUT_VARIABLES_FILE".into(), variables_file.display().to_string()));
 
     let stdout_path = run_dir.join("stdout.log");
     let stderr_path = run_dir.join("stderr.log");
@@ -318,17 +349,27 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     let mut cmd = Command::new(&settings.command[0]);
     cmd.args(&settings.command[1..])
         .current_dir(&work)
-        .envs(env)
+        .env_clear()
+        .envs(env::command_env(std::env::vars_os(), &home, &tmp, env))
         .stdin(Stdio::null())
         .stdout(open(&stdout_path)?)
         .stderr(open(&stderr_path)?);
-    // Its own process group: a ctrl-c meant for the worker (which then
-    // finishes its jobs) does not kill the command.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     tracing::info!(command = ?settings.command, inputs = inputs.len(), outputs = outputs.len(), "running the command");
-    let status = cmd.status().map_err(|e| format!("cannot run {:?}: {e}", settings.command[0]))?;
+    let ended = command::run(&mut cmd, &job.shared.stop, settings.command_timeout)
+        .map_err(|e| format!("cannot run {:?}: {e}", settings.command[0]))?;
     let stderr = file_tail(&stderr_path, 8192);
+    let status = match ended {
+        Ended::Exited(status) => status,
+        Ended::TimedOut => {
+            let secs = settings.command_timeout.unwrap_or_default().as_secs_f64();
+            let what = format!("The command ran longer than the worker's --command-timeout ({secs} s) and was killed");
+            return Ok(Outcome::Failed(failure_message(&what, &stderr)));
+        }
+        Ended::Stopped => {
+            let what = "The worker was stopped before the command finished; the command was killed";
+            return Ok(Outcome::Failed(failure_message(what, &stderr)));
+        }
+    };
     if !status.success() {
         let what = match status.code() {
             Some(code) => format!("The command exited with code {code}"),
@@ -338,7 +379,8 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
     }
     let stdout = file_tail(&stdout_path, 8192);
     let summary = summary(&summary_file, &stdout);
-    let continuation = fs::read_to_string(&continuation_file).unwrap_or_default().trim().to_owned();
+    let continuation =
+        read_capped(&continuation_file, 4 * CONTINUATION_MAX as u64 + 8).unwrap_or_default().trim().to_owned();
     if !continuation.is_empty() {
         if continuation.chars().count() > CONTINUATION_MAX {
             return Ok(Outcome::Failed(format!(
@@ -346,9 +388,25 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
             )));
         }
         // The action is not finished: outputs are uploaded by the run that finishes it.
+        if variables_file.exists() {
+            tracing::warn!(
+                "output variables are sent by the run that finishes the action, not with a continuation token: ignored"
+            );
+        }
         let details = json!({"summary": summary, "externalExecutionId": run_id});
-        return Ok(Outcome::Succeeded { details, continuation: Some(continuation) });
+        return Ok(Outcome::Succeeded { details, continuation: Some(continuation), variables: None });
     }
+    let variables = match read_capped(&variables_file, 4 * variables::OUTPUT_VARIABLES_MAX as u64) {
+        None => None,
+        Some(_) if job.shared.owner == Owner::ThirdParty => {
+            tracing::warn!("output variables are not sent: PutThirdPartyJobSuccessResult has no outputVariables");
+            None
+        }
+        Some(text) => match variables::parse_output_variables(&text) {
+            Ok(vars) => Some(Value::Object(vars)),
+            Err(e) => return Ok(Outcome::Failed(e)),
+        },
+    };
     for a in &outputs {
         let zip = downloads.join(format!("{}.zip", a.name));
         archive::pack(&outputs_dir.join(&a.name), &zip)
@@ -357,7 +415,7 @@ fn try_work(job: &mut Job<'_>, run_id: &str) -> Result<Outcome, String> {
             .map_err(|e| format!("uploading output artifact {} (s3://{}/{}) failed: {e}", a.name, a.bucket, a.key))?;
     }
     let details = json!({"summary": summary, "externalExecutionId": run_id, "percentComplete": 100});
-    Ok(Outcome::Succeeded { details, continuation: None })
+    Ok(Outcome::Succeeded { details, continuation: None, variables })
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! claims each job (third-party: the client token from
 //! `Cpjobs_20261129.ListThirdPartyClients`, cached), runs up to `--max-jobs`
 //! of them at once, each on its own thread (see [`job`]), and on SIGTERM or
-//! ctrl-c stops polling, finishes the jobs it holds, and exits 0.
+//! ctrl-c stops polling and gives running commands a grace period before it
+//! kills them (see [`stop`]).
 //!
 //! The run directory of a job (under `--work-dir`, removed afterwards):
 //!
@@ -16,13 +17,18 @@
 
 pub mod api;
 pub mod archive;
+pub mod command;
+pub mod env;
 pub mod job;
+pub mod links;
+pub mod rundir;
 pub mod s3;
+pub mod stop;
+pub mod variables;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -32,24 +38,47 @@ use serde_json::{Value, json};
 
 use api::{JobApi, Owner};
 use job::{Settings, Shared};
+use stop::Stop;
 
 const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=ThirdParty|Custom,provider=P,version=V
                      [--max-jobs N] [--endpoint-url URL] [--s3-endpoint-url URL] [--region R]
                      [--profile P] [--poll-interval SECS] [--refresh-margin SECS] [--work-dir DIR]
-                     [--keep-run-dirs] [--log-format text|json] -- COMMAND [ARGS...]
+                     [--keep-run-dirs] [--max-input-bytes BYTES] [--max-input-entries N]
+                     [--shutdown-grace SECS] [--command-timeout SECS] [--query-param KEY=VALUE]
+                     [--log-format text|json]
+                     -- COMMAND [ARGS...]
 
   Runs COMMAND for each job of the action type. Credentials come from the AWS chain
   (environment, --profile, config and credentials files). The command runs in a fresh
-  directory holding its input artifact (several: inputs/<Name>/), with the job in its
-  environment: CPJOBS_JOB_ID, CPJOBS_PIPELINE, CPJOBS_STAGE, CPJOBS_ACTION,
-  CPJOBS_CONFIG_<KEY>, CPJOBS_INPUT_DIR_<NAME>, CPJOBS_OUTPUT_DIR_<NAME>,
-  CPJOBS_CONTINUATION_TOKEN, CPJOBS_CONTINUATION_FILE, CPJOBS_SUMMARY_FILE.
+  private directory holding its input artifact (several: inputs/<Name>/), with the
+  worker's environment minus every AWS_* variable but AWS_REGION and AWS_DEFAULT_REGION
+  (and minus the worker's CPJOBS_*), HOME and TMPDIR inside its run directory, and the
+  job: CPJOBS_JOB_ID, CPJOBS_RUN_ID, CPJOBS_PIPELINE, CPJOBS_STAGE, CPJOBS_ACTION,
+  CPJOBS_PIPELINE_EXECUTION_ID, CPJOBS_CONFIG_<KEY>, CPJOBS_INPUT_DIR_<NAME>,
+  CPJOBS_OUTPUT_DIR_<NAME>, CPJOBS_CONTINUATION_TOKEN, CPJOBS_CONTINUATION_FILE,
+  CPJOBS_SUMMARY_FILE, CPJOBS_OUTPUT_VARIABLES_FILE (a JSON object or KEY=VALUE lines:
+  the success's outputVariables, custom action types only).
 
-  --max-jobs N          jobs run at once (default 1)
-  --poll-interval SECS  wait after an empty poll, doubled up to 16 times it (default 1)
-  --refresh-margin SECS refresh job credentials this long before their 15 minutes end (default 120)
-  --s3-endpoint-url URL the artifact store (default: the --endpoint-url, which cpjobs serve shares)
-  --work-dir DIR        where run directories are made (default: the system's temp dir)";
+  --action-type-id ID       the action type to serve: category=..,owner=..,provider=..,version=.. (required)
+  --endpoint-url URL        the CodePipeline endpoint (default: AWS_ENDPOINT_URL, the profile's, else AWS's)
+  --region R                signing region (default: AWS_DEFAULT_REGION or the profile's)
+  --profile P               the profile of the AWS config and credentials files
+  --max-jobs N              jobs run at once (default 1)
+  --poll-interval SECS      wait after an empty poll, doubled up to 16 times it (default 1)
+  --refresh-margin SECS     refresh job credentials this long before their 15 minutes end (default 120)
+  --s3-endpoint-url URL     the artifact store (default: the --endpoint-url, which cpjobs serve shares)
+  --work-dir DIR            where run directories are made, mode 0700, refused if another user's or
+                            open to others (default: <temp dir>/cpjobs-worker-<uid>)
+  --max-input-bytes BYTES   a job's inputs may unpack to this much (default 4294967296, 4 GiB)
+  --max-input-entries N     and hold this many entries (default 200000)
+  --shutdown-grace SECS     after SIGTERM/SIGINT, how long running commands may finish before their
+                            process groups are killed (default 30); a second signal kills at once
+  --command-timeout SECS    a command running longer is killed and its job failed (default: none)
+  --query-param KEY=VALUE   PollForJobs' queryParam: only jobs whose queryable property KEY is VALUE
+                            (custom action types; at most one, as the API takes)
+  --keep-run-dirs           keep each job's run directory afterwards (for debugging)
+  --log-format FMT          text (default on a terminal) or json (default otherwise); RUST_LOG sets the level
+  -h, --help                this text";
 
 /// Validated `cpjobs worker` arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +105,14 @@ pub struct WorkerArgs {
     pub work_dir: PathBuf,
     /// Keep run directories.
     pub keep_run_dirs: bool,
+    /// `--max-input-bytes`, `--max-input-entries`.
+    pub input_limits: archive::Limits,
+    /// `--shutdown-grace`: how long running commands may finish after a stop signal.
+    pub shutdown_grace: Duration,
+    /// `--command-timeout`.
+    pub command_timeout: Option<Duration>,
+    /// `--query-param`s: PollForJobs' `queryParam`.
+    pub query_param: serde_json::Map<String, Value>,
     /// `--log-format`: `Some(true)` for JSON.
     pub json_logs: Option<bool>,
     /// The command.
@@ -87,6 +124,10 @@ fn seconds(name: &str, v: &str) -> Result<Duration, String> {
         Ok(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!("{name} must be a number of seconds, not {v:?}")),
     }
+}
+
+fn count(name: &str, v: &str) -> Result<u64, String> {
+    v.parse::<u64>().map_err(|_| format!("{name} must be a whole number, not {v:?}"))
 }
 
 /// Parses `category=..,owner=..,provider=..,version=..`.
@@ -125,8 +166,12 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
         profile: None,
         poll_interval: Duration::from_secs(1),
         refresh_margin: Duration::from_secs(120),
-        work_dir: std::env::temp_dir().join("cpjobs-worker"),
+        work_dir: rundir::default_work_dir(),
         keep_run_dirs: false,
+        input_limits: archive::Limits::default(),
+        shutdown_grace: Duration::from_secs(30),
+        command_timeout: None,
+        query_param: serde_json::Map::new(),
         json_logs: None,
         command: Vec::new(),
     };
@@ -158,6 +203,11 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
             "--refresh-margin" => a.refresh_margin = seconds(name, &value()?)?,
             "--work-dir" => a.work_dir = PathBuf::from(value()?),
             "--keep-run-dirs" => a.keep_run_dirs = true,
+            "--query-param" => variables::add_query_param(&mut a.query_param, &value()?)?,
+            "--shutdown-grace" => a.shutdown_grace = seconds(name, &value()?)?,
+            "--command-timeout" => a.command_timeout = Some(seconds(name, &value()?)?),
+            "--max-input-bytes" => a.input_limits.max_bytes = count(name, &value()?)?,
+            "--max-input-entries" => a.input_limits.max_entries = count(name, &value()?)?,
             "--log-format" => {
                 a.json_logs = Some(match value()?.as_str() {
                     "json" => true,
@@ -171,6 +221,9 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
     let (id, owner) = type_id.ok_or("--action-type-id is required")?;
     a.action_type_id = id;
     a.owner = owner;
+    if owner == Owner::ThirdParty && !a.query_param.is_empty() {
+        return Err("--query-param is for custom action types: PollForThirdPartyJobs takes no queryParam".into());
+    }
     if a.command.is_empty() {
         return Err("a command is required after --".into());
     }
@@ -256,7 +309,8 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
     };
     let session = Session::load(&globals).map_err(|e| e.stderr.trim().to_owned())?;
     let region = session.region().map_err(|e| e.stderr.trim().to_owned())?;
-    let api = JobApi::new(&session, &globals, args.owner, args.action_type_id.clone())?;
+    let mut api = JobApi::new(&session, &globals, args.owner, args.action_type_id.clone())?;
+    api.set_query_param(args.query_param.clone());
     // cpjobs serve answers S3 on its API port; against AWS, artifacts are at S3's own endpoint.
     let s3_base = args.s3_endpoint_url.clone().unwrap_or_else(|| {
         let default = cpjobs_cli::transport::endpoint::default_endpoint("codepipeline", &region);
@@ -266,7 +320,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             api.url().to_owned()
         }
     });
-    std::fs::create_dir_all(&args.work_dir).map_err(|e| format!("cannot create {}: {e}", args.work_dir.display()))?;
+    rundir::private_work_dir(&args.work_dir)?;
     let shared = Arc::new(Shared {
         api,
         s3: s3::S3::new(&s3_base, &region),
@@ -276,13 +330,22 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             credentials_lifetime: Duration::from_secs(15 * 60),
             refresh_margin: args.refresh_margin,
             keep_run_dirs: args.keep_run_dirs,
+            input_limits: args.input_limits,
+            command_timeout: args.command_timeout,
         },
         owner: args.owner,
+        stop: Stop::new(args.shutdown_grace),
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
-    }
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+        .map_err(|e| format!("cannot handle signals: {e}"))?;
+    let on_signal = shared.clone();
+    // Lives as long as the process: every signal, the first and any later one, counts.
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            on_signal.stop.signal();
+        }
+    });
+    let stop = &shared.stop;
     tracing::info!(
         action_type = %args.action_type_id,
         endpoint = %shared.api.url(),
@@ -298,7 +361,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
     // Waits up to `d`, returning early when a job ends or a signal stops the worker.
     let pause = |d: Duration, running: &mut usize| {
         let until = Instant::now() + d;
-        while !stop.load(Ordering::SeqCst) {
+        while !stop.stopping() {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
@@ -309,7 +372,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             }
         }
     };
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.stopping() {
         while done_rx.try_recv().is_ok() {
             running -= 1;
         }
@@ -335,6 +398,7 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
                 // Waiting would not change the answer: the action type or the credentials are wrong.
                 tracing::error!(error = %e, "poll refused; stopping");
                 fatal = Some(e.message);
+                stop.signal();
                 break;
             }
             Err(e) => {
@@ -343,13 +407,25 @@ fn serve(args: &WorkerArgs) -> Result<(), String> {
             }
         }
     }
-    tracing::info!(running, "stopping: no more polls; finishing the jobs held");
-    for t in threads {
-        let _ = t.join();
+    tracing::info!(running, "no more polls; waiting for the jobs held");
+    // Bounded: once commands are killed, their jobs get this long to report failure.
+    loop {
+        threads.retain(|t| !t.is_finished());
+        if threads.is_empty() {
+            break;
+        }
+        if stop.killing_since().is_some_and(|t| t.elapsed() >= REPORT_AFTER_KILL) {
+            tracing::warn!(jobs = threads.len(), "exiting before every held job reported its result");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
     tracing::info!("stopped");
     fatal.map_or(Ok(()), Err)
 }
+
+/// How long jobs whose commands were killed at shutdown may take to report their failure.
+const REPORT_AFTER_KILL: Duration = Duration::from_secs(10);
 
 /// Poll answers that no retry can change: the worker stops (after the jobs it holds).
 const FATAL_POLL_ERRORS: &[&str] = &[
@@ -398,6 +474,32 @@ mod tests {
         assert!(err(&["--action-type-id", "category=B,owner=Custom,provider=X,version=1"]).contains("command"));
         assert!(err(&["--max-jobs", "0"]).contains("1 to 100"));
         assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
+        assert_eq!(
+            (a.input_limits, a.shutdown_grace, a.command_timeout),
+            (archive::Limits::default(), Duration::from_secs(30), None)
+        );
+        let b = parse_args(&args(&[
+            "--action-type-id",
+            "category=Build,owner=Custom,provider=X,version=1",
+            "--max-input-bytes",
+            "10",
+            "--max-input-entries=3",
+            "--shutdown-grace",
+            "2",
+            "--command-timeout",
+            "1.5",
+            "--",
+            "x",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.input_limits, archive::Limits { max_bytes: 10, max_entries: 3 });
+        assert_eq!((b.shutdown_grace, b.command_timeout), (Duration::from_secs(2), Some(Duration::from_millis(1500))));
+        assert!(err(&["--max-input-bytes", "lots"]).contains("whole number"));
+        assert!(err(&["--shutdown-grace", "-1"]).contains("seconds"));
+        let third_party = ["--action-type-id", "category=B,owner=ThirdParty,provider=X,version=1"];
+        assert!(err(&[&third_party[..], &["--query-param", "K=v", "--", "x"]].concat()).contains("no queryParam"));
+        assert!(err(&["--query-param", "K=v", "--query-param", "L=w"]).contains("at most 1"));
     }
 
     #[test]

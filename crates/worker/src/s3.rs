@@ -201,7 +201,8 @@ impl S3 {
     }
 
     /// Downloads `bucket/key` into the file `dest`.
-    pub fn get(&self, creds: &JobCredentials, bucket: &str, key: &str, dest: &Path) -> Result<u64, S3Error> {
+    /// More than `max` bytes is refused: an input must not fill the disk before it is unpacked.
+    pub fn get(&self, creds: &JobCredentials, bucket: &str, key: &str, dest: &Path, max: u64) -> Result<u64, S3Error> {
         let url = self.url(bucket, key);
         let mut req = self.agent.get(&url);
         for (k, v) in self.signed_headers("GET", &url, &sha256_hex(b""), creds)? {
@@ -212,8 +213,11 @@ impl S3 {
             return Err(Self::refused(resp));
         }
         let mut out = File::create(dest).map_err(|e| S3Error::Transport(format!("{}: {e}", dest.display())))?;
-        let n = io::copy(&mut resp.into_body().into_reader(), &mut out)
+        let n = io::copy(&mut resp.into_body().into_reader().take(max.saturating_add(1)), &mut out)
             .map_err(|e| S3Error::Transport(format!("GET {url}: {e}")))?;
+        if n > max {
+            return Err(S3Error::Transport(format!("the object is larger than --max-input-bytes ({max} bytes)")));
+        }
         out.sync_all().map_err(|e| S3Error::Transport(format!("{}: {e}", dest.display())))?;
         Ok(n)
     }
