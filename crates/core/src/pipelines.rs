@@ -358,11 +358,19 @@ pub(crate) fn load(tx: &mut dyn Tx, account: &str, name: &str) -> Res<PipelineRo
     tx.get_pipeline(account, name)?.ok_or_else(|| not_found(name))
 }
 
+/// What a pipeline's creation or update reaches beyond the store: its
+/// artifact bucket, and the seal of its actions' client tokens.
+pub(crate) struct Outside<'a> {
+    /// Creates (or refuses) the pipeline's artifact bucket.
+    pub(crate) artifacts: &'a dyn ArtifactLocations,
+    /// Seals the client tokens of its third-party actions.
+    pub(crate) tokens: &'a TokenSeal,
+}
+
 /// `CreatePipeline`.
 pub(crate) fn create(
     tx: &mut dyn Tx,
-    artifacts: &dyn ArtifactLocations,
-    tokens: &TokenSeal,
+    Outside { artifacts, tokens }: Outside<'_>,
     caller: &Caller,
     input: &Value,
     region: &str,
@@ -443,8 +451,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str)
 /// `UpdatePipeline`: the version in the input is ignored; the stored version is bumped.
 pub(crate) fn update(
     tx: &mut dyn Tx,
-    artifacts: &dyn ArtifactLocations,
-    tokens: &TokenSeal,
+    Outside { artifacts, tokens }: Outside<'_>,
     caller: &Caller,
     input: &Value,
     region: &str,

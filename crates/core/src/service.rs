@@ -209,6 +209,11 @@ impl<S: Store> Service<S> {
         self.txn("OutputsWritable", false, &mut |tx| jobs::accepts_outputs(tx, job_id, now))
     }
 
+    /// The artifact bucket hook and the token seal, for pipeline writes.
+    fn outside(&self) -> pipelines::Outside<'_> {
+        pipelines::Outside { artifacts: self.artifacts.as_ref(), tokens: &self.env.tokens }
+    }
+
     /// Makes sure the artifact bucket of the pipeline `input[name_field]` names still
     /// belongs to the caller's account before an execution makes jobs that write there:
     /// a bucket deleted and re-created by another account refuses the operation (the
@@ -426,11 +431,11 @@ impl<S: Store> Api for Service<S> {
             "GetActionType" => self.txn(operation, false, &mut |tx| action_types::get(tx, c, i)),
             "UpdateActionType" => self.txn(operation, true, &mut |tx| action_types::update(tx, c, i)),
             "CreatePipeline" => self.txn(operation, true, &mut |tx| {
-                pipelines::create(tx, self.artifacts.as_ref(), &self.env.tokens, c, i, region, &self.quotas, ms)
+                pipelines::create(tx, self.outside(), c, i, region, &self.quotas, ms)
             }),
             "GetPipeline" => self.txn(operation, false, &mut |tx| pipelines::get(tx, c, i, region)),
             "UpdatePipeline" => self.txn(operation, true, &mut |tx| {
-                pipelines::update(tx, self.artifacts.as_ref(), &self.env.tokens, c, i, region, ms)
+                pipelines::update(tx, self.outside(), c, i, region, ms)
             }),
             "DeletePipeline" => self.txn(operation, true, &mut |tx| pipelines::delete(tx, c, i, ms)),
             "ListPipelines" => self.txn(operation, false, &mut |tx| pipelines::list(tx, c, i)),
