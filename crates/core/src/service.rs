@@ -430,13 +430,12 @@ impl<S: Store> Api for Service<S> {
             "ListActionTypes" => self.txn(operation, false, &mut |tx| action_types::list(tx, c, i)),
             "GetActionType" => self.txn(operation, false, &mut |tx| action_types::get(tx, c, i)),
             "UpdateActionType" => self.txn(operation, true, &mut |tx| action_types::update(tx, c, i)),
-            "CreatePipeline" => self.txn(operation, true, &mut |tx| {
-                pipelines::create(tx, self.outside(), c, i, region, &self.quotas, ms)
-            }),
+            "CreatePipeline" => self
+                .txn(operation, true, &mut |tx| pipelines::create(tx, self.outside(), c, i, region, &self.quotas, ms)),
             "GetPipeline" => self.txn(operation, false, &mut |tx| pipelines::get(tx, c, i, region)),
-            "UpdatePipeline" => self.txn(operation, true, &mut |tx| {
-                pipelines::update(tx, self.outside(), c, i, region, ms)
-            }),
+            "UpdatePipeline" => {
+                self.txn(operation, true, &mut |tx| pipelines::update(tx, self.outside(), c, i, region, ms))
+            }
             "DeletePipeline" => self.txn(operation, true, &mut |tx| pipelines::delete(tx, c, i, ms)),
             "ListPipelines" => self.txn(operation, false, &mut |tx| pipelines::list(tx, c, i)),
             "StartPipelineExecution" => {
