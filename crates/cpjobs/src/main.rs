@@ -12,6 +12,7 @@ mod dev_env;
 mod logging;
 mod paths;
 mod serve;
+mod worker;
 
 /// mimalloc for `serve` and `worker`, glibc's malloc for the CLI (see [`alloc`]).
 #[global_allocator]
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     match rest.first().map(String::as_str) {
         Some("serve") => serve::run(&rest[1..]),
-        Some("worker") => code(cpjobs_worker::run(&rest[1..])),
+        Some("worker") => worker::run(&rest[1..]),
         Some("dev-env") => dev_env::run(&rest[1..]),
         // cpjobs' own operation, so not among the AWS CLI compatible commands.
         Some("clients") => code(cpjobs_cli::clients::run(&rest[1..])),

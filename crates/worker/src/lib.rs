@@ -26,7 +26,6 @@ pub mod s3;
 pub mod stop;
 pub mod variables;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -40,7 +39,8 @@ use api::{JobApi, Owner};
 use job::{Settings, Shared};
 use stop::Stop;
 
-const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=ThirdParty|Custom,provider=P,version=V
+/// `cpjobs worker --help`.
+pub const USAGE: &str = "usage: cpjobs worker --action-type-id category=C,owner=ThirdParty|Custom,provider=P,version=V
                      [--max-jobs N] [--endpoint-url URL] [--s3-endpoint-url URL] [--region R]
                      [--profile P] [--poll-interval SECS] [--refresh-margin SECS] [--work-dir DIR]
                      [--keep-run-dirs] [--max-input-bytes BYTES] [--max-input-entries N]
@@ -230,14 +230,6 @@ pub fn parse_args(args: &[String]) -> Result<Option<WorkerArgs>, String> {
     Ok(Some(a))
 }
 
-fn init_logging(json: Option<bool>) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let json = json.unwrap_or(!std::io::stderr().is_terminal());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
-}
-
 /// Waits after empty polls: `base * 2^n` (n up to 4) with ±25% jitter, so
 /// idle workers spread their polls; a poll that finds work resets it.
 #[derive(Debug, Clone)]
@@ -277,30 +269,10 @@ impl Drop for Done {
     }
 }
 
-/// Runs `cpjobs worker` with `args` (after `worker`); returns the exit code.
-pub fn run(args: &[String]) -> i32 {
-    let args = match parse_args(args) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            eprintln!("cpjobs worker: {e}\n{USAGE}");
-            return 2;
-        }
-    };
-    init_logging(args.json_logs);
-    match serve(&args) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("cpjobs worker: {e}");
-            1
-        }
-    }
-}
-
-fn serve(args: &WorkerArgs) -> Result<(), String> {
+/// Serves the action type `args` names until SIGTERM or SIGINT (see the
+/// module). The binary parses the arguments ([`parse_args`]), sets up logging,
+/// then calls this; an error is what ended the worker.
+pub fn serve(args: &WorkerArgs) -> Result<(), String> {
     let globals = GlobalArgs {
         endpoint_url: args.endpoint_url.clone(),
         region: args.region.clone(),
