@@ -16,8 +16,13 @@
 //! under the body rule of [`crate::body_rule`]; a body that breaks it closes
 //! its connection.
 //!
-//! Beyond `max_connections` open connections, new ones are closed at once,
-//! while those already open keep being served.
+//! At `max_connections` open connections, a new one takes the place of the
+//! open connection that has waited longest without a request in flight
+//! (first those still waiting for their first request's headers, then idle
+//! kept-alive ones), so sockets an attacker holds open cannot lock clients out
+//! for the length of a timeout; when every open connection has a request in
+//! flight, the new one is closed at once. Requests being answered are never
+//! cut short to make room.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -149,6 +154,7 @@ pub(crate) async fn serve_connections(
     let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let refused = RateLimitedWarning::new();
     let limits = Arc::new(limits);
+    let open = Arc::new(Open::default());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // Reap finished connection tasks so the set does not grow.
@@ -167,21 +173,77 @@ pub(crate) async fn serve_connections(
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            // At the cap: make room by ending the connection that has waited
+            // longest with nothing in flight; it frees its place at once.
+            Err(_) if open.evict_one() => {
+                tokio::time::timeout(EVICTION_WAIT, permits.clone().acquire_owned()).await.ok().and_then(Result::ok)
+            }
+            Err(_) => None,
+        };
+        let Some(permit) = permit else {
             // Closing at once frees the descriptor; the client sees the
             // connection end before any request is read.
             drop(stream);
-            refused.warn("connection refused: max_connections are open", max_connections);
+            refused
+                .warn("connection refused: max_connections are open, each with a request in flight", max_connections);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (router, limits, stop) = (router.clone(), limits.clone(), stop.clone());
+        let (router, limits, stop, open) = (router.clone(), limits.clone(), stop.clone(), open.clone());
         connections.spawn(async move {
-            serve_one(stream, router, limits, stop).await;
+            let (id, watch) = open.add();
+            serve_one(stream, watch, router, limits, stop).await;
+            open.remove(id);
             drop(permit);
         });
     }
     while connections.join_next().await.is_some() {}
+}
+
+/// How long a new connection waits for the place of the one it evicted
+/// (that one only has to notice and close its socket).
+const EVICTION_WAIT: Duration = Duration::from_millis(250);
+
+/// The open connections' watches, for eviction at the cap.
+#[derive(Default)]
+struct Open {
+    next: AtomicU64,
+    watches: std::sync::Mutex<std::collections::HashMap<u64, Arc<Watch>>>,
+}
+
+impl Open {
+    fn add(&self) -> (u64, Arc<Watch>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let watch = Arc::new(Watch::new());
+        self.watches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, watch.clone());
+        (id, watch)
+    }
+
+    fn remove(&self, id: u64) {
+        self.watches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+    }
+
+    /// Ends the connection that has waited longest without a request in
+    /// flight: one still waiting for headers before any idle kept-alive one,
+    /// the oldest wait first. `false` when every connection is busy.
+    fn evict_one(&self) -> bool {
+        let watches = self.watches.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let victim = watches
+            .values()
+            .filter_map(|w| w.waiting_since().map(|(idle, since)| ((idle, since), w)))
+            .min_by_key(|(key, _)| *key)
+            .map(|(_, w)| w.clone());
+        drop(watches);
+        match victim {
+            Some(w) => {
+                w.evict();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Milliseconds since the connection started, with 0 meaning "not set".
@@ -199,8 +261,11 @@ pub(crate) struct Watch {
     in_flight: AtomicUsize,
     /// Since when a write has been waiting for the client (0: none is).
     write_blocked_since: Stamp,
-    /// Set when a request body broke the body rule: the connection is closed.
+    /// Set when a request body broke the body rule, or the connection was
+    /// evicted: the connection is closed.
     doomed: AtomicBool,
+    /// Set when the connection was evicted at the cap (it had nothing in flight).
+    evicted: AtomicBool,
     doom: tokio::sync::Notify,
 }
 
@@ -214,6 +279,7 @@ impl Watch {
             in_flight: AtomicUsize::new(0),
             write_blocked_since: AtomicU64::new(0),
             doomed: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
             doom: tokio::sync::Notify::new(),
         }
     }
@@ -251,6 +317,26 @@ impl Watch {
         self.doom.notify_one();
     }
 
+    /// Ends an idle connection at once, to free its place (see [`Open`]).
+    fn evict(&self) {
+        self.evicted.store(true, Ordering::Relaxed);
+        self.doom();
+    }
+
+    /// For a connection with nothing in flight and not already ending:
+    /// whether it is idle between requests (`true`) or still waiting for a
+    /// request's headers (`false`), and since when (this connection's clock,
+    /// made comparable across connections as an `Instant`).
+    fn waiting_since(&self) -> Option<(bool, Instant)> {
+        if self.in_flight.load(Ordering::Relaxed) > 0 || self.doomed.load(Ordering::Relaxed) {
+            return None;
+        }
+        match self.head_started.load(Ordering::Relaxed) {
+            0 => Some((true, self.at(self.last_done.load(Ordering::Relaxed)))),
+            since => Some((false, self.at(since))),
+        }
+    }
+
     /// When the connection is to be closed if nothing changes meanwhile.
     fn deadline(&self, limits: &ConnectionLimits) -> Instant {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
@@ -279,11 +365,11 @@ impl Drop for InFlight {
 
 async fn serve_one(
     stream: TcpStream,
+    watch: Arc<Watch>,
     router: Router,
     limits: Arc<ConnectionLimits>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let watch = Arc::new(Watch::new());
     let io = hyper_util::rt::TokioIo::new(WatchedIo { inner: stream, watch: watch.clone() });
     let service = {
         let (watch, limits) = (watch.clone(), limits.clone());
@@ -315,6 +401,17 @@ async fn serve_one(
             }
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {}
             _ = watch.doom.notified() => {
+                if watch.evicted.load(Ordering::Relaxed) {
+                    if watch.in_flight.load(Ordering::Relaxed) == 0 {
+                        tracing::debug!("idle connection evicted at max_connections");
+                        return;
+                    }
+                    // A request began as it was chosen: it is answered, and
+                    // the newcomer finds no place.
+                    watch.evicted.store(false, Ordering::Relaxed);
+                    watch.doomed.store(false, Ordering::Relaxed);
+                    continue;
+                }
                 // A body broke the body rule: give the answer a moment to
                 // leave, then close whatever the client still sends.
                 let _ = tokio::time::timeout(Duration::from_secs(1), conn.as_mut()).await;

@@ -174,28 +174,57 @@ async fn silent_and_slow_header_connections_are_closed_and_idle_keepalive_lasts_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_cap_are_closed_at_once_and_open_ones_keep_working() {
-    let server = start(ConnectionLimits { max_connections: Some(4), ..limits() }).await;
+async fn at_the_cap_a_newcomer_takes_the_place_of_the_longest_silent_connection() {
+    // Timeouts far beyond the test: only eviction can make room.
+    let long = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(60),
+        idle_timeout: Duration::from_secs(60),
+        max_connections: Some(4),
+        ..limits()
+    };
+    let server = start(long).await;
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(server.connect().await);
+        // Distinct ages, so which one goes is decided.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
     let mut normal = server.connect().await;
     assert_eq!(health(&mut normal).await, "HTTP/1.1 200 OK");
-    let mut idle = Vec::new();
-    for _ in 0..3 {
-        idle.push(server.connect().await);
+    // A fifth client is served at once, in the place of the oldest silent socket.
+    let mut newcomer = server.connect().await;
+    assert_eq!(health(&mut newcomer).await, "HTTP/1.1 200 OK");
+    assert_eq!(closed_within(&mut silent[0], Duration::from_secs(2)).await.as_deref(), Some(""));
+    // Sockets that never send a request go before idle kept-alive clients.
+    let mut sixth = server.connect().await;
+    assert_eq!(health(&mut sixth).await, "HTTP/1.1 200 OK");
+    assert!(closed_within(&mut silent[1], Duration::from_secs(2)).await.is_some());
+    assert_eq!(health(&mut normal).await, "HTTP/1.1 200 OK", "the kept-alive client keeps its place");
+    drop((newcomer, sixth, normal, silent));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_with_every_connection_busy_a_newcomer_is_closed_and_requests_finish() {
+    let server = start(ConnectionLimits { max_connections: Some(2), ..limits() }).await;
+    // Two uploads in flight: their bodies come steadily, in 20 chunks.
+    let head = "PUT /bucket/key HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n";
+    let probe = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut beyond = server.connect().await;
+        closed_within(&mut beyond, Duration::from_secs(1)).await
+    };
+    let upload = || send_trickled(&server, head, &[b'x'; 100], Duration::from_millis(100), 20);
+    let (first, second, seen) = tokio::join!(upload(), upload(), probe);
+    assert_eq!(seen.as_deref(), Some(""), "no place for a third connection while both answer requests");
+    for answer in [first, second] {
+        let answer = answer.expect("the upload is answered");
+        assert!(answer.contains("got 2000"), "{answer}");
     }
-    // Let the server accept the three before the one too many.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut beyond = server.connect().await;
-    let seen = closed_within(&mut beyond, Duration::from_millis(500)).await;
-    assert_eq!(seen.as_deref(), Some(""), "the fifth connection is closed without an answer");
-    // The connection already open is served while the cap is reached.
-    assert_eq!(health(&mut normal).await, "HTTP/1.1 200 OK");
-    // Once the silent ones time out, a new client is served.
-    for s in &mut idle {
-        assert!(closed_within(s, Duration::from_secs(10)).await.is_some());
-    }
+    // Once they are idle, a newcomer takes a place.
     let mut later = server.connect().await;
     assert_eq!(health(&mut later).await, "HTTP/1.1 200 OK");
-    drop((normal, later));
+    drop(later);
     server.stop().await;
 }
 
