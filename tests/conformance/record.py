@@ -2,6 +2,7 @@
 """Record the expected behaviour of the real AWS CLI v1 for every case in cases.spec.
 
     python3 record.py [AWS_BINARY]      # default: `aws` on PATH (awscli 1.45.11)
+    CASES=REGEX python3 record.py       # re-record only the case ids REGEX matches (re.search)
 
 For each line of cases.spec (id, argv, response, env, flags, description) it starts
 server.py on 127.0.0.1:18765 with responses/, runs the CLI exactly as run_cases.sh
@@ -11,6 +12,7 @@ Only loopback is ever contacted.
 """
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -45,11 +47,21 @@ def main():
             except OSError:
                 time.sleep(0.1)
         os.makedirs("expected", exist_ok=True)
+        only = os.environ.get("CASES")
+        # rows of cases not re-recorded this time are kept as they are
+        kept = {}
+        if only and os.path.exists("cases.tsv"):
+            for row in open("cases.tsv", encoding="utf-8"):
+                if not row.startswith("#") and row.strip():
+                    kept[row.split("\t", 1)[0]] = row.rstrip("\n")
         rows = ["#id\targv\tresponse\texit\tstdout\tstderr\tn_requests\tenv\tflags\trequests\tdescription"]
         for line in open("cases.spec", encoding="utf-8"):
             if line.startswith("#") or not line.strip():
                 continue
             cid, argv, resp, envspec, flags, desc = line.rstrip("\n").split("\t")
+            if only and not re.search(only, cid) and cid in kept:
+                rows.append(kept[cid])
+                continue
             words = shlex.split(argv)
             env = expand_env_words([] if envspec == "-" else shlex.split(envspec))
             env["PATH"] = os.environ["PATH"]
