@@ -86,6 +86,10 @@ def main():
         if total == 0:
             print(f"{name}: no case ran\n{out}")
             bad += 1
+        elif not re.search(r"^\d+/\d+ cases match", out, re.M):
+            # the comparison did not finish (a crash, a corrupt expected file): nothing passed
+            print(f"{name}: the comparison did not finish (exit {p.returncode})\n{out[-2000:]}")
+            bad = total
         passed += total - bad
         failed += bad
         if outdir and os.environ.get("KEEP") != "1":
