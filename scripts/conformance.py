@@ -4,7 +4,8 @@
     python3 scripts/conformance.py path/to/cpjobs
 
 Corpora: ../shared/conformance (poll-for-third-party-jobs, when present beside the
-checkout) and tests/conformance (the job-worker siblings). The binary is run through
+checkout) and tests/conformance (every other operation: the job-worker siblings, `C*` rules
+and the `P_<operation>_*` cases). The binary is run through
 a link named `aws`, as AWS CLI names itself after argv[0]. Both corpora run at once on
 different ports (their slow cases sit in retry back-off, not on the CPU).
 
