@@ -4,7 +4,8 @@
     python3 scripts/conformance.py path/to/cpjobs
 
 Corpora: ../shared/conformance (poll-for-third-party-jobs, when present beside the
-checkout) and tests/conformance (the job-worker siblings). The binary is run through
+checkout) and tests/conformance (every other operation: the job-worker siblings, `C*` rules
+and the `P_<operation>_*` cases). The binary is run through
 a link named `aws`, as AWS CLI names itself after argv[0]. Both corpora run at once on
 different ports (their slow cases sit in retry back-off, not on the CPU).
 
@@ -86,6 +87,10 @@ def main():
         if total == 0:
             print(f"{name}: no case ran\n{out}")
             bad += 1
+        elif not re.search(r"^\d+/\d+ cases match", out, re.M):
+            # the comparison did not finish (a crash, a corrupt expected file): nothing passed
+            print(f"{name}: the comparison did not finish (exit {p.returncode})\n{out[-2000:]}")
+            bad = total
         passed += total - bad
         failed += bad
         if outdir and os.environ.get("KEEP") != "1":
