@@ -49,7 +49,11 @@ struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.0.id())).status();
+        // Not `kill -KILL -PGID`: procps-ng 4.0.2 takes a small PGID for a
+        // signal number and then kills every process it may (kill(-1)).
+        if let Some(pgid) = i32::try_from(self.0.id()).ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+        }
         let _ = self.0.wait();
     }
 }
