@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use crate::operation::Operation;
+
 /// Who is calling: an authenticated principal of an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -51,53 +53,51 @@ impl ApiError {
 /// Receives an operation's answer (see [`Api::submit`]).
 pub type Reply = Box<dyn FnOnce(Result<Value, ApiError>) + Send>;
 
+/// Work that may block (on the store, on the disk): run it on a thread
+/// where blocking is allowed; it sends the operation's answer to its reply.
+pub type BlockingWork = Box<dyn FnOnce() + Send>;
+
 /// What [`Api::submit`] did with an operation.
 pub enum Submitted {
-    /// The operation was taken: the reply has its answer, or will have it.
+    /// The operation was taken: the reply has its answer, or will have it
+    /// (from the store's writer, say) without the caller's help.
     Taken,
-    /// The operation needs [`Api::call`] on a blocking thread: its input and
-    /// the reply, handed back untouched.
-    Declined(Value, Reply),
+    /// The operation needs a thread that may block: run this there.
+    Blocking(BlockingWork),
 }
 
 impl std::fmt::Debug for Submitted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Submitted::Taken => f.write_str("Taken"),
-            Submitted::Declined(input, _) => f.debug_tuple("Declined").field(input).finish_non_exhaustive(),
+            Submitted::Blocking(_) => f.write_str("Blocking(..)"),
         }
     }
 }
 
-/// The service's operations. `operation` is the PascalCase name from `X-Amz-Target`
-/// (`PollForThirdPartyJobs`, or a cpjobs extension such as `ListThirdPartyClients`);
-/// `input` has already been checked against the model's constraints.
+/// The service's one entry point. `input` has already been checked against
+/// the model's constraints (for CodePipeline's operations).
 pub trait Api: Send + Sync + 'static {
-    /// Runs one operation for `caller` at time `now`.
-    fn call(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime) -> Result<Value, ApiError>;
+    /// Starts `operation` for `caller` at time `now` without blocking the
+    /// caller: the service answers `reply` at once when that takes only a
+    /// short read, hands a durable write to the store's writer (`reply`
+    /// hears from the writer's side once the commit is on disk), or returns
+    /// the work that may block for the caller to run where it may. Called
+    /// on the server's async threads.
+    fn submit(&self, caller: &Caller, operation: Operation, input: Value, now: SystemTime, reply: Reply) -> Submitted;
 
-    /// Answers the operation at once when that needs only a short read (no
-    /// wait for the writer, no disk sync), so the server may call it on its
-    /// async threads; `None` means "use [`call`](Api::call) on a blocking
-    /// thread". The default never answers.
-    fn call_now(
-        &self,
-        caller: &Caller,
-        operation: &str,
-        input: &Value,
-        now: SystemTime,
-    ) -> Option<Result<Value, ApiError>> {
-        let _ = (caller, operation, input, now);
-        None
-    }
-
-    /// Starts the operation without blocking the caller, when the service
-    /// can: `reply` gets the answer later, possibly on another thread (a
-    /// durable write answers once its commit is on disk). Called on the
-    /// server's async threads, so it may do a short read but never waits for
-    /// the writer. The default declines everything.
-    fn submit(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime, reply: Reply) -> Submitted {
-        let _ = (caller, operation, now);
-        Submitted::Declined(input, reply)
+    /// [`submit`](Api::submit) for callers that may block (tests, tools):
+    /// runs any blocking work on this thread and waits for the answer.
+    fn call(&self, caller: &Caller, operation: Operation, input: Value, now: SystemTime) -> Result<Value, ApiError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reply: Reply = Box::new(move |r| {
+            // The receiver waits below until it has an answer.
+            let _ = tx.send(r);
+        });
+        match self.submit(caller, operation, input, now, reply) {
+            Submitted::Taken => {}
+            Submitted::Blocking(work) => work(),
+        }
+        rx.recv().unwrap_or_else(|_| Err(ApiError::internal("The service dropped the request without an answer")))
     }
 }

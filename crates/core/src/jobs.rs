@@ -108,14 +108,17 @@ impl JobStatus {
         [JobStatus::Created, JobStatus::Queued, JobStatus::Dispatched, JobStatus::InProgress];
 }
 
-/// What jobs need from the service.
-pub(crate) struct Ctx<'a> {
-    pub region: &'a str,
+/// What jobs need from the service. Shared, not borrowed: a job write handed
+/// to the store's writer outlives the call that submitted it.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub region: Arc<str>,
+    /// The dispatch lease.
     pub lease_ms: Millis,
-    pub credentials: &'a dyn CredentialIssuer,
-    pub types: &'a TypeCache,
+    pub credentials: Arc<dyn CredentialIssuer>,
+    pub types: Arc<TypeCache>,
     /// How client tokens are kept at rest.
-    pub tokens: &'a TokenSeal,
+    pub tokens: Arc<TokenSeal>,
 }
 
 /// How many parsed action types a [`TypeCache`] keeps before starting afresh.
@@ -259,8 +262,8 @@ fn client_token_of(input: &Value, third_party: bool) -> Res<Option<&str>> {
 
 /// Loads a job the caller may work on; third-party calls must present the
 /// job's client token.
-fn load_for(tx: &mut dyn Tx, ctx: &Ctx<'_>, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
-    let types = ctx.types;
+fn load_for(tx: &mut dyn Tx, ctx: &Ctx, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
+    let types = &*ctx.types;
     let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
         Some(token) => {
@@ -286,7 +289,7 @@ fn load_for(tx: &mut dyn Tx, ctx: &Ctx<'_>, caller: &Caller, id: &str, client_to
 }
 
 /// The job's data with fresh artifact credentials.
-fn data_with_credentials(ctx: &Ctx<'_>, job: &JobRow, now: Millis) -> Res<Value> {
+fn data_with_credentials(ctx: &Ctx, job: &JobRow, now: Millis) -> Res<Value> {
     let mut data = job.data.to_value()?;
     let objects = |k: &str| -> Vec<ArtifactObject> {
         data.get(k)
@@ -385,13 +388,13 @@ pub(crate) fn poll_finds_nothing(
 /// `PollForThirdPartyJobs` / `PollForJobs`.
 pub(crate) fn poll(
     tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     caller: &Caller,
     input: &Value,
     third_party: bool,
     now: Millis,
 ) -> Res<Value> {
-    let PollRequest { def, query_value, max } = poll_request(tx, ctx.types, caller, input, third_party)?;
+    let PollRequest { def, query_value, max } = poll_request(tx, &ctx.types, caller, input, third_party)?;
     let lease_until = now + ctx.lease_ms;
     let claimed =
         tx.claim_jobs(&def.id.key(&def.account_id), query_value.as_deref(), max, now, lease_until, &mut uuid)?;
@@ -434,7 +437,7 @@ fn timed_out(job: &JobRow, now: Millis) -> bool {
 /// `AcknowledgeThirdPartyJob` / `AcknowledgeJob`.
 pub(crate) fn acknowledge(
     tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     caller: &Caller,
     input: &Value,
     third_party: bool,
@@ -469,7 +472,7 @@ pub(crate) fn acknowledge(
 /// `GetThirdPartyJobDetails` / `GetJobDetails`.
 pub(crate) fn details(
     tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     caller: &Caller,
     input: &Value,
     third_party: bool,
@@ -499,7 +502,7 @@ pub(crate) fn details(
 /// Loads a job for a result: it must be `InProgress` and within its timeout.
 fn load_in_progress(
     tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     caller: &Caller,
     id: &str,
     token: Option<&str>,
@@ -523,7 +526,7 @@ fn load_in_progress(
 /// `PutThirdPartyJobSuccessResult` / `PutJobSuccessResult`.
 pub(crate) fn success(
     tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     caller: &Caller,
     input: &Value,
     third_party: bool,
@@ -593,14 +596,14 @@ pub(crate) fn success(
             output_variables: input.get("outputVariables").cloned(),
         },
     };
-    executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, ctx.region, now)?;
+    executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, &ctx.region, now)?;
     Ok(json!({}))
 }
 
 /// `PutThirdPartyJobFailureResult` / `PutJobFailureResult`.
 pub(crate) fn failure(
     tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     caller: &Caller,
     input: &Value,
     third_party: bool,
@@ -619,7 +622,7 @@ pub(crate) fn failure(
         message: s("message").unwrap_or_default(),
         external_execution_id: s("externalExecutionId"),
     };
-    executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, ctx.region, now)?;
+    executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, &ctx.region, now)?;
     Ok(json!({}))
 }
 
@@ -637,7 +640,7 @@ pub struct TickReport {
 /// One sweep step: times out overdue jobs (failing their actions), expires
 /// unanswered approvals, and queues again the jobs whose dispatch lease ended. Handles at most
 /// [`SWEEP_BATCH`] of each, so the caller loops until nothing is left.
-pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickReport> {
+pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx, now: Millis) -> Res<TickReport> {
     let mut report = TickReport::default();
     for mut job in tx.timed_out_jobs(now, SWEEP_BATCH)? {
         // A lease that ended before the timeout queued the job again then
@@ -660,9 +663,9 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx<'_>, now: Millis) -> Res<TickRepor
             ),
             external_execution_id: None,
         };
-        executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, ctx.region, now)?;
+        executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, &ctx.region, now)?;
     }
-    report.approvals_expired = executions::expire_due(tx, ctx.region, now, SWEEP_BATCH)?;
+    report.approvals_expired = executions::expire_due(tx, &ctx.region, now, SWEEP_BATCH)?;
     for mut job in tx.expired_leases(now, SWEEP_BATCH)? {
         if transition(tx, &mut job, JobStatus::Queued, now)? {
             report.requeued += 1;

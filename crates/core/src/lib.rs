@@ -15,6 +15,7 @@ mod fail;
 mod ids;
 mod input;
 pub mod jobs;
+pub mod operation;
 mod paging;
 mod pipelines;
 pub mod sealing;
@@ -25,11 +26,12 @@ mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use api::{Api, ApiError, Caller, Reply, Submitted};
+pub use api::{Api, ApiError, BlockingWork, Caller, Reply, Submitted};
 pub use artifacts::{ArtifactLocations, NoArtifactStore};
 pub use config::ServiceConfig;
 pub use credentials::{CredentialIssuer, NoCredentials};
 pub use jobs::{JobStatus, TickReport};
+pub use operation::{Family, JobWrite, Operation, Path, UnknownOperation};
 pub use sealing::TokenSeal;
 pub use service::{DEFAULT_LEASE, Service};
 pub use store::{Store, StoreError, Tx};

@@ -4,10 +4,14 @@
 //! one place: the cause is logged there, with the operation, and kept out of
 //! the answer.
 //!
-//! The job operations a worker fleet repeats (claims, acknowledgements,
-//! results) can also be [submitted](Api::submit): handed to the store's
+//! Every operation comes in through [`Api::submit`], and its
+//! [`Path`] says where it runs: the job writes a worker fleet repeats
+//! (claims, acknowledgements, results) are handed to the store's
 //! [`Store::write_then`] with everything they need owned, so the server's
-//! async threads never wait for the writer.
+//! async threads never wait for the writer; job details (one short read) are
+//! answered at once; everything else is handed back as work for a thread
+//! that may block. A store whose reads are not quick
+//! ([`Store::inline_reads`]) has every operation run on such a thread.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -24,6 +28,7 @@ use crate::executions;
 use crate::fail::Fail;
 use crate::input::millis;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
+use crate::operation::{JobWrite, Operation, Path};
 use crate::pipelines;
 use crate::sealing::TokenSeal;
 use crate::store::{Millis, Store, StoreError, Tx};
@@ -42,22 +47,34 @@ const METRICS: &str = "Metrics";
 /// The default dispatch lease.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
-/// The CodePipeline job service over store `S`. What submitted writes need
-/// is shared (`Arc`, in [`JobEnv`]), since they outlive the call that made them.
+/// The CodePipeline job service over store `S`. Everything is shared
+/// (`Arc`): submitted writes and blocking work outlive the call that made
+/// them, and cloning the service for them costs a few reference counts.
 pub struct Service<S: Store> {
     store: Arc<S>,
-    /// Region, lease, credential issuer and parsed action types.
-    env: JobEnv,
-    artifacts: Box<dyn ArtifactLocations>,
+    /// Region, lease, credential issuer, parsed action types, token seal.
+    ctx: Ctx,
+    artifacts: Arc<dyn ArtifactLocations>,
     /// Per-account quotas.
     quotas: Quotas,
+}
+
+impl<S: Store> Clone for Service<S> {
+    fn clone(&self) -> Service<S> {
+        Service {
+            store: Arc::clone(&self.store),
+            ctx: self.ctx.clone(),
+            artifacts: Arc::clone(&self.artifacts),
+            quotas: self.quotas,
+        }
+    }
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Service")
-            .field("region", &self.env.region)
-            .field("lease_ms", &self.env.lease_ms)
+            .field("region", &self.ctx.region)
+            .field("lease_ms", &self.ctx.lease_ms)
             .finish_non_exhaustive()
     }
 }
@@ -70,14 +87,14 @@ impl<S: Store> Service<S> {
         let lease = config.dispatch_lease_seconds.map_or(DEFAULT_LEASE, Duration::from_secs);
         let svc = Service {
             store: Arc::new(store),
-            env: JobEnv {
+            ctx: Ctx {
                 region: region.into(),
                 lease_ms: lease_millis(lease),
                 credentials: Arc::new(NoCredentials),
                 types: Arc::default(),
                 tokens: Arc::default(),
             },
-            artifacts: Box::new(NoArtifactStore),
+            artifacts: Arc::new(NoArtifactStore),
             quotas: config.quotas,
         };
         let types = config.third_party_action_types.clone();
@@ -90,7 +107,7 @@ impl<S: Store> Service<S> {
 
     /// Replaces the artifact credential issuer.
     pub fn with_credential_issuer(mut self, issuer: impl CredentialIssuer) -> Service<S> {
-        self.env.credentials = Arc::new(issuer);
+        self.ctx.credentials = Arc::new(issuer);
         self
     }
 
@@ -99,8 +116,8 @@ impl<S: Store> Service<S> {
     /// keeps in clear. Tokens still reach their partner through
     /// `ListThirdPartyClients`, and job calls still check them.
     pub fn with_token_key(mut self, key: [u8; 32]) -> Result<Service<S>, StoreError> {
-        self.env.tokens = Arc::new(TokenSeal::with_key(key));
-        let tokens = Arc::clone(&self.env.tokens);
+        self.ctx.tokens = Arc::new(TokenSeal::with_key(key));
+        let tokens = Arc::clone(&self.ctx.tokens);
         let mut after: Option<String> = None;
         loop {
             let step = self.store.write(&mut |tx| clients::seal_clear_tokens(tx, &tokens, after.as_deref(), 500));
@@ -115,23 +132,19 @@ impl<S: Store> Service<S> {
 
     /// Replaces the artifact store hook (bucket ownership, S3 source copies).
     pub fn with_artifact_locations(mut self, artifacts: impl ArtifactLocations) -> Service<S> {
-        self.artifacts = Box::new(artifacts);
+        self.artifacts = Arc::new(artifacts);
         self
     }
 
     /// Replaces the dispatch lease (30 s by default).
     pub fn with_lease(mut self, lease: Duration) -> Service<S> {
-        self.env.lease_ms = lease_millis(lease);
+        self.ctx.lease_ms = lease_millis(lease);
         self
     }
 
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
-    }
-
-    fn ctx(&self) -> Ctx<'_> {
-        self.env.ctx()
     }
 
     /// Times out overdue jobs and re-queues jobs whose lease ended, until
@@ -156,8 +169,7 @@ impl<S: Store> Service<S> {
             return Ok(total);
         }
         loop {
-            let ctx = self.ctx();
-            let step = self.txn(SWEEP, true, &mut |tx| jobs::tick(tx, &ctx, now))?;
+            let step = self.txn(SWEEP, true, &mut |tx| jobs::tick(tx, &self.ctx, now))?;
             total.requeued += step.requeued;
             total.timed_out += step.timed_out;
             total.approvals_expired += step.approvals_expired;
@@ -193,7 +205,7 @@ impl<S: Store> Service<S> {
                         continue;
                     }
                 };
-                let region = &*self.env.region;
+                let region = &*self.ctx.region;
                 self.txn(SOURCES, true, &mut |tx| {
                     executions::finish_source(tx, &copy, result.as_ref().map_err(String::as_str), region, now)
                 })?;
@@ -211,7 +223,7 @@ impl<S: Store> Service<S> {
 
     /// The artifact bucket hook and the token seal, for pipeline writes.
     fn outside(&self) -> pipelines::Outside<'_> {
-        pipelines::Outside { artifacts: self.artifacts.as_ref(), tokens: &self.env.tokens }
+        pipelines::Outside { artifacts: self.artifacts.as_ref(), tokens: &self.ctx.tokens }
     }
 
     /// Makes sure the artifact bucket of the pipeline `input[name_field]` names still
@@ -228,7 +240,7 @@ impl<S: Store> Service<S> {
         name_field: &str,
     ) -> Result<(), ApiError> {
         let Some(name) = input.get(name_field).and_then(Value::as_str) else { return Ok(()) };
-        let region = &*self.env.region;
+        let region = &*self.ctx.region;
         let bucket =
             self.txn("ArtifactBucketCheck", false, &mut |tx| match tx.get_pipeline(&caller.account_id, name)? {
                 Some(p) => Ok(Some(pipelines::plan(&p.declaration, region)?.bucket)),
@@ -273,7 +285,7 @@ impl<S: Store> Service<S> {
         let mut attempt = 0;
         loop {
             let r = if write { self.store.write(f) } else { self.store.read(f) };
-            match settle(r, attempt, &self.env.types, operation) {
+            match settle(r, attempt, &self.ctx.types, operation) {
                 Settled::Answer(r) => return r,
                 Settled::Retry => attempt += 1,
             }
@@ -310,54 +322,21 @@ fn settle<T>(r: Result<T, Fail>, attempt: usize, types: &TypeCache, operation: &
     }
 }
 
-/// The job operations that can be submitted: each a durable write a worker
-/// makes for every job (`true`: the third-party form).
-#[derive(Debug, Clone, Copy)]
-enum JobWrite {
-    Poll(bool),
-    Acknowledge(bool),
-    Success(bool),
-    Failure(bool),
-}
-
-impl JobWrite {
-    /// The operation's name.
-    fn name(self) -> &'static str {
-        match self {
-            JobWrite::Poll(true) => "PollForThirdPartyJobs",
-            JobWrite::Poll(false) => "PollForJobs",
-            JobWrite::Acknowledge(true) => "AcknowledgeThirdPartyJob",
-            JobWrite::Acknowledge(false) => "AcknowledgeJob",
-            JobWrite::Success(true) => "PutThirdPartyJobSuccessResult",
-            JobWrite::Success(false) => "PutJobSuccessResult",
-            JobWrite::Failure(true) => "PutThirdPartyJobFailureResult",
-            JobWrite::Failure(false) => "PutJobFailureResult",
-        }
-    }
-
-    fn of(operation: &str) -> Option<JobWrite> {
-        Some(match operation {
-            "PollForThirdPartyJobs" => JobWrite::Poll(true),
-            "PollForJobs" => JobWrite::Poll(false),
-            "AcknowledgeThirdPartyJob" => JobWrite::Acknowledge(true),
-            "AcknowledgeJob" => JobWrite::Acknowledge(false),
-            "PutThirdPartyJobSuccessResult" => JobWrite::Success(true),
-            "PutJobSuccessResult" => JobWrite::Success(false),
-            "PutThirdPartyJobFailureResult" => JobWrite::Failure(true),
-            "PutJobFailureResult" => JobWrite::Failure(false),
-            _ => return None,
-        })
-    }
-
-    /// Runs the operation's transaction (a poll's claim, without its checks
-    /// on the reader: see [`Service::poll_check`]).
-    fn run(self, tx: &mut dyn Tx, ctx: &Ctx<'_>, caller: &Caller, input: &Value, now: Millis) -> Result<Value, Fail> {
-        match self {
-            JobWrite::Poll(tp) => jobs::poll(tx, ctx, caller, input, tp, now),
-            JobWrite::Acknowledge(tp) => jobs::acknowledge(tx, ctx, caller, input, tp, now),
-            JobWrite::Success(tp) => jobs::success(tx, ctx, caller, input, tp, now),
-            JobWrite::Failure(tp) => jobs::failure(tx, ctx, caller, input, tp, now),
-        }
+/// Runs a job write's transaction (a poll's claim, without its checks on
+/// the reader: see [`Service::poll_check`]).
+fn run_job(
+    w: JobWrite,
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    caller: &Caller,
+    input: &Value,
+    now: Millis,
+) -> Result<Value, Fail> {
+    match w {
+        JobWrite::Poll(tp) => jobs::poll(tx, ctx, caller, input, tp, now),
+        JobWrite::Acknowledge(tp) => jobs::acknowledge(tx, ctx, caller, input, tp, now),
+        JobWrite::Success(tp) => jobs::success(tx, ctx, caller, input, tp, now),
+        JobWrite::Failure(tp) => jobs::failure(tx, ctx, caller, input, tp, now),
     }
 }
 
@@ -366,32 +345,11 @@ fn lease_millis(lease: Duration) -> Millis {
     lease.as_millis() as Millis
 }
 
-/// [`Ctx`], owned, for writes that outlive the call that submitted them.
-#[derive(Clone)]
-struct JobEnv {
-    region: Arc<str>,
-    lease_ms: Millis,
-    credentials: Arc<dyn CredentialIssuer>,
-    types: Arc<TypeCache>,
-    tokens: Arc<TokenSeal>,
-}
-
-impl JobEnv {
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            region: &self.region,
-            lease_ms: self.lease_ms,
-            credentials: self.credentials.as_ref(),
-            types: &self.types,
-            tokens: &self.tokens,
-        }
-    }
-}
-
 /// One submitted job write: what it runs and for whom.
 struct Submission<S> {
     store: Arc<S>,
-    env: JobEnv,
+    ctx: Ctx,
+    operation: Operation,
     write: JobWrite,
     caller: Arc<Caller>,
     input: Arc<Value>,
@@ -402,12 +360,12 @@ impl<S: Store> Submission<S> {
     /// Hands the write to the store; its outcome goes to `reply`, after
     /// another submission when it lost a race (as [`Service::txn`] retries).
     fn send(self, attempt: usize, reply: Reply) {
-        let (env, write, caller, input, now) =
-            (self.env.clone(), self.write, Arc::clone(&self.caller), Arc::clone(&self.input), self.now);
+        let (ctx, write, caller, input, now) =
+            (self.ctx.clone(), self.write, Arc::clone(&self.caller), Arc::clone(&self.input), self.now);
         let store = Arc::clone(&self.store);
         store.write_then(
-            Box::new(move |tx| write.run(tx, &env.ctx(), &caller, &input, now)),
-            Box::new(move |r| match settle(r, attempt, &self.env.types, self.write.name()) {
+            Box::new(move |tx| run_job(write, tx, &ctx, &caller, &input, now)),
+            Box::new(move |r| match settle(r, attempt, &self.ctx.types, self.operation.as_str()) {
                 Settled::Answer(r) => reply(r),
                 Settled::Retry => self.send(attempt + 1, reply),
             }),
@@ -415,123 +373,175 @@ impl<S: Store> Submission<S> {
     }
 }
 
-impl<S: Store> Api for Service<S> {
-    fn call(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime) -> Result<Value, ApiError> {
+impl<S: Store> Service<S> {
+    /// Runs `operation` to its answer on this thread, which may block (the
+    /// path every operation can take; [`Api::submit`] takes shorter ones
+    /// where it can).
+    fn run(&self, caller: &Caller, operation: Operation, input: &Value, now: SystemTime) -> Result<Value, ApiError> {
         let ms = millis(now);
-        let region = &*self.env.region;
-        let ctx = self.ctx();
-        let c = caller;
-        let i = &input;
+        if let Path::Job(w) = operation.path() {
+            return self.run_job_here(operation, w, caller, input, now);
+        }
+        let name = operation.as_str();
+        let write = operation.path() == Path::Write;
+        let region = &*self.ctx.region;
+        let ctx = &self.ctx;
+        let (c, i) = (caller, input);
+        // Whether each runs in a read or a write transaction is its path's
+        // (`write`); this match says only what it runs.
+        let txn = |f: &mut dyn FnMut(&mut dyn Tx) -> Result<Value, Fail>| self.txn(name, write, f);
         match operation {
-            "CreateCustomActionType" => {
-                self.txn(operation, true, &mut |tx| action_types::create_custom(tx, c, i, &self.quotas))
+            Operation::CreateCustomActionType => txn(&mut |tx| action_types::create_custom(tx, c, i, &self.quotas)),
+            Operation::DeleteCustomActionType => txn(&mut |tx| action_types::delete_custom(tx, c, i)),
+            Operation::ListActionTypes => txn(&mut |tx| action_types::list(tx, c, i)),
+            Operation::GetActionType => txn(&mut |tx| action_types::get(tx, c, i)),
+            Operation::UpdateActionType => txn(&mut |tx| action_types::update(tx, c, i)),
+            Operation::CreatePipeline => {
+                txn(&mut |tx| pipelines::create(tx, self.outside(), c, i, region, &self.quotas, ms))
             }
-            "DeleteCustomActionType" => self.txn(operation, true, &mut |tx| action_types::delete_custom(tx, c, i)),
-            "ListActionTypes" => self.txn(operation, false, &mut |tx| action_types::list(tx, c, i)),
-            "GetActionType" => self.txn(operation, false, &mut |tx| action_types::get(tx, c, i)),
-            "UpdateActionType" => self.txn(operation, true, &mut |tx| action_types::update(tx, c, i)),
-            "CreatePipeline" => self
-                .txn(operation, true, &mut |tx| pipelines::create(tx, self.outside(), c, i, region, &self.quotas, ms)),
-            "GetPipeline" => self.txn(operation, false, &mut |tx| pipelines::get(tx, c, i, region)),
-            "UpdatePipeline" => {
-                self.txn(operation, true, &mut |tx| pipelines::update(tx, self.outside(), c, i, region, ms))
-            }
-            "DeletePipeline" => self.txn(operation, true, &mut |tx| pipelines::delete(tx, c, i, ms)),
-            "ListPipelines" => self.txn(operation, false, &mut |tx| pipelines::list(tx, c, i)),
-            "StartPipelineExecution" => {
+            Operation::GetPipeline => txn(&mut |tx| pipelines::get(tx, c, i, region)),
+            Operation::UpdatePipeline => txn(&mut |tx| pipelines::update(tx, self.outside(), c, i, region, ms)),
+            Operation::DeletePipeline => txn(&mut |tx| pipelines::delete(tx, c, i, ms)),
+            Operation::ListPipelines => txn(&mut |tx| pipelines::list(tx, c, i)),
+            Operation::StartPipelineExecution => {
                 self.artifact_bucket_is_the_accounts(c, i, "name")?;
-                self.then_sources(self.txn(operation, true, &mut |tx| executions::start(tx, c, i, region, ms)), ms)
+                self.then_sources(txn(&mut |tx| executions::start(tx, c, i, region, ms)), ms)
             }
-            "StopPipelineExecution" => {
-                self.then_sources(self.txn(operation, true, &mut |tx| executions::stop(tx, c, i, region, ms)), ms)
+            Operation::StopPipelineExecution => {
+                self.then_sources(txn(&mut |tx| executions::stop(tx, c, i, region, ms)), ms)
             }
-            "GetPipelineExecution" => self.txn(operation, false, &mut |tx| executions::get(tx, c, i)),
-            "ListPipelineExecutions" => self.txn(operation, false, &mut |tx| executions::list(tx, c, i)),
-            "GetPipelineState" => self.txn(operation, false, &mut |tx| executions::state(tx, c, i)),
-            "ListActionExecutions" => self.txn(operation, false, &mut |tx| executions::list_actions(tx, c, i, region)),
-            "RetryStageExecution" => {
+            Operation::GetPipelineExecution => txn(&mut |tx| executions::get(tx, c, i)),
+            Operation::ListPipelineExecutions => txn(&mut |tx| executions::list(tx, c, i)),
+            Operation::GetPipelineState => txn(&mut |tx| executions::state(tx, c, i)),
+            Operation::ListActionExecutions => txn(&mut |tx| executions::list_actions(tx, c, i, region)),
+            Operation::RetryStageExecution => {
                 self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
-                self.then_sources(
-                    self.txn(operation, true, &mut |tx| executions::retry_stage(tx, c, i, region, ms)),
-                    ms,
-                )
+                self.then_sources(txn(&mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms)
             }
-            "PutApprovalResult" => self.txn(operation, true, &mut |tx| executions::put_approval(tx, c, i, region, ms)),
-            "PollForThirdPartyJobs" | "PollForJobs" => {
-                let tp = operation == "PollForThirdPartyJobs";
-                match self.poll_check(c, i, tp, ms)? {
-                    PollCheck::Nothing(empty) => return Ok(empty),
-                    // Leases and timeouts that ended are applied before claiming,
-                    // so a poll never waits for the periodic sweep.
-                    PollCheck::SweepFirst => {
-                        self.tick(now)?;
-                    }
-                    PollCheck::Claim => {}
-                }
-                self.txn(operation, true, &mut |tx| jobs::poll(tx, &ctx, c, i, tp, ms))
-            }
-            "GetThirdPartyJobDetails" => self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, c, i, true, ms)),
-            "GetJobDetails" => self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, c, i, false, ms)),
-            op if let Some(w) = JobWrite::of(op) => self.txn(operation, true, &mut |tx| w.run(tx, &ctx, c, i, ms)),
-            "ListThirdPartyClients" => self.txn(operation, false, &mut |tx| clients::list(tx, &self.env.tokens, c, i)),
-            "TagResource" => self.txn(operation, true, &mut |tx| tags::tag(tx, c, i, region)),
-            "UntagResource" => self.txn(operation, true, &mut |tx| tags::untag(tx, c, i, region)),
-            "ListTagsForResource" => self.txn(operation, false, &mut |tx| tags::list(tx, c, i, region)),
-            other if is_known_unsupported(other) => {
-                Err(ApiError::validation(format!("The operation {other} is not supported by this cpjobs service")))
-            }
-            other => Err(ApiError::client("UnknownOperationException", format!("Unknown operation {other}"))),
+            Operation::PutApprovalResult => txn(&mut |tx| executions::put_approval(tx, c, i, region, ms)),
+            Operation::GetThirdPartyJobDetails => txn(&mut |tx| jobs::details(tx, ctx, c, i, true, ms)),
+            Operation::GetJobDetails => txn(&mut |tx| jobs::details(tx, ctx, c, i, false, ms)),
+            Operation::ListThirdPartyClients => txn(&mut |tx| clients::list(tx, &ctx.tokens, c, i)),
+            Operation::TagResource => txn(&mut |tx| tags::tag(tx, c, i, region)),
+            Operation::UntagResource => txn(&mut |tx| tags::untag(tx, c, i, region)),
+            Operation::ListTagsForResource => txn(&mut |tx| tags::list(tx, c, i, region)),
+            Operation::DeleteWebhook
+            | Operation::DeregisterWebhookWithThirdParty
+            | Operation::DisableStageTransition
+            | Operation::EnableStageTransition
+            | Operation::ListDeployActionExecutionTargets
+            | Operation::ListRuleExecutions
+            | Operation::ListRuleTypes
+            | Operation::ListWebhooks
+            | Operation::OverrideStageCondition
+            | Operation::PutActionRevision
+            | Operation::PutWebhook
+            | Operation::RegisterWebhookWithThirdParty
+            | Operation::RollbackStage => Err(unsupported(operation)),
+            // Their path took them to `run_job_here` above.
+            Operation::PollForThirdPartyJobs
+            | Operation::PollForJobs
+            | Operation::AcknowledgeThirdPartyJob
+            | Operation::AcknowledgeJob
+            | Operation::PutThirdPartyJobSuccessResult
+            | Operation::PutJobSuccessResult
+            | Operation::PutThirdPartyJobFailureResult
+            | Operation::PutJobFailureResult => unreachable!("{operation} is a job write"),
         }
     }
 
-    /// Job details are one short read: answered at once.
-    fn call_now(
+    /// Runs a job write on this thread; a poll is checked on the reader first.
+    fn run_job_here(
         &self,
+        operation: Operation,
+        w: JobWrite,
         caller: &Caller,
-        operation: &str,
         input: &Value,
         now: SystemTime,
-    ) -> Option<Result<Value, ApiError>> {
-        let tp = match operation {
-            "GetThirdPartyJobDetails" => true,
-            "GetJobDetails" => false,
-            _ => return None,
-        };
-        let (ctx, ms) = (self.ctx(), millis(now));
-        Some(self.txn(operation, false, &mut |tx| jobs::details(tx, &ctx, caller, input, tp, ms)))
+    ) -> Result<Value, ApiError> {
+        let ms = millis(now);
+        if let JobWrite::Poll(tp) = w {
+            match self.poll_check(caller, input, tp, ms)? {
+                PollCheck::Nothing(empty) => return Ok(empty),
+                // Leases and timeouts that ended are applied before claiming,
+                // so a poll never waits for the periodic sweep.
+                PollCheck::SweepFirst => {
+                    self.tick(now)?;
+                }
+                PollCheck::Claim => {}
+            }
+        }
+        self.txn(operation.as_str(), true, &mut |tx| run_job(w, tx, &self.ctx, caller, input, ms))
     }
 
-    /// The job writes ([`JobWrite`]) go to [`Store::write_then`]. A poll is
-    /// checked on the reader first: one that finds nothing is answered at
+    /// Hands a job write to the store's writer without waiting for it. A poll
+    /// is checked on the reader first: one that finds nothing is answered at
     /// once without the writer; one that finds leases or timeouts to sweep
-    /// first is declined (the sweep runs on a blocking thread).
-    fn submit(&self, caller: &Caller, operation: &str, input: Value, now: SystemTime, reply: Reply) -> Submitted {
-        let Some(write) = JobWrite::of(operation) else { return Submitted::Declined(input, reply) };
-        let ms = millis(now);
+    /// first comes back (`Err`), to run where the sweep may block.
+    fn submit_job(
+        &self,
+        operation: Operation,
+        write: JobWrite,
+        caller: &Caller,
+        input: Value,
+        now: Millis,
+        reply: Reply,
+    ) -> Result<(), (Value, Reply)> {
         if let JobWrite::Poll(tp) = write {
-            match self.poll_check(caller, &input, tp, ms) {
+            match self.poll_check(caller, &input, tp, now) {
                 Ok(PollCheck::Claim) => {}
-                Ok(PollCheck::SweepFirst) => return Submitted::Declined(input, reply),
+                Ok(PollCheck::SweepFirst) => return Err((input, reply)),
                 Ok(PollCheck::Nothing(empty)) => {
                     reply(Ok(empty));
-                    return Submitted::Taken;
+                    return Ok(());
                 }
                 Err(e) => {
                     reply(Err(e));
-                    return Submitted::Taken;
+                    return Ok(());
                 }
             }
         }
         let submission = Submission {
             store: Arc::clone(&self.store),
-            env: self.env.clone(),
+            ctx: self.ctx.clone(),
+            operation,
             write,
             caller: Arc::new(caller.clone()),
             input: Arc::new(input),
-            now: ms,
+            now,
         };
         submission.send(0, reply);
-        Submitted::Taken
+        Ok(())
+    }
+}
+
+/// The answer to an operation of the model that cpjobs does not run
+/// (`ValidationException`, where a name of no operation at all is the
+/// server's `UnknownOperationException`).
+fn unsupported(operation: Operation) -> ApiError {
+    ApiError::validation(format!("The operation {operation} is not supported by this cpjobs service"))
+}
+
+impl<S: Store> Api for Service<S> {
+    fn submit(&self, caller: &Caller, operation: Operation, input: Value, now: SystemTime, reply: Reply) -> Submitted {
+        let (input, reply) = match operation.path() {
+            Path::Unsupported => {
+                reply(Err(unsupported(operation)));
+                return Submitted::Taken;
+            }
+            _ if !self.store.inline_reads() => (input, reply),
+            Path::QuickRead => {
+                reply(self.run(caller, operation, &input, now));
+                return Submitted::Taken;
+            }
+            Path::Job(write) => match self.submit_job(operation, write, caller, input, millis(now), reply) {
+                Ok(()) => return Submitted::Taken,
+                Err(back) => back,
+            },
+            Path::Read | Path::Write => (input, reply),
+        };
+        let (svc, caller) = (self.clone(), caller.clone());
+        Submitted::Blocking(Box::new(move || reply(svc.run(&caller, operation, &input, now))))
     }
 }
 
@@ -555,9 +565,9 @@ impl<S: Store> Service<S> {
         third_party: bool,
         now: Millis,
     ) -> Result<PollCheck, ApiError> {
-        let operation = if third_party { "PollForThirdPartyJobs" } else { "PollForJobs" };
-        let (due, nothing) = self.txn(operation, false, &mut |tx| {
-            Ok((tx.anything_due(now)?, jobs::poll_finds_nothing(tx, &self.env.types, caller, input, third_party)?))
+        let operation = if third_party { Operation::PollForThirdPartyJobs } else { Operation::PollForJobs };
+        let (due, nothing) = self.txn(operation.as_str(), false, &mut |tx| {
+            Ok((tx.anything_due(now)?, jobs::poll_finds_nothing(tx, &self.ctx.types, caller, input, third_party)?))
         })?;
         Ok(match (due, nothing) {
             (true, _) => PollCheck::SweepFirst,
@@ -566,27 +576,3 @@ impl<S: Store> Service<S> {
         })
     }
 }
-
-/// Whether `name` is an operation of the CodePipeline API that cpjobs does
-/// not run (answered `ValidationException`, where a name of no operation
-/// at all is `UnknownOperationException`).
-fn is_known_unsupported(name: &str) -> bool {
-    KNOWN_UNSUPPORTED.contains(&name)
-}
-
-/// Operations of the CodePipeline API that cpjobs does not run (yet).
-const KNOWN_UNSUPPORTED: &[&str] = &[
-    "DeleteWebhook",
-    "DeregisterWebhookWithThirdParty",
-    "DisableStageTransition",
-    "EnableStageTransition",
-    "ListDeployActionExecutionTargets",
-    "ListRuleExecutions",
-    "ListRuleTypes",
-    "ListWebhooks",
-    "OverrideStageCondition",
-    "PutActionRevision",
-    "PutWebhook",
-    "RegisterWebhookWithThirdParty",
-    "RollbackStage",
-];

@@ -69,6 +69,16 @@ pub trait Store: Send + Sync + 'static {
         let mut f = f;
         done(self.write(&mut *f))
     }
+
+    /// Whether a short [`read`](Store::read) returns quickly enough to run
+    /// on the server's async threads (an embedded database's page cache: a
+    /// few microseconds). A store whose client blocks on the network says
+    /// `false`, and the service then calls it only from threads that may
+    /// block: none of its methods ([`write_then`](Store::write_then)
+    /// included) is called while an operation is submitted.
+    fn inline_reads(&self) -> bool {
+        true
+    }
 }
 
 /// A write handed to [`Store::write_then`].

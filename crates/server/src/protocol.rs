@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use cpjobs_core::{Api, ApiError, Caller, Reply, ServiceConfig, Submitted};
+use cpjobs_core::{Api, ApiError, Family, Operation, Reply, ServiceConfig, Submitted};
 use cpjobs_model::ServiceModel;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -35,6 +35,8 @@ pub const CODEPIPELINE_PREFIX: &str = "CodePipeline_20150709";
 pub const CPJOBS_PREFIX: &str = "Cpjobs_20261129";
 /// The `operation` label of requests that name no operation this service has.
 pub const UNKNOWN_OPERATION: &str = "unknown";
+/// The error code of every routing refusal, as AWS JSON 1.1 services answer them.
+const UNKNOWN_OPERATION_CODE: &str = "UnknownOperationException";
 /// The content type of AWS JSON 1.1 bodies.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -45,12 +47,17 @@ pub struct RequestId(pub String);
 /// What the API handler leaves on its response for logs and metrics.
 #[derive(Debug, Clone)]
 struct Outcome {
-    /// A model operation, an extension operation the domain knows, or `unknown`.
-    operation: String,
-    /// Whether `operation` names a cpjobs extension (known only from the domain's answer).
-    extension: bool,
+    /// The operation the target names (`None`: the request named none).
+    operation: Option<Operation>,
     code: String,
     account: Option<String>,
+}
+
+impl Outcome {
+    /// The operation's metrics label: its name, or `unknown`.
+    fn label(&self) -> &'static str {
+        self.operation.map_or(UNKNOWN_OPERATION, Operation::as_str)
+    }
 }
 
 struct AppState {
@@ -178,16 +185,12 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     let span = tracing::debug_span!("request", request_id = %id);
     let mut resp = next.run(req).instrument(span.clone()).await;
     if resp.status() == StatusCode::REQUEST_TIMEOUT && !resp.headers().contains_key(header::CONTENT_TYPE) {
-        resp = error_response(&ApiError {
-            status: 408,
-            code: "RequestTimeoutException".into(),
-            message: "The request took too long to be answered.".into(),
-        });
+        resp = error_response(&Refusal::Timeout.into());
     }
     if let Some(o) = resp.extensions().get::<Outcome>() {
         span.in_scope(|| {
             tracing::debug!(
-                operation = %o.operation,
+                operation = o.label(),
                 code = %o.code,
                 status = resp.status().as_u16(),
                 account = o.account.as_deref().unwrap_or("-"),
@@ -243,39 +246,73 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: http::Head
 }
 
 async fn not_found() -> Response {
-    error_response(&ApiError {
-        status: 404,
-        code: "UnknownOperationException".into(),
-        message: "The AWS JSON 1.1 protocol serves POST / only.".into(),
-    })
+    error_response(&Refusal::NotRoot.into())
 }
 
-/// Which operation a target names.
+/// Why a request was refused before any operation ran (as smithy-rs's
+/// `RuntimeError`): routing, then reading the body. Each is answered as AWS
+/// JSON 1.1 services answer it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// An operation of the CodePipeline model.
-    Model(String),
-    /// A cpjobs extension operation (not in the model; the domain checks its input).
-    Extension(String),
+pub enum Refusal {
+    /// A path other than `/` (HTTP 404).
+    NotRoot,
+    /// A method other than `POST` (HTTP 405).
+    NotPost(Method),
+    /// No `X-Amz-Target` header.
+    NoTarget,
+    /// An `X-Amz-Target` that names no operation of this service.
+    UnknownTarget(String),
+    /// A body over the limit, declared or sent (HTTP 413).
+    BodyTooLarge(usize),
+    /// A body that did not arrive fast enough (HTTP 408).
+    BodyTooSlow(String),
+    /// A request the service took too long to answer (HTTP 408).
+    Timeout,
 }
 
-/// Resolves `X-Amz-Target`; `None` when it names no operation this service has.
-pub fn resolve_target(model: &ServiceModel, target: &str) -> Option<Target> {
-    let (prefix, op) = target.split_once('.')?;
-    match prefix {
-        CODEPIPELINE_PREFIX if model.operation(op).is_some() => Some(Target::Model(op.to_owned())),
-        CPJOBS_PREFIX if (1..=64).contains(&op.len()) && op.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-            Some(Target::Extension(op.to_owned()))
-        }
-        _ => None,
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        let (status, code, message) = match r {
+            Refusal::NotRoot => (404, UNKNOWN_OPERATION_CODE, "The AWS JSON 1.1 protocol serves POST / only.".into()),
+            Refusal::NotPost(method) => (
+                405,
+                UNKNOWN_OPERATION_CODE,
+                format!("{method} is not allowed: the AWS JSON 1.1 protocol serves POST / only."),
+            ),
+            Refusal::NoTarget => {
+                (400, UNKNOWN_OPERATION_CODE, "The request has no X-Amz-Target header naming an operation.".into())
+            }
+            Refusal::UnknownTarget(target) => (400, UNKNOWN_OPERATION_CODE, format!("Unknown operation: {target}")),
+            Refusal::BodyTooLarge(limit) => (
+                413,
+                "SerializationException",
+                format!("The request body is larger than the service accepts ({limit} bytes)."),
+            ),
+            Refusal::BodyTooSlow(why) => {
+                (408, "RequestTimeoutException", format!("The request body was sent too slowly: {why}."))
+            }
+            Refusal::Timeout => (408, "RequestTimeoutException", "The request took too long to be answered.".into()),
+        };
+        ApiError { status, code: code.into(), message }
     }
+}
+
+/// The operation `X-Amz-Target` names (`PREFIX.Operation`), if any: a
+/// CodePipeline operation under its prefix, a cpjobs one under cpjobs's.
+pub fn resolve_target(target: &str) -> Option<Operation> {
+    let (prefix, name) = target.split_once('.')?;
+    let family = match prefix {
+        CODEPIPELINE_PREFIX => Family::CodePipeline,
+        CPJOBS_PREFIX => Family::Cpjobs,
+        _ => return None,
+    };
+    Operation::of(family, name)
 }
 
 async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let mut outcome =
-        Outcome { operation: UNKNOWN_OPERATION.into(), extension: false, code: "OK".into(), account: None };
+    let mut outcome = Outcome { operation: None, code: "OK".into(), account: None };
     let result = answer(&state, req, &mut outcome).await;
     let mut resp = match result {
         Ok(value) => {
@@ -291,44 +328,25 @@ async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Respon
             error_response(&e)
         }
     };
-    // Extension names are whatever a signed client sends: one the domain
-    // does not know must not become a label of its own.
-    if outcome.extension && outcome.code == "UnknownOperationException" {
-        outcome.operation = UNKNOWN_OPERATION.into();
-    }
-    state.metrics.record(&outcome.operation, &outcome.code, started.elapsed());
+    state.metrics.record(outcome.label(), &outcome.code, started.elapsed());
     resp.extensions_mut().insert(outcome);
     resp
-}
-
-fn unknown_operation(message: String) -> ApiError {
-    ApiError::client("UnknownOperationException", message)
 }
 
 async fn answer(state: &AppState, req: Request, outcome: &mut Outcome) -> Result<Value, ApiError> {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST {
-        return Err(ApiError {
-            status: 405,
-            code: "UnknownOperationException".into(),
-            message: format!("{} is not allowed: the AWS JSON 1.1 protocol serves POST / only.", parts.method),
-        });
+        return Err(Refusal::NotPost(parts.method).into());
     }
     let Some(target) = parts.headers.get("x-amz-target") else {
-        return Err(unknown_operation("The request has no X-Amz-Target header naming an operation.".into()));
+        return Err(Refusal::NoTarget.into());
     };
     let target = target.to_str().unwrap_or_default();
-    let Some(resolved) = resolve_target(ServiceModel::codepipeline(), target) else {
-        return Err(unknown_operation(format!("Unknown operation: {target}")));
+    let Some(operation) = resolve_target(target) else {
+        return Err(Refusal::UnknownTarget(target.to_owned()).into());
     };
-    let operation = match &resolved {
-        Target::Model(op) | Target::Extension(op) => op.clone(),
-    };
-    // Model names are a closed set; extension names are whatever a client
-    // sends, so they become a metrics label only once the caller is known.
-    if matches!(resolved, Target::Model(_)) {
-        outcome.operation = operation.clone();
-    }
+    // Operations are a closed set: each may be a metrics label.
+    outcome.operation = Some(operation);
 
     let body = read_body(&parts.headers, body, state.max_body_bytes).await?;
     let now = (state.clock)();
@@ -338,40 +356,30 @@ async fn answer(state: &AppState, req: Request, outcome: &mut Outcome) -> Result
         now,
     )?;
     outcome.account = Some(caller.account_id.clone());
-    outcome.operation = operation.clone();
-    outcome.extension = matches!(resolved, Target::Extension(_));
 
     let input = parse_input(&body)?;
-    if let Target::Model(op) = &resolved {
-        state.validator.check(op, &input)?;
-    }
-    // What the domain can answer from a short read is answered here,
-    // without a hop to a blocking thread.
-    if let Some(r) = state.api.call_now(&caller, &operation, &input, now) {
-        return r;
-    }
-    // The job writes are handed to the store's writer; this task waits for
-    // the answer without holding a thread.
+    state.validator.check_operation(operation, &input)?;
+    // The domain answers at once what takes a short read, hands job writes
+    // to the store's writer, and gives back the rest as work for a blocking
+    // thread; this task waits for the answer without holding a thread.
     let (tx, rx) = tokio::sync::oneshot::channel();
     let reply: Reply = Box::new(move |r| {
         // The receiver is gone only when the request was dropped (a timeout).
         let _ = tx.send(r);
     });
-    match state.api.submit(&caller, &operation, input, now, reply) {
-        Submitted::Taken => rx.await.unwrap_or_else(|_| {
-            tracing::error!("a submitted operation was dropped without an answer");
-            Err(ApiError::internal("Internal service error"))
-        }),
-        Submitted::Declined(input, _) => call_api(state.api.clone(), caller, operation, input, now).await,
+    match state.api.submit(&caller, operation, input, now, reply) {
+        Submitted::Taken => {}
+        // A panic there drops the reply, answered below.
+        Submitted::Blocking(work) => drop(tokio::task::spawn_blocking(work)),
     }
+    rx.await.unwrap_or_else(|_| {
+        tracing::error!(operation = %operation, "an operation was dropped without an answer");
+        Err(ApiError::internal("Internal service error"))
+    })
 }
 
 async fn read_body(headers: &axum::http::HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError {
-        status: 413,
-        code: "SerializationException".into(),
-        message: format!("The request body is larger than the service accepts ({limit} bytes)."),
-    };
+    let too_large = || ApiError::from(Refusal::BodyTooLarge(limit));
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
@@ -380,11 +388,7 @@ async fn read_body(headers: &axum::http::HeaderMap, body: Body, limit: usize) ->
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if s.is::<crate::BodyTooSlow>() {
-                return ApiError {
-                    status: 408,
-                    code: "RequestTimeoutException".into(),
-                    message: format!("The request body was sent too slowly: {s}."),
-                };
+                return Refusal::BodyTooSlow(s.to_string()).into();
             }
             source = s.source();
         }
@@ -404,22 +408,5 @@ fn parse_input(body: &[u8]) -> Result<Value, ApiError> {
         }
         Ok(_) => Err(ApiError::client("SerializationException", "Expected a JSON object as the request body.")),
         Err(e) => Err(ApiError::client("SerializationException", format!("The request body is not valid JSON: {e}"))),
-    }
-}
-
-/// Runs the domain on a blocking thread: the store is synchronous SQLite.
-async fn call_api(
-    api: Arc<dyn Api>,
-    caller: Caller,
-    operation: String,
-    input: Value,
-    now: std::time::SystemTime,
-) -> Result<Value, ApiError> {
-    match tokio::task::spawn_blocking(move || api.call(&caller, &operation, input, now)).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "the domain panicked");
-            Err(ApiError::internal("Internal service error"))
-        }
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use cpjobs_core::ApiError;
+use cpjobs_core::{ApiError, Family, Operation};
 use cpjobs_model::{ServiceModel, Shape, ShapeKind};
 use regex::Regex;
 use serde_json::Value;
@@ -19,6 +19,8 @@ use serde_json::Value;
 pub struct Validator {
     model: &'static ServiceModel,
     patterns: HashMap<String, Regex>,
+    /// The input shape of each CodePipeline [`Operation`] the model has.
+    inputs: HashMap<Operation, Option<&'static str>>,
 }
 
 /// What AWS prints instead of the value of a sensitive member.
@@ -35,7 +37,24 @@ impl Validator {
                 patterns.insert(p.clone(), re);
             }
         }
-        Validator { model, patterns }
+        let inputs = model
+            .operations
+            .iter()
+            .filter_map(|o| Some((Operation::of(Family::CodePipeline, &o.name)?, o.input.as_deref())))
+            .collect();
+        Validator { model, patterns, inputs }
+    }
+
+    /// Checks `input` against the input shape of `operation`: CodePipeline's
+    /// operations against the model; cpjobs's own check their input themselves.
+    pub fn check_operation(&self, operation: Operation, input: &Value) -> Result<(), ApiError> {
+        match operation.family() {
+            Family::Cpjobs => Ok(()),
+            Family::CodePipeline => match self.inputs.get(&operation) {
+                Some(shape) => self.check_input(*shape, input),
+                None => Err(ApiError::internal("operation is not in the model")),
+            },
+        }
     }
 
     /// Checks `input` against the input shape of `operation` (which must be in the model).
@@ -43,8 +62,12 @@ impl Validator {
         let Some(op) = self.model.operation(operation) else {
             return Err(ApiError::internal("operation is not in the model"));
         };
+        self.check_input(op.input.as_deref(), input)
+    }
+
+    fn check_input(&self, shape: Option<&str>, input: &Value) -> Result<(), ApiError> {
         let mut errors = Vec::new();
-        match &op.input {
+        match shape {
             Some(shape) => self.walk(self.model.shape(shape), input, "", &mut errors)?,
             None if input.is_object() => {}
             None => return Err(mismatch(input, "a structure")),

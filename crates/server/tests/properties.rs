@@ -12,7 +12,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use axum::body::Body;
 use cpjobs_core::config::{Account, Principal};
-use cpjobs_core::{Api, ApiError, Caller, ServiceConfig};
+use cpjobs_core::{Api, Caller, Operation, Reply, ServiceConfig, Submitted};
 use cpjobs_server::sigv4::{SignedRequest, Verifier};
 use cpjobs_server::{Options, app_with};
 use http_body_util::BodyExt;
@@ -27,11 +27,9 @@ const SECRET: &str = "customer-secret";
 struct Echo;
 
 impl Api for Echo {
-    fn call(&self, _: &Caller, op: &str, _: Value, _: SystemTime) -> Result<Value, ApiError> {
-        if cpjobs_model::ServiceModel::codepipeline().operation(op).is_none() {
-            return Err(ApiError::client("UnknownOperationException", format!("Unknown operation {op}")));
-        }
-        Ok(json!({}))
+    fn submit(&self, _: &Caller, _: Operation, _: Value, _: SystemTime, reply: Reply) -> Submitted {
+        reply(Ok(json!({})));
+        Submitted::Taken
     }
 }
 

@@ -12,7 +12,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use axum::body::Body;
 use cpjobs_core::config::{Account, Principal};
-use cpjobs_core::{Api, ApiError, Caller, ServiceConfig};
+use cpjobs_core::{Api, ApiError, Caller, Operation, Reply, ServiceConfig, Submitted};
 use cpjobs_server::{Options, TemporaryCredential, TemporaryCredentials, app_with};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -25,26 +25,29 @@ const JOB: &str = "11111111-2222-3333-4444-555555555555";
 
 /// A test double of the domain: records what it was asked, answers a few
 /// operations with model-shaped output and a modelled error.
+/// Answers on the blocking thread the server runs its work on, as the
+/// service answers most operations.
 #[derive(Default)]
 struct Double {
-    calls: Mutex<Vec<(Caller, String, Value)>>,
+    calls: Arc<Mutex<Vec<(Caller, String, Value)>>>,
 }
 
 impl Api for Double {
-    fn call(&self, caller: &Caller, operation: &str, input: Value, _now: SystemTime) -> Result<Value, ApiError> {
-        self.calls.lock().unwrap().push((caller.clone(), operation.to_owned(), input.clone()));
-        match operation {
-            "ListPipelines" => Ok(json!({"pipelines": [{"name": "demo", "version": 1, "created": 1.7e9}]})),
-            "AcknowledgeJob" if input["jobId"] == JOB => Ok(json!({"status": "InProgress"})),
-            "AcknowledgeJob" => Err(ApiError::client("JobNotFoundException", "The job was not found.")),
-            "ListThirdPartyClients" => Ok(json!({"clients": []})),
-            "PollForJobs" => panic!("the double panics here to test the service's catch"),
-            // As the domain: an extension name it does not have.
-            op if cpjobs_model::ServiceModel::codepipeline().operation(op).is_none() => {
-                Err(ApiError::client("UnknownOperationException", format!("Unknown operation {op}")))
-            }
-            _ => Ok(json!({})),
-        }
+    fn submit(&self, caller: &Caller, operation: Operation, input: Value, _now: SystemTime, reply: Reply) -> Submitted {
+        let (calls, caller) = (Arc::clone(&self.calls), caller.clone());
+        Submitted::Blocking(Box::new(move || {
+            calls.lock().unwrap().push((caller, operation.to_string(), input.clone()));
+            reply(match operation {
+                Operation::ListPipelines => {
+                    Ok(json!({"pipelines": [{"name": "demo", "version": 1, "created": 1.7e9}]}))
+                }
+                Operation::AcknowledgeJob if input["jobId"] == JOB => Ok(json!({"status": "InProgress"})),
+                Operation::AcknowledgeJob => Err(ApiError::client("JobNotFoundException", "The job was not found.")),
+                Operation::ListThirdPartyClients => Ok(json!({"clients": []})),
+                Operation::PollForJobs => panic!("the double panics here to test the service's catch"),
+                _ => Ok(json!({})),
+            })
+        }))
     }
 }
 
@@ -588,9 +591,11 @@ print(json.dumps(out))
 async fn slow_requests_are_answered_with_a_json_timeout() {
     struct Slow;
     impl Api for Slow {
-        fn call(&self, _: &Caller, _: &str, _: Value, _: SystemTime) -> Result<Value, ApiError> {
-            std::thread::sleep(Duration::from_millis(300));
-            Ok(json!({}))
+        fn submit(&self, _: &Caller, _: Operation, _: Value, _: SystemTime, reply: Reply) -> Submitted {
+            Submitted::Blocking(Box::new(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                reply(Ok(json!({})));
+            }))
         }
     }
     let options = Options { clock: Arc::new(t0), request_timeout: Duration::from_millis(50), ..Options::default() };

@@ -35,7 +35,7 @@
 //!
 //! ```
 //! use std::time::SystemTime;
-//! use cpjobs_core::{Api, Caller, Service, ServiceConfig};
+//! use cpjobs_core::{Api, Caller, Operation, Service, ServiceConfig};
 //! use cpjobs_store_sqlite::SqliteStore;
 //!
 //! let dir = std::env::temp_dir().join(format!("cpjobs-doc-{}", std::process::id()));
@@ -43,7 +43,7 @@
 //! let store = SqliteStore::open(dir.join("cpjobs.sqlite")).unwrap();
 //! let service = Service::new(&ServiceConfig::default(), store).unwrap();
 //! let caller = Caller { account_id: "111111111111".into(), access_key_id: "AKIDEXAMPLE".into() };
-//! let out = service.call(&caller, "ListPipelines", serde_json::json!({}), SystemTime::now()).unwrap();
+//! let out = service.call(&caller, Operation::ListPipelines, serde_json::json!({}), SystemTime::now()).unwrap();
 //! assert_eq!(out, serde_json::json!({"pipelines": []}));
 //! service.tick(SystemTime::now()).unwrap(); // what the server runs every few seconds
 //! # std::fs::remove_dir_all(&dir).unwrap();

@@ -81,7 +81,7 @@ fn store_failures_are_logged_with_cause_and_operation_once() {
         .with_max_level(tracing::Level::INFO)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        let w = World::new(Failing { inner: temp_store(), down: Arc::clone(&down) }).submitting();
+        let w = World::new(Failing { inner: temp_store(), down: Arc::clone(&down) });
         w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
         w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
         assert!(log.failures().is_empty(), "{}", log.text());

@@ -17,8 +17,9 @@
 //!   `InvalidJobStateException`, `ActionTypeNotFoundException`).
 //!
 //! Jobs are known to the model by creation order (`seq`); their ids and
-//! nonces are learned from the service's answers. Each case either calls the
-//! operations or submits them (the server's two ways in).
+//! nonces are learned from the service's answers. Each case runs the store as
+//! it is (job writes through its writer, details inline) or saying its reads
+//! are not quick (every operation as blocking work).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -213,7 +214,7 @@ enum Expect {
 
 #[derive(Clone, Debug)]
 struct Model {
-    /// Whether operations go through `Api::submit` first, as the server sends them.
+    /// Whether the store says its reads are not quick (every operation as blocking work).
     submit: bool,
     now: i64,
     jobs: Vec<Job>,
@@ -479,7 +480,7 @@ impl Sut {
 
     fn open(path: &PathBuf, submit: bool) -> World<SqliteStore> {
         let w = World::with_config(SqliteStore::open(path).expect("open store"), &config());
-        if submit { w.submitting() } else { w }
+        if submit { w.blocking() } else { w }
     }
 
     fn call(&self, who: &str, op: &str, input: Value, now: i64) -> Result<Value, ApiError> {

@@ -1,5 +1,5 @@
-//! Domain scenarios driven through [`Api::call`] with JSON, as the HTTP layer
-//! calls it, over any [`Store`]. Time is passed in, so leases and timeouts are
+//! Domain scenarios driven through [`Api::submit`] with JSON, as the HTTP
+//! layer calls it, over any [`Store`]. Time is passed in, so leases and timeouts are
 //! tested without sleeping. Every scenario is listed in
 //! [`named`](super::named), which makes one test of each; a scenario left
 //! out of the list is dead code, denied here.
@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 
 use crate::api::{Api, ApiError, Caller, Submitted};
 use crate::config::{Account, Principal, Quotas, ServiceConfig, ThirdPartyActionType};
+use crate::operation::Operation;
 use crate::service::Service;
-use crate::store::Store;
+use crate::store::{Store, StoreError, Tx, WriteDone, WriteFn};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The customer account that owns pipelines.
 pub const CUSTOMER: &str = "111111111111";
@@ -59,11 +61,8 @@ pub fn caller(account: &str) -> Caller {
 
 /// A service over a store, with a clock the scenario moves.
 pub struct World<S: Store> {
-    /// The service under test.
-    pub svc: Service<S>,
-    /// Whether operations go through [`Api::submit`] first, as the server
-    /// sends them (falling back to [`Api::call`] when declined).
-    pub submit: bool,
+    /// The service under test, over the store as given (see [`Placed`]).
+    pub svc: Service<Placed<S>>,
 }
 
 /// The scenario clock's origin.
@@ -76,6 +75,55 @@ pub fn at(secs: u64) -> SystemTime {
     t0() + Duration::from_secs(secs)
 }
 
+std::thread_local! {
+    /// Whether this thread is inside [`Api::submit`] (see [`Placed`]).
+    static SUBMITTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A store as given, or (`blocking`) the same store saying that its reads
+/// are not quick ([`Store::inline_reads`]), as a store over the network
+/// does. Saying so, it checks the promise that comes with it: none of its
+/// methods is called while an operation is being submitted (on the server,
+/// an async thread).
+pub struct Placed<S> {
+    /// The store.
+    pub inner: S,
+    blocking: AtomicBool,
+}
+
+impl<S: Store> Placed<S> {
+    fn called(&self, what: &str) {
+        if self.blocking.load(Ordering::Relaxed) && SUBMITTING.with(std::cell::Cell::get) {
+            panic!("{what} of a store whose reads are not quick, while submitting");
+        }
+    }
+}
+
+impl<S: Store> Store for Placed<S> {
+    fn read<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        self.called("read");
+        self.inner.read(f)
+    }
+
+    fn write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+        self.called("write");
+        self.inner.write(f)
+    }
+
+    fn write_then<T, E>(&self, f: WriteFn<T, E>, done: WriteDone<T, E>)
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.called("write_then");
+        self.inner.write_then(f, done)
+    }
+
+    fn inline_reads(&self) -> bool {
+        !self.blocking.load(Ordering::Relaxed) && self.inner.inline_reads()
+    }
+}
+
 impl<S: Store> World<S> {
     /// A world over `store` with [`config`].
     pub fn new(store: S) -> World<S> {
@@ -84,40 +132,37 @@ impl<S: Store> World<S> {
 
     /// A world over `store` with another configuration.
     pub fn with_config(store: S, config: &ServiceConfig) -> World<S> {
-        World { svc: Service::new(config, store).expect("service starts"), submit: false }
+        let store = Placed { inner: store, blocking: AtomicBool::new(false) };
+        World { svc: Service::new(config, store).expect("service starts") }
     }
 
-    /// The same world, sending operations through [`Api::submit`].
-    pub fn submitting(self) -> World<S> {
-        World { submit: true, ..self }
+    /// The same world over a store that says its reads are not quick: every
+    /// operation then runs as blocking work.
+    pub fn blocking(self) -> World<S> {
+        self.svc.store().blocking.store(true, Ordering::Relaxed);
+        self
     }
 
-    /// Calls an operation at `secs` after `t0`; a successful answer must fit
-    /// the model's output shape.
+    /// Calls an operation at `secs` after `t0` as the server does: submitted,
+    /// with the work it hands back run on this thread. A successful answer
+    /// must fit the model's output shape.
     pub fn call(&self, who: &str, op: &str, input: Value, secs: u64) -> Result<Value, ApiError> {
-        let out = if self.submit {
-            self.submitted(who, op, input, secs)?
-        } else {
-            self.svc.call(&caller(who), op, input, at(secs))?
-        };
-        if let Err(e) = super::shapes::check_output(op, &out) {
-            panic!("{op} answered outside the model: {e}");
-        }
-        Ok(out)
-    }
-
-    /// Runs an operation as the server does: submitted, or called when declined.
-    fn submitted(&self, who: &str, op: &str, input: Value, secs: u64) -> Result<Value, ApiError> {
+        let operation: Operation = op.parse().unwrap_or_else(|e| panic!("{e}"));
         let (tx, rx) = std::sync::mpsc::channel();
         let reply = Box::new(move |r| {
             let _ = tx.send(r);
         });
-        match self.svc.submit(&caller(who), op, input, at(secs), reply) {
-            Submitted::Taken => {
-                rx.recv_timeout(Duration::from_secs(30)).expect("a submitted operation is always answered")
-            }
-            Submitted::Declined(input, _) => self.svc.call(&caller(who), op, input, at(secs)),
+        SUBMITTING.with(|s| s.set(true));
+        let submitted = self.svc.submit(&caller(who), operation, input, at(secs), reply);
+        SUBMITTING.with(|s| s.set(false));
+        if let Submitted::Blocking(work) = submitted {
+            work();
         }
+        let out = rx.recv_timeout(Duration::from_secs(30)).expect("a submitted operation is always answered")?;
+        if let Err(e) = super::shapes::check_output(op, &out) {
+            panic!("{op} answered outside the model: {e}");
+        }
+        Ok(out)
     }
 
     /// Calls an operation that must succeed.
@@ -214,24 +259,25 @@ pub fn partner_pipeline(name: &str) -> Value {
     )
 }
 
-/// How a scenario sends its operations.
+/// Where a scenario's store lets its operations run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Through [`Api::call`].
-    Called,
-    /// Through [`Api::submit`] first, as the server sends them (falling
-    /// back to [`Api::call`] when declined).
-    Submitted,
+    /// The store as it is: quick reads and job writes on the submitting
+    /// thread (for the embedded store, the server's async threads).
+    Inline,
+    /// The store saying its reads are not quick: every operation as work
+    /// for a thread that may block.
+    Blocking,
 }
 
 /// Runs the domain scenario `name` (see [`CHECKS`](super::named::CHECKS))
-/// on a fresh store from `make`, sending operations as `mode` says (the
-/// scenarios that build their own world are always called); panics on a
+/// on a fresh store from `make`, its store placed as `mode` says (the
+/// scenarios that build their own world use the store as it is); panics on a
 /// failure or an unknown name.
 pub fn run<S: Store>(name: &str, mode: Mode, make: &dyn Fn() -> S) {
     let world = || match mode {
-        Mode::Called => World::new(make()),
-        Mode::Submitted => World::new(make()).submitting(),
+        Mode::Inline => World::new(make()),
+        Mode::Blocking => World::new(make()).blocking(),
     };
     crate::__store_checks!(__domain_dispatch!(name, world, make))
 }
@@ -279,11 +325,29 @@ impl crate::artifacts::ArtifactLocations for Arc<MemoryArtifacts> {
     }
 }
 
+/// The operations of the model that cpjobs does not run are refused by name
+/// (`ValidationException`), change nothing, and never reach the store.
+fn unsupported_operations_are_refused<S: Store>(w: World<S>) {
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let unsupported: Vec<Operation> =
+        Operation::ALL.iter().copied().filter(|op| op.path() == crate::operation::Path::Unsupported).collect();
+    assert_eq!(unsupported.len(), 13, "{unsupported:?}");
+    for op in unsupported {
+        let input = json!({"pipelineName": "app", "name": "app", "stageName": "Build"});
+        let e = w.call(CUSTOMER, op.as_str(), input, 1).expect_err("refused");
+        assert_eq!((e.status, e.code.as_str()), (400, "ValidationException"), "{op}: {e:?}");
+        assert_eq!(e.message, format!("The operation {op} is not supported by this cpjobs service"));
+    }
+    let out = w.ok(CUSTOMER, "GetPipeline", json!({"name": "app"}), 2);
+    assert_eq!(out["metadata"]["pipelineArn"], "arn:aws:codepipeline:us-east-1:111111111111:app");
+    assert_eq!(out["pipeline"]["version"], 1);
+}
+
 fn s3_source_runs_in_the_service<S: Store>(w: World<S>) {
     let store = Arc::new(MemoryArtifacts::default());
     store.owners.lock().expect("owners").insert("sources".into(), CUSTOMER.into());
     store.objects.lock().expect("objects").insert(("sources".into(), "app.zip".into()), "etag-1".into());
-    let w = World { svc: w.svc.with_artifact_locations(store.clone()), submit: w.submit };
+    let w = World { svc: w.svc.with_artifact_locations(store.clone()) };
     let s3 = json!({"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"});
     let pipeline = |name: &str, key: &str| {
         let mut source = action("Get", s3.clone(), &[], &["src"], 1);
@@ -758,7 +822,7 @@ fn client_tokens_sealed_at_rest<S: Store>(w: World<S>) {
     assert_eq!(listed, clear.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>());
 
     // The upgrade seals them; nothing a partner sees changes.
-    let w = World { svc: w.svc.with_token_key([5; 32]).expect("tokens sealed"), submit: w.submit };
+    let w = World { svc: w.svc.with_token_key([5; 32]).expect("tokens sealed") };
     for ((id, before), (_, after)) in clear.iter().zip(stored(&w)) {
         assert!(after.starts_with(crate::sealing::SEALED_PREFIX) && !after.contains(before.as_str()), "{after}");
         assert_eq!(&w.client_token(id), before);
@@ -779,7 +843,7 @@ fn client_tokens_sealed_at_rest<S: Store>(w: World<S>) {
     );
     // Sealing again finds nothing left in clear.
     let again = stored(&w);
-    let w = World { svc: w.svc.with_token_key([5; 32]).expect("tokens sealed"), submit: w.submit };
+    let w = World { svc: w.svc.with_token_key([5; 32]).expect("tokens sealed") };
     assert_eq!(stored(&w), again);
 }
 
@@ -787,7 +851,7 @@ fn client_tokens_sealed_at_rest<S: Store>(w: World<S>) {
 /// another account starts no execution (and makes no job) until it is moved.
 fn artifact_bucket_taken_by_another_account<S: Store>(w: World<S>) {
     let store = Arc::new(MemoryArtifacts::default());
-    let w = World { svc: w.svc.with_artifact_locations(store.clone()), submit: w.submit };
+    let w = World { svc: w.svc.with_artifact_locations(store.clone()) };
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
     w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 1);
     // Deleted and taken by another account.

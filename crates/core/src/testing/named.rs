@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo test -p cpjobs-store-sqlite contract::claims_are_fifo_per_queue
-//! cargo test -p cpjobs-store-sqlite domain::manual_approval::submitted
+//! cargo test -p cpjobs-store-sqlite domain::manual_approval::blocking
 //! ```
 //!
 //! The list is checked both ways when `cpjobs-core` compiles with the
@@ -15,7 +15,8 @@
 
 /// The list: contract checks on a fresh store (`owned`), contract checks on
 /// a store shared by threads (`shared`), domain scenarios run twice,
-/// called and then submitted as the server sends job operations (`twice`),
+/// on the store as it is and on the same store saying its reads are not
+/// quick, so that every operation runs as blocking work (`twice`),
 /// and scenarios that build their own world from a store maker (`once`).
 /// Hands the list to the macro `$then` of this crate, after `$args`.
 #[doc(hidden)]
@@ -67,6 +68,7 @@ macro_rules! __store_checks {
                 outputs_are_writable_only_in_progress,
                 artifact_bucket_taken_by_another_account,
                 client_tokens_sealed_at_rest,
+                unsupported_operations_are_refused,
             ]
             once: [
                 state_of_stages_reached_long_ago,
@@ -89,8 +91,8 @@ macro_rules! __store_checks {
 /// cpjobs_core::store_tests!(fresh);
 /// ```
 ///
-/// Tests are named `contract::<check>`, `domain::<scenario>::called`,
-/// `domain::<scenario>::submitted` and `domain::<scenario>`.
+/// Tests are named `contract::<check>`, `domain::<scenario>::inline`,
+/// `domain::<scenario>::blocking` and `domain::<scenario>`.
 #[macro_export]
 macro_rules! store_tests {
     ($make:expr) => {
@@ -136,14 +138,14 @@ macro_rules! __store_tests {
                     #[allow(unused_imports)]
                     use super::*;
                     #[test]
-                    fn called() {
-                        $crate::testing::domain::run(stringify!($twice), $crate::testing::domain::Mode::Called, &$make);
+                    fn inline() {
+                        $crate::testing::domain::run(stringify!($twice), $crate::testing::domain::Mode::Inline, &$make);
                     }
                     #[test]
-                    fn submitted() {
+                    fn blocking() {
                         $crate::testing::domain::run(
                             stringify!($twice),
-                            $crate::testing::domain::Mode::Submitted,
+                            $crate::testing::domain::Mode::Blocking,
                             &$make,
                         );
                     }
@@ -152,7 +154,7 @@ macro_rules! __store_tests {
             $(
                 #[test]
                 fn $once() {
-                    $crate::testing::domain::run(stringify!($once), $crate::testing::domain::Mode::Called, &$make);
+                    $crate::testing::domain::run(stringify!($once), $crate::testing::domain::Mode::Inline, &$make);
                 }
             )*
         }
