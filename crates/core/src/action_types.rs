@@ -8,6 +8,7 @@
 //! types are never changed. A deleted custom type keeps its row, so its
 //! version can never be re-created (as in AWS).
 
+use crate::error_code::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -420,7 +421,7 @@ pub(crate) fn seed_third_party(tx: &mut dyn Tx, types: &[ThirdPartyActionType]) 
 }
 
 fn not_found(id: &ActionTypeId) -> ApiError {
-    ApiError::client("ActionTypeNotFoundException", format!("{} was not found.", id.describe()))
+    ApiError::client(ErrorCode::ActionTypeNotFoundException, format!("{} was not found.", id.describe()))
 }
 
 /// `CreateCustomActionType`.
@@ -437,9 +438,9 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value, quo
         match (n("minimumCount"), n("maximumCount")) {
             (Some(min), Some(max)) if min <= max => Ok(ArtifactCounts { min, max }),
             (Some(_), Some(_)) => {
-                fail("ValidationException", format!("{name}: minimumCount must not exceed maximumCount"))
+                fail(ErrorCode::ValidationException, format!("{name}: minimumCount must not exceed maximumCount"))
             }
-            _ => fail("ValidationException", format!("{name} needs minimumCount and maximumCount")),
+            _ => fail(ErrorCode::ValidationException, format!("{name} needs minimumCount and maximumCount")),
         }
     };
     let (input_counts, output_counts) = (counts("inputArtifactDetails")?, counts("outputArtifactDetails")?);
@@ -450,7 +451,7 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value, quo
             match opt_bool(p, k)? {
                 Some(b) => Ok(b),
                 None if k == "queryable" => Ok(false),
-                None => fail("ValidationException", format!("configurationProperties.{k} is required")),
+                None => fail(ErrorCode::ValidationException, format!("configurationProperties.{k} is required")),
             }
         };
         let prop = PropertyDef {
@@ -464,20 +465,23 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value, quo
         };
         if properties.iter().any(|q: &PropertyDef| q.name == prop.name) {
             return fail(
-                "ValidationException",
+                ErrorCode::ValidationException,
                 format!("Configuration property '{}' is declared more than once", prop.name),
             );
         }
         if prop.queryable && (!prop.required || prop.secret) {
             return fail(
-                "ValidationException",
+                ErrorCode::ValidationException,
                 format!("Queryable configuration property '{}' must be required and not secret", prop.name),
             );
         }
         properties.push(prop);
     }
     if properties.iter().filter(|p| p.queryable).count() > 1 {
-        return fail("ValidationException", "An action type can have at most one queryable configuration property");
+        return fail(
+            ErrorCode::ValidationException,
+            "An action type can have at most one queryable configuration property",
+        );
     }
     let settings = input.get("settings").cloned().unwrap_or(Value::Null);
     let setting = |k: &str| settings.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -503,14 +507,14 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value, quo
         let old = ActionTypeDef::from_doc(&doc)?;
         return if old.deleted {
             fail(
-                "ValidationException",
+                ErrorCode::ValidationException,
                 format!(
                     "{} was deleted; a deleted custom action type cannot be re-created: use a new version",
                     id.describe()
                 ),
             )
         } else {
-            fail("ValidationException", format!("{} already exists", id.describe()))
+            fail(ErrorCode::ValidationException, format!("{} already exists", id.describe()))
         };
     }
     let limit = quotas.custom_action_types_per_account;
@@ -521,7 +525,7 @@ pub(crate) fn create_custom(tx: &mut dyn Tx, caller: &Caller, input: &Value, quo
     }
     if live >= limit {
         return fail(
-            "LimitExceededException",
+            ErrorCode::LimitExceededException,
             format!(
                 "The number of custom action types associated with the account '{}' has reached the limit of {limit} allowed for the account",
                 caller.account_id
@@ -614,7 +618,10 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
     let decl = input.get("actionType").cloned().unwrap_or(Value::Null);
     let id = ActionTypeId::from_json(decl.get("id").unwrap_or(&Value::Null))?;
     if id.owner == "AWS" {
-        return fail("RequestFailedException", format!("{} is owned by AWS and cannot be updated", id.describe()));
+        return fail(
+            ErrorCode::RequestFailedException,
+            format!("{} is owned by AWS and cannot be updated", id.describe()),
+        );
     }
     let key = id.key(&caller.account_id);
     let doc = match tx.get_action_type(&key)? {
@@ -628,7 +635,7 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
     let executor = decl.get("executor").cloned().unwrap_or(Value::Null);
     if executor.get("type").and_then(Value::as_str).is_some_and(|t| t != "JobWorker") {
         return fail(
-            "ValidationException",
+            ErrorCode::ValidationException,
             "cpjobs runs job-worker action types only: executor.type must be JobWorker",
         );
     }
@@ -637,7 +644,7 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
         && def.id.owner == "ThirdParty"
     {
         return fail(
-            "ValidationException",
+            ErrorCode::ValidationException,
             "The job timeout of a third-party action type is set by the service operator; it cannot be changed with UpdateActionType",
         );
     }
@@ -654,7 +661,7 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
         let current = others(&mut def.polling_accounts.iter().map(String::as_str));
         if given != current {
             return fail(
-                "ValidationException",
+                ErrorCode::ValidationException,
                 "The polling accounts of a third-party action type are set by the service operator; they cannot be changed with UpdateActionType",
             );
         }
@@ -663,7 +670,7 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
         let o = decl.get(name).cloned().unwrap_or(Value::Null);
         match (o.get("minimumCount").and_then(Value::as_i64), o.get("maximumCount").and_then(Value::as_i64)) {
             (Some(min), Some(max)) if min <= max => Ok(ArtifactCounts { min, max }),
-            _ => fail("ValidationException", format!("actionType.{name} needs minimumCount <= maximumCount")),
+            _ => fail(ErrorCode::ValidationException, format!("actionType.{name} needs minimumCount <= maximumCount")),
         }
     };
     def.input = counts("inputArtifactDetails")?;
@@ -682,12 +689,15 @@ pub(crate) fn update(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Val
             kind: None,
         };
         if properties.iter().any(|q| q.name == prop.name) {
-            return fail("ValidationException", format!("Property '{}' is declared more than once", prop.name));
+            return fail(
+                ErrorCode::ValidationException,
+                format!("Property '{}' is declared more than once", prop.name),
+            );
         }
         properties.push(prop);
     }
     if properties.iter().filter(|p| p.queryable).count() > 1 {
-        return fail("ValidationException", "An action type can have at most one queryable property");
+        return fail(ErrorCode::ValidationException, "An action type can have at most one queryable property");
     }
     def.properties = properties;
     let urls = decl.get("urls").cloned().unwrap_or(Value::Null);

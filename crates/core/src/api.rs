@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use crate::error_code::ErrorCode;
 use crate::operation::Operation;
 
 /// Who is calling: an authenticated principal of an account.
@@ -22,20 +23,20 @@ pub struct ApiError {
     /// HTTP status (400 for client errors, 500 for server errors).
     pub status: u16,
     /// The error shape name, e.g. `JobNotFoundException`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable message.
     pub message: String,
 }
 
 impl ApiError {
     /// A client error (HTTP 400).
-    pub fn client(code: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError { status: 400, code: code.into(), message: message.into() }
+    pub fn client(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { status: 400, code, message: message.into() }
     }
 
     /// A server error (HTTP 500); the message must not leak internals.
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError { status: 500, code: "InternalFailure".into(), message: message.into() }
+        ApiError { status: 500, code: ErrorCode::InternalFailure, message: message.into() }
     }
 
     /// Whether this is the service's own failure (`InternalFailure`, HTTP 500),
@@ -46,7 +47,7 @@ impl ApiError {
 
     /// `ValidationException`.
     pub fn validation(message: impl Into<String>) -> ApiError {
-        ApiError::client("ValidationException", message)
+        ApiError::client(ErrorCode::ValidationException, message)
     }
 }
 

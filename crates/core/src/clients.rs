@@ -8,6 +8,7 @@
 //! action keeps its name, stage and action type. Only the partner that owns the
 //! action type can list the tokens (`ListThirdPartyClients`).
 
+use crate::error_code::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::action_types::{self, ActionTypeId};
@@ -83,7 +84,7 @@ pub(crate) fn list(tx: &mut dyn Tx, tokens: &TokenSeal, caller: &Caller, input: 
             match action_types::find(tx, &id, &caller.account_id)? {
                 Some(def) if def.id.owner == "ThirdParty" && def.account_id == caller.account_id => Some(id.key("")),
                 _ => {
-                    return fail("ActionTypeNotFoundException", format!("{} was not found.", id.describe()));
+                    return fail(ErrorCode::ActionTypeNotFoundException, format!("{} was not found.", id.describe()));
                 }
             }
         }

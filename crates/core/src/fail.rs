@@ -3,6 +3,7 @@
 //! conflict the service retries, or a backend failure).
 
 use crate::api::ApiError;
+use crate::error_code::ErrorCode;
 use crate::store::StoreError;
 
 /// An operation's failure inside a transaction: an answer for the caller, or
@@ -29,7 +30,7 @@ impl From<StoreError> for Fail {
 pub(crate) type Res<T> = Result<T, Fail>;
 
 /// A client error as a transaction failure.
-pub(crate) fn fail<T>(code: &str, message: impl Into<String>) -> Res<T> {
+pub(crate) fn fail<T>(code: ErrorCode, message: impl Into<String>) -> Res<T> {
     Err(Fail::Api(ApiError::client(code, message)))
 }
 

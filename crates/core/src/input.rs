@@ -2,6 +2,7 @@
 //! `ValidationException` AWS gives, and the wire's timestamps (epoch
 //! seconds with a fraction on AWS JSON 1.1; milliseconds in the domain).
 
+use crate::error_code::ErrorCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -24,9 +25,9 @@ pub(crate) fn timestamp(ms: Millis) -> Value {
 pub(crate) fn req_str<'a>(input: &'a Value, name: &str) -> Res<&'a str> {
     match input.get(name) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => fail("ValidationException", format!("{name} must be a string")),
+        Some(_) => fail(ErrorCode::ValidationException, format!("{name} must be a string")),
         None => fail(
-            "ValidationException",
+            ErrorCode::ValidationException,
             format!(
                 "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
             ),
@@ -39,7 +40,7 @@ pub(crate) fn opt_str<'a>(input: &'a Value, name: &str) -> Res<Option<&'a str>> 
     match input.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => fail("ValidationException", format!("{name} must be a string")),
+        Some(_) => fail(ErrorCode::ValidationException, format!("{name} must be a string")),
     }
 }
 
@@ -49,7 +50,7 @@ pub(crate) fn opt_i64(input: &Value, name: &str) -> Res<Option<i64>> {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
             Some(n) => Ok(Some(n)),
-            None => fail("ValidationException", format!("{name} must be an integer")),
+            None => fail(ErrorCode::ValidationException, format!("{name} must be an integer")),
         },
     }
 }
@@ -59,7 +60,7 @@ pub(crate) fn opt_bool(input: &Value, name: &str) -> Res<Option<bool>> {
     match input.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => fail("ValidationException", format!("{name} must be a boolean")),
+        Some(_) => fail(ErrorCode::ValidationException, format!("{name} must be a boolean")),
     }
 }
 
@@ -67,9 +68,9 @@ pub(crate) fn opt_bool(input: &Value, name: &str) -> Res<Option<bool>> {
 pub(crate) fn req_obj<'a>(input: &'a Value, name: &str) -> Res<&'a Map<String, Value>> {
     match input.get(name) {
         Some(Value::Object(m)) => Ok(m),
-        Some(_) => fail("ValidationException", format!("{name} must be a structure")),
+        Some(_) => fail(ErrorCode::ValidationException, format!("{name} must be a structure")),
         None => fail(
-            "ValidationException",
+            ErrorCode::ValidationException,
             format!(
                 "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
             ),
@@ -82,6 +83,6 @@ pub(crate) fn opt_list<'a>(input: &'a Value, name: &str) -> Res<&'a [Value]> {
     match input.get(name) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
-        Some(_) => fail("ValidationException", format!("{name} must be a list")),
+        Some(_) => fail(ErrorCode::ValidationException, format!("{name} must be a list")),
     }
 }

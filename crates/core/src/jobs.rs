@@ -11,6 +11,7 @@
 //! (id, status, nonce), so two workers can never both own a job. A job whose lease or timeout has passed
 //! is treated as such even before the next sweep writes it down.
 
+use crate::error_code::ErrorCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -207,11 +208,11 @@ pub(crate) fn cancel(tx: &mut dyn Tx, mut job: JobRow, message: &str, now: Milli
 }
 
 fn job_not_found(id: &str) -> Fail {
-    ApiError::client("JobNotFoundException", format!("The job {id} was not found")).into()
+    ApiError::client(ErrorCode::JobNotFoundException, format!("The job {id} was not found")).into()
 }
 
 fn type_not_found(id: &ActionTypeId) -> Fail {
-    ApiError::client("ActionTypeNotFoundException", format!("{} was not found.", id.describe())).into()
+    ApiError::client(ErrorCode::ActionTypeNotFoundException, format!("{} was not found.", id.describe())).into()
 }
 
 fn def_of(doc: &Doc) -> Res<ActionTypeDef> {
@@ -274,9 +275,10 @@ fn load_for(tx: &mut dyn Tx, ctx: &Ctx, caller: &Caller, id: &str, client_token:
             }
             match tx.client_token(client_id)?.and_then(|t| ctx.tokens.open(client_id, &t)) {
                 Some(t) if secrets_equal(&t, token) => Ok(Loaded { job, def: Some(def) }),
-                _ => {
-                    fail("InvalidClientTokenException", format!("The client token is not the one of job {id}'s client"))
-                }
+                _ => fail(
+                    ErrorCode::InvalidClientTokenException,
+                    format!("The client token is not the one of job {id}'s client"),
+                ),
             }
         }
         None => {
@@ -351,14 +353,14 @@ fn poll_request(
         (None, None) => None,
         (None, Some(_)) => {
             return fail(
-                "ValidationException",
+                ErrorCode::ValidationException,
                 format!("{} has no queryable property: queryParam must be empty", id.describe()),
             );
         }
         (Some(p), Some((k, v))) if *k == p.name => Some(v.as_str().unwrap_or_default().to_owned()),
         (Some(p), _) => {
             return fail(
-                "ValidationException",
+                ErrorCode::ValidationException,
                 format!("{} has the queryable property '{}': queryParam must give its value", id.describe(), p.name),
             );
         }
@@ -450,7 +452,7 @@ pub(crate) fn acknowledge(
     let current = job.nonce.as_deref().is_some_and(|n| secrets_equal(n, nonce));
     if !current || lease_ended(&job, now) {
         return fail(
-            "InvalidNonceException",
+            ErrorCode::InvalidNonceException,
             format!("The nonce is not job {id}'s current nonce: the job was dispatched again or its lease ended"),
         );
     }
@@ -513,7 +515,7 @@ fn load_in_progress(
     if job.status != JobStatus::InProgress || timed_out(job, now) {
         let status = if timed_out(job, now) { JobStatus::TimedOut } else { job.status };
         return fail(
-            "InvalidJobStateException",
+            ErrorCode::InvalidJobStateException,
             format!(
                 "Job {id} is {}: results are accepted for InProgress jobs only (acknowledge it first)",
                 status.as_str()
@@ -538,7 +540,7 @@ pub(crate) fn success(
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
     {
         return fail(
-            "OutputVariablesSizeExceededException",
+            ErrorCode::OutputVariablesSizeExceededException,
             format!("The output variables exceed the {OUTPUT_VARIABLES_MAX} characters an action may produce"),
         );
     }
@@ -573,7 +575,7 @@ pub(crate) fn success(
             let mut data = job.data.to_value()?;
             data["continuationToken"] = json!(continuation);
             let Some(def) = ctx.types.get(tx, &job.queue)? else {
-                return fail("ActionTypeNotFoundException", "The job's action type no longer exists");
+                return fail(ErrorCode::ActionTypeNotFoundException, "The job's action type no longer exists");
             };
             let next = JobRow {
                 id: uuid(),

@@ -2,6 +2,7 @@
 //! token the service did not issue is `InvalidNextTokenException`.
 
 use crate::api::ApiError;
+use crate::error_code::ErrorCode;
 use crate::fail::{Fail, Res};
 
 /// Encodes a paging position as an opaque `nextToken`.
@@ -11,7 +12,7 @@ pub(crate) fn encode_token(position: &str) -> String {
 
 /// Decodes a `nextToken`; a token we did not issue is `InvalidNextTokenException`.
 pub(crate) fn decode_token(token: &str) -> Res<String> {
-    let bad = || Fail::Api(ApiError::client("InvalidNextTokenException", "The next token is not valid."));
+    let bad = || Fail::Api(ApiError::client(ErrorCode::InvalidNextTokenException, "The next token is not valid."));
     if !token.len().is_multiple_of(2) {
         return Err(bad());
     }
@@ -24,10 +25,9 @@ pub(crate) fn decode_token(token: &str) -> Res<String> {
 pub(crate) fn decode_offset(token: Option<&str>) -> Res<usize> {
     match token {
         None => Ok(0),
-        Some(t) => decode_token(t)?
-            .strip_prefix("offset:")
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| Fail::Api(ApiError::client("InvalidNextTokenException", "The next token is not valid."))),
+        Some(t) => decode_token(t)?.strip_prefix("offset:").and_then(|n| n.parse().ok()).ok_or_else(|| {
+            Fail::Api(ApiError::client(ErrorCode::InvalidNextTokenException, "The next token is not valid."))
+        }),
     }
 }
 

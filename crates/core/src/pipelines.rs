@@ -6,6 +6,7 @@
 //! can rely on unique names, artifacts produced before they are consumed and
 //! action types that existed when the pipeline was saved.
 
+use crate::error_code::ErrorCode;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -70,18 +71,21 @@ pub(crate) struct Plan {
 /// Reads the artifact store the pipeline uses in `region`.
 fn artifact_store<'a>(decl: &'a Value, region: &str) -> Res<&'a Value> {
     match (decl.get("artifactStore"), decl.get("artifactStores")) {
-        (Some(_), Some(_)) => {
-            fail("InvalidStructureException", "A pipeline can have either artifactStore or artifactStores, not both")
-        }
+        (Some(_), Some(_)) => fail(
+            ErrorCode::InvalidStructureException,
+            "A pipeline can have either artifactStore or artifactStores, not both",
+        ),
         (Some(s), None) => Ok(s),
         (None, Some(m)) => match m.get(region) {
             Some(s) => Ok(s),
             None => fail(
-                "InvalidStructureException",
+                ErrorCode::InvalidStructureException,
                 format!("artifactStores has no artifact store for the pipeline's region {region}"),
             ),
         },
-        (None, None) => fail("InvalidStructureException", "The pipeline has no artifact store: set artifactStore"),
+        (None, None) => {
+            fail(ErrorCode::InvalidStructureException, "The pipeline has no artifact store: set artifactStore")
+        }
     }
 }
 
@@ -163,39 +167,39 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
     let plan = plan(decl, region)?;
     let store = artifact_store(decl, region)?;
     if store.get("type").and_then(Value::as_str) != Some("S3") {
-        return fail("InvalidStructureException", "The artifact store type must be S3");
+        return fail(ErrorCode::InvalidStructureException, "The artifact store type must be S3");
     }
     let pipeline_type = decl.get("pipelineType").and_then(Value::as_str).unwrap_or("V1");
     if let Some(mode @ ("QUEUED" | "PARALLEL")) = decl.get("executionMode").and_then(Value::as_str)
         && pipeline_type != "V2"
     {
         return fail(
-            "ValidationException",
+            ErrorCode::ValidationException,
             format!("Execution mode {mode} is available for V2 pipelines only: set pipelineType to V2"),
         );
     }
     if plan.stages.len() < 2 {
-        return fail("InvalidStructureException", "A pipeline must contain at least two stages");
+        return fail(ErrorCode::InvalidStructureException, "A pipeline must contain at least two stages");
     }
     let mut stage_names = HashSet::new();
     let mut produced: HashSet<String> = HashSet::new();
     for (si, stage) in plan.stages.iter().enumerate() {
         if !stage_names.insert(stage.name.as_str()) {
             return fail(
-                "InvalidStageDeclarationException",
+                ErrorCode::InvalidStageDeclarationException,
                 format!("Stage name '{}' is used more than once", stage.name),
             );
         }
         if stage.actions.is_empty() {
             return fail(
-                "InvalidStageDeclarationException",
+                ErrorCode::InvalidStageDeclarationException,
                 format!("Stage '{}' must contain at least one action", stage.name),
             );
         }
         let raw_stage = &decl["stages"][si];
         if raw_stage.get("blockers").and_then(Value::as_array).is_some_and(|b| !b.is_empty()) {
             return fail(
-                "InvalidBlockerDeclarationException",
+                ErrorCode::InvalidBlockerDeclarationException,
                 format!("Stage '{}': blockers are reserved for future use", stage.name),
             );
         }
@@ -207,14 +211,14 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
         for a in &stage.actions {
             if !action_names.insert(a.name.as_str()) {
                 return fail(
-                    "InvalidActionDeclarationException",
+                    ErrorCode::InvalidActionDeclarationException,
                     format!("Action name '{}' is used more than once in stage '{}'", a.name, stage.name),
                 );
             }
             let is_source = a.type_id.category == "Source";
             if si == 0 && !is_source {
                 return fail(
-                    "InvalidStructureException",
+                    ErrorCode::InvalidStructureException,
                     format!(
                         "The first stage '{}' must contain only source actions; '{}' is a {} action",
                         stage.name, a.name, a.type_id.category
@@ -223,7 +227,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
             }
             if si > 0 && is_source {
                 return fail(
-                    "InvalidStructureException",
+                    ErrorCode::InvalidStructureException,
                     format!(
                         "Source action '{}' is in stage '{}': source actions are allowed in the first stage only",
                         a.name, stage.name
@@ -232,7 +236,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
             }
             let def = if a.type_id.owner == "AWS" && !a.type_id.is_manual_approval() && !a.type_id.is_s3_source() {
                 return fail(
-                    "InvalidActionDeclarationException",
+                    ErrorCode::InvalidActionDeclarationException,
                     format!(
                         "{} in action '{}' is not supported by cpjobs: the AWS-owned providers it runs are Manual approval (Category: 'Approval', Provider: 'Manual', Version: '1') and S3 source (Category: 'Source', Provider: 'S3', Version: '1'); use a Custom or ThirdParty action type",
                         a.type_id.describe(),
@@ -244,7 +248,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
                     Some(def) if def.may_use(&caller.account_id) => def,
                     _ => {
                         return fail(
-                            "InvalidActionDeclarationException",
+                            ErrorCode::InvalidActionDeclarationException,
                             format!("{} in action '{}' is not available", a.type_id.describe(), a.name),
                         );
                     }
@@ -253,7 +257,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
             for p in def.properties.iter().filter(|p| p.required) {
                 if !a.configuration.contains_key(&p.name) {
                     return fail(
-                        "InvalidActionDeclarationException",
+                        ErrorCode::InvalidActionDeclarationException,
                         format!(
                             "Action configuration for action '{}' is missing required configuration '{}'",
                             a.name, p.name
@@ -264,7 +268,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
             for k in a.configuration.keys() {
                 if !def.properties.iter().any(|p| &p.name == k) {
                     return fail(
-                        "InvalidActionDeclarationException",
+                        ErrorCode::InvalidActionDeclarationException,
                         format!("Action configuration for action '{}' contains unknown configuration '{}'", a.name, k),
                     );
                 }
@@ -274,7 +278,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
             {
                 if n < c.min || n > c.max {
                     return fail(
-                        "InvalidActionDeclarationException",
+                        ErrorCode::InvalidActionDeclarationException,
                         format!(
                             "Action '{}' has {n} {what} artifacts; its action type allows {} to {}",
                             a.name, c.min, c.max
@@ -284,7 +288,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
             }
             if is_source && !a.inputs.is_empty() {
                 return fail(
-                    "InvalidActionDeclarationException",
+                    ErrorCode::InvalidActionDeclarationException,
                     format!("Source action '{}' cannot have input artifacts", a.name),
                 );
             }
@@ -292,7 +296,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
                 let earlier_in_stage = stage.actions.iter().any(|b| b.run_order < a.run_order && b.outputs.contains(i));
                 if !produced.contains(i) && !earlier_in_stage {
                     return fail(
-                        "InvalidStructureException",
+                        ErrorCode::InvalidStructureException,
                         format!("Input artifact '{i}' of action '{}' is not the output of an earlier action", a.name),
                     );
                 }
@@ -302,7 +306,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
             for o in &a.outputs {
                 if !produced.insert(o.clone()) {
                     return fail(
-                        "InvalidStructureException",
+                        ErrorCode::InvalidStructureException,
                         format!("Output artifact name '{o}' is used more than once"),
                     );
                 }
@@ -347,7 +351,7 @@ pub(crate) fn arn(region: &str, account: &str, name: &str) -> String {
 
 fn not_found(name: &str) -> crate::fail::Fail {
     crate::api::ApiError::client(
-        "PipelineNotFoundException",
+        ErrorCode::PipelineNotFoundException,
         format!("Account does not have a pipeline with name '{name}'"),
     )
     .into()
@@ -383,14 +387,14 @@ pub(crate) fn create(
     let decl = validate(tx, caller, &decl, region, 1)?;
     if tx.get_pipeline(&caller.account_id, &name)?.is_some() {
         return fail(
-            "PipelineNameInUseException",
+            ErrorCode::PipelineNameInUseException,
             format!("A pipeline with the name '{name}' already exists in account '{}'", caller.account_id),
         );
     }
     let limit = quotas.pipelines_per_account;
     if tx.count_pipelines(&caller.account_id, limit)? >= limit {
         return fail(
-            "LimitExceededException",
+            ErrorCode::LimitExceededException,
             format!(
                 "The number of pipelines associated with the account '{}' has reached the limit of {limit} allowed for the account",
                 caller.account_id
@@ -431,7 +435,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str)
             Some(row) => row,
             None => {
                 return fail(
-                    "PipelineVersionNotFoundException",
+                    ErrorCode::PipelineVersionNotFoundException,
                     format!("Pipeline '{name}' has no version {v}; its current version is {}", current.version),
                 );
             }

@@ -13,6 +13,7 @@
 //! that may block. A store whose reads are not quick
 //! ([`Store::inline_reads`]) has every operation run on such a thread.
 
+use crate::error_code::ErrorCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -310,7 +311,7 @@ fn settle<T>(r: Result<T, Fail>, attempt: usize, types: &TypeCache, operation: &
         Err(Fail::Api(e)) => Settled::Answer(Err(e)),
         Err(Fail::Store(StoreError::Conflict(_))) if attempt + 1 < RETRIES => Settled::Retry,
         Err(Fail::Store(StoreError::Conflict(_))) => Settled::Answer(Err(ApiError::client(
-            "ConcurrentModificationException",
+            ErrorCode::ConcurrentModificationException,
             "The resource was changed concurrently too many times; try again",
         ))),
         Err(Fail::Store(StoreError::Backend(cause))) => {

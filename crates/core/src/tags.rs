@@ -16,6 +16,7 @@
 //! resource key of the domain's ([`pipeline_key`], [`action_type_key`]), so
 //! they do not depend on the service's region.
 
+use crate::error_code::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::action_types::{self, ActionTypeId};
@@ -53,11 +54,11 @@ enum Resource {
 }
 
 fn invalid_arn(arn: &str, why: &str) -> crate::fail::Fail {
-    ApiError::client("InvalidArnException", format!("The resource ARN '{arn}' is not valid: {why}")).into()
+    ApiError::client(ErrorCode::InvalidArnException, format!("The resource ARN '{arn}' is not valid: {why}")).into()
 }
 
 fn not_found(arn: &str) -> crate::fail::Fail {
-    ApiError::client("ResourceNotFoundException", format!("The resource '{arn}' was not found")).into()
+    ApiError::client(ErrorCode::ResourceNotFoundException, format!("The resource '{arn}' was not found")).into()
 }
 
 /// Whether `name` can be a pipeline's name (the model's `PipelineName`).
@@ -141,7 +142,10 @@ fn resolve(tx: &mut dyn Tx, caller: &Caller, arn: &str, region: &str) -> Res<Str
 /// Refuses a reserved key.
 fn check_key(key: &str) -> Res<()> {
     if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
-        return fail("InvalidTagsException", format!("Tag key '{key}' is not valid: the prefix 'aws:' is reserved"));
+        return fail(
+            ErrorCode::InvalidTagsException,
+            format!("Tag key '{key}' is not valid: the prefix 'aws:' is reserved"),
+        );
     }
     Ok(())
 }
@@ -154,7 +158,7 @@ pub(crate) fn read_tags(input: &Value, name: &str) -> Res<Vec<Tag>> {
         let tag = Tag { key: req_str(t, "key")?.to_owned(), value: req_str(t, "value")?.to_owned() };
         check_key(&tag.key)?;
         if tags.iter().any(|seen| seen.key == tag.key) {
-            return fail("InvalidTagsException", format!("Tag key '{}' is given more than once", tag.key));
+            return fail(ErrorCode::InvalidTagsException, format!("Tag key '{}' is given more than once", tag.key));
         }
         tags.push(tag);
     }
@@ -165,7 +169,7 @@ pub(crate) fn read_tags(input: &Value, name: &str) -> Res<Vec<Tag>> {
 }
 
 fn too_many<T>() -> Res<T> {
-    fail("TooManyTagsException", format!("A resource can have at most {MAX_TAGS} tags"))
+    fail(ErrorCode::TooManyTagsException, format!("A resource can have at most {MAX_TAGS} tags"))
 }
 
 /// The wire form of tags (`TagList`).
@@ -192,7 +196,9 @@ pub(crate) fn untag(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
     let arn = req_str(input, "resourceArn")?;
     let mut keys = Vec::new();
     for k in opt_list(input, "tagKeys")? {
-        let Some(k) = k.as_str() else { return fail("ValidationException", "tagKeys must be a list of strings") };
+        let Some(k) = k.as_str() else {
+            return fail(ErrorCode::ValidationException, "tagKeys must be a list of strings");
+        };
         check_key(k)?;
         keys.push(k.to_owned());
     }

@@ -8,6 +8,7 @@
 //! name exactly the job's input objects (read) and output objects (write);
 //! an S3 source reads only buckets of the pipeline's own account.
 
+use cpjobs_core::ErrorCode;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -141,11 +142,11 @@ impl ArtifactLocations for Buckets {
         match self.store.ensure_bucket(bucket, account_id) {
             Ok(()) => Ok(()),
             Err(StoreError::BucketExists { .. }) => Err(ApiError::client(
-                "InvalidStructureException",
+                ErrorCode::InvalidStructureException,
                 format!("The artifact store bucket '{bucket}' belongs to another account: choose another location"),
             )),
             Err(StoreError::InvalidBucketName) => Err(ApiError::client(
-                "InvalidStructureException",
+                ErrorCode::InvalidStructureException,
                 format!("The artifact store location '{bucket}' is not a valid S3 bucket name"),
             )),
             Err(e) => Err(internal("creating an artifact bucket failed", e)),

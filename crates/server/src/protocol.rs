@@ -7,6 +7,7 @@
 //! from `__type` (and from `X-Amzn-ErrorType`) as they do AWS's. Routing follows
 //! smithy-rs's aws_json router: only `/`, only `POST`, operation from the target.
 
+use cpjobs_core::ErrorCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,7 +37,7 @@ pub const CPJOBS_PREFIX: &str = "Cpjobs_20261129";
 /// The `operation` label of requests that name no operation this service has.
 pub const UNKNOWN_OPERATION: &str = "unknown";
 /// The error code of every routing refusal, as AWS JSON 1.1 services answer them.
-const UNKNOWN_OPERATION_CODE: &str = "UnknownOperationException";
+const UNKNOWN_OPERATION_CODE: ErrorCode = ErrorCode::UnknownOperationException;
 /// The content type of AWS JSON 1.1 bodies.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -49,7 +50,8 @@ pub struct RequestId(pub String);
 struct Outcome {
     /// The operation the target names (`None`: the request named none).
     operation: Option<Operation>,
-    code: String,
+    /// `OK`, or the error code answered.
+    code: &'static str,
     account: Option<String>,
 }
 
@@ -163,13 +165,11 @@ pub fn signed_for_codepipeline(headers: &http::HeaderMap, uri: &http::Uri) -> bo
 /// A JSON error body as AWS JSON 1.1 has it.
 pub fn error_response(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = json!({ "__type": e.code, "message": e.message }).to_string();
+    let body = json!({ "__type": e.code.as_str(), "message": e.message }).to_string();
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    if let Ok(v) = HeaderValue::from_str(&e.code) {
-        h.insert("x-amzn-errortype", v);
-    }
+    h.insert("x-amzn-errortype", HeaderValue::from_static(e.code.as_str()));
     resp
 }
 
@@ -285,13 +285,15 @@ impl From<Refusal> for ApiError {
             Refusal::UnknownTarget(target) => (400, UNKNOWN_OPERATION_CODE, format!("Unknown operation: {target}")),
             Refusal::BodyTooLarge(limit) => (
                 413,
-                "SerializationException",
+                ErrorCode::SerializationException,
                 format!("The request body is larger than the service accepts ({limit} bytes)."),
             ),
             Refusal::BodyTooSlow(why) => {
-                (408, "RequestTimeoutException", format!("The request body was sent too slowly: {why}."))
+                (408, ErrorCode::RequestTimeoutException, format!("The request body was sent too slowly: {why}."))
             }
-            Refusal::Timeout => (408, "RequestTimeoutException", "The request took too long to be answered.".into()),
+            Refusal::Timeout => {
+                (408, ErrorCode::RequestTimeoutException, "The request took too long to be answered.".into())
+            }
         };
         ApiError { status, code: code.into(), message }
     }
@@ -312,7 +314,7 @@ pub fn resolve_target(target: &str) -> Option<Operation> {
 async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let mut outcome = Outcome { operation: None, code: "OK".into(), account: None };
+    let mut outcome = Outcome { operation: None, code: "OK", account: None };
     let result = answer(&state, req, &mut outcome).await;
     let mut resp = match result {
         Ok(value) => {
@@ -324,11 +326,11 @@ async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Respon
             if e.status >= 500 {
                 tracing::error!(request_id = %request_id, code = %e.code, message = %e.message, "request failed");
             }
-            outcome.code = e.code.clone();
+            outcome.code = e.code.as_str();
             error_response(&e)
         }
     };
-    state.metrics.record(outcome.label(), &outcome.code, started.elapsed());
+    state.metrics.record(outcome.label(), outcome.code, started.elapsed());
     resp.extensions_mut().insert(outcome);
     resp
 }
@@ -404,9 +406,13 @@ fn parse_input(body: &[u8]) -> Result<Value, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(Value::Array(_)) => {
-            Err(ApiError::client("SerializationException", "Start of list found where not expected"))
+            Err(ApiError::client(ErrorCode::SerializationException, "Start of list found where not expected"))
         }
-        Ok(_) => Err(ApiError::client("SerializationException", "Expected a JSON object as the request body.")),
-        Err(e) => Err(ApiError::client("SerializationException", format!("The request body is not valid JSON: {e}"))),
+        Ok(_) => {
+            Err(ApiError::client(ErrorCode::SerializationException, "Expected a JSON object as the request body."))
+        }
+        Err(e) => {
+            Err(ApiError::client(ErrorCode::SerializationException, format!("The request body is not valid JSON: {e}")))
+        }
     }
 }

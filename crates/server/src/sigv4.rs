@@ -32,6 +32,7 @@
 //! full one does, with the same errors: it is a cheaper way to compute the same
 //! function, not a looser check.
 
+use cpjobs_core::ErrorCode;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -166,11 +167,11 @@ pub struct SignedRequest<'a> {
 }
 
 fn incomplete(message: String) -> ApiError {
-    ApiError::client("IncompleteSignatureException", message)
+    ApiError::client(ErrorCode::IncompleteSignatureException, message)
 }
 
 fn invalid_signature(message: impl Into<String>) -> ApiError {
-    ApiError::client("InvalidSignatureException", message)
+    ApiError::client(ErrorCode::InvalidSignatureException, message)
 }
 
 fn signature_mismatch() -> ApiError {
@@ -181,7 +182,7 @@ fn signature_mismatch() -> ApiError {
 }
 
 fn unrecognized() -> ApiError {
-    ApiError::client("UnrecognizedClientException", "The security token included in the request is invalid.")
+    ApiError::client(ErrorCode::UnrecognizedClientException, "The security token included in the request is invalid.")
 }
 
 /// The three parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
@@ -250,7 +251,10 @@ impl Verifier {
     /// Checks the request's signature at time `now`; the caller it identifies, or AWS's refusal.
     pub fn verify(&self, req: &SignedRequest<'_>, now: SystemTime) -> Result<Caller, ApiError> {
         let Some(auth) = req.headers.get(http::header::AUTHORIZATION) else {
-            return Err(ApiError::client("MissingAuthenticationTokenException", "Missing Authentication Token"));
+            return Err(ApiError::client(
+                ErrorCode::MissingAuthenticationTokenException,
+                "Missing Authentication Token",
+            ));
         };
         let auth_value = auth.to_str().map_err(|_| incomplete("Authorization header is not ASCII".into()))?;
         let auth = parse_authorization(auth_value)?;
@@ -314,7 +318,7 @@ impl Verifier {
                 }
                 if now >= cred.expires {
                     return Err(ApiError::client(
-                        "ExpiredTokenException",
+                        ErrorCode::ExpiredTokenException,
                         "The security token included in the request is expired",
                     ));
                 }

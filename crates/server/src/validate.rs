@@ -8,6 +8,7 @@
 //! lists each of them in AWS's words. Members the model does not know are
 //! ignored, as AWS ignores them; a JSON `null` counts as absent.
 
+use cpjobs_core::ErrorCode;
 use std::collections::HashMap;
 
 use cpjobs_core::{ApiError, Family, Operation};
@@ -146,7 +147,7 @@ impl Validator {
                 };
                 if shape.kind == ShapeKind::Integer && i32::try_from(n).is_err() {
                     return Err(ApiError::client(
-                        "SerializationException",
+                        ErrorCode::SerializationException,
                         format!("Numeric value ({n}) out of range of int"),
                     ));
                 }
@@ -217,7 +218,7 @@ fn mismatch(value: &Value, expected: &str) -> ApiError {
         Value::Bool(false) => format!("FALSE_VALUE can not be converted to {expected}"),
         Value::Null => format!("NULL_VALUE can not be converted to {expected}"),
     };
-    ApiError::client("SerializationException", message)
+    ApiError::client(ErrorCode::SerializationException, message)
 }
 
 /// A value as Java's `toString` prints it in AWS's messages: strings bare,

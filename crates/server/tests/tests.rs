@@ -12,7 +12,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use axum::body::Body;
 use cpjobs_core::config::{Account, Principal};
-use cpjobs_core::{Api, ApiError, Caller, Operation, Reply, ServiceConfig, Submitted};
+use cpjobs_core::{Api, ApiError, Caller, ErrorCode, Operation, Reply, ServiceConfig, Submitted};
 use cpjobs_server::{Options, TemporaryCredential, TemporaryCredentials, app_with};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -42,7 +42,9 @@ impl Api for Double {
                     Ok(json!({"pipelines": [{"name": "demo", "version": 1, "created": 1.7e9}]}))
                 }
                 Operation::AcknowledgeJob if input["jobId"] == JOB => Ok(json!({"status": "InProgress"})),
-                Operation::AcknowledgeJob => Err(ApiError::client("JobNotFoundException", "The job was not found.")),
+                Operation::AcknowledgeJob => {
+                    Err(ApiError::client(ErrorCode::JobNotFoundException, "The job was not found."))
+                }
                 Operation::ListThirdPartyClients => Ok(json!({"clients": []})),
                 Operation::PollForJobs => panic!("the double panics here to test the service's catch"),
                 _ => Ok(json!({})),

@@ -14,6 +14,7 @@
 //! newest waiter in (`SUPERSEDED`, where a newer arrival replaces an older
 //! waiter, which ends `Superseded`) or the oldest (`QUEUED`).
 
+use crate::error_code::ErrorCode;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -208,7 +209,7 @@ pub(crate) fn save(tx: &mut dyn Tx, run: &Run, revision: i64) -> Res<()> {
 
 fn execution_not_found(id: &str, pipeline: &str) -> Fail {
     ApiError::client(
-        "PipelineExecutionNotFoundException",
+        ErrorCode::PipelineExecutionNotFoundException,
         format!("Pipeline execution '{id}' does not exist in pipeline '{pipeline}'"),
     )
     .into()
@@ -705,12 +706,15 @@ pub(crate) fn stop(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str
     match run.status.as_str() {
         IN_PROGRESS => {}
         "Stopping" if !abandon => {
-            return fail("DuplicatedStopRequestException", format!("Pipeline execution '{id}' is already stopping"));
+            return fail(
+                ErrorCode::DuplicatedStopRequestException,
+                format!("Pipeline execution '{id}' is already stopping"),
+            );
         }
         "Stopping" => {}
         other => {
             return fail(
-                "PipelineExecutionNotStoppableException",
+                ErrorCode::PipelineExecutionNotStoppableException,
                 format!("Pipeline execution '{id}' cannot be stopped: its status is {other}"),
             );
         }
@@ -743,13 +747,13 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
     let (mut run, rev) = load_of(tx, caller, pipeline, id)?;
     let Some(si) = run.stages.iter().position(|s| s.name == stage_name) else {
         return fail(
-            "StageNotFoundException",
+            ErrorCode::StageNotFoundException,
             format!("Stage '{stage_name}' does not exist in pipeline execution '{id}'"),
         );
     };
     if tx.list_executions(&caller.account_id, pipeline, 0, 1)?.first().map(|r| r.id.as_str()) != Some(id) {
         return fail(
-            "NotLatestPipelineExecutionException",
+            ErrorCode::NotLatestPipelineExecutionException,
             format!("Pipeline execution '{id}' is not the latest execution of pipeline '{pipeline}'"),
         );
     }
@@ -758,14 +762,14 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
         || matches!(run.status.as_str(), IN_PROGRESS | "Stopping")
     {
         return fail(
-            "StageNotRetryableException",
+            ErrorCode::StageNotRetryableException,
             format!("Stage '{stage_name}' of pipeline execution '{id}' is not in a failed or stopped state"),
         );
     }
     let plan = pipelines::plan_of(&run.declaration, region)?;
     if plan.mode != "PARALLEL" && at_stage(tx, &run, stage_name)?.iter().any(|(o, _)| occupies(o, stage_name)) {
         return fail(
-            "ConflictException",
+            ErrorCode::ConflictException,
             format!("Stage '{stage_name}' is in use by another pipeline execution; retry when it is free"),
         );
     }
@@ -796,11 +800,14 @@ pub(crate) fn put_approval(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
     let p = pipelines::load(tx, &caller.account_id, pipeline)?;
     let plan = pipelines::plan(&p.declaration, region)?;
     let Some(stage) = plan.stages.iter().find(|s| s.name == stage_name) else {
-        return fail("StageNotFoundException", format!("Stage '{stage_name}' does not exist in pipeline '{pipeline}'"));
+        return fail(
+            ErrorCode::StageNotFoundException,
+            format!("Stage '{stage_name}' does not exist in pipeline '{pipeline}'"),
+        );
     };
     if !stage.actions.iter().any(|a| a.name == action_name && a.type_id.is_manual_approval()) {
         return fail(
-            "ActionNotFoundException",
+            ErrorCode::ActionNotFoundException,
             format!("Stage '{stage_name}' has no manual approval action named '{action_name}'"),
         );
     }
@@ -809,7 +816,7 @@ pub(crate) fn put_approval(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
         let rows = tx.list_executions(&caller.account_id, pipeline, offset, 50)?;
         if rows.is_empty() {
             return fail(
-                "InvalidApprovalTokenException",
+                ErrorCode::InvalidApprovalTokenException,
                 format!("The approval token is not valid for action '{action_name}'"),
             );
         }
@@ -829,7 +836,7 @@ pub(crate) fn put_approval(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
             };
             if att.status != IN_PROGRESS {
                 return fail(
-                    "ApprovalAlreadyCompletedException",
+                    ErrorCode::ApprovalAlreadyCompletedException,
                     format!("The approval for action '{action_name}' was already completed"),
                 );
             }

@@ -182,7 +182,7 @@ impl<S: Store> World<S> {
             Err(e) => {
                 assert_eq!(e.status, 400, "{e:?}");
                 assert!(!e.message.is_empty());
-                e.code
+                e.code.to_string()
             }
         }
     }
@@ -297,7 +297,7 @@ impl crate::artifacts::ArtifactLocations for Arc<MemoryArtifacts> {
         match owners.entry(bucket.to_owned()).or_insert_with(|| account_id.to_owned()) {
             owner if owner == account_id => Ok(()),
             _ => Err(ApiError::client(
-                "InvalidStructureException",
+                crate::ErrorCode::InvalidStructureException,
                 format!("bucket {bucket} belongs to another account"),
             )),
         }
