@@ -21,7 +21,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -216,8 +216,9 @@ impl CredentialIssuer {
 
     /// Reads `data_dir/service.key`, creating it with fresh random bytes on first start.
     ///
-    /// The key is written to a temporary file, synced, then hard-linked into place: two
-    /// processes starting at once agree on one key, and a crash never leaves a short key.
+    /// The key is written whole or not at all, and kept if another process wrote one
+    /// first (`IfExists::Keep`): two processes starting at once agree on one key, and a
+    /// crash never leaves a short key.
     pub fn load_or_create(data_dir: &Path) -> io::Result<CredentialIssuer> {
         let path = data_dir.join(SERVICE_KEY_FILE);
         if let Some(key) = read_key(&path)? {
@@ -226,19 +227,8 @@ impl CredentialIssuer {
         crate::private::new_dir_all(data_dir)?;
         let mut key = [0u8; KEY_LEN];
         getrandom::fill(&mut key).map_err(io::Error::other)?;
-        let tmp = data_dir.join(format!("{SERVICE_KEY_FILE}.{}.tmp", random_hex(8)?));
-        {
-            let mut f = crate::private::new_file(&tmp)?;
-            f.write_all(&key)?;
-            f.sync_all()?;
-        }
-        let linked = fs::hard_link(&tmp, &path);
-        fs::remove_file(&tmp)?;
-        match linked {
-            Ok(()) => {
-                fs::File::open(data_dir)?.sync_all()?;
-                Ok(CredentialIssuer { key })
-            }
+        match cpjobs_private::write_private(&path, &key, cpjobs_private::IfExists::Keep) {
+            Ok(()) => Ok(CredentialIssuer { key }),
             // Another process won the race: use its key.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read_key(&path)?
                 .map(|key| CredentialIssuer { key })

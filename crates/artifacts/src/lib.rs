@@ -48,10 +48,11 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
 pub use access::{ArtifactAuth, Caller, Clock, JobGate, LongTermKey, PrincipalLookup, authorize};
+pub use cpjobs_private::{DIR_MODE, FILE_MODE};
 pub use credentials::{
     ArtifactGrant, CredError, CredentialIssuer, DEFAULT_TTL, ObjectRef, SERVICE_KEY_FILE, TemporaryCredentials,
 };
-pub use private::{DIR_MODE, FILE_MODE, create_private_dir};
+pub use private::create_private_dir;
 pub use scope::MAX_PRESIGNED_EXPIRES_SECS;
 pub use store::{
     ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,

@@ -1,21 +1,18 @@
-//! Private files and directories: the data directory (SQLite database, artifacts, the
-//! service key, the development account's keys) is the service user's alone.
+//! The data directory (SQLite database, artifacts, the service key, the development
+//! account's keys) is the service user's alone.
 //!
 //! Invariant: whatever the umask, every directory this crate creates is 0700 and every
-//! file 0600 (modes are given at creation, never widened afterwards), and
-//! [`create_private_dir`] brings a data directory made by an older version, or by
+//! file 0600 (made with `cpjobs_private`, which gives modes at creation and never widens
+//! them), and [`create_private_dir`] brings a data directory made by an older version, or by
 //! hand, to the same modes at start-up. A directory owned by another user is refused:
 //! whoever owns it can read and plant files there, whatever its mode.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, DirBuilder};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-/// Mode of every directory in the data directory.
-pub const DIR_MODE: u32 = 0o700;
-/// Mode of every file in the data directory.
-pub const FILE_MODE: u32 = 0o600;
+pub(crate) use cpjobs_private::{DIR_MODE, FILE_MODE, new_dir, new_dir_all, new_file};
 
 /// What cpjobs keeps in its data directory, made private at start: the SQLite
 /// database and its companions (`cpjobs.sqlite3*`), `service.key` (and its temporary
@@ -99,24 +96,9 @@ fn set_mode(path: &Path, meta: &fs::Metadata, mode: u32) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot make {} private: {e}", path.display())))
 }
 
-/// Creates a new file, readable and writable by its owner only; fails if it exists.
-pub(crate) fn new_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(path)
-}
-
-/// [`new_file`] for tokio.
+/// `cpjobs_private::new_file` for tokio.
 pub(crate) async fn new_file_async(path: &Path) -> io::Result<tokio::fs::File> {
     tokio::fs::OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(path).await
-}
-
-/// Creates a directory (0700); fails if it exists.
-pub(crate) fn new_dir(path: &Path) -> io::Result<()> {
-    DirBuilder::new().mode(DIR_MODE).create(path)
-}
-
-/// Creates a directory and its missing parents, each 0700.
-pub(crate) fn new_dir_all(path: &Path) -> io::Result<()> {
-    DirBuilder::new().mode(DIR_MODE).recursive(true).create(path)
 }
 
 #[cfg(test)]
@@ -159,22 +141,5 @@ mod tests {
         create_private_dir(&root.path().join("new/deeper")).unwrap();
         assert_eq!(mode(&root.path().join("new/deeper")), 0o700);
         assert!(create_private_dir(&outside).is_err(), "a file is no data directory");
-    }
-
-    #[test]
-    fn created_files_and_directories_ignore_the_umask() {
-        let root = tempfile::tempdir().unwrap();
-        let old = rustix::process::umask(rustix::fs::Mode::empty());
-        let f = new_file(&root.path().join("f"));
-        let d = new_dir(&root.path().join("d"));
-        let all = new_dir_all(&root.path().join("a/b"));
-        rustix::process::umask(old);
-        f.unwrap();
-        d.unwrap();
-        all.unwrap();
-        assert_eq!(mode(&root.path().join("f")), 0o600);
-        assert_eq!(mode(&root.path().join("d")), 0o700);
-        assert_eq!(mode(&root.path().join("a")), 0o700);
-        assert_eq!(mode(&root.path().join("a/b")), 0o700);
     }
 }

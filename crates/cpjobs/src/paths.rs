@@ -4,8 +4,7 @@
 //! account's secret key, the service key, client tokens and every
 //! customer's artifacts.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The default data directory: `$XDG_DATA_HOME/cpjobs`, else
 /// `$HOME/.local/share/cpjobs` (the XDG base directory default). Outside the
@@ -27,21 +26,9 @@ fn data_dir_from(xdg: Option<std::ffi::OsString>, home: Option<std::ffi::OsStrin
     }
 }
 
-/// Replaces `path` with `text`, readable by its owner only, atomically (a
-/// reader never sees half a file).
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    drop(f);
-    std::fs::rename(&tmp, path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn default_follows_xdg_then_home() {
@@ -50,15 +37,5 @@ mod tests {
         assert_eq!(d(None, Some("/h")).unwrap(), PathBuf::from("/h/.local/share/cpjobs"));
         assert_eq!(d(Some("rel"), Some("/h")).unwrap(), PathBuf::from("/h/.local/share/cpjobs"));
         assert!(d(None, None).unwrap_err().contains("--data-dir"));
-    }
-
-    #[test]
-    fn private_files_are_the_owners_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("f");
-        write_private(&f, "x").unwrap();
-        write_private(&f, "y").unwrap();
-        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "y");
     }
 }

@@ -136,7 +136,11 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         let shown = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
         let endpoint = format!("http://{shown}");
         // Best effort: only `cpjobs dev-env` reads it, and says so when it is missing.
-        if let Err(e) = paths::write_private(&args.data_dir.join(ENDPOINT_FILE), &format!("{endpoint}\n")) {
+        if let Err(e) = cpjobs_private::write_private(
+            &args.data_dir.join(ENDPOINT_FILE),
+            format!("{endpoint}\n").as_bytes(),
+            cpjobs_private::IfExists::Replace,
+        ) {
             tracing::warn!(error = %e, "cannot record the endpoint for `cpjobs dev-env`");
         }
         let mut banner = format!("cpjobs serve: listening on {endpoint} (region {})\n", config.region);

@@ -10,7 +10,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -399,24 +398,15 @@ pub fn dev_account(data_dir: &Path) -> Result<DevAccount, ConfigError> {
          region = \"{DEFAULT_REGION}\"\n\n[[account]]\nid = \"{account_id}\"\n\n[[account.principal]]\n\
          access_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\n"
     );
-    write_private(&path, &text)
-        .map_err(|e| ConfigError(format!("cannot write development account {}: {e}", path.display())))?;
-    Ok(DevAccount { config: parse(&text)?, created: true, path })
-}
-
-/// Writes a secret-bearing file readable by its owner only, and durably: a
-/// restart must find the same credentials.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+    // Durably, and the first of two starts at once wins: a restart must find the
+    // credentials this start prints.
+    match cpjobs_private::write_private(&path, text.as_bytes(), cpjobs_private::IfExists::Keep) {
+        Ok(()) => Ok(DevAccount { config: parse(&text)?, created: true, path }),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(DevAccount { config: load(&path)?, created: false, path })
+        }
+        Err(e) => Err(ConfigError(format!("cannot write development account {}: {e}", path.display()))),
     }
-    let mut f = opts.open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
 }
 
 fn random_chars(n: usize, alphabet: &[u8]) -> String {
