@@ -3,9 +3,6 @@
 //! commands. The binary dispatches and wires; the work lives in library crates
 //! so it can be tested without a process.
 
-// The only module with unsafe code: an allocator chosen per subcommand.
-#[allow(unsafe_code)]
-mod alloc;
 mod artifacts;
 mod cmdline;
 mod dev_env;
@@ -14,9 +11,14 @@ mod paths;
 mod serve;
 mod worker;
 
-/// mimalloc for `serve` and `worker`, glibc's malloc for the CLI (see [`alloc`]).
+/// mimalloc for every subcommand: under load glibc's malloc and free were a
+/// fifth to a quarter of the service's CPU. Its version 2 without
+/// transparent huge pages (the `v2` and `no_thp` features): version 3 touched
+/// twice the memory in a CLI run (peak RSS 15 MiB against 6), version 2
+/// touches what glibc's malloc does and costs the CLI's start-up no
+/// measurable CPU (README, "Benchmarks", has the figures).
 #[global_allocator]
-static GLOBAL: alloc::Chosen = alloc::Chosen;
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::Path;
 use std::process::ExitCode;
