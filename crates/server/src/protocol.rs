@@ -295,7 +295,7 @@ impl From<Refusal> for ApiError {
                 (408, ErrorCode::RequestTimeoutException, "The request took too long to be answered.".into())
             }
         };
-        ApiError { status, code: code.into(), message }
+        ApiError { status, code, message }
     }
 }
 
