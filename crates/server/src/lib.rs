@@ -1,10 +1,12 @@
 //! The cpjobs service's HTTP face: AWS JSON 1.1 on `POST /`, SigV4-verified,
 //! input checked against the API model, then handed to the domain through
-//! [`cpjobs_core::Api`] on a blocking thread (the store is synchronous).
+//! [`cpjobs_core::Api::submit`], whose blocking work (the store is
+//! synchronous) runs on a blocking thread.
 //!
 //! Request path (each step answers AWS's own error when it refuses):
-//! route by `X-Amz-Target` → bounded body → SigV4 → JSON → model constraints →
-//! `Api::call`. Storage never sees HTTP; this crate never sees SQL.
+//! route `X-Amz-Target` to an [`Operation`](cpjobs_core::Operation) → bounded
+//! body → SigV4 → JSON → model constraints → `Api::submit`. Storage never sees
+//! HTTP; this crate never sees SQL.
 //!
 //! Besides the API: `GET /health`, `GET /metrics` (Prometheus text, on the API
 //! port or its own address, optionally behind a bearer token), a periodic tick
@@ -62,7 +64,7 @@ pub struct Options {
     pub tick: Option<Tick>,
     /// How often `tick` runs.
     pub tick_interval: Duration,
-    /// The service's clock (SigV4 skew checks and `Api::call`'s `now`).
+    /// The service's clock (SigV4 skew checks and `Api::submit`'s `now`).
     pub clock: Clock,
     /// The largest request body accepted; larger ones answer 413.
     pub max_body_bytes: usize,

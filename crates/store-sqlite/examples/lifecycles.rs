@@ -1,6 +1,6 @@
 //! Measures durable job lifecycles per second on the SQLite store through
-//! `Api::call`: start an execution, poll, acknowledge, succeed (four durable
-//! commits), from several threads at once.
+//! `Api::submit`, as the server sends them: start an execution, poll,
+//! acknowledge, succeed (four durable commits), from several threads at once.
 //!
 //! `cargo run --release -p cpjobs-store-sqlite --example lifecycles -- [threads] [jobs]`
 

@@ -1,6 +1,6 @@
 //! Test suites every store backend runs (feature `testing`): the store
 //! contract through the [`Store`](crate::Store) trait, and domain scenarios
-//! through [`Api::call`](crate::Api::call) with JSON, each check a test of its
+//! through [`Api::submit`](crate::Api::submit) with JSON, each check a test of its
 //! own through [`store_tests!`](crate::store_tests).
 
 pub mod contract;
