@@ -530,6 +530,7 @@ impl<S: Store> Api for Service<S> {
                 reply(Err(unsupported(operation)));
                 return Submitted::Taken;
             }
+            // A store whose reads are not quick is called only from the blocking work.
             _ if !self.store.inline_reads() => (input, reply),
             Path::QuickRead => {
                 reply(self.run(caller, operation, &input, now));
