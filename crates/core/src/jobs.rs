@@ -530,6 +530,13 @@ pub(crate) fn success(
     now: Millis,
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
+    // An action that goes on (a continuation) has not produced its variables yet.
+    if input.get("outputVariables").is_some_and(|v| !v.is_null()) && opt_str(input, "continuationToken")?.is_some() {
+        return fail(
+            "ValidationException",
+            "outputVariables can be given only with the action's last result: a result with a continuationToken cannot carry them",
+        );
+    }
     let Loaded { mut job, def } = load_in_progress(tx, ctx, caller, id, token, now)?;
     if let Some(vars) = input.get("outputVariables")
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX

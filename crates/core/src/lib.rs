@@ -16,6 +16,7 @@ mod ids;
 mod input;
 pub mod jobs;
 mod paging;
+mod pipeline_rules;
 mod pipelines;
 pub mod sealing;
 mod secrets;

@@ -165,15 +165,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
     if store.get("type").and_then(Value::as_str) != Some("S3") {
         return fail("InvalidStructureException", "The artifact store type must be S3");
     }
-    let pipeline_type = decl.get("pipelineType").and_then(Value::as_str).unwrap_or("V1");
-    if let Some(mode @ ("QUEUED" | "PARALLEL")) = decl.get("executionMode").and_then(Value::as_str)
-        && pipeline_type != "V2"
-    {
-        return fail(
-            "ValidationException",
-            format!("Execution mode {mode} is available for V2 pipelines only: set pipelineType to V2"),
-        );
-    }
+    crate::pipeline_rules::check(decl)?;
     if plan.stages.len() < 2 {
         return fail("InvalidStructureException", "A pipeline must contain at least two stages");
     }

@@ -276,7 +276,16 @@ async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Respon
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let mut outcome =
         Outcome { operation: UNKNOWN_OPERATION.into(), extension: false, code: "OK".into(), account: None };
-    let result = answer(&state, req, &mut outcome).await;
+    let mut result = answer(&state, req, &mut outcome).await;
+    // An operation of the model the domain does not run gets the answer of a
+    // target that names no operation, word for word, as AWS knows no more of it.
+    if let Err(e) = &mut result
+        && e.code == "UnknownOperationException"
+        && !outcome.extension
+        && outcome.operation != UNKNOWN_OPERATION
+    {
+        e.message = format!("Unknown operation: {CODEPIPELINE_PREFIX}.{}", outcome.operation);
+    }
     let mut resp = match result {
         Ok(value) => {
             let mut r = (StatusCode::OK, value.to_string()).into_response();

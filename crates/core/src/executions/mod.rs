@@ -32,8 +32,10 @@ use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
 
+mod transitions;
 mod views;
 
+pub(crate) use transitions::{disable as disable_transition, enable as enable_transition};
 pub(crate) use views::{get, list, list_actions, state};
 
 /// An artifact's place in the artifact store.
@@ -132,6 +134,10 @@ pub(crate) struct Run {
     /// `clientRequestToken` of the start request, for idempotent retries.
     #[serde(default)]
     pub client_request_token: Option<String>,
+    /// The pipeline-level variables the execution runs with (name, value), in
+    /// declaration order: the start's values, else the defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<(String, String)>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
@@ -237,6 +243,7 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
             }
         }
     }
+    let variables = crate::pipeline_rules::start_variables(&p.declaration, input)?;
     let plan = pipelines::plan(&p.declaration, region)?;
     let declaration = serde_json::value::to_raw_value(&p.declaration)
         .map_err(|e| StoreError::Backend(format!("declaration does not serialize: {e}")))?;
@@ -268,6 +275,7 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
         artifacts: BTreeMap::new(),
         waiting_for: None,
         client_request_token: token,
+        variables,
     };
     tx.insert_execution(&run.to_row(0))?;
     advance_and_save(tx, &mut run, 0, &plan, region, now)?;
@@ -362,8 +370,12 @@ fn occupies(run: &Run, stage: &str) -> bool {
 }
 
 /// Whether the run (in execution mode `m`) must wait before entering
-/// `stage`: another execution is in it, or (`QUEUED`) an older one waits for it.
+/// `stage`: the transition into it is disabled, another execution is in it,
+/// or (`QUEUED`) an older one waits for it.
 fn must_wait(tx: &mut dyn Tx, run: &Run, m: &str, stage: &str) -> Res<bool> {
+    if transitions::inbound_disabled(tx, run, stage)? {
+        return Ok(true);
+    }
     if m == "PARALLEL" {
         return Ok(false);
     }

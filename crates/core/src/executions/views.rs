@@ -91,6 +91,9 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
     if let Some(s) = &run.status_summary {
         v["statusSummary"] = json!(s);
     }
+    if !run.variables.is_empty() {
+        v["variables"] = run.variables.iter().map(|(n, x)| json!({"name": n, "resolvedValue": x})).collect();
+    }
     Ok(json!({"pipelineExecution": v}))
 }
 
@@ -177,10 +180,20 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
             break;
         }
     }
+    let transitions = super::transitions::inbound_states(tx, &caller.account_id, name)?;
     let mut stage_states = Vec::new();
-    for s in p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+    for (si, s) in
+        p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+    {
         let sname = s.get("name").and_then(Value::as_str).unwrap_or_default();
-        let mut st = json!({"stageName": sname, "inboundTransitionState": {"enabled": true}});
+        let mut st = json!({"stageName": sname});
+        // As AWS shows it: no transition leads into the first stage.
+        if si > 0 {
+            st["inboundTransitionState"] = transitions
+                .iter()
+                .find(|(n, _)| n == sname)
+                .map_or_else(|| json!({"enabled": true}), |(_, v)| v.clone());
+        }
         let latest = runs.iter().find_map(|r| {
             r.stages.iter().find(|x| x.name == sname).and_then(|x| x.status.as_ref().map(|status| (r, status)))
         });

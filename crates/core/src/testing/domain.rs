@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+// The scenarios of issue 10 live in a module of their own; the dispatch names them here.
+use super::semantics::{stage_transitions, strict_where_aws_is_strict};
 use crate::api::{Api, ApiError, Caller, Submitted};
 use crate::config::{Account, Principal, Quotas, ServiceConfig, ThirdPartyActionType};
 use crate::service::Service;
@@ -183,7 +185,7 @@ pub fn tp_id(category: &str, provider: &str) -> Value {
     json!({"category": category, "owner": "ThirdParty", "provider": provider, "version": "1"})
 }
 
-fn action(name: &str, type_id: Value, inputs: &[&str], outputs: &[&str], run_order: i64) -> Value {
+pub(crate) fn action(name: &str, type_id: Value, inputs: &[&str], outputs: &[&str], run_order: i64) -> Value {
     json!({
         "name": name,
         "actionTypeId": type_id,
@@ -541,12 +543,12 @@ fn custom_type_input() -> Value {
     })
 }
 
-fn custom_id(category: &str, provider: &str) -> Value {
+pub(crate) fn custom_id(category: &str, provider: &str) -> Value {
     json!({"category": category, "owner": "Custom", "provider": provider, "version": "1"})
 }
 
 /// Creates the customer's custom source type (`MySource`).
-fn custom_source<S: Store>(w: &World<S>) {
+pub(crate) fn custom_source<S: Store>(w: &World<S>) {
     w.ok(
         CUSTOMER,
         "CreateCustomActionType",
@@ -558,7 +560,7 @@ fn custom_source<S: Store>(w: &World<S>) {
 }
 
 /// Polls, acknowledges and finishes one custom job of `provider`.
-fn run_custom<S: Store>(w: &World<S>, category: &str, provider: &str, secs: u64) -> Value {
+pub(crate) fn run_custom<S: Store>(w: &World<S>, category: &str, provider: &str, secs: u64) -> Value {
     let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id(category, provider)}), secs);
     let job = polled["jobs"][0].clone();
     let id = job["id"].as_str().expect("a job");
@@ -1593,7 +1595,7 @@ fn concurrent_polls<S: Store>(make: &dyn Fn() -> S) {
 }
 
 /// Source (custom `MySource`, created by the caller) -> Approval, in `mode`.
-fn gated<S: Store>(w: &World<S>, name: &str, mode: Option<&str>) {
+pub(crate) fn gated<S: Store>(w: &World<S>, name: &str, mode: Option<&str>) {
     let approval = json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"});
     let mut decl = declaration(
         name,
@@ -1609,7 +1611,7 @@ fn gated<S: Store>(w: &World<S>, name: &str, mode: Option<&str>) {
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0);
 }
 
-fn start<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
+pub(crate) fn start<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
     w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": name}), secs)["pipelineExecutionId"]
         .as_str()
         .expect("id")
@@ -1617,7 +1619,7 @@ fn start<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
 }
 
 /// Approves the approval the pipeline's state shows as in progress.
-fn approve<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
+pub(crate) fn approve<S: Store>(w: &World<S>, name: &str, secs: u64) -> String {
     let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": name}), secs);
     let latest = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
     let token = latest["token"].as_str().expect("an approval waits").to_owned();

@@ -37,6 +37,7 @@ macro_rules! __store_checks {
                 unfinished_job_lists,
                 clients,
                 tags,
+                transitions,
                 queued_writes_answer_once_committed,
             ]
             shared: [
@@ -67,6 +68,8 @@ macro_rules! __store_checks {
                 outputs_are_writable_only_in_progress,
                 artifact_bucket_taken_by_another_account,
                 client_tokens_sealed_at_rest,
+                strict_where_aws_is_strict,
+                stage_transitions,
             ]
             once: [
                 state_of_stages_reached_long_ago,
