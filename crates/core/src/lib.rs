@@ -25,6 +25,7 @@ pub mod store;
 mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod variables;
 
 pub use api::{Api, ApiError, Caller, Reply, Submitted};
 pub use artifacts::{ArtifactLocations, NoArtifactStore};

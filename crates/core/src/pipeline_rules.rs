@@ -5,16 +5,20 @@
 //! `PARALLEL` modes) need `pipelineType` `V2`; a variable is declared once;
 //! an execution sets only declared variables, each once.
 //!
+//! Variable references in action configuration are checked here too (see
+//! [`check_references`]).
+//!
 //! What cpjobs does not run is refused rather than stored and ignored: a
 //! trigger (it needs a `CodeStarSourceConnection` source, which cpjobs has
 //! not) and stage conditions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use crate::fail::{Res, fail};
 use crate::input::opt_list;
+use crate::variables;
 
 /// Namespaces an action cannot take: the pipeline's own variables live in them.
 const RESERVED_NAMESPACES: &[&str] = &["codepipeline", "variables"];
@@ -85,6 +89,12 @@ pub(crate) fn check(decl: &Value) -> Res<()> {
             return fail("ValidationException", format!("Pipeline variable '{name}' is declared more than once"));
         }
     }
+    check_namespaces(stages)?;
+    check_references(stages, &names)
+}
+
+/// Namespaces: one action each, none of the pipeline's own.
+fn check_namespaces(stages: &[Value]) -> Res<()> {
     let mut namespaces = HashSet::new();
     for a in stages.iter().flat_map(|s| s.get("actions").and_then(Value::as_array).into_iter().flatten()) {
         let Some(ns) = a.get("namespace").and_then(Value::as_str) else { continue };
@@ -102,6 +112,58 @@ pub(crate) fn check(decl: &Value) -> Res<()> {
                 "InvalidActionDeclarationException",
                 format!("The namespace '{ns}' of action '{action}' is used by another action of the pipeline"),
             );
+        }
+    }
+    Ok(())
+}
+
+/// The actions of a stage with their run orders.
+fn actions_of(stage: &Value) -> impl Iterator<Item = (&Value, i64)> {
+    stage
+        .get("actions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|a| (a, a.get("runOrder").and_then(Value::as_i64).unwrap_or(1)))
+}
+
+/// Every variable reference in an action's configuration names something the
+/// action can have when it starts, as AWS checks when a pipeline is saved: a
+/// variable of the `codepipeline` namespace, a declared pipeline-level
+/// variable, or the namespace of an action that runs before it (an earlier
+/// stage, or a lower run order in its stage). Which variables an action will
+/// produce is known only when it has run: a name it did not produce fails
+/// the action that refers to it.
+fn check_references(stages: &[Value], declared: &HashSet<&str>) -> Res<()> {
+    let mut producers: HashMap<&str, (usize, i64)> = HashMap::new();
+    for (si, s) in stages.iter().enumerate() {
+        for (a, order) in actions_of(s) {
+            if let Some(ns) = a.get("namespace").and_then(Value::as_str) {
+                producers.insert(ns, (si, order));
+            }
+        }
+    }
+    for (si, s) in stages.iter().enumerate() {
+        for (a, order) in actions_of(s) {
+            let action = a.get("name").and_then(Value::as_str).unwrap_or_default();
+            let values = a.get("configuration").and_then(Value::as_object).into_iter().flat_map(|c| c.values());
+            for r in values.filter_map(Value::as_str).flat_map(variables::references) {
+                let why = match r.namespace {
+                    variables::CODEPIPELINE if variables::CODEPIPELINE_VARIABLES.contains(&r.name) => continue,
+                    variables::CODEPIPELINE => "the codepipeline namespace has no such variable".to_owned(),
+                    variables::PIPELINE_VARIABLES if declared.contains(r.name) => continue,
+                    variables::PIPELINE_VARIABLES => "the pipeline declares no such variable".to_owned(),
+                    ns => match producers.get(ns) {
+                        Some(&(psi, porder)) if psi < si || (psi == si && porder < order) => continue,
+                        Some(_) => format!("the action with namespace '{ns}' does not run before it"),
+                        None => format!("no action of the pipeline has the namespace '{ns}'"),
+                    },
+                };
+                return fail(
+                    "InvalidActionDeclarationException",
+                    format!("Action configuration for action '{action}' refers to {}: {why}", r.text()),
+                );
+            }
         }
     }
     Ok(())

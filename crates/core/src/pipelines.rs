@@ -41,6 +41,8 @@ pub(crate) struct ActionPlan {
     pub(crate) outputs: Vec<String>,
     /// The declaration as given (for `ListActionExecutions` input).
     pub(crate) raw: Value,
+    /// The namespace its output variables are known by, if any.
+    pub(crate) namespace: Option<String>,
 }
 
 /// One stage of a validated declaration.
@@ -108,6 +110,7 @@ pub(crate) fn plan(decl: &Value, region: &str) -> Res<Plan> {
                 inputs: names("inputArtifacts"),
                 outputs: names("outputArtifacts"),
                 raw: a.clone(),
+                namespace: a.get("namespace").and_then(Value::as_str).map(str::to_owned),
             });
         }
         stages.push(StagePlan { name: req_str(s, "name")?.to_owned(), actions });

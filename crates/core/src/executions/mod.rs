@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::action_types;
 use crate::api::{ApiError, Caller};
@@ -33,6 +33,7 @@ use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
 
 mod transitions;
+mod variables;
 mod views;
 
 pub(crate) use transitions::{disable as disable_transition, enable as enable_transition};
@@ -88,6 +89,10 @@ pub(crate) struct Attempt {
     /// The object an S3 source action copies: `(bucket, key)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_source: Option<(String, String)>,
+    /// The action's configuration with its variable references resolved,
+    /// when it had any (else the declaration's configuration is it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_configuration: Option<Map<String, Value>>,
 }
 
 /// An action's attempts in one execution.
@@ -474,14 +479,28 @@ fn start_action(
         job_id: None,
         deadline: None,
         s3_source: None,
+        resolved_configuration: None,
     };
-    if ap.type_id.is_manual_approval() {
+    let resolved = match variables::resolve_configuration(run, plan, ap) {
+        Ok(resolved) => resolved,
+        Err(message) => {
+            // A value the execution does not have fails the action before it starts, as in AWS.
+            att.status = "Failed".into();
+            att.summary = Some(message.clone());
+            att.error = Some(("ConfigurationError".into(), message));
+            None
+        }
+    };
+    let configuration = resolved.as_ref().unwrap_or(&ap.configuration);
+    if att.status != IN_PROGRESS {
+        // Failed already: nothing to start.
+    } else if ap.type_id.is_manual_approval() {
         att.token = Some(uuid());
         att.deadline = Some(now + APPROVAL_TIMEOUT_MS);
     } else if ap.type_id.is_s3_source() {
         // The copy is I/O outside the store: it is due now, and the service
         // carries it out after this transaction (see `pending_sources`).
-        let conf = |k: &str| ap.configuration.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let conf = |k: &str| configuration.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         att.s3_source = Some((conf("S3Bucket"), conf("S3ObjectKey")));
         att.deadline = Some(now);
     } else {
@@ -509,7 +528,7 @@ fn start_action(
                 if att.status == IN_PROGRESS {
                     let mut data = json!({
                         "actionTypeId": ap.type_id.to_json(),
-                        "actionConfiguration": {"configuration": ap.configuration},
+                        "actionConfiguration": {"configuration": configuration},
                         "pipelineContext": {
                             "pipelineName": run.pipeline_name,
                             "stage": {"name": plan.stages[si].name},
@@ -529,6 +548,7 @@ fn start_action(
             }
         }
     }
+    att.resolved_configuration = resolved;
     let slot = &mut run.stages[si].actions[ai];
     if let Some(old) = slot.current.take() {
         slot.history.push(old);

@@ -301,6 +301,14 @@ fn action_details(tx: &mut dyn Tx, secrets: &mut Secrets<'_>, run: &Run, region:
             let mut configuration = ap.configuration.clone();
             secrets.mask(tx, &ap.type_id, &mut configuration)?;
             for att in a.history.iter().chain(a.current.iter()) {
+                let resolved = match &att.resolved_configuration {
+                    Some(r) => {
+                        let mut r = r.clone();
+                        secrets.mask(tx, &ap.type_id, &mut r)?;
+                        r
+                    }
+                    None => configuration.clone(),
+                };
                 let mut result = json!({});
                 if let Some(x) = &att.external_execution_id {
                     result["externalExecutionId"] = json!(x);
@@ -317,7 +325,7 @@ fn action_details(tx: &mut dyn Tx, secrets: &mut Secrets<'_>, run: &Run, region:
                 let mut input_v = json!({
                     "actionTypeId": ap.type_id.to_json(),
                     "configuration": configuration,
-                    "resolvedConfiguration": configuration,
+                    "resolvedConfiguration": resolved,
                     "region": ap.raw.get("region").cloned().unwrap_or(json!(region)),
                     "inputArtifacts": att.inputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>(),
                 });

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 // The scenarios of issue 10 live in a module of their own; the dispatch names them here.
-use super::semantics::{stage_transitions, strict_where_aws_is_strict};
+use super::semantics::{stage_transitions, strict_where_aws_is_strict, variables_reach_later_jobs_resolved};
 use crate::api::{Api, ApiError, Caller, Submitted};
 use crate::config::{Account, Principal, Quotas, ServiceConfig, ThirdPartyActionType};
 use crate::service::Service;

@@ -70,6 +70,7 @@ macro_rules! __store_checks {
                 client_tokens_sealed_at_rest,
                 strict_where_aws_is_strict,
                 stage_transitions,
+                variables_reach_later_jobs_resolved,
             ]
             once: [
                 state_of_stages_reached_long_ago,

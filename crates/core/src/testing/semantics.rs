@@ -262,3 +262,164 @@ pub(crate) fn stage_transitions<S: Store>(w: World<S>) {
     gated(&w, "tr", None);
     assert_eq!(inbound(&w, "tr", 1), json!({"enabled": true}));
 }
+
+/// A custom type of the customer with these configuration properties
+/// (`(name, secret)`; every one optional), at most one input artifact.
+fn custom_type<S: Store>(w: &World<S>, category: &str, provider: &str, properties: &[(&str, bool)]) {
+    let properties: Vec<Value> = properties
+        .iter()
+        .map(|(name, secret)| json!({"name": name, "required": false, "key": false, "secret": secret}))
+        .collect();
+    w.ok(
+        CUSTOMER,
+        "CreateCustomActionType",
+        json!({"category": category, "provider": provider, "version": "1", "configurationProperties": properties,
+               "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
+               "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1}}),
+        0,
+    );
+}
+
+/// An action of a custom type with a namespace and a configuration.
+fn var_action(name: &str, provider: &str, category: &str, namespace: Option<&str>, configuration: Value) -> Value {
+    let mut a = action(name, custom_id(category, provider), &[], &[], 1);
+    a["configuration"] = configuration;
+    if let Some(ns) = namespace {
+        a["namespace"] = json!(ns);
+    }
+    a
+}
+
+/// Source (`Src`) -> Build (`BuildVariables`) -> Deploy, V2, with variables `Env` (default `dev`).
+fn three_stages(name: &str, build: Value, deploy: Value) -> Value {
+    let mut d = declaration(
+        name,
+        vec![
+            ("Source", vec![var_action("Get", "MySource", "Source", Some("Src"), json!({}))]),
+            ("Build", vec![var_action("Make", "Compiler", "Build", Some("BuildVariables"), build)]),
+            ("Deploy", vec![var_action("Ship", "Shipper", "Deploy", None, deploy)]),
+        ],
+    );
+    d["pipelineType"] = json!("V2");
+    d["variables"] = json!([{"name": "Env", "defaultValue": "dev"}]);
+    d
+}
+
+/// Polls and acknowledges one job of the customer's custom type; its id and data.
+fn take_custom<S: Store>(w: &World<S>, category: &str, provider: &str, secs: u64) -> (String, Value) {
+    let polled = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id(category, provider)}), secs);
+    let job = polled["jobs"][0].clone();
+    let id = job["id"].as_str().unwrap_or_else(|| panic!("a {provider} job: {polled}")).to_owned();
+    w.ok(CUSTOMER, "AcknowledgeJob", json!({"jobId": id, "nonce": job["nonce"]}), secs);
+    (id, job["data"].clone())
+}
+
+pub(crate) fn variables_reach_later_jobs_resolved<S: Store>(w: World<S>) {
+    w.ok(
+        CUSTOMER,
+        "CreateCustomActionType",
+        json!({"category": "Source", "provider": "MySource", "version": "1",
+               "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 0},
+               "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1}}),
+        0,
+    );
+    custom_type(&w, "Build", "Compiler", &[("Project", false), ("Flags", false)]);
+    custom_type(&w, "Deploy", "Shipper", &[("Target", false), ("Token", true)]);
+    let build = json!({"Project": "app-#{variables.Env}", "Flags": "--run #{codepipeline.PipelineExecutionId} --commit #{Src.CommitId}"});
+    let deploy = json!({"Target": "#{BuildVariables.Image}@#{variables.Env}", "Token": "t-#{variables.Env}"});
+
+    // References are checked when the pipeline is saved.
+    for (b, d, why) in [
+        (json!({"Project": "#{variables.Nope}"}), json!({}), "an undeclared pipeline variable"),
+        (json!({"Project": "#{codepipeline.Nope}"}), json!({}), "no such variable of codepipeline"),
+        (json!({"Project": "#{Elsewhere.X}"}), json!({}), "a namespace no action has"),
+        (json!({"Project": "#{BuildVariables.X}"}), json!({}), "its own namespace: it does not run before itself"),
+        (json!({}), json!({}), "a later stage's namespace"),
+    ] {
+        let mut decl = three_stages("refs", b, d);
+        if why == "a later stage's namespace" {
+            decl["stages"][1]["actions"][0]["configuration"] = json!({"Project": "#{Ship.X}"});
+            decl["stages"][2]["actions"][0]["namespace"] = json!("Ship");
+        }
+        assert_eq!(
+            w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": decl}), 0),
+            "InvalidActionDeclarationException",
+            "{why}"
+        );
+    }
+    let mut parallel = three_stages("refs", json!({}), json!({}));
+    parallel["stages"][1]["actions"] = json!([
+        var_action("A", "Compiler", "Build", Some("First"), json!({})),
+        var_action("B", "Compiler", "Build", None, json!({"Project": "#{First.X}"})),
+    ]);
+    assert_eq!(
+        w.err(CUSTOMER, "CreatePipeline", json!({"pipeline": parallel.clone()}), 0),
+        "InvalidActionDeclarationException",
+        "an action of the same run order runs alongside, not before"
+    );
+    parallel["stages"][1]["actions"][1]["runOrder"] = json!(2);
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": parallel}), 0);
+
+    // A variable set at start, the source's output variable and the build's reach later jobs resolved.
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": three_stages("vars", build.clone(), deploy.clone())}), 1);
+    let start = json!({"name": "vars", "variables": [{"name": "Env", "value": "prod"}]});
+    let exec =
+        w.ok(CUSTOMER, "StartPipelineExecution", start, 2)["pipelineExecutionId"].as_str().expect("id").to_owned();
+    let (src, _) = take_custom(&w, "Source", "MySource", 3);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": src, "outputVariables": {"CommitId": "abc123"}}), 3);
+    let (make, data) = take_custom(&w, "Build", "Compiler", 4);
+    assert_eq!(
+        data["actionConfiguration"]["configuration"],
+        json!({"Project": "app-prod", "Flags": format!("--run {exec} --commit abc123")})
+    );
+    let details = w.ok(CUSTOMER, "GetJobDetails", json!({"jobId": make}), 4);
+    assert_eq!(details["jobDetails"]["data"]["actionConfiguration"], data["actionConfiguration"]);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": make, "outputVariables": {"Image": "img-7"}}), 5);
+    let (ship, data) = take_custom(&w, "Deploy", "Shipper", 6);
+    assert_eq!(data["actionConfiguration"]["configuration"], json!({"Target": "img-7@prod", "Token": "t-prod"}));
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": ship}), 7);
+    assert_eq!(w.status("vars", &exec), "Succeeded");
+
+    // Reported where AWS reports them; the secret stays masked, resolved or not.
+    let filter = json!({"pipelineName": "vars", "filter": {"pipelineExecutionId": exec}});
+    let list = w.ok(CUSTOMER, "ListActionExecutions", filter, 8);
+    let of = |name: &str| {
+        list["actionExecutionDetails"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|d| d["actionName"] == name)
+            .cloned()
+            .expect(name)
+    };
+    let made = of("Make");
+    assert_eq!(made["input"]["configuration"], build);
+    assert_eq!(made["input"]["resolvedConfiguration"]["Project"], "app-prod");
+    assert_eq!(made["input"]["namespace"], "BuildVariables");
+    assert_eq!(made["output"]["outputVariables"], json!({"Image": "img-7"}));
+    let shipped = of("Ship");
+    assert_eq!(shipped["input"]["configuration"]["Token"], "****");
+    assert_eq!(shipped["input"]["resolvedConfiguration"], json!({"Target": "img-7@prod", "Token": "****"}));
+    assert_eq!(of("Get")["output"]["outputVariables"], json!({"CommitId": "abc123"}));
+    let got = w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "vars", "pipelineExecutionId": exec}), 8);
+    assert_eq!(got["pipelineExecution"]["variables"], json!([{"name": "Env", "resolvedValue": "prod"}]));
+
+    // A variable the upstream action did not produce fails the action that needs it; no job is made.
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "vars"}), 10)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (src, _) = take_custom(&w, "Source", "MySource", 11);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": src, "outputVariables": {"CommitId": "def"}}), 11);
+    let (make, data) = take_custom(&w, "Build", "Compiler", 12);
+    assert_eq!(data["actionConfiguration"]["configuration"]["Project"], "app-dev", "the default");
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": make, "outputVariables": {"Other": "x"}}), 12);
+    assert_eq!(w.status("vars", &exec), "Failed");
+    let none = w.ok(CUSTOMER, "PollForJobs", json!({"actionTypeId": custom_id("Deploy", "Shipper")}), 13);
+    assert_eq!(none["jobs"], json!([]));
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "vars"}), 13);
+    let failed = &state["stageStates"][2]["actionStates"][0]["latestExecution"];
+    assert_eq!(failed["status"], "Failed", "{state}");
+    assert_eq!(failed["errorDetails"]["code"], "ConfigurationError");
+    assert!(failed["errorDetails"]["message"].as_str().expect("message").contains("#{BuildVariables.Image}"));
+}
