@@ -7,7 +7,8 @@
 use serde_json::{Value, json};
 
 use super::domain::{
-    CUSTOMER, OTHER, World, action, approve, custom_id, custom_source, declaration, gated, run_custom, start,
+    CUSTOMER, OTHER, PARTNER, World, action, approve, custom_id, custom_source, declaration, gated, partner_pipeline,
+    run_custom, start,
 };
 use crate::api::Api;
 use crate::store::Store;
@@ -134,6 +135,19 @@ pub(crate) fn strict_where_aws_is_strict<S: Store>(w: World<S>) {
     assert_eq!(details["jobDetails"]["id"], jid, "the job is still there");
     w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": jid, "outputVariables": {"V": "1"}}), 10);
     assert_eq!(w.status("vars", id.as_str().expect("id")), "Succeeded");
+
+    // The model gives third-party results no output variables: sent anyway, they are ignored.
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("partner")}), 11);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "partner"}), 11);
+    let (job, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 11);
+    let done = json!({"jobId": job, "clientToken": token, "outputVariables": {"V": "1"}, "continuationToken": "c"});
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", done, 11);
+    let (job, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 11);
+    let done = json!({"jobId": job, "clientToken": token, "outputVariables": {"V": "1"}});
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", done, 11);
+    let list = w.ok(CUSTOMER, "ListActionExecutions", json!({"pipelineName": "partner"}), 11);
+    let fetch = &list["actionExecutionDetails"].as_array().expect("list").last().expect("the source")["output"];
+    assert_eq!(fetch.get("outputVariables"), None, "{fetch}");
 
     // Operations cpjobs does not run answer as an unknown operation does.
     for op in ["ListWebhooks", "RollbackStage", "NoSuchOperation"] {
