@@ -89,8 +89,49 @@ pub(crate) fn check(decl: &Value) -> Res<()> {
             return fail("ValidationException", format!("Pipeline variable '{name}' is declared more than once"));
         }
     }
+    check_action_members(stages)?;
     check_namespaces(stages)?;
     check_references(stages, &names)
+}
+
+/// Action members the model reserves for some action types: `timeoutInMinutes`
+/// for Manual approval; `commands` and `outputVariables` for the compute
+/// (`Commands`) action, which cpjobs does not run. `environmentVariables`
+/// reach no job (the job data has no place for them), so they are refused
+/// rather than dropped.
+fn check_action_members(stages: &[Value]) -> Res<()> {
+    for a in stages.iter().flat_map(|s| s.get("actions").and_then(Value::as_array).into_iter().flatten()) {
+        let action = a.get("name").and_then(Value::as_str).unwrap_or_default();
+        let type_id = a.get("actionTypeId");
+        let is_approval = type_id.and_then(|t| t.get("category")).and_then(Value::as_str) == Some("Approval")
+            && type_id.and_then(|t| t.get("owner")).and_then(Value::as_str) == Some("AWS")
+            && type_id.and_then(|t| t.get("provider")).and_then(Value::as_str) == Some("Manual");
+        if given(a.get("timeoutInMinutes")) && !is_approval {
+            return fail(
+                "InvalidActionDeclarationException",
+                format!("Action '{action}' sets timeoutInMinutes, which only Manual approval actions take"),
+            );
+        }
+        for m in ["commands", "outputVariables"] {
+            if given(a.get(m)) {
+                return fail(
+                    "InvalidActionDeclarationException",
+                    format!(
+                        "Action '{action}' sets {m}, which only the Commands compute action takes (cpjobs does not run it)"
+                    ),
+                );
+            }
+        }
+        if given(a.get("environmentVariables")) {
+            return fail(
+                "InvalidActionDeclarationException",
+                format!(
+                    "Action '{action}' sets environmentVariables, which reach no job in cpjobs: put them in its configuration"
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Namespaces: one action each, none of the pipeline's own.

@@ -43,6 +43,8 @@ pub(crate) struct ActionPlan {
     pub(crate) raw: Value,
     /// The namespace its output variables are known by, if any.
     pub(crate) namespace: Option<String>,
+    /// `timeoutInMinutes` (Manual approval only).
+    pub(crate) timeout_minutes: Option<i64>,
 }
 
 /// One stage of a validated declaration.
@@ -111,6 +113,7 @@ pub(crate) fn plan(decl: &Value, region: &str) -> Res<Plan> {
                 outputs: names("outputArtifacts"),
                 raw: a.clone(),
                 namespace: a.get("namespace").and_then(Value::as_str).map(str::to_owned),
+                timeout_minutes: opt_i64(a, "timeoutInMinutes")?,
             });
         }
         stages.push(StagePlan { name: req_str(s, "name")?.to_owned(), actions });

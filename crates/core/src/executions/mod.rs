@@ -147,7 +147,8 @@ pub(crate) struct Run {
 
 const IN_PROGRESS: &str = "InProgress";
 
-/// A Manual approval not answered within 7 days fails, as in AWS.
+/// A Manual approval not answered within 7 days fails, as in AWS, unless
+/// the action's `timeoutInMinutes` says otherwise.
 pub(crate) const APPROVAL_TIMEOUT_MS: Millis = 7 * 24 * 3600 * 1000;
 
 /// How many recent executions a `clientRequestToken` is looked for in.
@@ -496,7 +497,7 @@ fn start_action(
         // Failed already: nothing to start.
     } else if ap.type_id.is_manual_approval() {
         att.token = Some(uuid());
-        att.deadline = Some(now + APPROVAL_TIMEOUT_MS);
+        att.deadline = Some(now + ap.timeout_minutes.map_or(APPROVAL_TIMEOUT_MS, |m| m * 60_000));
     } else if ap.type_id.is_s3_source() {
         // The copy is I/O outside the store: it is due now, and the service
         // carries it out after this transaction (see `pending_sources`).
@@ -574,7 +575,7 @@ pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usiz
         for id in due {
             let outcome = Outcome::Failed {
                 code: "ApprovalExpired".into(),
-                message: "The approval was not answered within 7 days".into(),
+                message: "The approval was not answered within its timeout".into(),
                 external_execution_id: None,
             };
             finish_action(tx, &row.id, &id, outcome, None, region, now)?;

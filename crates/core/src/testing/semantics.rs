@@ -82,6 +82,34 @@ pub(crate) fn strict_where_aws_is_strict<S: Store>(w: World<S>) {
     d["stages"][1]["actions"][0]["namespace"] = json!("codepipeline");
     refused_creation(&w, d, "InvalidActionDeclarationException", "the codepipeline namespace is the pipeline's");
 
+    // Members the model reserves for other action types.
+    for (member, value) in [
+        ("timeoutInMinutes", json!(10)),
+        ("commands", json!(["make"])),
+        ("outputVariables", json!(["X"])),
+        ("environmentVariables", json!([{"name": "A", "value": "b"}])),
+    ] {
+        let mut d = two_stages("members", true);
+        d["stages"][1]["actions"][0][member] = value;
+        refused_creation(&w, d, "InvalidActionDeclarationException", member);
+    }
+    // A Manual approval's timeoutInMinutes replaces its 7 days.
+    let approval = json!({"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"});
+    let mut d = two_stages("quick", false);
+    d["stages"][1]["actions"] = json!([{"name": "Ok", "actionTypeId": approval, "timeoutInMinutes": 5}]);
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": d}), 0);
+    let quick = start(&w, "quick", 0);
+    run_custom(&w, "Source", "MySource", 0);
+    w.svc.tick(super::domain::at(299)).expect("sweep");
+    assert_eq!(w.status("quick", &quick), "InProgress");
+    w.svc.tick(super::domain::at(301)).expect("sweep");
+    assert_eq!(w.status("quick", &quick), "Failed", "5 minutes, not 7 days");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "quick"}), 302);
+    assert_eq!(
+        state["stageStates"][1]["actionStates"][0]["latestExecution"]["errorDetails"]["code"],
+        "ApprovalExpired"
+    );
+
     // An update that adds V2 features to a V1 pipeline changes nothing.
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": two_stages("plain", false)}), 1);
     let mut d = two_stages("plain", false);
