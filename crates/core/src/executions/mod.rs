@@ -484,8 +484,11 @@ fn start_action(
     };
     let resolved = match variables::resolve_configuration(run, plan, ap) {
         Ok(resolved) => resolved,
-        Err(message) => {
+        Err(unresolved) => {
             // A value the execution does not have fails the action before it starts, as in AWS.
+            let secret = action_types::find(tx, &ap.type_id, &run.account_id)?
+                .is_some_and(|d| d.properties.iter().any(|p| p.secret && p.name == unresolved.property));
+            let message = unresolved.message(&ap.name, secret);
             att.status = "Failed".into();
             att.summary = Some(message.clone());
             att.error = Some(("ConfigurationError".into(), message));

@@ -32,14 +32,39 @@ fn value_of(run: &Run, plan: &Plan, r: &Reference<'_>) -> Option<String> {
     }
 }
 
+/// A reference with no value in the execution: the property it is in, and
+/// the reference as written.
+pub(crate) struct Unresolved {
+    pub(crate) property: String,
+    pub(crate) reference: String,
+}
+
+impl Unresolved {
+    /// The message that fails the action. A secret property's value leaves
+    /// the service only in job data, so for one the reference is not quoted.
+    pub(crate) fn message(&self, action: &str, secret: bool) -> String {
+        if secret {
+            format!(
+                "The configuration of action '{action}' refers, in its secret property '{}', to a variable that has no value in this execution",
+                self.property
+            )
+        } else {
+            format!(
+                "The configuration of action '{action}' refers to {}, which has no value in this execution",
+                self.reference
+            )
+        }
+    }
+}
+
 /// The action's configuration with every reference resolved: `None` when it
 /// has none (the declaration's configuration is the resolved one), or the
-/// message that fails the action when a reference has no value.
+/// first reference that has no value, which fails the action.
 pub(crate) fn resolve_configuration(
     run: &Run,
     plan: &Plan,
     ap: &ActionPlan,
-) -> Result<Option<Map<String, Value>>, String> {
+) -> Result<Option<Map<String, Value>>, Unresolved> {
     let has_refs = ap.configuration.values().filter_map(Value::as_str).any(|v| !variables::references(v).is_empty());
     if !has_refs {
         return Ok(None);
@@ -49,13 +74,7 @@ pub(crate) fn resolve_configuration(
         let resolved = match v.as_str() {
             Some(text) => match variables::resolve(text, &mut |r| value_of(run, plan, r)) {
                 Ok(s) => Value::String(s),
-                Err(r) => {
-                    return Err(format!(
-                        "The configuration of action '{}' refers to {}, which has no value in this execution",
-                        ap.name,
-                        r.text()
-                    ));
-                }
+                Err(r) => return Err(Unresolved { property: k.clone(), reference: r.text() }),
             },
             None => v.clone(),
         };

@@ -404,9 +404,9 @@ pub(crate) fn variables_reach_later_jobs_resolved<S: Store>(w: World<S>) {
 
     // A variable set at start, the source's output variable and the build's reach later jobs resolved.
     w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": three_stages("vars", build.clone(), deploy.clone())}), 1);
-    let start = json!({"name": "vars", "variables": [{"name": "Env", "value": "prod"}]});
+    let prod = json!({"name": "vars", "variables": [{"name": "Env", "value": "prod"}]});
     let exec =
-        w.ok(CUSTOMER, "StartPipelineExecution", start, 2)["pipelineExecutionId"].as_str().expect("id").to_owned();
+        w.ok(CUSTOMER, "StartPipelineExecution", prod, 2)["pipelineExecutionId"].as_str().expect("id").to_owned();
     let (src, _) = take_custom(&w, "Source", "MySource", 3);
     w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": src, "outputVariables": {"CommitId": "abc123"}}), 3);
     let (make, data) = take_custom(&w, "Build", "Compiler", 4);
@@ -464,4 +464,21 @@ pub(crate) fn variables_reach_later_jobs_resolved<S: Store>(w: World<S>) {
     assert_eq!(failed["status"], "Failed", "{state}");
     assert_eq!(failed["errorDetails"]["code"], "ConfigurationError");
     assert!(failed["errorDetails"]["message"].as_str().expect("message").contains("#{BuildVariables.Image}"));
+
+    // In a secret property the failure names the property, never what its value holds.
+    let deploy = json!({"Target": "x", "Token": "s3cr3t-#{BuildVariables.Hidden}"});
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": three_stages("sec", build, deploy)}), 20);
+    let exec = start(&w, "sec", 20);
+    let (src, _) = take_custom(&w, "Source", "MySource", 21);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": src, "outputVariables": {"CommitId": "c"}}), 21);
+    let (make, _) = take_custom(&w, "Build", "Compiler", 22);
+    w.ok(CUSTOMER, "PutJobSuccessResult", json!({"jobId": make, "outputVariables": {"Image": "i"}}), 22);
+    assert_eq!(w.status("sec", &exec), "Failed");
+    let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "sec"}), 23);
+    let message = state["stageStates"][2]["actionStates"][0]["latestExecution"]["errorDetails"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(message.contains("secret property 'Token'"), "{message}");
+    assert!(!message.contains("Hidden") && !message.contains("s3cr3t"), "{message}");
 }
