@@ -535,8 +535,18 @@ pub(crate) fn success(
     now: Millis,
 ) -> Res<Value> {
     let (id, token) = job_of(input, third_party)?;
+    // The model gives PutThirdPartyJobSuccessResult no outputVariables: a
+    // member it does not have is ignored, as AWS ignores it.
+    let output_variables = if third_party { None } else { input.get("outputVariables").filter(|v| !v.is_null()) };
+    // An action that goes on (a continuation) has not produced its variables yet.
+    if output_variables.is_some() && opt_str(input, "continuationToken")?.is_some() {
+        return fail(
+            ErrorCode::ValidationException,
+            "outputVariables can be given only with the action's last result: a result with a continuationToken cannot carry them",
+        );
+    }
     let Loaded { mut job, def } = load_in_progress(tx, ctx, caller, id, token, now)?;
-    if let Some(vars) = input.get("outputVariables")
+    if let Some(vars) = output_variables
         && serde_json::to_string(vars).map_or(0, |t| t.len()) > OUTPUT_VARIABLES_MAX
     {
         return fail(
@@ -595,7 +605,7 @@ pub(crate) fn success(
         None => Outcome::Succeeded {
             details,
             revision: input.get("currentRevision").cloned(),
-            output_variables: input.get("outputVariables").cloned(),
+            output_variables: output_variables.cloned(),
         },
     };
     executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, &ctx.region, now)?;

@@ -18,6 +18,7 @@ mod input;
 pub mod jobs;
 pub mod operation;
 mod paging;
+mod pipeline_rules;
 mod pipelines;
 pub mod sealing;
 mod secrets;
@@ -26,6 +27,7 @@ pub mod store;
 mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod variables;
 
 pub use api::{Api, ApiError, BlockingWork, Caller, Reply, Submitted};
 pub use artifacts::{ArtifactLocations, NoArtifactStore};

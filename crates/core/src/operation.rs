@@ -101,8 +101,8 @@ operations! {
     DeletePipeline: CodePipeline, Path::Write;
     DeleteWebhook: CodePipeline, Path::Unsupported;
     DeregisterWebhookWithThirdParty: CodePipeline, Path::Unsupported;
-    DisableStageTransition: CodePipeline, Path::Unsupported;
-    EnableStageTransition: CodePipeline, Path::Unsupported;
+    DisableStageTransition: CodePipeline, Path::Write;
+    EnableStageTransition: CodePipeline, Path::Write;
     GetActionType: CodePipeline, Path::Read;
     GetJobDetails: CodePipeline, Path::QuickRead;
     GetPipeline: CodePipeline, Path::Read;

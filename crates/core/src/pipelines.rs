@@ -42,6 +42,10 @@ pub(crate) struct ActionPlan {
     pub(crate) outputs: Vec<String>,
     /// The declaration as given (for `ListActionExecutions` input).
     pub(crate) raw: Value,
+    /// The namespace its output variables are known by, if any.
+    pub(crate) namespace: Option<String>,
+    /// `timeoutInMinutes` (Manual approval only).
+    pub(crate) timeout_minutes: Option<i64>,
 }
 
 /// One stage of a validated declaration.
@@ -112,6 +116,8 @@ pub(crate) fn plan(decl: &Value, region: &str) -> Res<Plan> {
                 inputs: names("inputArtifacts"),
                 outputs: names("outputArtifacts"),
                 raw: a.clone(),
+                namespace: a.get("namespace").and_then(Value::as_str).map(str::to_owned),
+                timeout_minutes: opt_i64(a, "timeoutInMinutes")?,
             });
         }
         stages.push(StagePlan { name: req_str(s, "name")?.to_owned(), actions });
@@ -169,15 +175,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
     if store.get("type").and_then(Value::as_str) != Some("S3") {
         return fail(ErrorCode::InvalidStructureException, "The artifact store type must be S3");
     }
-    let pipeline_type = decl.get("pipelineType").and_then(Value::as_str).unwrap_or("V1");
-    if let Some(mode @ ("QUEUED" | "PARALLEL")) = decl.get("executionMode").and_then(Value::as_str)
-        && pipeline_type != "V2"
-    {
-        return fail(
-            ErrorCode::ValidationException,
-            format!("Execution mode {mode} is available for V2 pipelines only: set pipelineType to V2"),
-        );
-    }
+    crate::pipeline_rules::check(decl)?;
     if plan.stages.len() < 2 {
         return fail(ErrorCode::InvalidStructureException, "A pipeline must contain at least two stages");
     }

@@ -419,6 +419,8 @@ impl<S: Store> Service<S> {
                 self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
                 self.then_sources(txn(&mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms)
             }
+            Operation::DisableStageTransition => txn(&mut |tx| executions::disable_transition(tx, c, i, ms)),
+            Operation::EnableStageTransition => txn(&mut |tx| executions::enable_transition(tx, c, i, region, ms)),
             Operation::PutApprovalResult => txn(&mut |tx| executions::put_approval(tx, c, i, region, ms)),
             Operation::GetThirdPartyJobDetails => txn(&mut |tx| jobs::details(tx, ctx, c, i, true, ms)),
             Operation::GetJobDetails => txn(&mut |tx| jobs::details(tx, ctx, c, i, false, ms)),
@@ -428,8 +430,6 @@ impl<S: Store> Service<S> {
             Operation::ListTagsForResource => txn(&mut |tx| tags::list(tx, c, i, region)),
             Operation::DeleteWebhook
             | Operation::DeregisterWebhookWithThirdParty
-            | Operation::DisableStageTransition
-            | Operation::EnableStageTransition
             | Operation::ListDeployActionExecutionTargets
             | Operation::ListRuleExecutions
             | Operation::ListRuleTypes
@@ -519,8 +519,11 @@ impl<S: Store> Service<S> {
 /// The answer to an operation of the model that cpjobs does not run
 /// (`ValidationException`, where a name of no operation at all is the
 /// server's `UnknownOperationException`).
+/// The answer to an operation of the model that cpjobs does not run: what AWS
+/// answers for a name it does not know, so no client reads it as bad input
+/// (the server words it as it words an unknown target).
 fn unsupported(operation: Operation) -> ApiError {
-    ApiError::validation(format!("The operation {operation} is not supported by this cpjobs service"))
+    ApiError::client(ErrorCode::UnknownOperationException, format!("Unknown operation {operation}"))
 }
 
 impl<S: Store> Api for Service<S> {

@@ -281,6 +281,26 @@ pub struct Tag {
     pub value: String,
 }
 
+/// The state of the transition into one stage of a pipeline, once someone
+/// changed it (a transition never changed is enabled, and has no row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRow {
+    /// Owning account.
+    pub account_id: String,
+    /// Pipeline name.
+    pub pipeline_name: String,
+    /// The stage the transition leads into.
+    pub stage_name: String,
+    /// Whether executions may enter the stage.
+    pub enabled: bool,
+    /// Who changed it last (an ARN).
+    pub changed_by: String,
+    /// When it was changed last.
+    pub changed_at: Millis,
+    /// Why it was disabled (`None` once enabled).
+    pub disabled_reason: Option<String>,
+}
+
 /// The operations of one transaction. Lists are ordered as documented on each
 /// method, so every backend pages identically.
 pub trait Tx {
@@ -319,9 +339,9 @@ pub trait Tx {
     /// pipeline never had that version. No default: answering from
     /// [`get_pipeline`](Tx::get_pipeline) would lose every older version.
     fn get_pipeline_version(&mut self, account_id: &str, name: &str, version: i64) -> StoreResult<Option<PipelineRow>>;
-    /// Deletes a pipeline, every version of it and its executions; `false` if
-    /// there was none. A pipeline created later under the same name starts
-    /// with no versions.
+    /// Deletes a pipeline, every version of it, its executions and its
+    /// transitions; `false` if there was none. A pipeline created later under
+    /// the same name starts with no versions and every transition enabled.
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool>;
     /// Pipelines of an account ordered by name, those after `after` first.
     fn list_pipelines(&mut self, account_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<PipelineRow>>;
@@ -330,6 +350,11 @@ pub trait Tx {
     fn count_pipelines(&mut self, account_id: &str, at_most: usize) -> StoreResult<usize> {
         Ok(self.list_pipelines(account_id, None, at_most)?.len())
     }
+
+    /// The transitions of a pipeline that were ever changed, ordered by stage name.
+    fn transitions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<TransitionRow>>;
+    /// Sets the state of one transition (its row, made or replaced).
+    fn put_transition(&mut self, t: &TransitionRow) -> StoreResult<()>;
 
     /// Stores a new execution.
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()>;

@@ -192,8 +192,11 @@ pub(crate) async fn serve_connections(
         };
         let _ = stream.set_nodelay(true);
         let (router, limits, stop, open) = (router.clone(), limits.clone(), stop.clone(), open.clone());
+        // Registered here, not in the task: a connection's age is counted from
+        // its accept, and connections are listed in the order they came, however
+        // late a busy runtime first runs their tasks.
+        let (id, watch) = open.add();
         connections.spawn(async move {
-            let (id, watch) = open.add();
             serve_one(stream, watch, router, limits, stop).await;
             open.remove(id);
             drop(permit);

@@ -18,7 +18,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use cpjobs_core::{Api, ApiError, Family, Operation, Reply, ServiceConfig, Submitted};
+use cpjobs_core::{Api, ApiError, Family, Operation, Path, Reply, ServiceConfig, Submitted};
 use cpjobs_model::ServiceModel;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -358,6 +358,12 @@ async fn answer(state: &AppState, req: Request, outcome: &mut Outcome) -> Result
         now,
     )?;
     outcome.account = Some(caller.account_id.clone());
+    // An operation of the model that cpjobs does not run gets the answer of a
+    // target that names no operation, word for word: AWS knows no more of it,
+    // and a client must not read it as bad input.
+    if operation.path() == Path::Unsupported {
+        return Err(Refusal::UnknownTarget(target.to_owned()).into());
+    }
 
     let input = parse_input(&body)?;
     state.validator.check_operation(operation, &input)?;

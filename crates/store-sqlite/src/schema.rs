@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_unfinished_partial_indexes_with_or.sql"),
     include_str!("../migrations/0003_pipeline_versions.sql"),
     include_str!("../migrations/0004_tags.sql"),
+    include_str!("../migrations/0005_stage_transitions.sql"),
 ];
 
 /// Brings the schema of `conn`'s file up to date: every migration the file

@@ -5,7 +5,9 @@
 //! test checks the plan of are named constants.
 
 use cpjobs_core::JobStatus;
-use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, Tx};
+use cpjobs_core::store::{
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, TransitionRow, Tx,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 
@@ -203,6 +205,7 @@ impl Tx for SqliteTx<'_> {
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
         self.exec("DELETE FROM executions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
         self.exec("DELETE FROM pipeline_versions WHERE account_id = ?1 AND name = ?2", [account_id, name])?;
+        self.exec("DELETE FROM stage_transitions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
         Ok(self.exec("DELETE FROM pipelines WHERE account_id = ?1 AND name = ?2", [account_id, name])? == 1)
     }
 
@@ -216,6 +219,45 @@ impl Tx for SqliteTx<'_> {
             params![account_id, after.unwrap_or(""), limit(n)],
             pipeline_row,
         )
+    }
+
+    fn transitions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<TransitionRow>> {
+        self.query(
+            "SELECT account_id, pipeline_name, stage_name, enabled, changed_by, changed_at, disabled_reason \
+             FROM stage_transitions WHERE account_id = ?1 AND pipeline_name = ?2 ORDER BY stage_name",
+            [account_id, pipeline],
+            |r| {
+                Ok(TransitionRow {
+                    account_id: r.get(0)?,
+                    pipeline_name: r.get(1)?,
+                    stage_name: r.get(2)?,
+                    enabled: r.get(3)?,
+                    changed_by: r.get(4)?,
+                    changed_at: r.get(5)?,
+                    disabled_reason: r.get(6)?,
+                })
+            },
+        )
+    }
+
+    fn put_transition(&mut self, t: &TransitionRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO stage_transitions \
+             (account_id, pipeline_name, stage_name, enabled, changed_by, changed_at, disabled_reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, pipeline_name, stage_name) DO UPDATE SET \
+             enabled = excluded.enabled, changed_by = excluded.changed_by, changed_at = excluded.changed_at, \
+             disabled_reason = excluded.disabled_reason",
+            params![
+                t.account_id,
+                t.pipeline_name,
+                t.stage_name,
+                t.enabled,
+                t.changed_by,
+                t.changed_at,
+                t.disabled_reason
+            ],
+        )
+        .map(|_| ())
     }
 
     fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()> {

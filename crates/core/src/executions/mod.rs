@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::action_types;
 use crate::api::{ApiError, Caller};
@@ -33,8 +33,11 @@ use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
 
+mod transitions;
+mod variables;
 mod views;
 
+pub(crate) use transitions::{disable as disable_transition, enable as enable_transition};
 pub(crate) use views::{get, list, list_actions, state};
 
 /// An artifact's place in the artifact store.
@@ -87,6 +90,10 @@ pub(crate) struct Attempt {
     /// The object an S3 source action copies: `(bucket, key)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_source: Option<(String, String)>,
+    /// The action's configuration with its variable references resolved,
+    /// when it had any (else the declaration's configuration is it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_configuration: Option<Map<String, Value>>,
 }
 
 /// An action's attempts in one execution.
@@ -133,11 +140,16 @@ pub(crate) struct Run {
     /// `clientRequestToken` of the start request, for idempotent retries.
     #[serde(default)]
     pub client_request_token: Option<String>,
+    /// The pipeline-level variables the execution runs with (name, value), in
+    /// declaration order: the start's values, else the defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<(String, String)>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
 
-/// A Manual approval not answered within 7 days fails, as in AWS.
+/// A Manual approval not answered within 7 days fails, as in AWS, unless
+/// the action's `timeoutInMinutes` says otherwise.
 pub(crate) const APPROVAL_TIMEOUT_MS: Millis = 7 * 24 * 3600 * 1000;
 
 /// How many recent executions a `clientRequestToken` is looked for in.
@@ -238,6 +250,7 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
             }
         }
     }
+    let variables = crate::pipeline_rules::start_variables(&p.declaration, input)?;
     let plan = pipelines::plan(&p.declaration, region)?;
     let declaration = serde_json::value::to_raw_value(&p.declaration)
         .map_err(|e| StoreError::Backend(format!("declaration does not serialize: {e}")))?;
@@ -269,6 +282,7 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
         artifacts: BTreeMap::new(),
         waiting_for: None,
         client_request_token: token,
+        variables,
     };
     tx.insert_execution(&run.to_row(0))?;
     advance_and_save(tx, &mut run, 0, &plan, region, now)?;
@@ -363,8 +377,12 @@ fn occupies(run: &Run, stage: &str) -> bool {
 }
 
 /// Whether the run (in execution mode `m`) must wait before entering
-/// `stage`: another execution is in it, or (`QUEUED`) an older one waits for it.
+/// `stage`: the transition into it is disabled, another execution is in it,
+/// or (`QUEUED`) an older one waits for it.
 fn must_wait(tx: &mut dyn Tx, run: &Run, m: &str, stage: &str) -> Res<bool> {
+    if transitions::inbound_disabled(tx, run, stage)? {
+        return Ok(true);
+    }
     if m == "PARALLEL" {
         return Ok(false);
     }
@@ -463,14 +481,31 @@ fn start_action(
         job_id: None,
         deadline: None,
         s3_source: None,
+        resolved_configuration: None,
     };
-    if ap.type_id.is_manual_approval() {
+    let resolved = match variables::resolve_configuration(run, plan, ap) {
+        Ok(resolved) => resolved,
+        Err(unresolved) => {
+            // A value the execution does not have fails the action before it starts, as in AWS.
+            let secret = action_types::find(tx, &ap.type_id, &run.account_id)?
+                .is_some_and(|d| d.properties.iter().any(|p| p.secret && p.name == unresolved.property));
+            let message = unresolved.message(&ap.name, secret);
+            att.status = "Failed".into();
+            att.summary = Some(message.clone());
+            att.error = Some(("ConfigurationError".into(), message));
+            None
+        }
+    };
+    let configuration = resolved.as_ref().unwrap_or(&ap.configuration);
+    if att.status != IN_PROGRESS {
+        // Failed already: nothing to start.
+    } else if ap.type_id.is_manual_approval() {
         att.token = Some(uuid());
-        att.deadline = Some(now + APPROVAL_TIMEOUT_MS);
+        att.deadline = Some(now + ap.timeout_minutes.map_or(APPROVAL_TIMEOUT_MS, |m| m * 60_000));
     } else if ap.type_id.is_s3_source() {
         // The copy is I/O outside the store: it is due now, and the service
         // carries it out after this transaction (see `pending_sources`).
-        let conf = |k: &str| ap.configuration.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let conf = |k: &str| configuration.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         att.s3_source = Some((conf("S3Bucket"), conf("S3ObjectKey")));
         att.deadline = Some(now);
     } else {
@@ -498,7 +533,7 @@ fn start_action(
                 if att.status == IN_PROGRESS {
                     let mut data = json!({
                         "actionTypeId": ap.type_id.to_json(),
-                        "actionConfiguration": {"configuration": ap.configuration},
+                        "actionConfiguration": {"configuration": configuration},
                         "pipelineContext": {
                             "pipelineName": run.pipeline_name,
                             "stage": {"name": plan.stages[si].name},
@@ -518,6 +553,7 @@ fn start_action(
             }
         }
     }
+    att.resolved_configuration = resolved;
     let slot = &mut run.stages[si].actions[ai];
     if let Some(old) = slot.current.take() {
         slot.history.push(old);
@@ -543,7 +579,7 @@ pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usiz
         for id in due {
             let outcome = Outcome::Failed {
                 code: "ApprovalExpired".into(),
-                message: "The approval was not answered within 7 days".into(),
+                message: "The approval was not answered within its timeout".into(),
                 external_execution_id: None,
             };
             finish_action(tx, &row.id, &id, outcome, None, region, now)?;

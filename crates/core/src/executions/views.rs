@@ -91,6 +91,9 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
     if let Some(s) = &run.status_summary {
         v["statusSummary"] = json!(s);
     }
+    if !run.variables.is_empty() {
+        v["variables"] = run.variables.iter().map(|(n, x)| json!({"name": n, "resolvedValue": x})).collect();
+    }
     Ok(json!({"pipelineExecution": v}))
 }
 
@@ -177,10 +180,20 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
             break;
         }
     }
+    let transitions = super::transitions::inbound_states(tx, &caller.account_id, name)?;
     let mut stage_states = Vec::new();
-    for s in p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+    for (si, s) in
+        p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+    {
         let sname = s.get("name").and_then(Value::as_str).unwrap_or_default();
-        let mut st = json!({"stageName": sname, "inboundTransitionState": {"enabled": true}});
+        let mut st = json!({"stageName": sname});
+        // As AWS shows it: no transition leads into the first stage.
+        if si > 0 {
+            st["inboundTransitionState"] = transitions
+                .iter()
+                .find(|(n, _)| n == sname)
+                .map_or_else(|| json!({"enabled": true}), |(_, v)| v.clone());
+        }
         let latest = runs.iter().find_map(|r| {
             r.stages.iter().find(|x| x.name == sname).and_then(|x| x.status.as_ref().map(|status| (r, status)))
         });
@@ -288,6 +301,14 @@ fn action_details(tx: &mut dyn Tx, secrets: &mut Secrets<'_>, run: &Run, region:
             let mut configuration = ap.configuration.clone();
             secrets.mask(tx, &ap.type_id, &mut configuration)?;
             for att in a.history.iter().chain(a.current.iter()) {
+                let resolved = match &att.resolved_configuration {
+                    Some(r) => {
+                        let mut r = r.clone();
+                        secrets.mask(tx, &ap.type_id, &mut r)?;
+                        r
+                    }
+                    None => configuration.clone(),
+                };
                 let mut result = json!({});
                 if let Some(x) = &att.external_execution_id {
                     result["externalExecutionId"] = json!(x);
@@ -304,7 +325,7 @@ fn action_details(tx: &mut dyn Tx, secrets: &mut Secrets<'_>, run: &Run, region:
                 let mut input_v = json!({
                     "actionTypeId": ap.type_id.to_json(),
                     "configuration": configuration,
-                    "resolvedConfiguration": configuration,
+                    "resolvedConfiguration": resolved,
                     "region": ap.raw.get("region").cloned().unwrap_or(json!(region)),
                     "inputArtifacts": att.inputs.iter().map(Artifact::to_detail_json).collect::<Vec<_>>(),
                 });

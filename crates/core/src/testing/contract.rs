@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::jobs::JobStatus;
-use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, Tx};
+use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, TransitionRow, Tx};
 
 type R<T> = Result<T, StoreError>;
 
@@ -414,6 +414,44 @@ fn tags<S: Store>(s: S) {
     w(&s, |tx| tx.drop_tags("a"));
     assert_eq!(list(&s, "a"), vec![], "every tag dropped");
     assert_eq!(list(&s, "b"), vec![tag("team", "other")], "other resources keep theirs");
+}
+
+fn transition(pipeline: &str, stage: &str, enabled: bool, at: i64) -> TransitionRow {
+    TransitionRow {
+        account_id: "1".into(),
+        pipeline_name: pipeline.into(),
+        stage_name: stage.into(),
+        enabled,
+        changed_by: "arn:aws:iam::1:root".into(),
+        changed_at: at,
+        disabled_reason: (!enabled).then(|| format!("held at {at}")),
+    }
+}
+
+fn transitions<S: Store>(s: S) {
+    let list = |s: &S, p: &str| r(s, |tx| tx.transitions("1", p));
+    w(&s, |tx| tx.insert_pipeline(&pipeline("p", 1)));
+    assert_eq!(list(&s, "p"), vec![], "a new pipeline has no changed transition");
+    w(&s, |tx| tx.put_transition(&transition("p", "Deploy", false, 5)));
+    w(&s, |tx| tx.put_transition(&transition("p", "Build", false, 6)));
+    w(&s, |tx| tx.put_transition(&transition("q", "Build", false, 6)));
+    assert_eq!(
+        list(&s, "p"),
+        vec![transition("p", "Build", false, 6), transition("p", "Deploy", false, 5)],
+        "by stage"
+    );
+    w(&s, |tx| tx.put_transition(&transition("p", "Deploy", true, 7)));
+    assert_eq!(list(&s, "p")[1], transition("p", "Deploy", true, 7), "a transition's row is replaced");
+    assert_eq!(list(&s, "p")[1].disabled_reason, None);
+    let failed: Result<(), StoreError> = s.write(&mut |tx| {
+        tx.put_transition(&transition("p", "Build", true, 8))?;
+        Err(StoreError::Backend("abort".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(list(&s, "p")[0], transition("p", "Build", false, 6), "a failed transaction changes nothing");
+    assert!(w(&s, |tx| tx.delete_pipeline("1", "p")));
+    assert_eq!(list(&s, "p"), vec![], "deleting the pipeline drops its transitions");
+    assert_eq!(list(&s, "q"), vec![transition("q", "Build", false, 6)], "other pipelines keep theirs");
 }
 
 fn concurrent_claims_hand_each_job_out_once<S: Store>(s: Arc<S>) {

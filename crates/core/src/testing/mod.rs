@@ -6,6 +6,7 @@
 pub mod contract;
 pub mod domain;
 pub mod named;
+mod semantics;
 pub mod shapes;
 
 pub use named::CHECKS;

@@ -38,6 +38,7 @@ macro_rules! __store_checks {
                 unfinished_job_lists,
                 clients,
                 tags,
+                transitions,
                 queued_writes_answer_once_committed,
             ]
             shared: [
@@ -69,6 +70,9 @@ macro_rules! __store_checks {
                 artifact_bucket_taken_by_another_account,
                 client_tokens_sealed_at_rest,
                 unsupported_operations_are_refused,
+                strict_where_aws_is_strict,
+                stage_transitions,
+                variables_reach_later_jobs_resolved,
             ]
             once: [
                 state_of_stages_reached_long_ago,

@@ -14,7 +14,7 @@ use crate::harness::{
 
 /// Runs `aws codepipeline <args> --endpoint-url E` as `keys`; the parsed JSON
 /// output (`Null` when the command prints nothing), or stderr when it fails.
-fn aws(server: &Server, home: &TempDir, keys: Keys, args: &[&str]) -> Result<Value, String> {
+pub(crate) fn aws(server: &Server, home: &TempDir, keys: Keys, args: &[&str]) -> Result<Value, String> {
     let out = Command::new("aws")
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -39,7 +39,7 @@ fn aws(server: &Server, home: &TempDir, keys: Keys, args: &[&str]) -> Result<Val
 }
 
 #[track_caller]
-fn ok(server: &Server, home: &TempDir, keys: Keys, args: &[&str]) -> Value {
+pub(crate) fn ok(server: &Server, home: &TempDir, keys: Keys, args: &[&str]) -> Value {
     aws(server, home, keys, args).unwrap_or_else(|e| panic!("aws {args:?} failed: {e}"))
 }
 
@@ -65,7 +65,7 @@ fn tokens_via_cpjobs_clients(server: &Server, home: &TempDir) -> HashMap<String,
         .collect()
 }
 
-fn file(home: &TempDir, name: &str, value: &Value) -> String {
+pub(crate) fn file(home: &TempDir, name: &str, value: &Value) -> String {
     let path = home.join(name);
     std::fs::write(&path, value.to_string()).expect("written");
     format!("file://{}", path.display())
@@ -104,7 +104,7 @@ fn take_third_party(
 }
 
 /// A call made without the CLI (for the stages a test does not look at).
-fn raw(server: &Server, keys: Keys, op: &str, body: Value) -> Value {
+pub(crate) fn raw(server: &Server, keys: Keys, op: &str, body: Value) -> Value {
     let a = signed_call(&server.endpoint, keys, &format!("CodePipeline_20150709.{op}"), &body);
     assert_eq!(a.status, 200, "{op}: {}", a.body);
     a.body
@@ -112,7 +112,7 @@ fn raw(server: &Server, keys: Keys, op: &str, body: Value) -> Value {
 
 /// Runs the source stage's job (third-party `PartnerSource` with `tokens`, or
 /// the customer's custom `MySource`) to success with revision `rev-1`, without the CLI.
-fn finish_source(server: &Server, tokens: Option<&HashMap<String, String>>) {
+pub(crate) fn finish_source(server: &Server, tokens: Option<&HashMap<String, String>>) {
     let revision = json!({"revision": "rev-1", "changeIdentifier": "change-1"});
     match tokens {
         Some(tokens) => {

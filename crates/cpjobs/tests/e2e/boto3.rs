@@ -63,3 +63,10 @@ fn boto3_secrets_action_type_round_trip_and_quota() {
     let text = format!("{}\n[quotas]\npipelines_per_account = 1\n", config(None));
     run_scenario_with("secrets_and_round_trip", &text);
 }
+
+/// Issue 10: pipeline-level variables, the S3 source's ETag and a build's
+/// output variable reach later jobs resolved; a dangling reference is refused.
+#[test]
+fn boto3_variables_reach_later_jobs_resolved() {
+    run_scenario("variables", None);
+}

@@ -331,12 +331,82 @@ def secrets_and_round_trip():
         assert secret not in json.dumps(answer, default=str), answer
 
 
+def variables():
+    """Issue 10: a variable set at start, the S3 source's ETag and a build's
+    output variable reach later jobs resolved, and are reported."""
+    cp = client("CUSTOMER")
+    key, secret = KEYS["CUSTOMER"]
+    s3 = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=REGION).client(
+        "s3", endpoint_url=ENDPOINT
+    )
+    s3.create_bucket(Bucket="var-sources")
+    etag = s3.put_object(Bucket="var-sources", Key="src.zip", Body=b"source v1")["ETag"].strip('"')
+    for category, provider, prop in (("Build", "Compiler", "Project"), ("Deploy", "Shipper", "Target")):
+        cp.create_custom_action_type(
+            category=category,
+            provider=provider,
+            version="1",
+            configurationProperties=[{"name": prop, "required": True, "key": False, "secret": False}],
+            inputArtifactDetails={"minimumCount": 0, "maximumCount": 1},
+            outputArtifactDetails={"minimumCount": 0, "maximumCount": 1},
+        )
+    source = action("Get", "AWS", "Source", "S3", [], ["code"])
+    source["configuration"] = {"S3Bucket": "var-sources", "S3ObjectKey": "src.zip", "PollForSourceChanges": "false"}
+    source["namespace"] = "SourceVariables"
+    build = action("Make", "Custom", "Build", "Compiler", ["code"], [])
+    build["configuration"] = {"Project": "#{variables.Env}-#{SourceVariables.ETag}"}
+    build["namespace"] = "BuildVariables"
+    deploy = action("Ship", "Custom", "Deploy", "Shipper", [], [])
+    deploy["configuration"] = {"Target": "#{BuildVariables.Image}@#{codepipeline.PipelineExecutionId}"}
+    decl = declaration("vars", [("Source", [source]), ("Build", [build]), ("Deploy", [deploy])])
+    decl["variables"] = [{"name": "Env", "defaultValue": "dev", "description": "where it goes"}]
+    expect("ValidationException", cp.create_pipeline, pipeline=decl)  # variables need V2
+    decl["pipelineType"] = "V2"
+    cp.create_pipeline(pipeline=decl)
+
+    execution = cp.start_pipeline_execution(name="vars", variables=[{"name": "Env", "value": "prod"}])[
+        "pipelineExecutionId"
+    ]
+
+    def take_custom(category, provider):
+        for _ in range(50):  # the S3 source's copy runs before the start answers; the sweep is a fallback
+            jobs = cp.poll_for_jobs(actionTypeId=type_id("Custom", category, provider))["jobs"]
+            if jobs:
+                assert cp.acknowledge_job(jobId=jobs[0]["id"], nonce=jobs[0]["nonce"])["status"] == "InProgress"
+                return jobs[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no {provider} job")
+
+    job = take_custom("Build", "Compiler")
+    assert job["data"]["actionConfiguration"]["configuration"] == {"Project": f"prod-{etag}"}, job
+    cp.put_job_success_result(jobId=job["id"], outputVariables={"Image": "img-9"})
+    job = take_custom("Deploy", "Shipper")
+    assert job["data"]["actionConfiguration"]["configuration"] == {"Target": f"img-9@{execution}"}, job
+    cp.put_job_success_result(jobId=job["id"])
+
+    got = cp.get_pipeline_execution(pipelineName="vars", pipelineExecutionId=execution)["pipelineExecution"]
+    assert got["status"] == "Succeeded", got
+    assert got["variables"] == [{"name": "Env", "resolvedValue": "prod"}], got
+    details = cp.list_action_executions(pipelineName="vars", filter={"pipelineExecutionId": execution})
+    by_name = {d["actionName"]: d for d in details["actionExecutionDetails"]}
+    assert by_name["Get"]["output"]["outputVariables"]["ETag"] == etag, by_name["Get"]
+    assert by_name["Make"]["input"]["configuration"] == build["configuration"], by_name["Make"]
+    assert by_name["Make"]["input"]["resolvedConfiguration"] == {"Project": f"prod-{etag}"}, by_name["Make"]
+    assert by_name["Make"]["output"]["outputVariables"] == {"Image": "img-9"}, by_name["Make"]
+    assert by_name["Ship"]["input"]["resolvedConfiguration"] == {"Target": f"img-9@{execution}"}, by_name["Ship"]
+
+    # A reference to nothing upstream is refused when the pipeline is saved.
+    deploy["configuration"] = {"Target": "#{Nowhere.Image}"}
+    expect("InvalidActionDeclarationException", cp.update_pipeline, pipeline=decl)
+
+
 if __name__ == "__main__":
     scenarios = {
         "third_party": third_party,
         "custom": custom,
         "refusals": refusals,
         "secrets_and_round_trip": secrets_and_round_trip,
+        "variables": variables,
     }
     scenarios[sys.argv[1]]()
     print("ok")

@@ -16,3 +16,4 @@ mod harness;
 mod identity;
 mod restart;
 mod sdk;
+mod semantics;
