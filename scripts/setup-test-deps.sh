@@ -8,3 +8,14 @@ have() { python3 -c "import importlib.metadata as m, sys; sys.exit(0 if m.versio
 if ! have awscli "$want_awscli" || ! have boto3 "$want_boto3"; then
   python3 -m pip install --quiet --disable-pip-version-check "awscli==$want_awscli" "boto3==$want_boto3"
 fi
+# The console's browser tests: Debian's Chromium and its WebDriver (apt-get, when root and missing).
+if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    started=$(date +%s)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver > /dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver > /dev/null; }
+    echo "setup-test-deps: chromium and chromium-driver installed in $(( $(date +%s) - started )) s"
+  else
+    echo "setup-test-deps: chromium/chromedriver missing and not root: the browser tests will fail under CI" >&2
+  fi
+fi
