@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently and fast when already present:
-# the real AWS CLI v1 and boto3 (conformance and real-client tests).
+# the real AWS CLI v1 and boto3 (conformance and real-client tests), and
+# Chromium with its WebDriver (the console's browser tests).
 set -euo pipefail
 want_awscli=1.45.11
 want_boto3=1.43.11
