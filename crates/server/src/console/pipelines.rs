@@ -25,17 +25,19 @@ pub(crate) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap
         Ok(p) => p,
         Err(e) => return layout::api_error(&e),
     };
+    let inputs = pipelines.iter().map(|p| json!({"pipelineName": s(p, "name"), "maxResults": 1})).collect();
+    let latest = match console.call_each(&who, "ListPipelineExecutions", inputs).await {
+        Ok(l) => l,
+        Err(e) => return layout::api_error(&e),
+    };
     let mut rows = Vec::with_capacity(pipelines.len());
-    for p in pipelines {
-        let name = s(&p, "name").to_owned();
-        let input = json!({"pipelineName": name, "maxResults": 1});
-        let latest = match console.call(&who, "ListPipelineExecutions", input).await {
-            Ok(out) => out["pipelineExecutionSummaries"].get(0).cloned(),
-            // Deleted between the two calls: leave it out, as a list made a moment later would.
-            Err(e) if e.code == "PipelineNotFoundException" => continue,
+    for (p, latest) in pipelines.into_iter().zip(latest) {
+        match latest {
+            Ok(mut out) => rows.push((p, out["pipelineExecutionSummaries"].get_mut(0).map(Value::take))),
+            // Deleted between the two calls: left out, as a list made a moment later would.
+            Err(e) if e.code == "PipelineNotFoundException" => {}
             Err(e) => return layout::api_error(&e),
-        };
-        rows.push((p, latest));
+        }
     }
     let now = format::now_secs((console.clock)());
     let part = table(&rows, now);
