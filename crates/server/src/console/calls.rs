@@ -24,13 +24,34 @@ pub(crate) struct SignedIn {
     pub(crate) csrf: String,
 }
 
+/// Why a request gets no further than [`Console::signed_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No live session: to the sign-in page.
+    SignedOut,
+    /// A form without its session's CSRF token: 403.
+    BadToken,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::SignedOut => Redirect::to("/console/signin").into_response(),
+            Refusal::BadToken => layout::refused(
+                axum::http::StatusCode::FORBIDDEN,
+                "This form has expired or did not come from this console. Reload the page and try again.",
+            ),
+        }
+    }
+}
+
 /// The most pages of a list the console reads for one page of its own.
 const MAX_PAGES: usize = 20;
 
 impl Console {
     /// The signed-in user, or a redirect to the sign-in page. A session whose
     /// access key the configuration no longer has (or gives another account) is over.
-    pub(crate) fn signed_in(&self, headers: &HeaderMap) -> Result<SignedIn, Response> {
+    pub(crate) fn signed_in(&self, headers: &HeaderMap) -> Result<SignedIn, Refusal> {
         let now = (self.clock)();
         let session = session::cookie(headers, session::SESSION_COOKIE)
             .and_then(|v| self.sessions.check(v, now))
@@ -42,20 +63,17 @@ impl Console {
                 let csrf = self.sessions.csrf(&session);
                 Ok(SignedIn { session, caller, csrf })
             }
-            None => Err(Redirect::to("/console/signin").into_response()),
+            None => Err(Refusal::SignedOut),
         }
     }
 
     /// [`signed_in`](Console::signed_in) for a form: its CSRF token must be
     /// the session's, else 403 and nothing is done.
-    pub(crate) fn signed_in_form(&self, headers: &HeaderMap, token: &str) -> Result<SignedIn, Response> {
+    pub(crate) fn signed_in_form(&self, headers: &HeaderMap, token: &str) -> Result<SignedIn, Refusal> {
         let who = self.signed_in(headers)?;
         if !self.sessions.csrf_ok(&who.session, token) {
             tracing::debug!(account = %who.caller.account_id, "console form refused: CSRF token missing or wrong");
-            return Err(layout::refused(
-                axum::http::StatusCode::FORBIDDEN,
-                "This form has expired or did not come from this console. Reload the page and try again.",
-            ));
+            return Err(Refusal::BadToken);
         }
         Ok(who)
     }

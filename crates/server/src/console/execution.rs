@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -26,7 +26,7 @@ pub(crate) async fn page(
 ) -> Response {
     let who = match console.signed_in(&headers) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let input = json!({"pipelineName": name, "pipelineExecutionId": id});
     let execution = match console.call(&who, "GetPipelineExecution", input).await {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -24,7 +24,7 @@ pub(crate) async fn page(
 ) -> Response {
     let who = match console.signed_in(&headers) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let input = json!({"pipelineName": name, "maxResults": 100});
     let list = match console.call(&who, "ListPipelineExecutions", input).await {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -28,7 +28,7 @@ pub(crate) async fn page(
 ) -> Response {
     let who = match console.signed_in(&headers) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let declaration = match console.call(&who, "GetPipeline", json!({"name": name})).await {
         Ok(mut out) => out["pipeline"].take(),

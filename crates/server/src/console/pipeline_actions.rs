@@ -42,7 +42,7 @@ async fn run(
 ) -> Response {
     let who = match console.signed_in_form(&headers, csrf) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match console.call(&who, operation, input).await {
         Ok(_) => Redirect::to(&format!("/console/pipelines/{}", format::seg(name))).into_response(),

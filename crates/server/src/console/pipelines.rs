@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -19,7 +19,7 @@ use super::layout;
 pub(crate) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap, uri: Uri) -> Response {
     let who = match console.signed_in(&headers) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let pipelines = match console.call_all(&who, "ListPipelines", json!({}), "pipelines").await {
         Ok(p) => p,

@@ -114,7 +114,7 @@ pub(crate) async fn sign_out(
 ) -> Response {
     let who = match console.signed_in_form(&headers, &f.csrf) {
         Ok(w) => w,
-        Err(resp) => return resp,
+        Err(r) => return r.into_response(),
     };
     console.sessions.revoke(&who.session, (console.clock)());
     let mut resp = Redirect::to("/console/signin").into_response();
