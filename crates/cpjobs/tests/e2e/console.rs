@@ -107,6 +107,8 @@ async fn the_console_in_a_browser() {
     let source = b.wait_text("section[aria-label='Stage Source'] article", |t| t.contains("Succeeded")).await;
     assert!(source.contains("fetched rev-1") && source.contains("rev-1"), "{source}");
     b.wait_text("section[aria-label='Stage Gate'] form.approval", |_| true).await;
+    let gate = b.wait_text("section[aria-label='Stage Gate'] article", |t| t.contains("InProgress")).await;
+    assert!(gate.contains("Asks: ship it?"), "the approval's question: {gate}");
     assert!(still_marked(&b).await, "the page changed without a reload");
     b.screenshot("pipeline-approval").await;
 

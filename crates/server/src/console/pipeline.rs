@@ -163,6 +163,11 @@ fn action_box(who: &SignedIn, base: &str, stage: &str, decl: &Value, state: Opti
                 p.error role="alert" { strong { (s(err, "code")) } ": " (s(err, "message")) }
             }
             @if waiting {
+                @let config = &decl["configuration"];
+                @if !s(config, "CustomData").is_empty() { p.summary { "Asks: " (s(config, "CustomData")) } }
+                @if let Some(url) = format::safe_link(s(config, "ExternalEntityLink")) {
+                    p { a href=(url) rel="noopener noreferrer" target="_blank" { "Review link" } }
+                }
                 form.approval method="post" action={ (base) "/approval" } {
                     input type="hidden" name="csrf" value=(who.csrf);
                     input type="hidden" name="stage" value=(stage);
