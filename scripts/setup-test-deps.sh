@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently and fast when already present:
-# the real AWS CLI v1 and boto3 (conformance and real-client tests).
+# the real AWS CLI v1 and boto3 (conformance and real-client tests), and
+# Chromium with its WebDriver (the console's browser tests).
 set -euo pipefail
 want_awscli=1.45.11
 want_boto3=1.43.11
 have() { python3 -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('$1') == '$2' else 1)" 2>/dev/null; }
 if ! have awscli "$want_awscli" || ! have boto3 "$want_boto3"; then
   python3 -m pip install --quiet --disable-pip-version-check "awscli==$want_awscli" "boto3==$want_boto3"
+fi
+# The console's browser tests: Debian's Chromium and its WebDriver (apt-get, when root and missing).
+if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    started=$(date +%s)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver > /dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver > /dev/null; }
+    echo "setup-test-deps: chromium and chromium-driver installed in $(( $(date +%s) - started )) s"
+  else
+    echo "setup-test-deps: chromium/chromedriver missing and not root: the browser tests will fail under CI" >&2
+  fi
 fi

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-deps.sh
+# The console's browser tests fail, rather than skip, when Chromium is missing.
+export CPJOBS_REQUIRE_BROWSER=1
 # One profile (dev) for the binary, the tests and the conformance replay.
 cargo build --locked --bins
 cargo test --locked --workspace

@@ -62,6 +62,12 @@ impl Artifacts {
         self.issuer.derive_key("client-tokens")
     }
 
+    /// The key the console signs its sessions and CSRF tokens with: derived
+    /// from the service key, so sessions outlive a restart and die with the key.
+    pub(crate) fn console_key(&self) -> [u8; 32] {
+        self.issuer.derive_key("console-sessions")
+    }
+
     /// The domain's credential hook.
     pub(crate) fn credentials(&self) -> JobCredentials {
         JobCredentials { issuer: self.issuer.clone(), ttl: self.ttl }

@@ -30,7 +30,8 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 /// dev-env` can point clients at it without being told the port.
 pub(crate) const ENDPOINT_FILE: &str = "endpoint";
 
-const USAGE: &str = "usage: cpjobs serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--log-format text|json]
+const USAGE: &str = "usage: cpjobs serve [--config FILE] [--listen ADDR] [--console ADDR] [--data-dir DIR]
+                    [--log-format text|json]
 
 Runs the CodePipeline-compatible job service (AWS JSON 1.1 API, SigV4) with its S3
 artifact store on one port, on the embedded SQLite store in the data directory.
@@ -38,6 +39,8 @@ artifact store on one port, on the embedded SQLite store in the data directory.
   --config FILE      accounts, principals and third-party action types (TOML); without it
                      a development account is created in the data directory on first start
   --listen ADDR      address to listen on (default 127.0.0.1:7700; port 0 picks a free one)
+  --console ADDR     also serve the browser console at http://ADDR/console/ (off unless given;
+                     sign in with an account's access key id and secret access key)
   --data-dir DIR     where the service keeps its data (default $XDG_DATA_HOME/cpjobs,
                      else ~/.local/share/cpjobs)
   --log-format FMT   text (default on a terminal) or json (default otherwise);
@@ -51,6 +54,8 @@ pub(crate) struct ServeArgs {
     pub(crate) config: Option<PathBuf>,
     /// `--listen`.
     pub(crate) listen: SocketAddr,
+    /// `--console`, when given.
+    pub(crate) console: Option<SocketAddr>,
     /// `--data-dir`, or the default.
     pub(crate) data_dir: PathBuf,
     /// `--log-format`, when given.
@@ -64,12 +69,19 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
     let mut listen = DEFAULT_LISTEN.to_owned();
     let mut data_dir = None;
     let mut log_format = None;
+    let mut console = None;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
             Short('h') | Long("help") => return Ok(None),
             Long("config") => config = Some(PathBuf::from(cmdline::value(&mut parser)?)),
             Long("listen") => listen = cmdline::value(&mut parser)?,
+            Long("console") => {
+                let v = cmdline::value(&mut parser)?;
+                let addr =
+                    v.parse().map_err(|_| format!("--console {v:?} is not an address such as 127.0.0.1:7701"))?;
+                console = Some(addr);
+            }
             Long("data-dir") => data_dir = Some(PathBuf::from(cmdline::value(&mut parser)?)),
             Long("log-format") => log_format = Some(LogFormat::parse(&cmdline::value(&mut parser)?)?),
             other => return Err(other.unexpected().to_string()),
@@ -80,7 +92,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
         Some(d) => d,
         None => paths::default_data_dir()?,
     };
-    Ok(Some(ServeArgs { config, listen, data_dir, log_format }))
+    Ok(Some(ServeArgs { config, listen, console, data_dir, log_format }))
 }
 
 /// Runs `cpjobs serve` with the arguments after `serve`.
@@ -119,7 +131,10 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
             (dev.config.clone(), ServerSettings::default(), Some(dev))
         }
     };
-    let (service, options) = open_domain(&config, &args.data_dir)?;
+    let (service, mut options, console_key) = open_domain(&config, &args.data_dir)?;
+    if args.console.is_some() {
+        options.console = Some(cpjobs_server::console::Settings::new(console_key));
+    }
     // Connection limits and who reads /metrics, from the same file.
     let options = settings.apply(options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -144,12 +159,29 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
             tracing::warn!(error = %e, "cannot record the endpoint for `cpjobs dev-env`");
         }
         let mut banner = format!("cpjobs serve: listening on {endpoint} (region {})\n", config.region);
+        let console = match args.console {
+            Some(at) => {
+                let l = tokio::net::TcpListener::bind(at).await.map_err(|e| format!("cannot listen on {at}: {e}"))?;
+                let a = l.local_addr().map_err(|e| e.to_string())?;
+                let shown = if a.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], a.port())) } else { a };
+                banner.push_str(&format!("cpjobs serve: console on http://{shown}/console/\n"));
+                Some(l)
+            }
+            None => None,
+        };
         if let Some(dev) = &dev {
             banner.push_str(&dev_banner(dev, &endpoint, &args.data_dir));
         }
         say(&banner);
         tracing::info!(listen = %addr, region = %config.region, accounts = config.accounts.len(), "serving");
-        cpjobs_server::serve(listener, service, &config, options, shutdown)
+        let metrics = match options.metrics.listen {
+            Some(at) => {
+                Some(tokio::net::TcpListener::bind(at).await.map_err(|e| format!("cannot listen on {at}: {e}"))?)
+            }
+            None => None,
+        };
+        let listeners = cpjobs_server::Listeners { api: listener, metrics, console };
+        cpjobs_server::serve_listeners(listeners, service, &config, options, shutdown)
             .await
             .map_err(|e| format!("server error: {e}"))?;
         tracing::info!("stopped");
@@ -181,7 +213,12 @@ fn say(text: &str) {
 
 /// The embedded default: the domain over SQLite in the data directory, with
 /// the artifact store on the same port.
-fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<(Arc<Service<SqliteStore>>, Options), String> {
+/// Also answers the console's session key, derived from the service key.
+#[allow(clippy::type_complexity)]
+fn open_domain(
+    config: &ServiceConfig,
+    data_dir: &Path,
+) -> Result<(Arc<Service<SqliteStore>>, Options, [u8; 32]), String> {
     let path = data_dir.join("cpjobs.sqlite3");
     let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let artifacts = Artifacts::open(data_dir)?;
@@ -203,7 +240,7 @@ fn open_domain(config: &ServiceConfig, data_dir: &Path) -> Result<(Arc<Service<S
         let _ = ticker.tick(now);
     }));
     options.stats = Some(Arc::new(Stats(Arc::clone(&service))));
-    Ok((service, options))
+    Ok((service, options, artifacts.console_key()))
 }
 
 /// `/metrics`' job gauges, read from the store at each scrape.
@@ -238,16 +275,19 @@ mod tests {
         let a = run(&["--data-dir", "d"]);
         assert_eq!(a.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(a.data_dir, PathBuf::from("d"));
+        assert_eq!(a.console, None);
         let a = run(&["--config", "c.toml", "--listen=0.0.0.0:80", "--data-dir", "d", "--log-format", "json"]);
         assert_eq!(a.config, Some(PathBuf::from("c.toml")));
         assert_eq!(a.listen.port(), 80);
         assert_eq!(a.log_format, Some(LogFormat::Json));
+        assert_eq!(run(&["--console", "127.0.0.1:7701", "--data-dir", "d"]).console.map(|c| c.port()), Some(7701));
     }
 
     #[test]
     fn refuses_what_it_does_not_know() {
         let err = |a: &[&str]| parse_args(&args(a)).unwrap_err();
         assert!(err(&["--listen", "nowhere"]).contains("not an address"));
+        assert!(err(&["--console", "nowhere"]).contains("not an address"));
         assert_eq!(err(&["--bogus"]), "invalid option '--bogus'");
         assert_eq!(err(&["--config"]), "missing argument for option '--config'");
         assert!(err(&["--data-dir", "d", "extra"]).contains("unexpected argument \"extra\""));

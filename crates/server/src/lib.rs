@@ -11,11 +11,13 @@
 //! Besides the API: `GET /health`, `GET /metrics` (Prometheus text, on the API
 //! port or its own address, optionally behind a bearer token), a periodic tick
 //! for the domain's timeouts, connections bounded in time and number
-//! ([`conn`]), and graceful shutdown.
+//! ([`conn`]), and graceful shutdown. The browser console ([`console`]) is
+//! served on a port of its own when the binary asks for it.
 
 mod body_rule;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod metrics;
 pub mod protocol;
 pub mod redact;
@@ -76,6 +78,19 @@ pub struct Options {
     pub limits: ConnectionLimits,
     /// Who may read `/metrics`, and where.
     pub metrics: MetricsAccess,
+    /// The browser console, served on [`Listeners::console`] when both are set.
+    pub console: Option<console::Settings>,
+}
+
+/// The sockets [`serve_listeners`] serves: the API's, and those of `/metrics`
+/// and the console when they have their own.
+pub struct Listeners {
+    /// The API port (with the passthrough, `/health` and, unless moved, `/metrics`).
+    pub api: tokio::net::TcpListener,
+    /// Where `/metrics` is served when `options.metrics.listen` is set.
+    pub metrics: Option<tokio::net::TcpListener>,
+    /// Where the console is served when `options.console` is set.
+    pub console: Option<tokio::net::TcpListener>,
 }
 
 /// Who may read `/metrics`, and where it is served.
@@ -107,6 +122,7 @@ impl Default for Options {
             passthrough: None,
             limits: ConnectionLimits::default(),
             metrics: MetricsAccess::default(),
+            console: None,
         }
     }
 }
@@ -158,6 +174,19 @@ pub async fn serve_on(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listeners = Listeners { api: listener, metrics: metrics_listener, console: None };
+    serve_listeners(listeners, api, config, options, shutdown).await
+}
+
+/// [`serve_on`], with the console's listener too.
+pub async fn serve_listeners(
+    listeners: Listeners,
+    api: Arc<dyn Api>,
+    config: &ServiceConfig,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let Listeners { api: listener, metrics: metrics_listener, console: console_listener } = listeners;
     let file_limit = conn::raise_file_limit();
     let max_connections = options.limits.max_connections.unwrap_or_else(|| conn::default_max_connections(file_limit));
     tracing::debug!(max_connections, file_limit, "connection limits");
@@ -184,6 +213,15 @@ pub async fn serve_on(
     });
     let limits = options.limits.clone();
     let moved = options.metrics.listen.is_some();
+    let console_server = match (console_listener, options.console.clone()) {
+        (Some(l), Some(settings)) => {
+            let router = console::router(Arc::clone(&api), config, settings, options.clock.clone());
+            let (stop, limits) = (stop_rx.clone(), limits.clone());
+            // People at browsers: a cap of its own, so they never take the API's connections.
+            Some(tokio::spawn(async move { conn::serve_connections(l, router, limits, 256, stop).await }))
+        }
+        _ => None,
+    };
     let (router, metrics_router) = apps_with(api, config, options);
     tokio::spawn(async move {
         shutdown.await;
@@ -201,6 +239,9 @@ pub async fn serve_on(
     conn::serve_connections(listener, router, limits, max_connections, stop_rx).await;
     if let Some(m) = metrics_server {
         let _ = m.await;
+    }
+    if let Some(c) = console_server {
+        let _ = c.await;
     }
     if let Some(t) = ticker {
         let _ = t.await;

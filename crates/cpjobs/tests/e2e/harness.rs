@@ -100,6 +100,8 @@ pub(crate) struct Server {
     pub(crate) endpoint: String,
     /// Where its config, data and log live.
     pub(crate) dir: PathBuf,
+    /// `http://127.0.0.1:PORT/console/` when started with the console.
+    pub(crate) console: Option<String>,
 }
 
 impl Server {
@@ -110,6 +112,15 @@ impl Server {
 
     /// [`Server::start`], the service running under `umask` (octal) when given.
     pub(crate) fn start_with_umask(dir: &Path, config_text: &str, umask: Option<&str>) -> Server {
+        Server::start_with(dir, config_text, umask, &[])
+    }
+
+    /// [`Server::start`] with the browser console on `127.0.0.1:0` as well.
+    pub(crate) fn start_with_console(dir: &Path, config_text: &str) -> Server {
+        Server::start_with(dir, config_text, None, &["--console", "127.0.0.1:0"])
+    }
+
+    fn start_with(dir: &Path, config_text: &str, umask: Option<&str>, extra: &[&str]) -> Server {
         let config = dir.join("cpjobs.toml");
         std::fs::write(&config, config_text).expect("config written");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).expect("log");
@@ -126,6 +137,7 @@ impl Server {
             .arg(&config)
             .arg("--data-dir")
             .arg(dir.join("data"))
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(log)
@@ -141,7 +153,16 @@ impl Server {
             .and_then(|rest| rest.split(' ').next())
             .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
             .to_owned();
-        Server { child: Some(child), _stdout: Some(stdout), endpoint, dir: dir.to_owned() }
+        // The console's address is the banner's second line when it was asked for.
+        let console = extra.contains(&"--console").then(|| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("console banner");
+            line.trim_end()
+                .strip_prefix("cpjobs serve: console on ")
+                .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
+                .to_owned()
+        });
+        Server { child: Some(child), _stdout: Some(stdout), endpoint, dir: dir.to_owned(), console }
     }
 
     /// SIGTERM, then waits: the service must exit 0.

@@ -10,8 +10,10 @@
 mod artifact_guards;
 mod awscli;
 mod boto3;
+mod browser;
 mod clients_cmd;
 mod concurrency;
+mod console;
 mod harness;
 mod identity;
 mod restart;
