@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use cpjobs_core::config::{Account, Principal};
-use cpjobs_core::{Api, ApiError, Caller, ServiceConfig};
+use cpjobs_core::{Api, ApiError, Caller, ErrorCode, Operation, Reply, ServiceConfig, Submitted};
 use cpjobs_server::console::{Settings, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -35,24 +35,31 @@ impl Double {
 }
 
 impl Api for Double {
-    fn call(&self, caller: &Caller, operation: &str, input: Value, _now: SystemTime) -> Result<Value, ApiError> {
-        self.calls.lock().unwrap().push((caller.clone(), operation.to_owned(), input.clone()));
+    fn submit(&self, caller: &Caller, operation: Operation, input: Value, _now: SystemTime, reply: Reply) -> Submitted {
+        reply(self.answer(caller, operation, input));
+        Submitted::Taken
+    }
+}
+
+impl Double {
+    fn answer(&self, caller: &Caller, operation: Operation, input: Value) -> Result<Value, ApiError> {
+        self.calls.lock().unwrap().push((caller.clone(), operation.to_string(), input.clone()));
         let mine = caller.account_id == ACCOUNT;
         let named = input.get("name").or_else(|| input.get("pipelineName")).and_then(Value::as_str);
         if named.is_some() && (!mine || named != Some("demo")) {
-            return Err(ApiError::client("PipelineNotFoundException", "The pipeline was not found."));
+            return Err(ApiError::client(ErrorCode::PipelineNotFoundException, "The pipeline was not found."));
         }
         Ok(match operation {
-            "ListPipelines" if mine => json!({"pipelines": [{"name": "demo", "version": 1}]}),
-            "ListPipelines" => json!({"pipelines": []}),
-            "ListPipelineExecutions" => json!({"pipelineExecutionSummaries": [
+            Operation::ListPipelines if mine => json!({"pipelines": [{"name": "demo", "version": 1}]}),
+            Operation::ListPipelines => json!({"pipelines": []}),
+            Operation::ListPipelineExecutions => json!({"pipelineExecutionSummaries": [
                 {"pipelineExecutionId": "9a9a9a9a-1111-2222-3333-444455556666", "status": "InProgress", "startTime": 1.7e9, "lastUpdateTime": 1.7e9}
             ]}),
-            "GetPipeline" => json!({"pipeline": {"name": "demo", "stages": [
+            Operation::GetPipeline => json!({"pipeline": {"name": "demo", "stages": [
                 {"name": "Gate", "actions": [{"name": "Approve", "actionTypeId":
                     {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}
             ]}}),
-            "GetPipelineState" => json!({"pipelineName": "demo", "stageStates": [{"stageName": "Gate",
+            Operation::GetPipelineState => json!({"pipelineName": "demo", "stageStates": [{"stageName": "Gate",
                 "latestExecution": {"pipelineExecutionId": "9a9a9a9a-1111-2222-3333-444455556666", "status": "InProgress"},
                 "actionStates": [{"actionName": "Approve", "latestExecution": {
                     "status": "InProgress", "token": "0f0e0d0c-1111-2222-3333-444455556666",

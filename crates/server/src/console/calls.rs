@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use cpjobs_core::{ApiError, Caller};
+use cpjobs_core::{ApiError, Caller, Operation};
 use serde_json::Value;
 
 use super::Console;
@@ -82,13 +82,12 @@ impl Console {
     pub(crate) async fn call(
         self: &Arc<Self>,
         who: &SignedIn,
-        operation: &str,
+        operation: Operation,
         input: Value,
     ) -> Result<Value, ApiError> {
-        self.validator.check(operation, &input)?;
-        let (api, caller, operation, now) =
-            (Arc::clone(&self.api), who.caller.clone(), operation.to_owned(), (self.clock)());
-        match tokio::task::spawn_blocking(move || api.call(&caller, &operation, input, now)).await {
+        self.validator.check_operation(operation, &input)?;
+        let (api, caller, now) = (Arc::clone(&self.api), who.caller.clone(), (self.clock)());
+        match tokio::task::spawn_blocking(move || api.call(&caller, operation, input, now)).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "the domain panicked under the console");
@@ -102,11 +101,11 @@ impl Console {
     pub(crate) async fn call_each(
         self: &Arc<Self>,
         who: &SignedIn,
-        operation: &'static str,
+        operation: Operation,
         inputs: Vec<Value>,
     ) -> Result<Vec<Result<Value, ApiError>>, ApiError> {
         for input in &inputs {
-            self.validator.check(operation, input)?;
+            self.validator.check_operation(operation, input)?;
         }
         let (api, caller, now) = (Arc::clone(&self.api), who.caller.clone(), (self.clock)());
         let run = move || inputs.into_iter().map(|i| api.call(&caller, operation, i, now)).collect();
@@ -120,7 +119,7 @@ impl Console {
     pub(crate) async fn call_all(
         self: &Arc<Self>,
         who: &SignedIn,
-        operation: &str,
+        operation: Operation,
         input: Value,
         key: &str,
     ) -> Result<Vec<Value>, ApiError> {

@@ -4,6 +4,7 @@
 //! resolved configuration (secrets arrive from the domain as `****`), output
 //! variables, the summary, link and error of each.
 
+use cpjobs_core::Operation;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -29,12 +30,12 @@ pub(crate) async fn page(
         Err(r) => return r.into_response(),
     };
     let input = json!({"pipelineName": name, "pipelineExecutionId": id});
-    let execution = match console.call(&who, "GetPipelineExecution", input).await {
+    let execution = match console.call(&who, Operation::GetPipelineExecution, input).await {
         Ok(mut out) => out["pipelineExecution"].take(),
         Err(e) => return layout::api_error(&e),
     };
     let input = json!({"pipelineName": name, "filter": {"pipelineExecutionId": id}});
-    let actions = match console.call_all(&who, "ListActionExecutions", input, "actionExecutionDetails").await {
+    let actions = match console.call_all(&who, Operation::ListActionExecutions, input, "actionExecutionDetails").await {
         Ok(a) => a,
         Err(e) => return layout::api_error(&e),
     };

@@ -2,6 +2,7 @@
 //! history (`ListPipelineExecutions`, newest first, 100 at most): status,
 //! trigger, start, duration and source revisions.
 
+use cpjobs_core::Operation;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -27,7 +28,7 @@ pub(crate) async fn page(
         Err(r) => return r.into_response(),
     };
     let input = json!({"pipelineName": name, "maxResults": 100});
-    let list = match console.call(&who, "ListPipelineExecutions", input).await {
+    let list = match console.call(&who, Operation::ListPipelineExecutions, input).await {
         Ok(mut out) => out["pipelineExecutionSummaries"].take(),
         Err(e) => return layout::api_error(&e),
     };

@@ -79,7 +79,7 @@ pub(crate) fn refused(status: StatusCode, message: &str) -> Response {
 /// An API refusal as a page: its code and message, with the HTTP status the
 /// API would answer (404 for things the account does not have).
 pub(crate) fn api_error(e: &ApiError) -> Response {
-    let status = if e.code.ends_with("NotFoundException") {
+    let status = if e.code.as_str().ends_with("NotFoundException") {
         StatusCode::NOT_FOUND
     } else {
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -5,6 +5,7 @@
 //! waiting approval's form; the latest execution (`ListPipelineExecutions`)
 //! with start and stop, and retry on a failed or stopped stage.
 
+use cpjobs_core::Operation;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -30,12 +31,13 @@ pub(crate) async fn page(
         Ok(w) => w,
         Err(r) => return r.into_response(),
     };
-    let declaration = match console.call(&who, "GetPipeline", json!({"name": name})).await {
+    let declaration = match console.call(&who, Operation::GetPipeline, json!({"name": name})).await {
         Ok(mut out) => out["pipeline"].take(),
         Err(e) => return layout::api_error(&e),
     };
-    let state = console.call(&who, "GetPipelineState", json!({"name": name})).await;
-    let latest = console.call(&who, "ListPipelineExecutions", json!({"pipelineName": name, "maxResults": 1})).await;
+    let state = console.call(&who, Operation::GetPipelineState, json!({"name": name})).await;
+    let latest =
+        console.call(&who, Operation::ListPipelineExecutions, json!({"pipelineName": name, "maxResults": 1})).await;
     let (state, latest) = match (state, latest) {
         (Ok(s), Ok(l)) => (s, l["pipelineExecutionSummaries"].get(0).cloned()),
         (Err(e), _) | (_, Err(e)) => return layout::api_error(&e),

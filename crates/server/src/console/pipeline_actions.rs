@@ -4,6 +4,7 @@
 //! `PutApprovalResult`. A refusal is shown with the API's code and message;
 //! success leads back to the page (303), where the change shows.
 
+use cpjobs_core::Operation;
 use std::sync::Arc;
 
 use axum::Form;
@@ -37,7 +38,7 @@ async fn run(
     headers: HeaderMap,
     name: &str,
     csrf: &str,
-    operation: &str,
+    operation: Operation,
     input: Value,
 ) -> Response {
     let who = match console.signed_in_form(&headers, csrf) {
@@ -58,7 +59,7 @@ pub(crate) async fn start(
     Form(f): Form<PipelineForm>,
 ) -> Response {
     let input = json!({"name": name});
-    run(console, headers, &name, &f.csrf, "StartPipelineExecution", input).await
+    run(console, headers, &name, &f.csrf, Operation::StartPipelineExecution, input).await
 }
 
 /// `POST .../stop`: lets running actions finish unless `abandon` is ticked.
@@ -74,7 +75,7 @@ pub(crate) async fn stop(
         "abandon": f.abandon == "true",
         "reason": "Stopped from the console",
     });
-    run(console, headers, &name, &f.csrf, "StopPipelineExecution", input).await
+    run(console, headers, &name, &f.csrf, Operation::StopPipelineExecution, input).await
 }
 
 /// `POST .../retry`: re-runs the stage's actions that did not succeed.
@@ -90,7 +91,7 @@ pub(crate) async fn retry(
         "pipelineExecutionId": f.execution,
         "retryMode": "FAILED_ACTIONS",
     });
-    run(console, headers, &name, &f.csrf, "RetryStageExecution", input).await
+    run(console, headers, &name, &f.csrf, Operation::RetryStageExecution, input).await
 }
 
 /// `POST .../approval`: approves or rejects (the model refuses any other decision).
@@ -108,5 +109,5 @@ pub(crate) async fn approval(
         "result": {"summary": summary, "status": f.decision},
         "token": f.token,
     });
-    run(console, headers, &name, &f.csrf, "PutApprovalResult", input).await
+    run(console, headers, &name, &f.csrf, Operation::PutApprovalResult, input).await
 }

@@ -2,6 +2,7 @@
 //! with its latest execution (`ListPipelineExecutions`, one): status, when it
 //! started, how long it ran.
 
+use cpjobs_core::Operation;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -21,12 +22,12 @@ pub(crate) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap
         Ok(w) => w,
         Err(r) => return r.into_response(),
     };
-    let pipelines = match console.call_all(&who, "ListPipelines", json!({}), "pipelines").await {
+    let pipelines = match console.call_all(&who, Operation::ListPipelines, json!({}), "pipelines").await {
         Ok(p) => p,
         Err(e) => return layout::api_error(&e),
     };
     let inputs = pipelines.iter().map(|p| json!({"pipelineName": s(p, "name"), "maxResults": 1})).collect();
-    let latest = match console.call_each(&who, "ListPipelineExecutions", inputs).await {
+    let latest = match console.call_each(&who, Operation::ListPipelineExecutions, inputs).await {
         Ok(l) => l,
         Err(e) => return layout::api_error(&e),
     };
