@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently and fast when already present:
-# the real AWS CLI v1 and boto3 (conformance and real-client tests).
+# the real AWS CLI v1 and boto3 (conformance and real-client tests), and
+# Debian's PostgreSQL server (the PostgreSQL store's tests; scripts/test-postgres.sh
+# starts a throwaway cluster of it).
 set -euo pipefail
 want_awscli=1.45.11
 want_boto3=1.43.11
 have() { python3 -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('$1') == '$2' else 1)" 2>/dev/null; }
 if ! have awscli "$want_awscli" || ! have boto3 "$want_boto3"; then
   python3 -m pip install --quiet --disable-pip-version-check "awscli==$want_awscli" "boto3==$want_boto3"
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-test-deps: PostgreSQL's server is missing; as root: apt-get install -y postgresql" >&2
+    exit 1
+  fi
+  # The tests run their own cluster: the package's default one is not made.
+  mkdir -p /etc/postgresql-common/createcluster.d
+  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/cpjobs-tests.conf
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q postgresql >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; }
 fi

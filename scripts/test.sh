@@ -3,6 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-deps.sh
+# A throwaway PostgreSQL cluster for the PostgreSQL store's tests, stopped when this script ends;
+# those tests fail rather than skip when it is missing.
+export CPJOBS_REQUIRE_POSTGRES=1
+source scripts/test-postgres.sh
 # One profile (dev) for the binary, the tests and the conformance replay.
 cargo build --locked --bins
 cargo test --locked --workspace

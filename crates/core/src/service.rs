@@ -484,7 +484,8 @@ impl<S: Store> Api for Service<S> {
         }
     }
 
-    /// Job details are one short read: answered at once.
+    /// Job details are one short read: answered at once, unless the store
+    /// says its reads must not run on the caller's (async) thread.
     fn call_now(
         &self,
         caller: &Caller,
@@ -492,6 +493,9 @@ impl<S: Store> Api for Service<S> {
         input: &Value,
         now: SystemTime,
     ) -> Option<Result<Value, ApiError>> {
+        if !self.store.inline_reads() {
+            return None;
+        }
         let tp = match operation {
             "GetThirdPartyJobDetails" => true,
             "GetJobDetails" => false,
@@ -509,6 +513,11 @@ impl<S: Store> Api for Service<S> {
         let Some(write) = JobWrite::of(operation) else { return Submitted::Declined(input, reply) };
         let ms = millis(now);
         if let JobWrite::Poll(tp) = write {
+            // The poll's check is a read: where reads are slow it runs, with the
+            // poll, on a blocking thread.
+            if !self.store.inline_reads() {
+                return Submitted::Declined(input, reply);
+            }
             match self.poll_check(caller, &input, tp, ms) {
                 Ok(PollCheck::Claim) => {}
                 Ok(PollCheck::SweepFirst) => return Submitted::Declined(input, reply),

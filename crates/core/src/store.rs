@@ -55,6 +55,14 @@ pub trait Store: Send + Sync + 'static {
     /// Runs `f` in a read-write transaction and commits it durably.
     fn write<T, E: From<StoreError>>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
 
+    /// Whether [`read`](Store::read) is quick enough to run on the server's
+    /// async threads: a store whose reads wait for a network round trip (a
+    /// database server) answers `false`, and the service then runs even its
+    /// short reads on blocking threads.
+    fn inline_reads(&self) -> bool {
+        true
+    }
+
     /// Runs `f` as [`write`](Store::write) does, without blocking the caller:
     /// `done` receives the outcome once the commit that holds it is durable
     /// (or as soon as `f` fails). `done` may run on another thread, and must
