@@ -98,11 +98,11 @@ pub fn redact_url(url: &str) -> String {
         None => (rest, ""),
     };
     match authority.rsplit_once('@') {
-        Some((user, host)) => {
+        Some((user, host)) if user.contains(':') => {
             let user = user.split_once(':').map_or(user, |(u, _)| u);
             format!("{scheme}://{user}:***@{host}{tail}")
         }
-        None => url.to_owned(),
+        _ => url.to_owned(),
     }
 }
 
@@ -135,7 +135,9 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("cpjobs");
         }
-        config.connect_timeout(Duration::from_secs(10));
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
         let pool = Arc::new(Pool::start(config, options.max_connections)?);
         let schema_version = {
             let mut c = pool.take()?;

@@ -110,6 +110,11 @@ impl Server {
 
     /// [`Server::start`], the service running under `umask` (octal) when given.
     pub(crate) fn start_with_umask(dir: &Path, config_text: &str, umask: Option<&str>) -> Server {
+        Server::start_with(dir, config_text, umask, &[])
+    }
+
+    /// [`Server::start_with_umask`], with more `cpjobs serve` arguments.
+    pub(crate) fn start_with(dir: &Path, config_text: &str, umask: Option<&str>, extra: &[&str]) -> Server {
         let config = dir.join("cpjobs.toml");
         std::fs::write(&config, config_text).expect("config written");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).expect("log");
@@ -126,6 +131,7 @@ impl Server {
             .arg(&config)
             .arg("--data-dir")
             .arg(dir.join("data"))
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(log)

@@ -14,5 +14,6 @@ mod clients_cmd;
 mod concurrency;
 mod harness;
 mod identity;
+mod postgres;
 mod restart;
 mod sdk;
