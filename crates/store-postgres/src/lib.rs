@@ -13,20 +13,31 @@
 //!
 //! The domain was written against one writer (SQLite's), and a few of its
 //! decisions rest on rows it reads but does not write: whether a stage is
-//! free before an execution enters it, which execution is the latest, which
-//! jobs and clients a pipeline has when it is deleted, how many pipelines an
-//! account has. Each write transaction therefore takes a transaction-scoped
-//! advisory lock on a pipeline before it reads or changes that pipeline's
-//! rows as a set (and on an account before counting its pipelines), so the
-//! writes of one pipeline run one after the other, each statement seeing
-//! what the ones before committed, while writes of different pipelines, job
-//! acknowledgements and claims run in parallel. `SERIALIZABLE` was tried
-//! first and measured: it makes every claim a pivot between polls that
-//! skipped each other's rows, and eight concurrent pollers of one queue
-//! failed twelve attempts in a row. Deadlocks (a lock taken in another
-//! order) and serialization failures are retried: the transaction runs
-//! again (the trait allows it: closures have no effect outside it) after a
-//! growing random pause, a few times, then answers [`StoreError::Conflict`].
+//! free before an execution enters it (and whom it releases when it leaves),
+//! which execution is the latest, which jobs and clients a pipeline has when
+//! it is deleted, how many pipelines an account has. Each write transaction
+//! therefore takes a transaction-scoped advisory lock on a pipeline before it
+//! reads that pipeline's executions, jobs or clients as a set (and on an
+//! account before counting its pipelines), and before it creates, changes
+//! or deletes the pipeline or adds an execution to it: those writes of one
+//! pipeline run one after the other, each statement seeing what the ones
+//! before committed. An execution's changes themselves are guarded by its
+//! revision and take no lock, so job results of one pipeline commit in
+//! parallel (PostgreSQL groups their commits); a change that moves an
+//! execution into or out of a stage another execution may wait for is made
+//! by a transaction that read that stage's executions, so it holds the lock.
+//! Deleting a pipeline locks its executions' rows before it lists their
+//! jobs, so a job added by a result in flight is either listed or refused.
+//!
+//! `SERIALIZABLE` was tried first and measured: it makes every claim a pivot
+//! between polls that skipped each other's rows, and eight concurrent pollers
+//! of one queue failed twelve attempts in a row. Holding the pipeline lock
+//! in every execution change was measured too: it serialized the commits
+//! (and so the disk syncs) of one pipeline's job results, ~380 lifecycles/s.
+//! Deadlocks (a lock taken in another order) and serialization failures are
+//! retried: the transaction runs again (the trait allows it: closures have
+//! no effect outside it) after a growing random pause, a few times, then
+//! answers [`StoreError::Conflict`].
 //!
 //! Durability is PostgreSQL's: `write` returns once `COMMIT` returned, which
 //! with the server's defaults (`synchronous_commit = on`, `fsync = on`) means
@@ -180,18 +191,7 @@ pub(crate) fn run<T, E: From<StoreError>>(
         attempt += 1;
         let mut pooled = pool.take()?;
         let conn = pooled.conn();
-        if let Err(e) = conn.simple(begin) {
-            let failure = Failure::of(&e);
-            let error = conn.fail(&e);
-            pooled.close();
-            if failure == Failure::Lost && !reconnected {
-                // A connection that died while idle (the database restarted):
-                // nothing of `f` ran, so a new connection may run it.
-                reconnected = true;
-                continue;
-            }
-            return Err(error.into());
-        }
+        conn.begin(begin);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             f(&mut PgTx { conn: &mut *conn, write, locked: Vec::new() })
         }));
@@ -211,6 +211,12 @@ pub(crate) fn run<T, E: From<StoreError>>(
                     return Err(error.into());
                 }
                 pause(attempt);
+            }
+            (Some((Failure::Lost, _)), _) if conn.begin_lost && !reconnected => {
+                // A connection that died while idle (the database restarted):
+                // its BEGIN failed, so nothing of `f` ran, and a new connection may run it.
+                pooled.close();
+                reconnected = true;
             }
             (Some((Failure::Lost, error)), r) => {
                 pooled.close();
@@ -235,6 +241,11 @@ pub(crate) fn run<T, E: From<StoreError>>(
                     match failure {
                         Failure::Retry if attempt < ATTEMPTS => pause(attempt),
                         Failure::Retry => return Err(error.into()),
+                        // `f` ran no statement and its BEGIN found the connection gone.
+                        Failure::Lost if conn.begin_lost && !reconnected => {
+                            pooled.close();
+                            reconnected = true;
+                        }
                         Failure::Lost => {
                             pooled.close();
                             return Err(StoreError::Backend(format!(

@@ -15,7 +15,9 @@
 //! of the database).
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use cpjobs_core::StoreError;
 use tokio_postgres::error::SqlState;
@@ -57,10 +59,19 @@ pub(crate) fn backend(e: &tokio_postgres::Error) -> StoreError {
     StoreError::Backend(format!("PostgreSQL: {}", describe(e)))
 }
 
+/// A statement sent whose answer is not read yet.
+type Pending = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
+
 /// One open connection and the statements prepared on it.
 pub(crate) struct Conn {
-    pub(crate) client: Client,
+    pub(crate) client: Arc<Client>,
     statements: HashMap<&'static str, Statement>,
+    /// A `BEGIN` sent ahead of the transaction's first statement (see
+    /// [`Conn::begin`]); its answer is read before anything else is sent.
+    pending: Option<Pending>,
+    /// Whether the last `BEGIN` failed because the connection was gone:
+    /// nothing of the transaction ran, so it may run on a new connection.
+    pub(crate) begin_lost: bool,
     /// The first failure of the running transaction, if a statement failed:
     /// PostgreSQL refuses every later statement of it, and a `COMMIT` of it
     /// answers "ROLLBACK" without an error, so it must never be reported done.
@@ -73,8 +84,33 @@ impl Conn {
         futures_executor::block_on(f)
     }
 
+    /// Sends `begin` without waiting for its answer: the transaction's first
+    /// statement follows it on the wire at once, which saves each
+    /// transaction a round trip (PostgreSQL answers in order, and a failed
+    /// `BEGIN` is reported by [`settle`](Conn::settle) before anything else).
+    pub(crate) fn begin(&mut self, begin: &'static str) {
+        self.begin_lost = false;
+        let client = Arc::clone(&self.client);
+        let mut sent: Pending = Box::pin(async move { client.batch_execute(begin).await });
+        // The first poll hands the message to the connection's task and
+        // stops at the answer, which a later poll (with a real waker) reads.
+        match sent.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Pending => self.pending = Some(sent),
+            Poll::Ready(r) => self.pending = Some(Box::pin(std::future::ready(r))),
+        }
+    }
+
+    /// Reads the answer of the `BEGIN` sent ahead, if any.
+    fn settle(&mut self) -> Result<(), tokio_postgres::Error> {
+        match self.pending.take() {
+            None => Ok(()),
+            Some(sent) => Conn::wait(sent).inspect_err(|e| self.begin_lost = Failure::of(e) == Failure::Lost),
+        }
+    }
+
     /// `sql` prepared on this connection, once per connection.
     pub(crate) fn statement(&mut self, sql: &'static str) -> Result<Statement, tokio_postgres::Error> {
+        self.settle()?;
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
@@ -97,6 +133,7 @@ impl Conn {
 
     /// Runs a statement without parameters or rows (`BEGIN`, `COMMIT`).
     pub(crate) fn simple(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        self.settle()?;
         Conn::wait(self.client.batch_execute(sql))
     }
 }
@@ -171,7 +208,13 @@ impl Pool {
             Ok::<_, tokio_postgres::Error>(client)
         });
         match Conn::wait(task) {
-            Ok(Ok(client)) => Ok(Conn { client, statements: HashMap::new(), failed: None }),
+            Ok(Ok(client)) => Ok(Conn {
+                client: Arc::new(client),
+                statements: HashMap::new(),
+                pending: None,
+                begin_lost: false,
+                failed: None,
+            }),
             Ok(Err(e)) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {}", describe(&e)))),
             Err(e) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {e}"))),
         }

@@ -1,8 +1,9 @@
 //! The transaction's queries: [`PgTx`] implements the core's [`Tx`] on one
 //! connection, inside the transaction `lib.rs` opened on it. Every statement
 //! is prepared once per connection. In a write transaction, each method that
-//! reads or changes a pipeline's rows as a set takes that pipeline's lock
-//! first (see `lock` below and the crate's docs). Inserts that may meet an existing key
+//! reads a pipeline's rows as a set, or changes the pipeline itself or its
+//! set of executions, takes that pipeline's lock first (see `lock` below and
+//! the crate's docs). Inserts that may meet an existing key
 //! say `ON CONFLICT DO NOTHING`: a unique violation would abort the whole
 //! transaction in PostgreSQL, where the domain expects `false` and goes on.
 
@@ -75,10 +76,10 @@ fn limit(n: usize) -> i64 {
 
 impl PgTx<'_> {
     /// In a write transaction, waits for and takes the lock of pipeline
-    /// `name` of `account` (see the crate's docs: every write that reads or
-    /// changes a pipeline's executions, jobs or clients as a set holds it, so
-    /// such writes on one pipeline run one after the other, each seeing what
-    /// the ones before it committed).
+    /// `name` of `account` (see the crate's docs: every write that reads a
+    /// pipeline's executions, jobs or clients as a set holds it, so such
+    /// writes on one pipeline run one after the other, each seeing what the
+    /// ones before it committed).
     fn lock(&mut self, account: &str, name: &str) -> StoreResult<()> {
         if !self.write || self.locked.iter().any(|(a, n)| a == account && n == name) {
             return Ok(());
@@ -267,7 +268,6 @@ impl Tx for PgTx<'_> {
     }
 
     fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool> {
-        self.lock(&e.account_id, &e.pipeline_name)?;
         let n = self.exec(
             "UPDATE executions SET status = $2, updated = $3, wake_at = $4, stage = $5, waiting_for = $6, doc = $7, \
              revision = revision + 1 WHERE id = $1 AND revision = $8",
@@ -324,7 +324,6 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_job(&mut self, j: &JobRow) -> StoreResult<()> {
-        self.lock(&j.account_id, &j.pipeline_name)?;
         self.exec(
             concat!(
                 "INSERT INTO jobs (",
@@ -452,6 +451,16 @@ impl Tx for PgTx<'_> {
 
     fn unfinished_jobs_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<JobRow>> {
         self.lock(account_id, pipeline)?;
+        if self.write {
+            // A job is added by a write that also updates its execution (guarded,
+            // without the pipeline's lock): locking the pipeline's executions
+            // waits for such writes in flight, so the list below holds their
+            // jobs, and a later one finds its execution locked, then gone.
+            self.rows(
+                "SELECT 1 FROM executions WHERE account_id = $1 AND pipeline_name = $2 FOR UPDATE",
+                &[&account_id, &pipeline],
+            )?;
+        }
         self.query(
             concat!(
                 "SELECT ",

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cpjobs_core::testing::contract::job;
-use cpjobs_core::testing::domain::{CUSTOMER, PARTNER, World, at, partner_pipeline, tp_id};
-use cpjobs_core::{Store, StoreError};
+use cpjobs_core::testing::domain::{CUSTOMER, PARTNER, World, at, caller, partner_pipeline, tp_id};
+use cpjobs_core::{Api, Store, StoreError, Submitted};
 use cpjobs_store_postgres::{PgOptions, PgStore, redact_url};
 use serde_json::json;
 use support::{Fresh, admin, new_schema, open, ready, url_of};
@@ -92,10 +92,24 @@ fn reads_are_not_run_inline_on_async_threads() {
     if !ready() {
         return;
     }
-    assert!(
-        !fresh().inline_reads(),
-        "each read waits for the network: the server must not run it on its async threads"
-    );
+    let w = World::new(fresh());
+    assert!(!w.svc.store().inline_reads(), "each read waits for the network");
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let (job, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 1);
+    let details = json!({"jobId": job, "clientToken": token});
+    // What the server would run on its async threads is declined: it goes to a blocking thread.
+    assert!(w.svc.call_now(&caller(PARTNER), "GetThirdPartyJobDetails", &details, at(2)).is_none());
+    let poll = json!({"actionTypeId": tp_id("Build", "PartnerBuild")});
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reply = Box::new(move |r| tx.send(r).expect("send"));
+    match w.svc.submit(&caller(PARTNER), "PollForThirdPartyJobs", poll, at(2), reply) {
+        Submitted::Declined(..) => {}
+        Submitted::Taken => panic!("a poll's read ran on the caller's thread: {:?}", rx.try_recv()),
+    }
+    // The same details through a blocking call.
+    let out = w.svc.call(&caller(PARTNER), "GetThirdPartyJobDetails", details, at(2)).expect("details");
+    assert_eq!(out["jobDetails"]["id"], job);
 }
 
 #[test]
