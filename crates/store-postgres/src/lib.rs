@@ -31,9 +31,10 @@
 //!
 //! `SERIALIZABLE` was tried first and measured: it makes every claim a pivot
 //! between polls that skipped each other's rows, and eight concurrent pollers
-//! of one queue failed twelve attempts in a row. Holding the pipeline lock
-//! in every execution change was measured too: it serialized the commits
-//! (and so the disk syncs) of one pipeline's job results, ~380 lifecycles/s.
+//! of one queue failed twelve attempts in a row. The pipeline lock is not
+//! taken by every execution change: it would serialize the commits (and so
+//! the disk syncs) of all job results of one pipeline, and the revision
+//! guard already fences them.
 //! Deadlocks (a lock taken in another order) and serialization failures are
 //! retried: the transaction runs again (the trait allows it: closures have
 //! no effect outside it) after a growing random pause, a few times, then

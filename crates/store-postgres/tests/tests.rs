@@ -278,3 +278,58 @@ fn a_wrong_password_is_a_clear_error_without_the_password() {
     assert!(!m.contains("not-the-password"), "{m}");
     assert_eq!(redact_url(&wrong), format!("{scheme}://cpjobs:***@{host}"));
 }
+
+#[test]
+fn a_pipelines_job_list_waits_for_results_in_flight() {
+    if !ready() {
+        return;
+    }
+    use cpjobs_core::store::ExecutionRow;
+    // A job result in flight (its execution updated, a next job added, not
+    // committed yet) and a deletion listing the pipeline's unfinished jobs:
+    // the list must wait for the result and hold its job, or the job would
+    // outlive its pipeline.
+    let s = Arc::new(fresh());
+    let execution = ExecutionRow {
+        id: "e1".into(),
+        account_id: "111111111111".into(),
+        pipeline_name: "p".into(),
+        status: "InProgress".into(),
+        started: 1,
+        updated: 1,
+        revision: 0,
+        wake_at: None,
+        stage: Some("Build".into()),
+        waiting_for: None,
+        doc: json!({}).into(),
+    };
+    s.write(&mut |tx| {
+        tx.insert_execution(&execution)?;
+        tx.insert_job(&job("first", "q", 1))
+    })
+    .expect("setup");
+    let (updated, wait_updated) = std::sync::mpsc::channel();
+    let result = {
+        let (s, execution) = (Arc::clone(&s), execution.clone());
+        std::thread::spawn(move || {
+            s.write(&mut |tx| {
+                let mut next = execution.clone();
+                next.updated = 2;
+                assert!(tx.update_execution(&next, 0)?, "the guard holds");
+                tx.insert_job(&job("next", "q", 2))?;
+                let _ = updated.send(());
+                std::thread::sleep(Duration::from_millis(300));
+                Ok::<_, StoreError>(())
+            })
+        })
+    };
+    wait_updated.recv_timeout(Duration::from_secs(30)).expect("the result is in flight");
+    let listed: Vec<String> = s
+        .write(&mut |tx| tx.unfinished_jobs_of_pipeline("111111111111", "p"))
+        .expect("list")
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    result.join().expect("thread").expect("the result commits");
+    assert_eq!(listed, ["first", "next"], "the list waited for the result in flight");
+}
