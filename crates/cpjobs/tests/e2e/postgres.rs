@@ -36,13 +36,28 @@ fn psql(url: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// A new, empty schema on the test server and the URL that uses it.
+fn fresh_schema(url: &str, name: &str) -> (String, String) {
+    let schema = format!("{name}{}", std::process::id());
+    psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    (schema.clone(), format!("{url}{sep}options=-csearch_path%3D{schema}"))
+}
+
+/// The artifact endpoint asks the store whether a job may still write its
+/// outputs, from the server's async threads: on PostgreSQL too.
+#[test]
+fn serve_on_postgres_gates_artifact_writes() {
+    let Some(url) = server_url() else { return };
+    let (schema, store) = fresh_schema(&url, "e2egate");
+    crate::artifact_guards::finished_job_writes_nothing(&["--store", &store]);
+    psql(&url, &format!("DROP SCHEMA {schema} CASCADE"));
+}
+
 #[test]
 fn serve_on_postgres_runs_a_boto3_lifecycle() {
     let Some(url) = server_url() else { return };
-    let schema = format!("e2e{}", std::process::id());
-    psql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{sep}options=-csearch_path%3D{schema}");
+    let (schema, store) = fresh_schema(&url, "e2e");
     // Selected on the command line; the config file is the usual one.
     let home = run_scenario_with_args("third_party", &config(None), &["--store", &store]);
     let data = home.join("data");
