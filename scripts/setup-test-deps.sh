@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently and fast when already present:
-# the real AWS CLI v1 and boto3 (conformance and real-client tests), and
-# Chromium with its WebDriver (the console's browser tests).
+# the real AWS CLI v1 and boto3 (conformance and real-client tests),
+# Chromium with its WebDriver (the console's browser tests), and Debian's
+# PostgreSQL server (the PostgreSQL store's tests; scripts/test-postgres.sh
+# starts a throwaway cluster of it).
 set -euo pipefail
 want_awscli=1.45.11
 want_boto3=1.43.11
@@ -19,4 +21,16 @@ if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; t
   else
     echo "setup-test-deps: chromium/chromedriver missing and not root: the browser tests will fail under CI" >&2
   fi
+fi
+# PostgreSQL's server (apt-get, when root and missing).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-test-deps: PostgreSQL's server is missing; as root: apt-get install -y postgresql" >&2
+    exit 1
+  fi
+  # The tests run their own cluster: the package's default one is not made.
+  mkdir -p /etc/postgresql-common/createcluster.d
+  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/cpjobs-tests.conf
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q postgresql >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; }
 fi

@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-test-deps.sh
 # The console's browser tests fail, rather than skip, when Chromium is missing.
 export CPJOBS_REQUIRE_BROWSER=1
+# A throwaway PostgreSQL cluster for the PostgreSQL store's tests, stopped when this script ends;
+# those tests fail rather than skip when it is missing.
+export CPJOBS_REQUIRE_POSTGRES=1
+source scripts/test-postgres.sh
 # One profile (dev) for the binary, the tests and the conformance replay.
 cargo build --locked --bins
 cargo test --locked --workspace

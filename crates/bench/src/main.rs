@@ -46,6 +46,10 @@ run options:
   --depths LIST           queue depths for latency (default 10,10000,1000000)
   --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured)
   --work-dir DIR          where data and logs go (default a fresh directory in the temp dir, removed after)
+  --store URL             run cpjobs serve on this PostgreSQL database (an empty one: the bench makes its
+                          pipeline there) instead of SQLite; not with the latency phase, which fills the
+                          SQLite file in bulk
+  --store-connections N   the most connections cpjobs serve opens to that database (its default: 8)
   --aws-sigv4             sign each request with aws-sigv4's full signer, which derives the signing key
                           every time; by default the key is derived once a day, as the AWS SDKs do, and
                           each request is signed with it (the same headers: see client.rs)";
@@ -100,6 +104,8 @@ struct Opts {
     latency_polls: usize,
     work_dir: Option<PathBuf>,
     aws_sigv4: bool,
+    store: Option<String>,
+    store_connections: Option<u64>,
 }
 
 impl Opts {
@@ -116,6 +122,8 @@ impl Opts {
             latency_polls: 2000,
             work_dir: None,
             aws_sigv4: false,
+            store: None,
+            store_connections: None,
         };
         let num = |v: &str, name: &str| v.parse::<u64>().map_err(|_| format!("{name} needs a number, not {v:?}"));
         let mut it = args.iter();
@@ -136,6 +144,8 @@ impl Opts {
                 "--depths" => o.depths = v.split(',').map(|d| num(d, name)).collect::<Result<_, _>>()?,
                 "--latency-polls" => o.latency_polls = num(v, name)?.clamp(1, 100_000) as usize,
                 "--work-dir" => o.work_dir = Some(PathBuf::from(v)),
+                "--store" => o.store = Some(v.clone()),
+                "--store-connections" => o.store_connections = Some(num(v, name)?.clamp(1, 1000)),
                 other => return Err(format!("unknown option {other}")),
             }
         }
@@ -146,6 +156,9 @@ impl Opts {
         }
         if o.cpjobs.as_os_str().is_empty() && o.phases.iter().any(|p| p != "hello") {
             return Err("--cpjobs PATH is required".into());
+        }
+        if o.store.is_some() && o.phases.iter().any(|p| p == "latency") {
+            return Err("--store: the latency phase fills the SQLite store in bulk; choose other --phases".into());
         }
         if o.depths.contains(&0) {
             return Err("queue depths must be at least 1".into());
@@ -200,9 +213,13 @@ async fn phases(opts: &Opts, work: &Path) -> Result<(), String> {
         return Ok(());
     }
     let config = work.join("cpjobs.toml");
-    setup::write_config(&config)?;
+    let top = match opts.store_connections {
+        Some(n) => format!("store_max_connections = {n}\n"),
+        None => String::new(),
+    };
+    setup::write_config(&config, &top)?;
     let data = work.join("data");
-    let server = Server::cpjobs(&opts.cpjobs, &config, &data, &work.join("cpjobs.log")).await?;
+    let server = Server::cpjobs(&opts.cpjobs, &config, &data, &work.join("cpjobs.log"), opts.store.as_deref()).await?;
     let result = cpjobs_phases(opts, &server, &data, &partner, &customer, &poll_body).await;
     let stopped = server.stop().await;
     result.and(stopped)

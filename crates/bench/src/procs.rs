@@ -20,7 +20,13 @@ pub(crate) struct Server {
 
 impl Server {
     /// Starts `cpjobs serve` with `config` on `data_dir`; its log goes to `log`.
-    pub(crate) async fn cpjobs(bin: &Path, config: &Path, data_dir: &Path, log: &Path) -> Result<Server, String> {
+    pub(crate) async fn cpjobs(
+        bin: &Path,
+        config: &Path,
+        data_dir: &Path,
+        log: &Path,
+        store: Option<&str>,
+    ) -> Result<Server, String> {
         let mut cmd = Command::new(bin);
         cmd.arg("serve").arg("--config").arg(config).arg("--data-dir").arg(data_dir).args([
             "--listen",
@@ -28,6 +34,9 @@ impl Server {
             "--log-format",
             "json",
         ]);
+        if let Some(url) = store {
+            cmd.args(["--store", url]);
+        }
         Server::start(cmd, log).await
     }
 

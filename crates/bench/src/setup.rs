@@ -20,9 +20,9 @@ pub(crate) fn action_type() -> Value {
 }
 
 /// The service's configuration: both accounts and the partner's action type.
-pub(crate) fn write_config(path: &Path) -> Result<(), String> {
+pub(crate) fn write_config(path: &Path, top: &str) -> Result<(), String> {
     let text = format!(
-        r#"region = "us-east-1"
+        r#"{top}region = "us-east-1"
 [[account]]
 id = "{c}"
 [[account.principal]]

@@ -105,7 +105,15 @@ impl Artifacts {
 /// The artifact endpoint's job gate: a job's credentials write only while the
 /// domain says the job is `InProgress` (and not timed out).
 fn jobs_gate<S: Store>(service: Arc<Service<S>>) -> impl cpjobs_artifacts::JobGate {
-    move |job_id: &str, now: SystemTime| service.job_accepts_outputs(job_id, now).map_err(|e| e.message)
+    move |job_id: &str, now: SystemTime| {
+        let check = || service.job_accepts_outputs(job_id, now).map_err(|e| e.message);
+        // The gate is asked on the server's async threads: a store whose reads
+        // wait for the network (PostgreSQL) tells the runtime this thread
+        // blocks, so its other tasks move to another thread meanwhile.
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if !service.store().inline_reads() && multi_thread { tokio::task::block_in_place(check) } else { check() }
+    }
 }
 
 /// `artifactCredentials` for jobs: stateless credentials of the artifact store.

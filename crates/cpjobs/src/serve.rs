@@ -13,9 +13,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cpjobs_core::{Service, ServiceConfig};
-use cpjobs_server::config::{DevAccount, ServerSettings};
+use cpjobs_core::{Api, Service, ServiceConfig, Store};
+use cpjobs_server::config::{DevAccount, ServerSettings, StoreSettings, redact_store_url};
 use cpjobs_server::{DomainStats, Options, StatsSource};
+use cpjobs_store_postgres::{PgOptions, PgStore};
 use cpjobs_store_sqlite::SqliteStore;
 
 use crate::artifacts::Artifacts;
@@ -31,10 +32,11 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 pub(crate) const ENDPOINT_FILE: &str = "endpoint";
 
 const USAGE: &str = "usage: cpjobs serve [--config FILE] [--listen ADDR] [--console ADDR] [--data-dir DIR]
-                    [--log-format text|json]
+                    [--store STORE] [--log-format text|json]
 
 Runs the CodePipeline-compatible job service (AWS JSON 1.1 API, SigV4) with its S3
-artifact store on one port, on the embedded SQLite store in the data directory.
+artifact store on one port, on the embedded SQLite store in the data directory, or
+on a PostgreSQL database that several service nodes can share.
 
   --config FILE      accounts, principals and third-party action types (TOML); without it
                      a development account is created in the data directory on first start
@@ -43,6 +45,10 @@ artifact store on one port, on the embedded SQLite store in the data directory.
                      sign in with an account's access key id and secret access key)
   --data-dir DIR     where the service keeps its data (default $XDG_DATA_HOME/cpjobs,
                      else ~/.local/share/cpjobs)
+  --store STORE      where jobs, pipelines and executions live: sqlite (the default, a file in
+                     the data directory) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the
+                     password may instead come from PGPASSWORD or the config's
+                     store_password_file); overrides the config's `store`
   --log-format FMT   text (default on a terminal) or json (default otherwise);
                      RUST_LOG sets the level (default info)
   -h, --help         this text";
@@ -60,6 +66,8 @@ pub(crate) struct ServeArgs {
     pub(crate) data_dir: PathBuf,
     /// `--log-format`, when given.
     pub(crate) log_format: Option<LogFormat>,
+    /// `--store`, when given: `Some(None)` for SQLite, else the PostgreSQL URL.
+    pub(crate) store: Option<Option<String>>,
 }
 
 /// Parses the arguments after `serve`; `Ok(None)` means help was asked for.
@@ -70,6 +78,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
     let mut data_dir = None;
     let mut log_format = None;
     let mut console = None;
+    let mut store = None;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -84,6 +93,10 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
             }
             Long("data-dir") => data_dir = Some(PathBuf::from(cmdline::value(&mut parser)?)),
             Long("log-format") => log_format = Some(LogFormat::parse(&cmdline::value(&mut parser)?)?),
+            Long("store") => {
+                let v = cmdline::value(&mut parser)?;
+                store = Some(cpjobs_server::config::store_url(&v).map_err(|e| format!("--{e}"))?);
+            }
             other => return Err(other.unexpected().to_string()),
         }
     }
@@ -92,7 +105,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
         Some(d) => d,
         None => paths::default_data_dir()?,
     };
-    Ok(Some(ServeArgs { config, listen, console, data_dir, log_format }))
+    Ok(Some(ServeArgs { config, listen, console, data_dir, log_format, store }))
 }
 
 /// Runs `cpjobs serve` with the arguments after `serve`.
@@ -131,7 +144,11 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
             (dev.config.clone(), ServerSettings::default(), Some(dev))
         }
     };
-    let (service, mut options, console_key) = open_domain(&config, &args.data_dir)?;
+    let mut store = settings.store.clone();
+    if let Some(url) = &args.store {
+        store.url = url.clone();
+    }
+    let (service, mut options, console_key) = open_domain(&config, &args.data_dir, &store)?;
     if args.console.is_some() {
         options.console = Some(cpjobs_server::console::Settings::new(console_key));
     }
@@ -211,16 +228,38 @@ fn say(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// The embedded default: the domain over SQLite in the data directory, with
-/// the artifact store on the same port.
-/// Also answers the console's session key, derived from the service key.
-#[allow(clippy::type_complexity)]
-fn open_domain(
-    config: &ServiceConfig,
-    data_dir: &Path,
-) -> Result<(Arc<Service<SqliteStore>>, Options, [u8; 32]), String> {
-    let path = data_dir.join("cpjobs.sqlite3");
-    let store = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+/// The domain over the chosen store (SQLite in the data directory unless a
+/// PostgreSQL URL is given), with the artifact store on the same port.
+fn open_domain(config: &ServiceConfig, data_dir: &Path, store: &StoreSettings) -> Result<Wired, String> {
+    match &store.url {
+        None => {
+            let path = data_dir.join("cpjobs.sqlite3");
+            let sqlite = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            tracing::info!(store = %path.display(), "store: SQLite");
+            wire(config, data_dir, sqlite)
+        }
+        Some(url) => {
+            let mut options = PgOptions::new(url.clone());
+            if store.password.is_some() {
+                options.password = store.password.clone();
+            }
+            if let Some(n) = store.max_connections {
+                options.max_connections = n;
+            }
+            let shown = redact_store_url(url);
+            let pg = PgStore::open(&options).map_err(|e| format!("cannot open the store {shown}: {e}"))?;
+            tracing::info!(store = %shown, schema_version = pg.schema_version(), "store: PostgreSQL");
+            wire(config, data_dir, pg)
+        }
+    }
+}
+
+/// The service, the server's options for it, and the console's session key
+/// (derived from the service key).
+type Wired = (Arc<dyn Api>, Options, [u8; 32]);
+
+/// The service on `store`, its artifact store, sweep and metrics.
+fn wire<S: Store>(config: &ServiceConfig, data_dir: &Path, store: S) -> Result<Wired, String> {
     let artifacts = Artifacts::open(data_dir)?;
     // Client tokens are sealed at rest under a key derived from the service key.
     let service = Service::new(config, store)
@@ -244,9 +283,9 @@ fn open_domain(
 }
 
 /// `/metrics`' job gauges, read from the store at each scrape.
-struct Stats(Arc<Service<SqliteStore>>);
+struct Stats<S: Store>(Arc<Service<S>>);
 
-impl StatsSource for Stats {
+impl<S: Store> StatsSource for Stats<S> {
     fn stats(&self, _now: SystemTime) -> DomainStats {
         let jobs_by_status = self
             .0
@@ -281,6 +320,10 @@ mod tests {
         assert_eq!(a.listen.port(), 80);
         assert_eq!(a.log_format, Some(LogFormat::Json));
         assert_eq!(run(&["--console", "127.0.0.1:7701", "--data-dir", "d"]).console.map(|c| c.port()), Some(7701));
+        assert_eq!(a.store, None);
+        assert_eq!(run(&["--store", "sqlite"]).store, Some(None));
+        let url = "postgres://cpjobs@127.0.0.1:5432/cpjobs";
+        assert_eq!(run(&["--store", url]).store, Some(Some(url.to_owned())));
     }
 
     #[test]
@@ -292,6 +335,8 @@ mod tests {
         assert_eq!(err(&["--config"]), "missing argument for option '--config'");
         assert!(err(&["--data-dir", "d", "extra"]).contains("unexpected argument \"extra\""));
         assert!(err(&["--log-format", "xml"]).contains("text or json"));
+        let e = err(&["--store", "mysql://u:secret@h/db"]);
+        assert!(e.starts_with("--store") && e.contains("postgres://USER@HOST") && !e.contains("secret"), "{e}");
         assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
         assert_eq!(parse_args(&args(&["-h"])).unwrap(), None);
     }

@@ -109,7 +109,7 @@ fn help_lists_every_command_and_option() {
     }
     let (code, out, _) = cpjobs(&["serve", "--help"]);
     assert_eq!(code, Some(0));
-    for opt in ["--config FILE", "--listen ADDR", "--data-dir DIR", "--log-format FMT", "-h, --help"] {
+    for opt in ["--config FILE", "--listen ADDR", "--data-dir DIR", "--store STORE", "--log-format FMT", "-h, --help"] {
         assert!(out.lines().any(|l| l.trim_start().starts_with(opt)), "serve --help lacks {opt}: {out}");
     }
     let (code, out, _) = cpjobs(&["dev-env", "--help"]);

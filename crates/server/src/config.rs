@@ -48,6 +48,9 @@ struct RawConfig {
     metrics_token: Option<String>,
     metrics_token_file: Option<PathBuf>,
     metrics_listen: Option<String>,
+    store: Option<String>,
+    store_password_file: Option<PathBuf>,
+    store_max_connections: Option<u64>,
     #[serde(default)]
     account: Vec<RawAccount>,
     #[serde(default)]
@@ -89,6 +92,59 @@ pub struct ServerSettings {
     pub max_body_bytes: Option<usize>,
     /// `metrics_token` / `metrics_token_file`, `metrics_listen`.
     pub metrics: crate::MetricsAccess,
+    /// `store`, `store_password_file`, `store_max_connections`.
+    pub store: StoreSettings,
+}
+
+/// Where the service keeps its state: the embedded SQLite store (the
+/// default), or a PostgreSQL database that several nodes may share. The
+/// server itself opens no store; the binary does, from these.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// `store`: a `postgres://` (or `postgresql://`) URL; `None` for SQLite.
+    pub url: Option<String>,
+    /// The password read from `store_password_file`, if set.
+    pub password: Option<String>,
+    /// `store_max_connections`: the most connections one node opens.
+    pub max_connections: Option<usize>,
+}
+
+impl fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &self.url.as_deref().map(redact_store_url))
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// Reads a `store` value: `sqlite` (the embedded store) or a PostgreSQL URL.
+pub fn store_url(value: &str) -> Result<Option<String>, ConfigError> {
+    match value {
+        "sqlite" => Ok(None),
+        v if v.starts_with("postgres://") || v.starts_with("postgresql://") => Ok(Some(v.to_owned())),
+        v => Err(ConfigError(format!(
+            "store {:?} is neither \"sqlite\" nor a URL such as postgres://USER@HOST:5432/DB",
+            redact_store_url(v)
+        ))),
+    }
+}
+
+/// A store URL without its password, for messages and logs.
+pub fn redact_store_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl ServerSettings {
@@ -171,7 +227,42 @@ fn settings_of(raw: &RawConfig, base: &Path) -> Result<ServerSettings, ConfigErr
         ),
         None => None,
     };
-    Ok(ServerSettings { limits, request_timeout, max_body_bytes, metrics: crate::MetricsAccess { token, listen } })
+    let store = store_settings(raw, base)?;
+    Ok(ServerSettings {
+        limits,
+        request_timeout,
+        max_body_bytes,
+        metrics: crate::MetricsAccess { token, listen },
+        store,
+    })
+}
+
+fn store_settings(raw: &RawConfig, base: &Path) -> Result<StoreSettings, ConfigError> {
+    let url = match &raw.store {
+        Some(v) => store_url(v)?,
+        None => None,
+    };
+    let password = match &raw.store_password_file {
+        Some(_) if url.is_none() => {
+            return Err(ConfigError("store_password_file needs store = \"postgres://...\"".into()));
+        }
+        Some(f) => {
+            let path = if f.is_absolute() { f.clone() } else { base.join(f) };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("cannot read store_password_file {}: {e}", path.display())))?;
+            // The file's last line break is not part of the password.
+            Some(text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_owned())
+        }
+        None => None,
+    };
+    let max_connections = match raw.store_max_connections {
+        Some(n) if !(1..=1000).contains(&n) => {
+            return Err(ConfigError(format!("store_max_connections {n} is outside [1, 1000]")));
+        }
+        Some(n) => Some(n as usize),
+        None => None,
+    };
+    Ok(StoreSettings { url, password, max_connections })
 }
 
 /// Reads the configuration file at `path`: the domain's configuration and
@@ -593,6 +684,40 @@ job_timeout_seconds = 3600
         let (_, s) = load_all(&path).unwrap();
         assert_eq!(s.metrics.token.as_deref(), Some("s3cret-token"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_store_is_sqlite_unless_a_postgres_url_is_given() {
+        let (_, s) = parse_all(EXAMPLE, Path::new(".")).unwrap();
+        assert_eq!(s.store, StoreSettings::default());
+        let (_, s) = parse_all(&format!("store = \"sqlite\"\n{EXAMPLE}"), Path::new(".")).unwrap();
+        assert_eq!(s.store.url, None);
+
+        let dir = std::env::temp_dir().join(format!("cpjobs-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pg-password"), "pa ss\n").unwrap();
+        let text = format!(
+            "store = \"postgres://cpjobs@db.internal:5432/cpjobs\"\nstore_password_file = \"pg-password\"\n\
+             store_max_connections = 16\n{EXAMPLE}"
+        );
+        let (_, s) = parse_all(&text, &dir).unwrap();
+        assert_eq!(s.store.url.as_deref(), Some("postgres://cpjobs@db.internal:5432/cpjobs"));
+        assert_eq!(s.store.password.as_deref(), Some("pa ss"), "the file's line break is not the password's");
+        assert_eq!(s.store.max_connections, Some(16));
+        assert!(!format!("{:?}", s.store).contains("pa ss"), "the password stays out of debug output");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let with = |extra: &str| format!("{extra}\n{EXAMPLE}");
+        let e = refused(&with("store = \"mysql://u:hunter2@h/db\""));
+        assert!(e.contains("neither \"sqlite\" nor") && !e.contains("hunter2"), "{e}");
+        let e = refused(&with("store_password_file = \"p\""));
+        assert!(e.contains("store_password_file needs store"), "{e}");
+        let e = refused(&with("store = \"postgres://h/db\"\nstore_max_connections = 0"));
+        assert!(e.contains("store_max_connections 0 is outside"), "{e}");
+        let e = refused(&with("store = \"postgresql://h/db\"\nstore_password_file = \"/nonexistent/pw\""));
+        assert!(e.contains("cannot read store_password_file"), "{e}");
+        assert_eq!(redact_store_url("postgres://u:pw@h:1/d?x=1"), "postgres://u:***@h:1/d?x=1");
+        assert_eq!(redact_store_url("postgres://u@h/d"), "postgres://u@h/d");
     }
 
     #[test]

@@ -97,11 +97,29 @@ macro_rules! __store_checks {
 ///
 /// Tests are named `contract::<check>`, `domain::<scenario>::inline`,
 /// `domain::<scenario>::blocking` and `domain::<scenario>`.
+///
+/// A store that needs a server the machine may lack adds `ready = $ready`,
+/// a function answering whether to run: each test that it answers `false`
+/// passes without running (it should say why, and answer `false` only where
+/// skipping is allowed):
+///
+/// ```ignore
+/// cpjobs_core::store_tests!(fresh, ready = server_is_configured);
+/// ```
 #[macro_export]
 macro_rules! store_tests {
     ($make:expr) => {
-        $crate::__store_checks!(__store_tests!($make));
+        $crate::__store_checks!(__store_tests!($make, $crate::testing::named::always));
     };
+    ($make:expr, ready = $ready:expr) => {
+        $crate::__store_checks!(__store_tests!($make, $ready));
+    };
+}
+
+/// The readiness of a store that needs nothing outside the process.
+#[doc(hidden)]
+pub fn always() -> bool {
+    true
 }
 
 /// [`store_tests!`]'s body, given the list.
@@ -109,7 +127,7 @@ macro_rules! store_tests {
 #[macro_export]
 macro_rules! __store_tests {
     (
-        ($make:expr)
+        ($make:expr, $ready:expr)
         owned: [$($owned:ident,)*]
         shared: [$($shared:ident,)*]
         twice: [$($twice:ident,)*]
@@ -122,12 +140,18 @@ macro_rules! __store_tests {
             $(
                 #[test]
                 fn $owned() {
+                    if !($ready)() {
+                        return;
+                    }
                     $crate::testing::contract::run(stringify!($owned), &$make);
                 }
             )*
             $(
                 #[test]
                 fn $shared() {
+                    if !($ready)() {
+                        return;
+                    }
                     $crate::testing::contract::run(stringify!($shared), &$make);
                 }
             )*
@@ -143,10 +167,16 @@ macro_rules! __store_tests {
                     use super::*;
                     #[test]
                     fn inline() {
+                        if !($ready)() {
+                            return;
+                        }
                         $crate::testing::domain::run(stringify!($twice), $crate::testing::domain::Mode::Inline, &$make);
                     }
                     #[test]
                     fn blocking() {
+                        if !($ready)() {
+                            return;
+                        }
                         $crate::testing::domain::run(
                             stringify!($twice),
                             $crate::testing::domain::Mode::Blocking,
@@ -158,6 +188,9 @@ macro_rules! __store_tests {
             $(
                 #[test]
                 fn $once() {
+                    if !($ready)() {
+                        return;
+                    }
                     $crate::testing::domain::run(stringify!($once), $crate::testing::domain::Mode::Inline, &$make);
                 }
             )*

@@ -82,8 +82,13 @@ fn source_job(server: &Server) -> (String, String) {
 
 #[test]
 fn issue_8_credentials_of_a_finished_job_write_nothing() {
+    finished_job_writes_nothing(&[]);
+}
+
+/// The test above, on a service started with `serve_args` too (another store).
+pub(crate) fn finished_job_writes_nothing(serve_args: &[&str]) {
     let dir = TempDir::new("finished-writes");
-    let mut server = Server::start(&dir.0, &config(None));
+    let mut server = Server::start_with(&dir.0, &config(None), None, serve_args);
     let (job, token) = source_job(&server);
     let (creds, out_url, nonce) = details(&server, &job, &token);
     call(&server, PARTNER, "AcknowledgeThirdPartyJob", json!({"jobId": job, "nonce": nonce, "clientToken": token}));

@@ -11,8 +11,14 @@ fn run_scenario(scenario: &str, lease: Option<u64>) {
 }
 
 fn run_scenario_with(scenario: &str, config_text: &str) {
+    run_scenario_with_args(scenario, config_text, &[]);
+}
+
+/// Runs `scenario` on a service started with `serve_args` too; answers the
+/// directory of its config and data (`data/`), removed when dropped.
+pub(crate) fn run_scenario_with_args(scenario: &str, config_text: &str, serve_args: &[&str]) -> TempDir {
     let home = TempDir::new(&format!("boto3-{scenario}"));
-    let mut server = Server::start(&home.0, config_text);
+    let mut server = Server::start_with(&home.0, config_text, None, serve_args);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/boto3_flows.py");
     let mut cmd = Command::new("python3");
     cmd.env_clear()
@@ -34,6 +40,7 @@ fn run_scenario_with(scenario: &str, config_text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     server.stop();
+    home
 }
 
 #[test]

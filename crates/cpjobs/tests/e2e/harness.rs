@@ -120,7 +120,7 @@ impl Server {
         Server::start_with(dir, config_text, None, &["--console", "127.0.0.1:0"])
     }
 
-    fn start_with(dir: &Path, config_text: &str, umask: Option<&str>, extra: &[&str]) -> Server {
+    pub(crate) fn start_with(dir: &Path, config_text: &str, umask: Option<&str>, extra: &[&str]) -> Server {
         let config = dir.join("cpjobs.toml");
         std::fs::write(&config, config_text).expect("config written");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).expect("log");

@@ -1,0 +1,303 @@
+//! Connections: a bounded pool of PostgreSQL connections whose sockets are
+//! driven by the store's own runtime, on one thread of its own.
+//!
+//! The store's trait is synchronous and its closures are neither `Send` nor
+//! `'static`, so a transaction runs on the thread that asked for it: that
+//! thread takes a connection from the pool and waits for each statement
+//! with a plain executor (`futures_executor::block_on`), which blocks only
+//! that thread and needs no runtime of its own. The connections' I/O runs on
+//! the runtime thread, so a caller inside a tokio runtime never nests one
+//! runtime in another (the sync `postgres` crate would panic there).
+//!
+//! Invariant: a connection goes back to the pool only between transactions
+//! and only while it is open; one that failed mid-transaction or was lost is
+//! dropped, and the next taker opens a new one (reconnecting after a restart
+//! of the database).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use cpjobs_core::StoreError;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls, Statement};
+
+/// Locks `m`, also when a panicking holder poisoned it (the pool's state
+/// is a list and a count, consistent at every step).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How a statement failed, as far as the transaction's fate goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// A serialization failure or a deadlock: the whole transaction may run again.
+    Retry,
+    /// The connection is gone (the server restarted, the network broke).
+    Lost,
+    /// Anything else: a bug, a constraint, a full disk.
+    Other,
+}
+
+impl Failure {
+    pub(crate) fn of(e: &tokio_postgres::Error) -> Failure {
+        match e.code() {
+            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
+                Failure::Retry
+            }
+            _ if e.is_closed() => Failure::Lost,
+            // The server shutting down or an administrator ending the session.
+            Some(c) if *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN => Failure::Lost,
+            _ => Failure::Other,
+        }
+    }
+}
+
+/// A client error as the core's backend failure, with its cause.
+pub(crate) fn backend(e: &tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(format!("PostgreSQL: {}", describe(e)))
+}
+
+/// A statement sent whose answer is not read yet.
+type Pending = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
+
+/// One open connection and the statements prepared on it.
+pub(crate) struct Conn {
+    pub(crate) client: Arc<Client>,
+    statements: HashMap<&'static str, Statement>,
+    /// A `BEGIN` sent ahead of the transaction's first statement (see
+    /// [`Conn::begin`]); its answer is read before anything else is sent.
+    pending: Option<Pending>,
+    /// Whether the last `BEGIN` failed because the connection was gone:
+    /// nothing of the transaction ran, so it may run on a new connection.
+    pub(crate) begin_lost: bool,
+    /// The first failure of the running transaction, if a statement failed:
+    /// PostgreSQL refuses every later statement of it, and a `COMMIT` of it
+    /// answers "ROLLBACK" without an error, so it must never be reported done.
+    pub(crate) failed: Option<(Failure, StoreError)>,
+}
+
+impl Conn {
+    /// Waits for `f` on this thread.
+    pub(crate) fn wait<F: std::future::Future>(f: F) -> F::Output {
+        futures_executor::block_on(f)
+    }
+
+    /// Sends `begin` without waiting for its answer: the transaction's first
+    /// statement follows it on the wire at once, which saves each
+    /// transaction a round trip (PostgreSQL answers in order, and a failed
+    /// `BEGIN` is reported by [`settle`](Conn::settle) before anything else).
+    pub(crate) fn begin(&mut self, begin: &'static str) {
+        self.begin_lost = false;
+        let client = Arc::clone(&self.client);
+        let mut sent: Pending = Box::pin(async move { client.batch_execute(begin).await });
+        // The first poll hands the message to the connection's task and
+        // stops at the answer, which a later poll (with a real waker) reads.
+        match sent.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Pending => self.pending = Some(sent),
+            Poll::Ready(r) => self.pending = Some(Box::pin(std::future::ready(r))),
+        }
+    }
+
+    /// Reads the answer of the `BEGIN` sent ahead, if any.
+    fn settle(&mut self) -> Result<(), tokio_postgres::Error> {
+        match self.pending.take() {
+            None => Ok(()),
+            Some(sent) => Conn::wait(sent).inspect_err(|e| self.begin_lost = Failure::of(e) == Failure::Lost),
+        }
+    }
+
+    /// `sql` prepared on this connection, once per connection.
+    pub(crate) fn statement(&mut self, sql: &'static str) -> Result<Statement, tokio_postgres::Error> {
+        self.settle()?;
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = Conn::wait(self.client.prepare(sql))?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    /// Records a failed statement and answers it as the core's error.
+    pub(crate) fn fail(&mut self, e: &tokio_postgres::Error) -> StoreError {
+        let failure = Failure::of(e);
+        let error = match failure {
+            Failure::Retry => StoreError::Conflict(backend(e).to_string()),
+            Failure::Lost => StoreError::Backend(format!("the connection to PostgreSQL was lost: {}", describe(e))),
+            Failure::Other => backend(e),
+        };
+        self.failed.get_or_insert((failure, error.clone()));
+        error
+    }
+
+    /// Runs a statement without parameters or rows (`BEGIN`, `COMMIT`).
+    pub(crate) fn simple(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        self.settle()?;
+        Conn::wait(self.client.batch_execute(sql))
+    }
+}
+
+/// The pool: idle connections, how many are open, and the runtime that
+/// drives their sockets.
+pub(crate) struct Pool {
+    config: Config,
+    max: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+    runtime: tokio::runtime::Handle,
+    /// Ends the runtime thread when the pool is dropped.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+impl Pool {
+    /// A pool of at most `max` connections to `config`'s server, with its
+    /// runtime thread started. Connects once, so a wrong address or
+    /// password is reported here, not at the first request.
+    pub(crate) fn start(config: Config, max: usize) -> Result<Pool, StoreError> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("cpjobs-postgres".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = handle_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(Ok(rt.handle().clone()));
+                // Runs the connections' tasks until the pool is gone.
+                let _ = rt.block_on(stopped);
+            })
+            .map_err(|e| StoreError::Backend(format!("cannot start the PostgreSQL thread: {e}")))?;
+        let runtime = handle_rx
+            .recv()
+            .map_err(|_| StoreError::Backend("the PostgreSQL thread ended".into()))?
+            .map_err(|e| StoreError::Backend(format!("cannot start the PostgreSQL runtime: {e}")))?;
+        let pool = Pool {
+            config,
+            max: max.max(1),
+            state: Mutex::new(PoolState { idle: Vec::new(), open: 0 }),
+            freed: Condvar::new(),
+            runtime,
+            _stop: stop,
+        };
+        let first = pool.connect()?;
+        lock(&pool.state).open = 1;
+        pool.put(first);
+        Ok(pool)
+    }
+
+    /// Opens a connection; its socket is driven by the runtime thread.
+    fn connect(&self) -> Result<Conn, StoreError> {
+        let config = self.config.clone();
+        let task = self.runtime.spawn(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(cause = %e, "a PostgreSQL connection ended");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        match Conn::wait(task) {
+            Ok(Ok(client)) => Ok(Conn {
+                client: Arc::new(client),
+                statements: HashMap::new(),
+                pending: None,
+                begin_lost: false,
+                failed: None,
+            }),
+            Ok(Err(e)) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {}", describe(&e)))),
+            Err(e) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {e}"))),
+        }
+    }
+
+    /// An open connection: an idle one, a new one while fewer than `max`
+    /// are open, else the next one given back.
+    pub(crate) fn take(&self) -> Result<Pooled<'_>, StoreError> {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    state.open -= 1;
+                    continue;
+                }
+                return Ok(Pooled { pool: self, conn: Some(conn) });
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return match self.connect() {
+                    Ok(conn) => Ok(Pooled { pool: self, conn: Some(conn) }),
+                    Err(e) => {
+                        self.discard();
+                        Err(e)
+                    }
+                };
+            }
+            state = self.freed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn put(&self, conn: Conn) {
+        lock(&self.state).idle.push(conn);
+        self.freed.notify_one();
+    }
+
+    fn discard(&self) {
+        lock(&self.state).open -= 1;
+        self.freed.notify_one();
+    }
+}
+
+/// The message of a client error, with the server's own when it sent one
+/// (`Display` of a server error says only "db error").
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(s) => format!("{e}: {s}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// A connection taken from the pool; given back when dropped if it is
+/// still usable (open, and no transaction left failed on it), else closed.
+pub(crate) struct Pooled<'p> {
+    pool: &'p Pool,
+    conn: Option<Conn>,
+}
+
+impl Pooled<'_> {
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("a pooled connection is held until dropped")
+    }
+
+    /// Drops this connection instead of giving it back (it was lost, or a
+    /// panic left its transaction in an unknown state).
+    pub(crate) fn close(mut self) {
+        self.conn = None;
+        self.pool.discard();
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if conn.failed.is_none() && !conn.client.is_closed() {
+                self.pool.put(conn);
+            } else {
+                self.pool.discard();
+            }
+        }
+    }
+}

@@ -1,0 +1,640 @@
+//! The transaction's queries: [`PgTx`] implements the core's [`Tx`] on one
+//! connection, inside the transaction `lib.rs` opened on it. Every statement
+//! is prepared once per connection. In a write transaction, each method that
+//! reads a pipeline's rows as a set, or changes the pipeline itself or its
+//! set of executions, takes that pipeline's lock first (see `lock` below and
+//! the crate's docs). Inserts that may meet an existing key
+//! say `ON CONFLICT DO NOTHING`: a unique violation would abort the whole
+//! transaction in PostgreSQL, where the domain expects `false` and goes on.
+
+use cpjobs_core::JobStatus;
+use cpjobs_core::store::{
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, TransitionRow, Tx,
+};
+use serde_json::Value;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::pool::Conn;
+use crate::rows::{
+    client_columns, client_row, doc_row, execution_columns, execution_row, get, job_columns, job_row, json_text,
+    pipeline_columns, pipeline_row,
+};
+
+/// The statuses of an unfinished job, as the partial indexes of
+/// `migrations/0001_initial.sql` say them (queries repeat it so the planner
+/// can use those indexes).
+macro_rules! unfinished {
+    () => {
+        "status IN ('Created', 'Queued', 'Dispatched', 'InProgress')"
+    };
+}
+
+/// Parameters of one statement.
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The queries of one transaction, on the connection that runs it.
+pub(crate) struct PgTx<'c> {
+    pub(crate) conn: &'c mut Conn,
+    /// Whether this is a write transaction (which takes the pipeline locks).
+    pub(crate) write: bool,
+    /// The pipeline and account locks this transaction holds already.
+    pub(crate) locked: Vec<(String, String)>,
+}
+
+/// Takes a lock on one pipeline (or, with the name `*`, on one account's
+/// list of pipelines) until the transaction ends. Two int4 keys: a hash of
+/// the account under a prefix of ours, and a hash of the name (a collision
+/// only makes two pipelines wait for each other).
+const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('cpjobs pipeline ' || $1::text), hashtext($2::text))";
+
+/// The oldest queued jobs of a queue, locked; rows another claim holds are
+/// skipped, not waited for, so concurrent polls take different jobs.
+const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = $1 AND status = 'Queued' \
+     AND ($2::text IS NULL OR query_value = $2::text) ORDER BY created, seq LIMIT $3 FOR UPDATE SKIP LOCKED";
+
+/// Dispatches the candidates, each with its own nonce, still guarded on `Queued`.
+const CLAIM: &str = concat!(
+    "UPDATE jobs SET status = 'Dispatched', nonce = c.nonce, lease_until = $3, updated = $4 \
+     FROM unnest($1::text[], $2::text[]) AS c(id, nonce) WHERE jobs.id = c.id AND jobs.status = 'Queued' RETURNING jobs.",
+    "id, jobs.queue, jobs.account_id, jobs.pipeline_name, jobs.execution_id, jobs.action_execution_id, \
+     jobs.client_id, jobs.status, jobs.nonce, jobs.lease_until, jobs.timeout_at, jobs.created, jobs.updated, \
+     jobs.query_value, jobs.data, jobs.result"
+);
+
+/// [`Tx::anything_due`] in one statement, each `EXISTS` the query of its list.
+const ANYTHING_DUE: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM jobs WHERE ",
+    unfinished!(),
+    " AND timeout_at <= $1) \
+     OR EXISTS (SELECT 1 FROM jobs WHERE status = 'Dispatched' AND lease_until <= $1) \
+     OR EXISTS (SELECT 1 FROM executions WHERE status IN ('InProgress', 'Stopping') AND wake_at <= $1)"
+);
+
+/// A row count as PostgreSQL binds it.
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl PgTx<'_> {
+    /// In a write transaction, waits for and takes the lock of pipeline
+    /// `name` of `account` (see the crate's docs: every write that reads a
+    /// pipeline's executions, jobs or clients as a set holds it, so such
+    /// writes on one pipeline run one after the other, each seeing what the
+    /// ones before it committed).
+    fn lock(&mut self, account: &str, name: &str) -> StoreResult<()> {
+        if !self.write || self.locked.iter().any(|(a, n)| a == account && n == name) {
+            return Ok(());
+        }
+        self.rows(LOCK, &[&account, &name])?;
+        self.locked.push((account.to_owned(), name.to_owned()));
+        Ok(())
+    }
+
+    fn rows(&mut self, sql: &'static str, p: Params<'_>) -> StoreResult<Vec<Row>> {
+        let stmt = self.conn.statement(sql).map_err(|e| self.conn.fail(&e))?;
+        Conn::wait(self.conn.client.query(&stmt, p)).map_err(|e| self.conn.fail(&e))
+    }
+
+    fn query<T>(
+        &mut self,
+        sql: &'static str,
+        p: Params<'_>,
+        f: impl Fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.rows(sql, p)?.iter().map(f).collect()
+    }
+
+    fn one<T>(
+        &mut self,
+        sql: &'static str,
+        p: Params<'_>,
+        f: impl Fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        self.rows(sql, p)?.first().map(f).transpose()
+    }
+
+    fn exec(&mut self, sql: &'static str, p: Params<'_>) -> StoreResult<u64> {
+        let stmt = self.conn.statement(sql).map_err(|e| self.conn.fail(&e))?;
+        Conn::wait(self.conn.client.execute(&stmt, p)).map_err(|e| self.conn.fail(&e))
+    }
+
+    /// Keeps `p`'s declaration as version `p.version`, made at `p.updated`.
+    fn insert_pipeline_version(&mut self, p: &PipelineRow, declaration: &str) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO pipeline_versions (account_id, name, version, declaration, created) VALUES ($1, $2, $3, $4, $5)",
+            &[&p.account_id, &p.name, &p.version, &declaration, &p.updated],
+        )
+        .map(|_| ())
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn get_action_type(&mut self, key: &str) -> StoreResult<Option<Doc>> {
+        self.one("SELECT revision, body FROM action_types WHERE key = $1", &[&key], doc_row)
+    }
+
+    fn action_type_revision(&mut self, key: &str) -> StoreResult<Option<i64>> {
+        self.one("SELECT revision FROM action_types WHERE key = $1", &[&key], |r| get(r, 0))
+    }
+
+    fn insert_action_type(&mut self, key: &str, account_id: &str, owner: &str, body: &Value) -> StoreResult<bool> {
+        let n = self.exec(
+            "INSERT INTO action_types (key, account_id, owner, revision, body) VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT DO NOTHING",
+            &[&key, &account_id, &owner, &json_text(body)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn update_action_type(&mut self, key: &str, expected_revision: i64, body: &Value) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE action_types SET body = $3, revision = revision + 1 WHERE key = $1 AND revision = $2",
+            &[&key, &expected_revision, &json_text(body)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn list_action_types(&mut self, account_id: &str) -> StoreResult<Vec<Doc>> {
+        self.query(
+            "SELECT revision, body FROM action_types WHERE owner <> 'Custom' OR account_id = $1 ORDER BY key",
+            &[&account_id],
+            doc_row,
+        )
+    }
+
+    fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool> {
+        self.lock(&p.account_id, &p.name)?;
+        let declaration = json_text(&p.declaration);
+        let n = self.exec(
+            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[&p.account_id, &p.name, &p.version, &declaration, &p.created, &p.updated],
+        )?;
+        if n == 1 {
+            self.insert_pipeline_version(p, &declaration)?;
+        }
+        Ok(n == 1)
+    }
+
+    fn get_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<Option<PipelineRow>> {
+        self.lock(account_id, name)?;
+        self.one(
+            concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE account_id = $1 AND name = $2"),
+            &[&account_id, &name],
+            pipeline_row,
+        )
+    }
+
+    fn update_pipeline(&mut self, p: &PipelineRow, expected_version: i64) -> StoreResult<bool> {
+        self.lock(&p.account_id, &p.name)?;
+        let declaration = json_text(&p.declaration);
+        let n = self.exec(
+            "UPDATE pipelines SET version = $3, declaration = $4, updated = $5 \
+             WHERE account_id = $1 AND name = $2 AND version = $6",
+            &[&p.account_id, &p.name, &p.version, &declaration, &p.updated, &expected_version],
+        )?;
+        if n == 1 {
+            self.insert_pipeline_version(p, &declaration)?;
+        }
+        Ok(n == 1)
+    }
+
+    fn get_pipeline_version(&mut self, account_id: &str, name: &str, version: i64) -> StoreResult<Option<PipelineRow>> {
+        self.one(
+            "SELECT v.account_id, v.name, v.version, v.declaration, p.created, v.created \
+             FROM pipeline_versions v JOIN pipelines p ON p.account_id = v.account_id AND p.name = v.name \
+             WHERE v.account_id = $1 AND v.name = $2 AND v.version = $3",
+            &[&account_id, &name, &version],
+            pipeline_row,
+        )
+    }
+
+    fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
+        self.lock(account_id, name)?;
+        self.exec("DELETE FROM executions WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
+        self.exec("DELETE FROM pipeline_versions WHERE account_id = $1 AND name = $2", &[&account_id, &name])?;
+        self.exec("DELETE FROM stage_transitions WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
+        Ok(self.exec("DELETE FROM pipelines WHERE account_id = $1 AND name = $2", &[&account_id, &name])? == 1)
+    }
+
+    fn transitions(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<TransitionRow>> {
+        self.query(
+            "SELECT account_id, pipeline_name, stage_name, enabled, changed_by, changed_at, disabled_reason \
+             FROM stage_transitions WHERE account_id = $1 AND pipeline_name = $2 ORDER BY stage_name",
+            &[&account_id, &pipeline],
+            |r| {
+                Ok(TransitionRow {
+                    account_id: get(r, 0)?,
+                    pipeline_name: get(r, 1)?,
+                    stage_name: get(r, 2)?,
+                    enabled: get(r, 3)?,
+                    changed_by: get(r, 4)?,
+                    changed_at: get(r, 5)?,
+                    disabled_reason: get(r, 6)?,
+                })
+            },
+        )
+    }
+
+    fn put_transition(&mut self, t: &TransitionRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO stage_transitions \
+             (account_id, pipeline_name, stage_name, enabled, changed_by, changed_at, disabled_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, pipeline_name, stage_name) DO UPDATE SET \
+             enabled = EXCLUDED.enabled, changed_by = EXCLUDED.changed_by, changed_at = EXCLUDED.changed_at, \
+             disabled_reason = EXCLUDED.disabled_reason",
+            &[
+                &t.account_id,
+                &t.pipeline_name,
+                &t.stage_name,
+                &t.enabled,
+                &t.changed_by,
+                &t.changed_at,
+                &t.disabled_reason,
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn list_pipelines(&mut self, account_id: &str, after: Option<&str>, n: usize) -> StoreResult<Vec<PipelineRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                pipeline_columns!(),
+                " FROM pipelines WHERE account_id = $1 AND name > $2 ORDER BY name LIMIT $3"
+            ),
+            &[&account_id, &after.unwrap_or(""), &limit(n)],
+            pipeline_row,
+        )
+    }
+
+    fn count_pipelines(&mut self, account_id: &str, at_most: usize) -> StoreResult<usize> {
+        // Quotas: two creations in one account count one after the other.
+        self.lock(account_id, "*")?;
+        let n: Option<i64> = self.one(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM pipelines WHERE account_id = $1 LIMIT $2) AS p",
+            &[&account_id, &limit(at_most)],
+            |r| get(r, 0),
+        )?;
+        Ok(n.unwrap_or(0) as usize)
+    }
+
+    fn insert_execution(&mut self, e: &ExecutionRow) -> StoreResult<()> {
+        self.lock(&e.account_id, &e.pipeline_name)?;
+        self.exec(
+            concat!(
+                "INSERT INTO executions (",
+                execution_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ),
+            &[
+                &e.id,
+                &e.account_id,
+                &e.pipeline_name,
+                &e.status,
+                &e.started,
+                &e.updated,
+                &e.revision,
+                &e.wake_at,
+                &e.stage,
+                &e.waiting_for,
+                &e.doc.as_str(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_execution(&mut self, id: &str) -> StoreResult<Option<ExecutionRow>> {
+        self.one(concat!("SELECT ", execution_columns!(), " FROM executions WHERE id = $1"), &[&id], execution_row)
+    }
+
+    fn update_execution(&mut self, e: &ExecutionRow, expected_revision: i64) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE executions SET status = $2, updated = $3, wake_at = $4, stage = $5, waiting_for = $6, doc = $7, \
+             revision = revision + 1 WHERE id = $1 AND revision = $8",
+            &[&e.id, &e.status, &e.updated, &e.wake_at, &e.stage, &e.waiting_for, &e.doc.as_str(), &expected_revision],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn list_executions(
+        &mut self,
+        account_id: &str,
+        pipeline: &str,
+        offset: usize,
+        n: usize,
+    ) -> StoreResult<Vec<ExecutionRow>> {
+        self.lock(account_id, pipeline)?;
+        self.query(
+            concat!(
+                "SELECT ",
+                execution_columns!(),
+                " FROM executions WHERE account_id = $1 AND pipeline_name = $2 \
+                 ORDER BY started DESC, seq DESC LIMIT $3 OFFSET $4"
+            ),
+            &[&account_id, &pipeline, &limit(n), &limit(offset)],
+            execution_row,
+        )
+    }
+
+    fn due_executions(&mut self, now: Millis, n: usize) -> StoreResult<Vec<ExecutionRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                execution_columns!(),
+                " FROM executions WHERE status IN ('InProgress', 'Stopping') \
+                 AND wake_at <= $1 ORDER BY wake_at, seq LIMIT $2"
+            ),
+            &[&now, &limit(n)],
+            execution_row,
+        )
+    }
+
+    fn executions_at_stage(&mut self, account_id: &str, pipeline: &str, stage: &str) -> StoreResult<Vec<ExecutionRow>> {
+        self.lock(account_id, pipeline)?;
+        self.query(
+            concat!(
+                "SELECT ",
+                execution_columns!(),
+                " FROM executions WHERE account_id = $1 AND pipeline_name = $2 \
+                 AND status IN ('InProgress', 'Stopping') AND (stage = $3 OR waiting_for = $3) ORDER BY started, seq"
+            ),
+            &[&account_id, &pipeline, &stage],
+            execution_row,
+        )
+    }
+
+    fn insert_job(&mut self, j: &JobRow) -> StoreResult<()> {
+        self.exec(
+            concat!(
+                "INSERT INTO jobs (",
+                job_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ),
+            &[
+                &j.id,
+                &j.queue,
+                &j.account_id,
+                &j.pipeline_name,
+                &j.execution_id,
+                &j.action_execution_id,
+                &j.client_id,
+                &j.status.as_str(),
+                &j.nonce,
+                &j.lease_until,
+                &j.timeout_at,
+                &j.created,
+                &j.updated,
+                &j.query_value,
+                &j.data.as_str(),
+                &j.result.as_ref().map(JsonText::as_str),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_job(&mut self, id: &str) -> StoreResult<Option<JobRow>> {
+        self.one(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"), &[&id], job_row)
+    }
+
+    fn claim_jobs(
+        &mut self,
+        queue: &str,
+        query_value: Option<&str>,
+        max: usize,
+        now: Millis,
+        lease_until: Millis,
+        nonce: &mut dyn FnMut() -> String,
+    ) -> StoreResult<Vec<JobRow>> {
+        let ids: Vec<String> = self.query(CLAIM_CANDIDATES, &[&queue, &query_value, &limit(max)], |r| get(r, 0))?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let nonces: Vec<String> = ids.iter().map(|_| nonce()).collect();
+        let mut claimed = self.query(CLAIM, &[&ids, &nonces, &lease_until, &now], job_row)?;
+        // RETURNING comes in no particular order: give them oldest first.
+        claimed.sort_by_key(|j| ids.iter().position(|id| *id == j.id));
+        Ok(claimed)
+    }
+
+    fn may_have_queued(&mut self, queue: &str, query_value: Option<&str>) -> StoreResult<bool> {
+        let found = self.one(
+            "SELECT 1 FROM jobs WHERE queue = $1 AND status = 'Queued' \
+             AND ($2::text IS NULL OR query_value = $2::text) LIMIT 1",
+            &[&queue, &query_value],
+            |_| Ok(()),
+        )?;
+        Ok(found.is_some())
+    }
+
+    fn update_job(
+        &mut self,
+        j: &JobRow,
+        expected_status: JobStatus,
+        expected_nonce: Option<&str>,
+    ) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE jobs SET status = $2, nonce = $3, lease_until = $4, updated = $5, result = $6 \
+             WHERE id = $1 AND status = $7 AND nonce IS NOT DISTINCT FROM $8",
+            &[
+                &j.id,
+                &j.status.as_str(),
+                &j.nonce,
+                &j.lease_until,
+                &j.updated,
+                &j.result.as_ref().map(JsonText::as_str),
+                &expected_status.as_str(),
+                &expected_nonce,
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn expired_leases(&mut self, now: Millis, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE status = 'Dispatched' AND lease_until <= $1 ORDER BY lease_until, seq LIMIT $2"
+            ),
+            &[&now, &limit(n)],
+            job_row,
+        )
+    }
+
+    fn timed_out_jobs(&mut self, now: Millis, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE ",
+                unfinished!(),
+                " AND timeout_at <= $1 ORDER BY timeout_at, seq LIMIT $2"
+            ),
+            &[&now, &limit(n)],
+            job_row,
+        )
+    }
+
+    fn unfinished_jobs_of_execution(&mut self, execution_id: &str) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE execution_id = $1 AND ",
+                unfinished!(),
+                " ORDER BY created, seq"
+            ),
+            &[&execution_id],
+            job_row,
+        )
+    }
+
+    fn unfinished_jobs_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<JobRow>> {
+        self.lock(account_id, pipeline)?;
+        if self.write {
+            // A job is added by a write that also updates its execution (guarded,
+            // without the pipeline's lock): locking the pipeline's executions
+            // waits for such writes in flight, so the list below holds their
+            // jobs, and a later one finds its execution locked, then gone.
+            self.rows(
+                "SELECT 1 FROM executions WHERE account_id = $1 AND pipeline_name = $2 FOR UPDATE",
+                &[&account_id, &pipeline],
+            )?;
+        }
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE account_id = $1 AND pipeline_name = $2 AND ",
+                unfinished!(),
+                " ORDER BY created, seq"
+            ),
+            &[&account_id, &pipeline],
+            job_row,
+        )
+    }
+
+    fn queue_depths(&mut self) -> StoreResult<Vec<(String, u64)>> {
+        self.query("SELECT queue, COUNT(*) FROM jobs WHERE status = 'Queued' GROUP BY queue ORDER BY queue", &[], |r| {
+            Ok((get(r, 0)?, get::<i64>(r, 1)? as u64))
+        })
+    }
+
+    fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>> {
+        let counts: Vec<(String, i64)> =
+            self.query("SELECT status, COUNT(*) FROM jobs GROUP BY status", &[], |r| Ok((get(r, 0)?, get(r, 1)?)))?;
+        Ok(JobStatus::ALL
+            .into_iter()
+            .filter_map(|st| counts.iter().find(|(s, _)| s == st.as_str()).map(|(_, n)| (st, *n as u64)))
+            .collect())
+    }
+
+    fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
+        self.exec(
+            concat!("INSERT INTO clients (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+            &[
+                &c.client_id,
+                &c.client_token,
+                &c.owner_account,
+                &c.queue,
+                &c.account_id,
+                &c.pipeline_name,
+                &c.stage_name,
+                &c.action_name,
+                &c.created,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get_client(&mut self, client_id: &str) -> StoreResult<Option<ClientRow>> {
+        self.one(concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1"), &[&client_id], client_row)
+    }
+
+    fn client_token(&mut self, client_id: &str) -> StoreResult<Option<String>> {
+        self.one("SELECT client_token FROM clients WHERE client_id = $1", &[&client_id], |r| get(r, 0))
+    }
+
+    fn clients_of_pipeline(&mut self, account_id: &str, pipeline: &str) -> StoreResult<Vec<ClientRow>> {
+        self.lock(account_id, pipeline)?;
+        self.query(
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients WHERE account_id = $1 AND pipeline_name = $2 ORDER BY client_id"
+            ),
+            &[&account_id, &pipeline],
+            client_row,
+        )
+    }
+
+    fn delete_client(&mut self, client_id: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM clients WHERE client_id = $1", &[&client_id])? == 1)
+    }
+
+    // The upgrade that seals client tokens stored in clear walks these (the
+    // domain seals them: the store never holds the key).
+    fn all_clients(&mut self, after: Option<&str>, n: usize) -> StoreResult<Vec<ClientRow>> {
+        self.query(
+            concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id > $1 ORDER BY client_id LIMIT $2"),
+            &[&after.unwrap_or(""), &limit(n)],
+            client_row,
+        )
+    }
+
+    fn set_client_token(&mut self, client_id: &str, client_token: &str) -> StoreResult<bool> {
+        Ok(self.exec("UPDATE clients SET client_token = $2 WHERE client_id = $1", &[&client_id, &client_token])? == 1)
+    }
+
+    fn anything_due(&mut self, now: Millis) -> StoreResult<bool> {
+        Ok(self.one(ANYTHING_DUE, &[&now], |r| get(r, 0))?.unwrap_or(false))
+    }
+
+    fn list_clients(
+        &mut self,
+        owner_account: &str,
+        queue: Option<&str>,
+        after: Option<&str>,
+        n: usize,
+    ) -> StoreResult<Vec<ClientRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients WHERE owner_account = $1 AND ($2::text IS NULL OR queue = $2::text) \
+                 AND client_id > $3 ORDER BY client_id LIMIT $4"
+            ),
+            &[&owner_account, &queue, &after.unwrap_or(""), &limit(n)],
+            client_row,
+        )
+    }
+
+    fn list_tags(&mut self, resource: &str, after: Option<&str>, n: usize) -> StoreResult<Vec<Tag>> {
+        self.query(
+            "SELECT key, value FROM tags WHERE resource = $1 AND key > $2 ORDER BY key LIMIT $3",
+            &[&resource, &after.unwrap_or(""), &limit(n)],
+            |r| Ok(Tag { key: get(r, 0)?, value: get(r, 1)? }),
+        )
+    }
+
+    fn put_tags(&mut self, resource: &str, tags: &[Tag]) -> StoreResult<()> {
+        for t in tags {
+            self.exec(
+                "INSERT INTO tags (resource, key, value) VALUES ($1, $2, $3) \
+                 ON CONFLICT (resource, key) DO UPDATE SET value = EXCLUDED.value",
+                &[&resource, &t.key, &t.value],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn delete_tags(&mut self, resource: &str, keys: &[String]) -> StoreResult<()> {
+        self.exec("DELETE FROM tags WHERE resource = $1 AND key = ANY($2)", &[&resource, &keys]).map(|_| ())
+    }
+
+    fn drop_tags(&mut self, resource: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM tags WHERE resource = $1", &[&resource]).map(|_| ())
+    }
+}
