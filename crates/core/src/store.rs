@@ -81,6 +81,23 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// A store URL (`postgres://USER:PASSWORD@HOST/DB`) without its password,
+/// for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// A write handed to [`Store::write_then`].
 pub type WriteFn<T, E> = Box<dyn FnMut(&mut dyn Tx) -> Result<T, E> + Send>;
 

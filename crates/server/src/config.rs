@@ -132,20 +132,7 @@ pub fn store_url(value: &str) -> Result<Option<String>, ConfigError> {
 }
 
 /// A store URL without its password, for messages and logs.
-pub fn redact_store_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((user, host)) if user.contains(':') => {
-            let user = user.split_once(':').map_or(user, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}{tail}")
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use cpjobs_core::store::redact_url as redact_store_url;
 
 impl ServerSettings {
     /// `options` with these settings in force.

@@ -102,21 +102,9 @@ impl PgOptions {
     }
 }
 
-/// The URL without its password, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((user, host)) if user.contains(':') => {
-            let user = user.split_once(':').map_or(user, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}{tail}")
-        }
-        _ => url.to_owned(),
-    }
-}
+/// The URL without its password, for messages and logs (the one rule for
+/// every store URL, kept beside the store trait).
+pub use cpjobs_core::store::redact_url;
 
 /// The PostgreSQL store.
 pub struct PgStore {
