@@ -57,13 +57,18 @@ impl Double {
             ]}),
             Operation::GetPipeline => json!({"pipeline": {"name": "demo", "stages": [
                 {"name": "Gate", "actions": [{"name": "Approve", "actionTypeId":
-                    {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}
+                    {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]},
+                {"name": "Ship", "actions": [{"name": "Deploy", "actionTypeId":
+                    {"category": "Deploy", "owner": "Custom", "provider": "Shipper", "version": "1"}}]}
             ]}}),
             Operation::GetPipelineState => json!({"pipelineName": "demo", "stageStates": [{"stageName": "Gate",
                 "latestExecution": {"pipelineExecutionId": "9a9a9a9a-1111-2222-3333-444455556666", "status": "InProgress"},
                 "actionStates": [{"actionName": "Approve", "latestExecution": {
                     "status": "InProgress", "token": "0f0e0d0c-1111-2222-3333-444455556666",
-                    "summary": "<script>alert(1)</script>", "externalExecutionUrl": "javascript:alert(1)"}}]}]}),
+                    "summary": "<script>alert(1)</script>", "externalExecutionUrl": "javascript:alert(1)"}}]},
+                {"stageName": "Ship", "inboundTransitionState": {"enabled": false, "disabledReason": "<i>freeze</i>",
+                    "lastChangedBy": "arn:aws:iam::111111111111:root", "lastChangedAt": 1_799_999_400.0},
+                 "actionStates": [{"actionName": "Deploy"}]}]}),
             _ => json!({}),
         })
     }
@@ -242,7 +247,7 @@ async fn forms_without_their_token_are_refused_before_the_domain() {
     let csrf = field(&page.body, "csrf");
     let others = field(&c.send("GET", "/console/pipelines", Some(&other), None).await.body, "csrf");
     let before = c.api.ops().len();
-    for path in ["start", "stop", "retry", "approval"] {
+    for path in ["start", "stop", "retry", "approval", "transition"] {
         for body in [String::new(), "csrf=".into(), format!("csrf={others}"), format!("csrf={}", &csrf[..63])] {
             let a = c.send("POST", &format!("/console/pipelines/demo/{path}"), Some(&cookie), Some(&body)).await;
             assert_eq!(a.status, 403, "{path} {body:?}");
@@ -286,6 +291,19 @@ async fn each_button_is_its_api_operation() {
     post("retry", format!("csrf={csrf}&stage=Gate&execution=9a9a9a9a-1111-2222-3333-444455556666")).await;
     assert_eq!((last().1.as_str(), &last().2["retryMode"]), ("RetryStageExecution", &json!("FAILED_ACTIONS")));
 
+    post("transition", format!("csrf={csrf}&stage=Ship&transition=disable&reason=+code+freeze+")).await;
+    assert_eq!(last().1, "DisableStageTransition");
+    assert_eq!(
+        last().2,
+        json!({"pipelineName": "demo", "stageName": "Ship", "transitionType": "Inbound", "reason": "code freeze"})
+    );
+    let a = post("transition", format!("csrf={csrf}&stage=Ship&transition=enable")).await;
+    assert_eq!((a.status, a.location.as_deref()), (303, Some("/console/pipelines/demo")));
+    assert_eq!(
+        (last().1.as_str(), &last().2),
+        ("EnableStageTransition", &json!({"pipelineName": "demo", "stageName": "Ship", "transitionType": "Inbound"}))
+    );
+
     // Input the model refuses never reaches the domain, and answers the API's error.
     let before = c.api.ops().len();
     let a = post(
@@ -295,7 +313,32 @@ async fn each_button_is_its_api_operation() {
     .await;
     assert_eq!(a.status, 400);
     assert!(a.body.contains("ValidationException"), "{}", a.body);
+    // A reason outside the model's pattern or length, none at all, or neither enable nor disable.
+    let long = "x".repeat(301);
+    for body in
+        ["reason=it%27s+friday&transition=disable", "transition=disable", &format!("transition=disable&reason={long}")]
+    {
+        let a = post("transition", format!("csrf={csrf}&stage=Ship&{body}")).await;
+        assert_eq!(a.status, 400, "{body}");
+        assert!(a.body.contains("ValidationException") && a.body.contains("reason"), "{body}: {}", a.body);
+    }
+    let a = post("transition", format!("csrf={csrf}&stage=Ship&transition=toggle")).await;
+    assert_eq!(a.status, 400);
     assert_eq!(c.api.ops().len(), before);
+}
+
+#[tokio::test]
+async fn a_transition_shows_its_state_and_the_form_that_changes_it() {
+    let c = console();
+    let cookie = c.sign_in(KEY, SECRET).await;
+    let page = c.send("GET", "/console/pipelines/demo?live=1", Some(&cookie), None).await;
+    let body = &page.body;
+    let ship = &body[body.find("aria-label=\"Transition into Ship\"").expect("the transition into Ship")..];
+    let ship = &ship[..ship.find("</li>").unwrap()];
+    assert!(ship.contains("Transition disabled") && ship.contains("&lt;i&gt;freeze&lt;/i&gt;"), "{ship}");
+    assert!(ship.contains("arn:aws:iam::111111111111:root") && ship.contains("10m 00s ago"), "{ship}");
+    assert!(ship.contains("name=\"transition\" value=\"enable\"") && ship.contains("name=\"stage\" value=\"Ship\""));
+    assert!(!body.contains("Transition into Gate"), "the first stage has no transition into it");
 }
 
 #[tokio::test]

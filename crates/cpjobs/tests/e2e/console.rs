@@ -1,7 +1,8 @@
 //! The console in a real headless Chromium against `cpjobs serve --console`:
 //! signing in, a pipeline seen running to success without a reload while
 //! its jobs are driven through the API, an approval given from the page, a
-//! failed action's error and its retry, an execution's details with the
+//! failed action's error and its retry, a transition disabled (an execution
+//! waits there) and enabled again (it goes on), an execution's details with the
 //! secret masked, another account seeing none of it, forms refused without
 //! their CSRF token, and signed-out pages leading to sign-in.
 //!
@@ -158,6 +159,35 @@ async fn the_console_in_a_browser() {
     b.wait_text("section[aria-label='Stage Build'] article", |t| t.contains("InProgress")).await;
     let retried = custom_job(&server, "Build", "MyBuild");
     api(&server, CUSTOMER, "PutJobSuccessResult", json!({"jobId": retried["id"]}));
+    b.wait_text("section.latest", |t| t.contains("Succeeded")).await;
+
+    // The transition into Build disabled from the page: the next run waits there, no build job is
+    // queued, until the transition is enabled again; the page follows it without a reload.
+    b.click("li.transition details summary").await;
+    b.fill("li.transition input[name=reason]", "code freeze").await;
+    b.click("li.transition form button").await;
+    let closed = b.wait_text("li.transition", |t| t.contains("Transition disabled")).await;
+    assert!(closed.contains("code freeze") && closed.contains("111111111111"), "who and why: {closed}");
+    mark(&b).await;
+    api(&server, CUSTOMER, "StartPipelineExecution", json!({"name": "broken"}));
+    b.wait_text("section[aria-label='Stage Source'] article", |t| t.contains("InProgress")).await;
+    let job = custom_job(&server, "Source", "MySource");
+    api(&server, CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"]}));
+    b.wait_text("section[aria-label='Stage Source'] article", |t| t.contains("Succeeded")).await;
+    std::thread::sleep(Duration::from_millis(2500));
+    let build_type = json!({"category": "Build", "owner": "Custom", "provider": "MyBuild", "version": "1"});
+    let polled = api(&server, CUSTOMER, "PollForJobs", json!({"actionTypeId": build_type}));
+    assert_eq!(polled["jobs"], json!([]), "a build job passed the disabled transition");
+    let build = b.wait_text("section[aria-label='Stage Build'] article", |_| true).await;
+    assert!(!build.contains("InProgress"), "{build}");
+    b.wait_text("section.latest", |t| t.contains("InProgress")).await;
+    assert!(still_marked(&b).await, "the wait was followed without a reload");
+    b.screenshot("pipeline-transition").await;
+    b.click("li.transition form button").await;
+    b.wait_text("li.transition", |t| !t.contains("Transition disabled")).await;
+    b.wait_text("section[aria-label='Stage Build'] article", |t| t.contains("InProgress")).await;
+    let job = custom_job(&server, "Build", "MyBuild");
+    api(&server, CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"]}));
     b.wait_text("section.latest", |t| t.contains("Succeeded")).await;
 
     // The execution's action executions: configuration resolved, the secret masked.

@@ -95,6 +95,7 @@ pub fn router(api: Arc<dyn Api>, config: &ServiceConfig, settings: Settings, clo
         .route("/console/pipelines/{name}/stop", post(pipeline_actions::stop))
         .route("/console/pipelines/{name}/retry", post(pipeline_actions::retry))
         .route("/console/pipelines/{name}/approval", post(pipeline_actions::approval))
+        .route("/console/pipelines/{name}/transition", post(pipeline_actions::transition))
         .route("/console/pipelines/{name}/executions", get(executions::page))
         .route("/console/pipelines/{name}/executions/{id}", get(execution::page))
         .fallback(layout::not_found)

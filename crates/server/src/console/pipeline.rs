@@ -91,12 +91,57 @@ fn body(who: &SignedIn, base: &str, declaration: &Value, state: &Value, latest: 
                 @let stage_name = s(stage, "name");
                 @let st = states.iter().find(|x| s(x, "stageName") == stage_name);
                 @if i > 0 {
-                    @let enabled = st.and_then(|x| x["inboundTransitionState"]["enabled"].as_bool()).unwrap_or(true);
-                    li.transition aria-hidden=[enabled.then_some("true")] {
-                        @if enabled { "↓" } @else { span.status.stopped { "Transition disabled" } }
-                    }
+                    li.transition { (transition(who, base, stage_name, st.map(|x| &x["inboundTransitionState"]), now)) }
                 }
                 li { (stage_box(who, base, stage, st)) }
+            }
+        }
+    }
+}
+
+/// The transition into `stage`: an arrow with a form to disable it (which
+/// asks for the reason the API requires), or, disabled, who closed it, when
+/// and why, with the button that opens it again.
+fn transition(who: &SignedIn, base: &str, stage: &str, state: Option<&Value>, now: f64) -> Markup {
+    let null = Value::Null;
+    let state = state.unwrap_or(&null);
+    let enabled = state["enabled"].as_bool().unwrap_or(true);
+    let action = format!("{base}/transition");
+    html! {
+        div class={ "transition " @if enabled { "enabled" } @else { "disabled" } } aria-label={ "Transition into " (stage) } {
+            @if enabled {
+                span aria-hidden="true" { "↓" }
+                details id={ "disable-" (stage) } {
+                    summary { "Disable transition" }
+                    form method="post" action=(action) {
+                        input type="hidden" name="csrf" value=(who.csrf);
+                        input type="hidden" name="stage" value=(stage);
+                        input type="hidden" name="transition" value="disable";
+                        label {
+                            "Reason (letters, digits, spaces and ! @ ( ) . * ? -)"
+                            input type="text" name="reason" required maxlength="300";
+                        }
+                        button type="submit" { "Disable" }
+                    }
+                }
+            } @else {
+                p {
+                    span.status.stopped { "Transition disabled" }
+                    @if !s(state, "disabledReason").is_empty() { " " q.reason { (s(state, "disabledReason")) } }
+                }
+                p.changed {
+                    "by " (s(state, "lastChangedBy"))
+                    @if let Some(t) = format::time(state, "lastChangedAt") {
+                        " · " time datetime=(format::datetime_attr(t)) { (format::date(t)) }
+                        " (" (format::span(now - t)) " ago)"
+                    }
+                }
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    input type="hidden" name="stage" value=(stage);
+                    input type="hidden" name="transition" value="enable";
+                    button type="submit" { "Enable transition" }
+                }
             }
         }
     }

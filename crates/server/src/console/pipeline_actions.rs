@@ -30,6 +30,8 @@ pub(crate) struct PipelineForm {
     token: String,
     summary: String,
     decision: String,
+    transition: String,
+    reason: String,
 }
 
 /// Checks the form's token, runs `operation`, and answers.
@@ -110,4 +112,33 @@ pub(crate) async fn approval(
         "token": f.token,
     });
     run(console, headers, &name, &f.csrf, Operation::PutApprovalResult, input).await
+}
+
+/// `POST .../transition`: disables (with the form's reason) or enables the
+/// transition into `stage`, named as the later stage's `Inbound` one, as the
+/// pipeline page draws it.
+pub(crate) async fn transition(
+    State(console): State<Arc<Console>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Form(f): Form<PipelineForm>,
+) -> Response {
+    let (operation, input) = match f.transition.as_str() {
+        "disable" => (
+            Operation::DisableStageTransition,
+            json!({"pipelineName": name, "stageName": f.stage, "transitionType": "Inbound", "reason": f.reason.trim()}),
+        ),
+        "enable" => (
+            Operation::EnableStageTransition,
+            json!({"pipelineName": name, "stageName": f.stage, "transitionType": "Inbound"}),
+        ),
+        // Checked after the token, so a forged form learns nothing either way.
+        _ => {
+            if let Err(r) = console.signed_in_form(&headers, &f.csrf) {
+                return r.into_response();
+            }
+            return layout::refused(axum::http::StatusCode::BAD_REQUEST, "Choose to enable or disable the transition.");
+        }
+    };
+    run(console, headers, &name, &f.csrf, operation, input).await
 }
