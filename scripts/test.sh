@@ -13,4 +13,4 @@ source scripts/test-postgres.sh
 cargo build --locked --bins
 cargo test --locked --workspace
 # AWS CLI v1's recorded behaviour, replayed against the built binary through a link named `aws`.
-python3 scripts/conformance.py target/debug/cpjobs
+python3 scripts/conformance.py "${CARGO_TARGET_DIR:-target}/debug/cpjobs"
