@@ -33,7 +33,7 @@ fn summary_json(run: &Run) -> Res<Value> {
         "startTime": timestamp(run.started),
         "lastUpdateTime": timestamp(run.updated),
         "sourceRevisions": source_revisions(run),
-        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "trigger": trigger_json(run),
         "executionMode": execution_mode(run)?,
         "executionType": "STANDARD",
     });
@@ -84,7 +84,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
         "pipelineExecutionId": run.id,
         "status": run.status,
         "artifactRevisions": revisions,
-        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "trigger": trigger_json(&run),
         "executionMode": execution_mode(&run)?,
         "executionType": "STANDARD",
     });
@@ -363,4 +363,10 @@ fn action_details(tx: &mut dyn Tx, secrets: &mut Secrets<'_>, run: &Run, region:
     }
     details.sort_by_key(|d| std::cmp::Reverse(d.0));
     Ok(details.into_iter().map(|d| d.1).collect())
+}
+
+/// The execution's `trigger`: what started it, and on whose behalf.
+fn trigger_json(run: &Run) -> Value {
+    let kind = run.trigger_type.as_deref().unwrap_or("StartPipelineExecution");
+    json!({"triggerType": kind, "triggerDetail": run.trigger_detail})
 }
