@@ -17,5 +17,6 @@ mod console;
 mod harness;
 mod identity;
 mod restart;
+mod revisions;
 mod sdk;
 mod semantics;
