@@ -383,7 +383,10 @@ fn s3_source_runs_in_the_service<S: Store>(w: World<S>) {
         .expect("id")
         .to_owned();
     let e = w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "app", "pipelineExecutionId": id}), 1);
-    assert_eq!(e["pipelineExecution"]["artifactRevisions"], json!([{"name": "src", "revisionId": "etag-1"}]));
+    assert_eq!(
+        e["pipelineExecution"]["artifactRevisions"],
+        json!([{"name": "src", "revisionId": "etag-1", "revisionChangeIdentifier": "etag-1"}])
+    );
     let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "app"}), 1);
     let get = &state["stageStates"][0]["actionStates"][0];
     assert_eq!(get["currentRevision"]["revisionId"], "etag-1", "{state}");

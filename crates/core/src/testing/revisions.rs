@@ -73,7 +73,10 @@ pub(crate) fn put_action_revision_starts_executions<S: Store>(w: World<S>) {
     assert_eq!(build["jobs"][0]["data"]["inputArtifacts"][0]["revision"], "r1");
     let got = w.ok(CUSTOMER, "GetPipelineExecution", json!({"pipelineName": "rev", "pipelineExecutionId": first}), 3);
     let exec = &got["pipelineExecution"];
-    assert_eq!(exec["artifactRevisions"], json!([{"name": "code", "revisionId": "r1"}]));
+    assert_eq!(
+        exec["artifactRevisions"],
+        json!([{"name": "code", "revisionId": "r1", "revisionChangeIdentifier": "change-r1", "created": 1_700_000_000}])
+    );
     assert_eq!(exec["trigger"]["triggerType"], "PutActionRevision");
     let listed = w.ok(CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "rev"}), 3);
     let summary = &listed["pipelineExecutionSummaries"][0];
@@ -143,7 +146,10 @@ pub(crate) fn put_action_revision_for_third_party_and_s3_sources<S: Store>(w: Wo
         json!({"pipelineName": "tp", "pipelineExecutionId": out["pipelineExecutionId"]}),
         3,
     );
-    assert_eq!(got["pipelineExecution"]["artifactRevisions"], json!([{"name": "src", "revisionId": "abc123"}]));
+    assert_eq!(
+        got["pipelineExecution"]["artifactRevisions"],
+        json!([{"name": "src", "revisionId": "abc123", "revisionChangeIdentifier": "change-abc123", "created": 1_700_000_000}])
+    );
     let state = w.ok(CUSTOMER, "GetPipelineState", json!({"name": "tp"}), 3);
     assert_eq!(state["stageStates"][0]["actionStates"][0]["currentRevision"]["revisionChangeId"], "change-abc123");
 
