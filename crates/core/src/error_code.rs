@@ -31,6 +31,8 @@ macro_rules! error_codes {
 
 error_codes! {
     // CodePipeline's modelled exceptions.
+    /// An action execution that none of the caller's pipelines has.
+    ActionExecutionNotFoundException,
     /// A manual approval that was already answered.
     ApprovalAlreadyCompletedException,
     /// An action that the pipeline does not have.

@@ -111,7 +111,7 @@ operations! {
     GetThirdPartyJobDetails: CodePipeline, Path::QuickRead;
     ListActionExecutions: CodePipeline, Path::Read;
     ListActionTypes: CodePipeline, Path::Read;
-    ListDeployActionExecutionTargets: CodePipeline, Path::Unsupported;
+    ListDeployActionExecutionTargets: CodePipeline, Path::Read;
     ListPipelineExecutions: CodePipeline, Path::Read;
     ListPipelines: CodePipeline, Path::Read;
     ListRuleExecutions: CodePipeline, Path::Unsupported;
@@ -121,7 +121,7 @@ operations! {
     OverrideStageCondition: CodePipeline, Path::Unsupported;
     PollForJobs: CodePipeline, Path::Job(JobWrite::Poll(false));
     PollForThirdPartyJobs: CodePipeline, Path::Job(JobWrite::Poll(true));
-    PutActionRevision: CodePipeline, Path::Unsupported;
+    PutActionRevision: CodePipeline, Path::Write;
     PutApprovalResult: CodePipeline, Path::Write;
     PutJobFailureResult: CodePipeline, Path::Job(JobWrite::Failure(false));
     PutJobSuccessResult: CodePipeline, Path::Job(JobWrite::Success(false));

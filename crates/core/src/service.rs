@@ -419,6 +419,11 @@ impl<S: Store> Service<S> {
                 self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
                 self.then_sources(txn(&mut |tx| executions::retry_stage(tx, c, i, region, ms)), ms)
             }
+            Operation::PutActionRevision => {
+                self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
+                self.then_sources(txn(&mut |tx| executions::put_revision(tx, c, i, region, ms)), ms)
+            }
+            Operation::ListDeployActionExecutionTargets => txn(&mut |tx| executions::deploy_targets(tx, c, i)),
             Operation::DisableStageTransition => txn(&mut |tx| executions::disable_transition(tx, c, i, ms)),
             Operation::EnableStageTransition => txn(&mut |tx| executions::enable_transition(tx, c, i, region, ms)),
             Operation::PutApprovalResult => txn(&mut |tx| executions::put_approval(tx, c, i, region, ms)),
@@ -430,12 +435,10 @@ impl<S: Store> Service<S> {
             Operation::ListTagsForResource => txn(&mut |tx| tags::list(tx, c, i, region)),
             Operation::DeleteWebhook
             | Operation::DeregisterWebhookWithThirdParty
-            | Operation::ListDeployActionExecutionTargets
             | Operation::ListRuleExecutions
             | Operation::ListRuleTypes
             | Operation::ListWebhooks
             | Operation::OverrideStageCondition
-            | Operation::PutActionRevision
             | Operation::PutWebhook
             | Operation::RegisterWebhookWithThirdParty
             | Operation::RollbackStage => Err(unsupported(operation)),

@@ -33,10 +33,12 @@ use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
 
+mod revisions;
 mod transitions;
 mod variables;
 mod views;
 
+pub(crate) use revisions::{deploy_targets, put_revision};
 pub(crate) use transitions::{disable as disable_transition, enable as enable_transition};
 pub(crate) use views::{get, list, list_actions, state};
 
@@ -144,6 +146,15 @@ pub(crate) struct Run {
     /// declaration order: the start's values, else the defaults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<(String, String)>,
+    /// What started the execution (`TriggerType`), when it was not
+    /// `StartPipelineExecution`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_type: Option<String>,
+    /// Revisions given to source actions before the execution reached them
+    /// (`PutActionRevision`): (stage, action, revision in the
+    /// `currentRevision` shape of a job result).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given_revisions: Vec<(String, String, Value)>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
@@ -251,6 +262,32 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
         }
     }
     let variables = crate::pipeline_rules::start_variables(&p.declaration, input)?;
+    let how = Begin { variables, token, trigger_type: None, given_revisions: vec![] };
+    let run = begin(tx, caller, &p, how, region, now)?;
+    Ok(json!({"pipelineExecutionId": run.id}))
+}
+
+/// What an execution starts with beyond its pipeline.
+pub(crate) struct Begin {
+    /// The pipeline-level variables (name, value).
+    pub variables: Vec<(String, String)>,
+    /// `clientRequestToken` of the start request.
+    pub token: Option<String>,
+    /// The trigger, when it is not `StartPipelineExecution`.
+    pub trigger_type: Option<String>,
+    /// Revisions given to source actions (see [`Run::given_revisions`]).
+    pub given_revisions: Vec<(String, String, Value)>,
+}
+
+/// Starts an execution of pipeline `p` and runs it as far as it goes now.
+pub(crate) fn begin(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    p: &crate::store::PipelineRow,
+    how: Begin,
+    region: &str,
+    now: Millis,
+) -> Res<Run> {
     let plan = pipelines::plan(&p.declaration, region)?;
     let declaration = serde_json::value::to_raw_value(&p.declaration)
         .map_err(|e| StoreError::Backend(format!("declaration does not serialize: {e}")))?;
@@ -281,12 +318,14 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
             .collect(),
         artifacts: BTreeMap::new(),
         waiting_for: None,
-        client_request_token: token,
-        variables,
+        client_request_token: how.token,
+        variables: how.variables,
+        trigger_type: how.trigger_type,
+        given_revisions: how.given_revisions,
     };
     tx.insert_execution(&run.to_row(0))?;
     advance_and_save(tx, &mut run, 0, &plan, region, now)?;
-    Ok(json!({"pipelineExecutionId": run.id}))
+    Ok(run)
 }
 
 fn status(a: &ActionRun) -> Option<&str> {
@@ -483,6 +522,17 @@ fn start_action(
         s3_source: None,
         resolved_configuration: None,
     };
+    // A revision given for this action (`PutActionRevision`) is its revision
+    // from the start: the job's output artifacts carry it, and a result that
+    // names none keeps it.
+    let stage_name = &plan.stages[si].name;
+    if let Some((_, _, given)) = run.given_revisions.iter().find(|(s, a, _)| s == stage_name && *a == ap.name) {
+        let id = given.get("revision").and_then(Value::as_str).map(str::to_owned);
+        for o in &mut att.outputs {
+            o.revision.clone_from(&id);
+        }
+        att.current_revision = Some(given.clone());
+    }
     let resolved = match variables::resolve_configuration(run, plan, ap) {
         Ok(resolved) => resolved,
         Err(unresolved) => {
@@ -710,7 +760,9 @@ pub(crate) fn finish_action(
                     o.revision = Some(rev.into());
                 }
             }
-            att.current_revision = revision;
+            if revision.is_some() {
+                att.current_revision = revision;
+            }
             att.output_variables = output_variables;
             produced = att.outputs.clone();
         }

@@ -33,7 +33,7 @@ fn summary_json(run: &Run) -> Res<Value> {
         "startTime": timestamp(run.started),
         "lastUpdateTime": timestamp(run.updated),
         "sourceRevisions": source_revisions(run),
-        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "trigger": trigger_json(run),
         "executionMode": execution_mode(run)?,
         "executionType": "STANDARD",
     });
@@ -76,7 +76,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
     let revisions: Vec<Value> = run
         .artifacts
         .values()
-        .filter_map(|a| a.revision.as_ref().map(|r| json!({"name": a.name, "revisionId": r})))
+        .filter_map(|a| a.revision.as_ref().map(|r| artifact_revision_json(&run, &a.name, r)))
         .collect();
     let mut v = json!({
         "pipelineName": run.pipeline_name,
@@ -84,7 +84,7 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
         "pipelineExecutionId": run.id,
         "status": run.status,
         "artifactRevisions": revisions,
-        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": run.trigger_detail},
+        "trigger": trigger_json(&run),
         "executionMode": execution_mode(&run)?,
         "executionType": "STANDARD",
     });
@@ -363,4 +363,31 @@ fn action_details(tx: &mut dyn Tx, secrets: &mut Secrets<'_>, run: &Run, region:
     }
     details.sort_by_key(|d| std::cmp::Reverse(d.0));
     Ok(details.into_iter().map(|d| d.1).collect())
+}
+
+/// The execution's `trigger`: what started it, and on whose behalf.
+fn trigger_json(run: &Run) -> Value {
+    let kind = run.trigger_type.as_deref().unwrap_or("StartPipelineExecution");
+    json!({"triggerType": kind, "triggerDetail": run.trigger_detail})
+}
+
+/// An `ArtifactRevision`: the artifact's revision, with the change id and
+/// time of the revision the action that produced it reported or was given.
+fn artifact_revision_json(run: &Run, artifact: &str, revision: &str) -> Value {
+    let mut v = json!({"name": artifact, "revisionId": revision});
+    let producer = run
+        .stages
+        .iter()
+        .flat_map(|s| &s.actions)
+        .filter_map(|a| a.current.as_ref())
+        .find(|att| att.outputs.iter().any(|o| o.name == artifact && o.revision.as_deref() == Some(revision)));
+    if let Some(rev) = producer.and_then(|att| att.current_revision.as_ref()) {
+        if let Some(change) = rev.get("changeIdentifier") {
+            v["revisionChangeIdentifier"] = change.clone();
+        }
+        if let Some(created) = rev.get("created") {
+            v["created"] = created.clone();
+        }
+    }
+    v
 }

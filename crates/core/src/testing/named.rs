@@ -73,6 +73,9 @@ macro_rules! __store_checks {
                 strict_where_aws_is_strict,
                 stage_transitions,
                 variables_reach_later_jobs_resolved,
+                put_action_revision_starts_executions,
+                put_action_revision_for_third_party_and_s3_sources,
+                deploy_action_targets,
             ]
             once: [
                 state_of_stages_reached_long_ago,

@@ -77,3 +77,10 @@ fn boto3_secrets_action_type_round_trip_and_quota() {
 fn boto3_variables_reach_later_jobs_resolved() {
     run_scenario("variables", None);
 }
+
+/// Issue 10, item 6: PutActionRevision starts an execution whose partner
+/// source job carries the revision; ListDeployActionExecutionTargets.
+#[test]
+fn boto3_put_action_revision_and_deploy_targets() {
+    run_scenario("revisions", None);
+}

@@ -400,6 +400,57 @@ def variables():
     expect("InvalidActionDeclarationException", cp.update_pipeline, pipeline=decl)
 
 
+def revisions():
+    """Issue 10 item 6: a revision put for a partner's source starts an execution that carries it
+    (job data, artifactRevisions, state); the same revision starts nothing; action executions
+    have no deploy targets."""
+    cp = client("CUSTOMER")
+    partner = client("PARTNER")
+    cp.create_pipeline(pipeline=third_party_pipeline("rev"))
+    created = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=datetime.timezone.utc)
+    revision = {"revisionId": "sha-1", "revisionChangeId": "push-1", "created": created}
+    where = {"pipelineName": "rev", "stageName": "Source", "actionName": "Fetch"}
+    out = cp.put_action_revision(actionRevision=revision, **where)
+    assert out["newRevision"] is True, out
+    execution = out["pipelineExecutionId"]
+    job, token, data = take(partner, "Source", "PartnerSource")
+    assert data["pipelineContext"]["pipelineExecutionId"] == execution, data
+    assert data["outputArtifacts"][0]["revision"] == "sha-1", data
+    partner.put_third_party_job_success_result(jobId=job, clientToken=token)
+    got = cp.get_pipeline_execution(pipelineName="rev", pipelineExecutionId=execution)["pipelineExecution"]
+    assert got["trigger"]["triggerType"] == "PutActionRevision", got
+    rev = got["artifactRevisions"][0]
+    assert (rev["name"], rev["revisionId"], rev["revisionChangeIdentifier"], rev["created"]) == (
+        "src",
+        "sha-1",
+        "push-1",
+        created,
+    ), got
+    state = cp.get_pipeline_state(name="rev")
+    current = state["stageStates"][0]["actionStates"][0]["currentRevision"]
+    assert current == revision, current
+
+    again = cp.put_action_revision(actionRevision=revision, **where)
+    assert (again["newRevision"], again["pipelineExecutionId"]) == (False, execution), again
+    assert len(cp.list_pipeline_executions(pipelineName="rev")["pipelineExecutionSummaries"]) == 1
+    expect("ActionNotFoundException", cp.put_action_revision, actionRevision=revision, **{**where, "actionName": "Nope"})
+    expect("PipelineNotFoundException", client("OTHER").put_action_revision, actionRevision=revision, **where)
+
+    actions = cp.list_action_executions(pipelineName="rev")["actionExecutionDetails"]
+    assert len(actions) == 2, actions
+    for a in actions:
+        out = cp.list_deploy_action_execution_targets(pipelineName="rev", actionExecutionId=a["actionExecutionId"])
+        assert out["targets"] == [], out
+    missing = "00000000-0000-0000-0000-000000000000"
+    expect("ActionExecutionNotFoundException", cp.list_deploy_action_execution_targets, actionExecutionId=missing)
+    expect(
+        "InvalidNextTokenException",
+        cp.list_deploy_action_execution_targets,
+        actionExecutionId=actions[0]["actionExecutionId"],
+        nextToken="abc",
+    )
+
+
 if __name__ == "__main__":
     scenarios = {
         "third_party": third_party,
@@ -407,6 +458,7 @@ if __name__ == "__main__":
         "refusals": refusals,
         "secrets_and_round_trip": secrets_and_round_trip,
         "variables": variables,
+        "revisions": revisions,
     }
     scenarios[sys.argv[1]]()
     print("ok")

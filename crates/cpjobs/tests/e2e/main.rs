@@ -18,5 +18,6 @@ mod harness;
 mod identity;
 mod postgres;
 mod restart;
+mod revisions;
 mod sdk;
 mod semantics;
