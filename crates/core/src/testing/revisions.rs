@@ -9,19 +9,8 @@ use serde_json::{Value, json};
 use super::domain::{
     CUSTOMER, OTHER, PARTNER, World, action, custom_id, custom_source, declaration, partner_pipeline, run_custom,
 };
+use super::semantics::maker;
 use crate::store::Store;
-
-/// Creates the customer's custom `Build`/`Maker` type.
-fn maker<S: Store>(w: &World<S>) {
-    w.ok(
-        CUSTOMER,
-        "CreateCustomActionType",
-        json!({"category": "Build", "provider": "Maker", "version": "1",
-               "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
-               "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1}}),
-        0,
-    );
-}
 
 /// Custom `MySource` -> custom `Maker` (which takes the source's artifact).
 fn custom_pipeline<S: Store>(w: &World<S>, name: &str) {

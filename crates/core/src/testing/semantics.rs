@@ -28,7 +28,7 @@ fn two_stages(name: &str, v2: bool) -> Value {
 }
 
 /// Creates the customer's custom `Build`/`Maker` type (no configuration).
-fn maker<S: Store>(w: &World<S>) {
+pub(super) fn maker<S: Store>(w: &World<S>) {
     w.ok(
         CUSTOMER,
         "CreateCustomActionType",
