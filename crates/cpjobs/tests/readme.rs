@@ -65,7 +65,7 @@ fn readme_first_command_names_the_binary() {
     let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml")).unwrap();
     assert!(manifest.contains("default-members = [\"crates/cpjobs\"]"), "Cargo.toml lost its default-members");
     let text = readme();
-    assert!(text.contains("```sh\ncargo run --release -- serve "), "README's first command changed");
+    assert!(text.contains("```sh\ncargo run --release --bin cpjobs -- serve "), "README's first command changed");
     assert!(text.contains("\nbash scripts/test.sh "), "README's test command changed");
 }
 
