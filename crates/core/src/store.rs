@@ -60,7 +60,9 @@ pub trait Store: Send + Sync + 'static {
     /// (or as soon as `f` fails). `done` may run on another thread, and must
     /// not call back into the store synchronously. For callers that must not
     /// wait (the server's async threads); the default runs the write at once
-    /// on the caller's thread.
+    /// on the caller's thread. Writes in flight together commit in no
+    /// promised order (a store may run them on several connections); a write
+    /// queued after another was answered sees what that one committed.
     fn write_then<T, E>(&self, f: WriteFn<T, E>, done: WriteDone<T, E>)
     where
         T: Send + 'static,

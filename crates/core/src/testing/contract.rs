@@ -558,7 +558,10 @@ fn queued_writes_answer_once_committed<S: Store>(s: S) {
     assert_eq!(got, Err(StoreError::Backend("refused".into())));
     assert_eq!(r(&s, |tx| tx.get_job("q2")), None, "a failed queued write must leave nothing behind");
 
-    // The guarded update of a queued write sees what the one before it committed.
+    // Two queued guarded updates of one row in flight at once: the guard lets exactly one win,
+    // whatever order they commit in (a store with several writer connections, as PostgreSQL's,
+    // promises no order between writes in flight together, and neither do concurrent requests),
+    // and the row holds the winner's write.
     let first = queued(&s, |tx| {
         let mut j = tx.get_job("q1")?.expect("q1");
         j.status = JobStatus::InProgress;
@@ -569,7 +572,22 @@ fn queued_writes_answer_once_committed<S: Store>(s: S) {
         j.status = JobStatus::Succeeded;
         tx.update_job(&j, JobStatus::Queued, None)
     });
-    assert_eq!((outcome(first), outcome(second)), (Ok(true), Ok(false)));
+    let won = (outcome(first), outcome(second));
+    let stored = r(&s, |tx| tx.get_job("q1")).map(|j| j.status);
+    match won {
+        (Ok(true), Ok(false)) => assert_eq!(stored, Some(JobStatus::InProgress)),
+        (Ok(false), Ok(true)) => assert_eq!(stored, Some(JobStatus::Succeeded)),
+        other => panic!("exactly one guarded update must win, got {other:?}"),
+    }
+
+    // One after the other (the second queued once the first is answered): the second sees
+    // what the first committed.
+    let third = outcome(queued(&s, |tx| {
+        let mut j = tx.get_job("q1")?.expect("q1");
+        j.status = JobStatus::Failed;
+        tx.update_job(&j, JobStatus::Queued, None)
+    }));
+    assert_eq!(third, Ok(false), "a guard must see the committed move out of Queued");
 }
 
 fn queued_and_direct_writes_mix<S: Store>(s: Arc<S>) {
