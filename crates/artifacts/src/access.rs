@@ -358,7 +358,14 @@ impl S3Access for Hooks {
         };
         let caller = self.auth.identify(&credentials.access_key, cx.headers(), cx.uri())?;
         let op = cx.s3_op().name();
-        authorize(&caller, op, cx.s3_path(), |b| self.store.bucket_owner(b))?;
+        // The owner is read before deciding (a request to the shared store may wait).
+        let owner = match cx.s3_path() {
+            S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => {
+                Some(self.store.bucket_owner(bucket).await.map_err(std::io::Error::other))
+            }
+            S3Path::Root => None,
+        };
+        authorize(&caller, op, cx.s3_path(), |_| owner.unwrap_or(Ok(None)))?;
         if let Caller::Job { grant, .. } = &caller
             && JOB_WRITES.contains(&op)
         {

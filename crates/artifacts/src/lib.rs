@@ -4,8 +4,9 @@
 //!
 //! The pieces:
 //!
-//! * [`ArtifactStore`]: buckets, objects and multipart uploads in a directory (the
-//!   service's `<data dir>/artifacts`), written atomically;
+//! * [`ArtifactStore`]: buckets, objects and multipart uploads, written atomically, in a
+//!   directory (the service's `<data dir>/artifacts`, [`DiskBackend`]) or in an
+//!   S3-compatible store every node shares ([`RemoteBackend`]);
 //! * [`CredentialIssuer`]: issues and verifies temporary credentials statelessly with
 //!   the service key (`<data dir>/service.key`);
 //! * [`ArtifactAuth`]: who may do what (account keys in their own buckets, job
@@ -55,8 +56,9 @@ pub use credentials::{
 pub use private::create_private_dir;
 pub use scope::MAX_PRESIGNED_EXPIRES_SECS;
 pub use store::{
-    ArtifactStore, BodyCheck, BucketInfo, ContentStream, DigestMismatch, ListQuery, Listing, MAX_PART_NUMBER,
-    MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, StoreError, WriteRefused,
+    ArtifactBackend, ArtifactStore, Body, BodyCheck, BucketInfo, ContentStream, DigestMismatch, DiskBackend, ListQuery,
+    Listing, MAX_PART_NUMBER, MAX_UPLOAD_SIZE, MIN_PART_SIZE, ObjectHeaders, ObjectMeta, ObjectReader, RemoteBackend,
+    RemoteSettings, StoreError, WriteRefused,
 };
 
 /// Where the S3 endpoint answers.
@@ -288,7 +290,7 @@ mod tests {
 
     fn service(dir: &std::path::Path) -> ArtifactService {
         let store = ArtifactStore::open(dir.join("artifacts")).unwrap();
-        store.ensure_bucket("bkt", "111122223333").unwrap();
+        store.ensure_bucket_blocking("bkt", "111122223333").unwrap();
         let issuer = Arc::new(CredentialIssuer::load_or_create(dir).unwrap());
         let principals: std::collections::HashMap<String, LongTermKey> = [(
             "AKIDEXAMPLE".to_owned(),

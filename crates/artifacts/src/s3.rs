@@ -1,9 +1,9 @@
-//! The S3 operations, mapped by s3s onto the disk store.
+//! The S3 operations, mapped by s3s onto the artifact store (on disk or shared).
 //!
 //! Authorization has already happened when an operation runs ([`crate::access`]); the
 //! caller it established is in the request's extensions, which the operations that
 //! depend on who asks (ListBuckets, CreateBucket) read. Store errors become S3 errors
-//! in exactly one place, [`s3_error`]; disk errors are logged, never sent.
+//! in exactly one place, [`s3_error`]; disk and backend errors are logged, never sent.
 
 use std::time::SystemTime;
 
@@ -77,20 +77,22 @@ fn s3_error(e: StoreError) -> S3Error {
         StoreError::IncompleteBody => S3ErrorCode::IncompleteBody,
         StoreError::InvalidArgument(msg) => return S3Error::with_message(S3ErrorCode::InvalidArgument, msg),
         StoreError::WriteRefused => return S3Error::with_message(S3ErrorCode::AccessDenied, JOB_FINISHED),
+        StoreError::KeyTooLong => S3ErrorCode::KeyTooLongError,
         StoreError::Io(e) => {
             tracing::error!(error = %e, "artifact store i/o failed");
             S3ErrorCode::InternalError
         }
+        // The worker retries a SlowDown; the operator reads the cause in the log.
+        StoreError::Unavailable(cause) => {
+            tracing::error!(cause, "the shared artifact store did not answer");
+            return S3Error::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.");
+        }
+        StoreError::Backend(cause) => {
+            tracing::error!(cause, "the shared artifact store failed");
+            S3ErrorCode::InternalError
+        }
     };
     S3Error::new(code)
-}
-
-/// Runs a store call that fsyncs or walks directories on the blocking pool, off the
-/// threads that serve requests.
-async fn off_thread<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(StoreError::Io(std::io::Error::other(e))))
 }
 
 fn caller_account<T>(req: &S3Request<T>) -> S3Result<String> {
@@ -280,8 +282,9 @@ macro_rules! object_output {
 impl S3 for ArtifactS3 {
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
         let account = caller_account(&req)?;
-        let store = self.store.clone();
-        let buckets = off_thread(move || Ok(store.list_buckets()?))
+        let buckets = self
+            .store
+            .list_buckets()
             .await
             .map_err(s3_error)?
             .into_iter()
@@ -304,8 +307,7 @@ impl S3 for ArtifactS3 {
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         let account = caller_account(&req)?;
         let bucket = &req.input.bucket;
-        let (store, name, owner, now) = (self.store.clone(), bucket.clone(), account.clone(), self.now());
-        match off_thread(move || store.create_bucket(&name, &owner, now)).await {
+        match self.store.create_bucket(bucket, &account, self.now()).await {
             Ok(_) => Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{bucket}")) })),
             // The modern S3 answer (every region but us-east-1's legacy behaviour).
             Err(StoreError::BucketExists { owner }) if owner == account => {
@@ -316,10 +318,10 @@ impl S3 for ArtifactS3 {
     }
 
     async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
-        match self.store.bucket_info(&req.input.bucket) {
+        match self.store.bucket_info(&req.input.bucket).await {
             Ok(Some(_)) => Ok(S3Response::new(HeadBucketOutput::default())),
             Ok(None) => Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
-            Err(e) => Err(s3_error(e.into())),
+            Err(e) => Err(s3_error(e)),
         }
     }
 
@@ -327,17 +329,16 @@ impl S3 for ArtifactS3 {
         &self,
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        match self.store.bucket_info(&req.input.bucket) {
+        match self.store.bucket_info(&req.input.bucket).await {
             // An empty constraint means us-east-1, as S3 answers.
             Ok(Some(_)) => Ok(S3Response::new(GetBucketLocationOutput::default())),
             Ok(None) => Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
-            Err(e) => Err(s3_error(e.into())),
+            Err(e) => Err(s3_error(e)),
         }
     }
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-        let (store, bucket) = (self.store.clone(), req.input.bucket);
-        off_thread(move || store.delete_bucket(&bucket)).await.map_err(s3_error)?;
+        self.store.delete_bucket(&req.input.bucket).await.map_err(s3_error)?;
         Ok(S3Response::new(DeleteBucketOutput::default()))
     }
 
@@ -503,9 +504,11 @@ impl S3 for ArtifactS3 {
             input.cache_control,
             input.metadata,
         );
-        let (store, bucket, key, now) = (self.store.clone(), input.bucket.clone(), input.key.clone(), self.now());
-        let upload_id =
-            off_thread(move || store.create_multipart_upload(&bucket, &key, headers, now)).await.map_err(s3_error)?;
+        let upload_id = self
+            .store
+            .create_multipart_upload(&input.bucket, &input.key, headers, self.now())
+            .await
+            .map_err(s3_error)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -563,7 +566,8 @@ impl S3 for ArtifactS3 {
         let allowed = Box::new(move || gate.is_none_or(|(auth, grant)| auth.job_may_write(&grant).is_ok()));
         let meta = self
             .store
-            .complete_multipart_upload_if(&input.bucket, &input.key, &input.upload_id, parts, self.now(), allowed)
+            .backend()
+            .complete_multipart_upload(&input.bucket, &input.key, &input.upload_id, parts, self.now(), allowed)
             .await
             .map_err(s3_error)?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {
@@ -580,10 +584,7 @@ impl S3 for ArtifactS3 {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let input = req.input;
-        let store = self.store.clone();
-        off_thread(move || store.abort_multipart_upload(&input.bucket, &input.key, &input.upload_id))
-            .await
-            .map_err(s3_error)?;
+        self.store.abort_multipart_upload(&input.bucket, &input.key, &input.upload_id).await.map_err(s3_error)?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 }

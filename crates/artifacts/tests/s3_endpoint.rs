@@ -76,7 +76,7 @@ impl Server {
     async fn start_in(dir: tempfile::TempDir, clock: Arc<AtomicU64>, gate: Option<Arc<Gate>>) -> Server {
         let issuer = Arc::new(CredentialIssuer::load_or_create(dir.path()).unwrap());
         let store = ArtifactStore::open(dir.path().join("artifacts")).unwrap();
-        store.ensure_bucket(BUCKET, OWNER.2).unwrap();
+        store.ensure_bucket_blocking(BUCKET, OWNER.2).unwrap();
         let principals =
             |id: &str| [OWNER, OTHER].into_iter().find(|p| p.0 == id).map(|p| (p.1.to_owned(), p.2.to_owned()));
         let c = clock.clone();

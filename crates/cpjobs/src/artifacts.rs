@@ -153,7 +153,7 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
 
 impl ArtifactLocations for Buckets {
     fn ensure_bucket(&self, account_id: &str, bucket: &str) -> Result<(), ApiError> {
-        match self.store.ensure_bucket(bucket, account_id) {
+        match self.store.ensure_bucket_blocking(bucket, account_id) {
             Ok(()) => Ok(()),
             Err(StoreError::BucketExists { .. }) => Err(ApiError::client(
                 ErrorCode::InvalidStructureException,
@@ -178,7 +178,7 @@ impl ArtifactLocations for Buckets {
             tracing::warn!(error = %e, source = %name, "S3 source copy failed; it is tried again");
             SnapshotError::Unavailable(e.to_string())
         };
-        match self.store.bucket_owner(&source.bucket) {
+        match self.store.bucket_owner_blocking(&source.bucket) {
             Ok(Some(owner)) if owner == account_id => {}
             Ok(_) => {
                 return Err(SnapshotError::Refused(format!(
@@ -189,7 +189,7 @@ impl ArtifactLocations for Buckets {
             Err(e) => return Err(unavailable(&e)),
         }
         // The artifact bucket was made for this account with the pipeline; make sure it still is.
-        match self.store.ensure_bucket(&artifact.bucket, account_id) {
+        match self.store.ensure_bucket_blocking(&artifact.bucket, account_id) {
             Ok(()) => {}
             Err(StoreError::BucketExists { .. }) => {
                 return Err(SnapshotError::Refused(format!(
@@ -265,8 +265,8 @@ mod tests {
         assert_eq!(e.code, "InvalidStructureException");
         assert_eq!(b.ensure_bucket("1", "No_Such!").unwrap_err().code, "InvalidStructureException");
 
-        store.ensure_bucket("src-1", "111111111111").unwrap();
-        store.ensure_bucket("src-2", "222222222222").unwrap();
+        store.ensure_bucket_blocking("src-1", "111111111111").unwrap();
+        store.ensure_bucket_blocking("src-2", "222222222222").unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let body = futures_body(b"zip bytes");
         let put = rt
