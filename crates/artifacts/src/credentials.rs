@@ -237,6 +237,33 @@ impl CredentialIssuer {
         }
     }
 
+    /// Reads a service key an operator gave (`service_key_file`): exactly 32 bytes, in
+    /// a regular file that only its owner may read, as ssh wants of a private key. Every
+    /// node given the same file honours the others' job credentials, sealed client
+    /// tokens and console sessions. The message of an error says what to fix.
+    pub fn load_shared(path: &Path) -> Result<CredentialIssuer, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let shown = path.display();
+        let meta = fs::metadata(path).map_err(|e| format!("cannot read the service key file {shown}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("the service key file {shown} is not a regular file"));
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "the service key file {shown} may be read by others (mode {mode:03o}): make it private (chmod 600 {shown})"
+            ));
+        }
+        let bytes = fs::read(path).map_err(|e| format!("cannot read the service key file {shown}: {e}"))?;
+        let key: [u8; KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
+            format!(
+                "the service key file {shown} holds {} bytes, not {KEY_LEN} (make one with: head -c {KEY_LEN} /dev/urandom > FILE)",
+                bytes.len()
+            )
+        })?;
+        Ok(CredentialIssuer { key })
+    }
+
     /// Issues credentials for `grant`, valid from `now` for `grant.ttl`.
     pub fn issue(&self, grant: ArtifactGrant, now: SystemTime) -> TemporaryCredentials {
         let issued = unix_secs(now);
@@ -512,5 +539,30 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         fs::write(dir.path().join(SERVICE_KEY_FILE), b"short").unwrap();
         assert!(CredentialIssuer::load_or_create(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_shared_service_key_must_be_private_and_whole() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.key");
+        let missing = CredentialIssuer::load_shared(&path).unwrap_err();
+        assert!(missing.contains("cannot read the service key file"), "{missing}");
+        fs::write(&path, [9u8; KEY_LEN]).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let open = CredentialIssuer::load_shared(&path).unwrap_err();
+        assert!(open.contains("may be read by others (mode 640)") && open.contains("chmod 600"), "{open}");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        // Two nodes with the same file honour each other's credentials.
+        let a = CredentialIssuer::load_shared(&path).unwrap();
+        let b = CredentialIssuer::load_shared(&path).unwrap();
+        let creds = a.issue(grant(), t0());
+        assert!(b.verify(&creds.access_key_id, &creds.session_token, t0()).is_ok());
+        assert_eq!(a.derive_key("client-tokens"), b.derive_key("client-tokens"));
+        fs::write(&path, b"short").unwrap();
+        let short = CredentialIssuer::load_shared(&path).unwrap_err();
+        assert!(short.contains("holds 5 bytes, not 32"), "{short}");
+        let dir_err = CredentialIssuer::load_shared(dir.path()).unwrap_err();
+        assert!(dir_err.contains("not a regular file"), "{dir_err}");
     }
 }

@@ -1,7 +1,7 @@
 //! The artifact store inside `cpjobs serve`: the S3 endpoint on the API port,
 //! job credentials for `artifactCredentials`, and the domain's artifact hooks
-//! (bucket ownership, S3 source copies), all over one directory and one
-//! service key. This is the only place that knows both the domain and s3s.
+//! (bucket ownership, S3 source copies), all over one store (a directory, or an
+//! S3-compatible store shared by every node) and one service key. This is the only place that knows both the domain and s3s.
 //!
 //! Invariants: a pipeline's artifact bucket belongs to the pipeline's account
 //! (created for it, or refused if another account holds it); job credentials
@@ -14,11 +14,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cpjobs_artifacts::{ArtifactAuth, ArtifactGrant, ArtifactStore, LongTermKey, ObjectRef, S3Options, StoreError};
+use cpjobs_artifacts::{
+    ArtifactAuth, ArtifactGrant, ArtifactStore, LongTermKey, ObjectRef, RemoteBackend, RemoteSettings, S3Options,
+    StoreError,
+};
 use cpjobs_core::artifacts::{ArtifactLocations, SnapshotError, SourceRevision};
 use cpjobs_core::credentials::{ArtifactObject, CredentialRequest, SessionCredentials};
 use cpjobs_core::{ApiError, Service, ServiceConfig, Store};
 use cpjobs_server::Passthrough;
+use cpjobs_server::config::{ArtifactBackendSettings, S3Settings};
 
 /// Sets the lifetime of job credentials in seconds (default 900, as AWS). For
 /// tests that must see credentials expire, and operators who want them shorter.
@@ -35,17 +39,33 @@ pub(crate) struct Artifacts {
 }
 
 impl Artifacts {
-    /// Opens `<data_dir>/artifacts` and `<data_dir>/service.key`, first making the
-    /// whole data directory private (0700, files 0600: the database and its WAL,
-    /// which SQLite creates with its own modes, included).
-    pub(crate) fn open(data_dir: &Path) -> Result<Artifacts, String> {
+    /// Opens the artifact store (`<data_dir>/artifacts`, or the shared S3-compatible
+    /// store of `[artifacts]`) and the service key (`service_key_file`, or
+    /// `<data_dir>/service.key`), first making the whole data directory private
+    /// (0700, files 0600: the database and its WAL, which SQLite creates with its own
+    /// modes, included).
+    pub(crate) fn open(
+        data_dir: &Path,
+        backend: &ArtifactBackendSettings,
+        service_key_file: Option<&Path>,
+    ) -> Result<Artifacts, String> {
         cpjobs_artifacts::create_private_dir(data_dir)
             .map_err(|e| format!("cannot make the data directory {} private: {e}", data_dir.display()))?;
-        let dir = data_dir.join("artifacts");
-        let store =
-            ArtifactStore::open(&dir).map_err(|e| format!("cannot open the artifact store {}: {e}", dir.display()))?;
-        let issuer = cpjobs_artifacts::CredentialIssuer::load_or_create(data_dir)
-            .map_err(|e| format!("cannot read or create the service key in {}: {e}", data_dir.display()))?;
+        let store = match backend {
+            ArtifactBackendSettings::Disk => {
+                let dir = data_dir.join("artifacts");
+                let store = ArtifactStore::open(&dir)
+                    .map_err(|e| format!("cannot open the artifact store {}: {e}", dir.display()))?;
+                tracing::info!(dir = %dir.display(), "artifacts: on disk");
+                store
+            }
+            ArtifactBackendSettings::S3(s3) => open_shared(s3)?,
+        };
+        let issuer = match service_key_file {
+            Some(path) => cpjobs_artifacts::CredentialIssuer::load_shared(path)?,
+            None => cpjobs_artifacts::CredentialIssuer::load_or_create(data_dir)
+                .map_err(|e| format!("cannot read or create the service key in {}: {e}", data_dir.display()))?,
+        };
         let ttl = match std::env::var(TTL_VARIABLE) {
             Ok(v) => match v.parse::<u64>() {
                 Ok(secs) if (1..=43_200).contains(&secs) => Duration::from_secs(secs),
@@ -100,6 +120,30 @@ impl Artifacts {
             Box::pin(async move { s3.handle(req).await.map(cpjobs_server::HttpBody::new) })
         })
     }
+}
+
+/// The shared store of `[artifacts] backend = "s3"`, after making sure it answers:
+/// a node with a wrong endpoint, bucket or key says so now rather than at the first
+/// upload.
+fn open_shared(s3: &S3Settings) -> Result<ArtifactStore, String> {
+    let mut settings = RemoteSettings::new(&s3.endpoint, &s3.region, &s3.bucket);
+    settings.prefix = s3.prefix.clone();
+    settings.credentials = s3.credentials.clone();
+    if let Some(t) = s3.request_timeout {
+        settings.request_timeout = t;
+    }
+    let shown = format!("{} (bucket {}, prefix {:?})", s3.endpoint, s3.bucket, s3.prefix);
+    let backend = RemoteBackend::new(&settings)?;
+    // Checked with a client of its own, on a runtime that ends here: the service's
+    // client keeps no connection bound to it.
+    let probe = RemoteBackend::new(&settings)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(probe.check()).map_err(|e| format!("the artifact store at {shown} does not answer: {e}"))?;
+    tracing::info!(store = %shown, "artifacts: shared S3-compatible store");
+    Ok(ArtifactStore::new(Arc::new(backend)))
 }
 
 /// The artifact endpoint's job gate: a job's credentials write only while the

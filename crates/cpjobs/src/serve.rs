@@ -32,7 +32,7 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 pub(crate) const ENDPOINT_FILE: &str = "endpoint";
 
 const USAGE: &str = "usage: cpjobs serve [--config FILE] [--listen ADDR] [--console ADDR] [--data-dir DIR]
-                    [--store STORE] [--log-format text|json]
+                    [--store STORE] [--service-key-file FILE] [--log-format text|json]
 
 Runs the CodePipeline-compatible job service (AWS JSON 1.1 API, SigV4) with its S3
 artifact store on one port, on the embedded SQLite store in the data directory, or
@@ -49,6 +49,11 @@ on a PostgreSQL database that several service nodes can share.
                      the data directory) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the
                      password may instead come from PGPASSWORD or the config's
                      store_password_file); overrides the config's `store`
+  --service-key-file FILE
+                     the 32-byte key that signs job credentials, client tokens and console
+                     sessions, private to its owner (chmod 600); give every node the same
+                     file (default: service.key in the data directory, made on first
+                     start); overrides the config's `service_key_file`
   --log-format FMT   text (default on a terminal) or json (default otherwise);
                      RUST_LOG sets the level (default info)
   -h, --help         this text";
@@ -68,6 +73,8 @@ pub(crate) struct ServeArgs {
     pub(crate) log_format: Option<LogFormat>,
     /// `--store`, when given: `Some(None)` for SQLite, else the PostgreSQL URL.
     pub(crate) store: Option<Option<String>>,
+    /// `--service-key-file`, when given.
+    pub(crate) service_key_file: Option<PathBuf>,
 }
 
 /// Parses the arguments after `serve`; `Ok(None)` means help was asked for.
@@ -79,6 +86,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
     let mut log_format = None;
     let mut console = None;
     let mut store = None;
+    let mut service_key_file = None;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -97,6 +105,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
                 let v = cmdline::value(&mut parser)?;
                 store = Some(cpjobs_server::config::store_url(&v).map_err(|e| format!("--{e}"))?);
             }
+            Long("service-key-file") => service_key_file = Some(PathBuf::from(cmdline::value(&mut parser)?)),
             other => return Err(other.unexpected().to_string()),
         }
     }
@@ -105,7 +114,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
         Some(d) => d,
         None => paths::default_data_dir()?,
     };
-    Ok(Some(ServeArgs { config, listen, console, data_dir, log_format, store }))
+    Ok(Some(ServeArgs { config, listen, console, data_dir, log_format, store, service_key_file }))
 }
 
 /// Runs `cpjobs serve` with the arguments after `serve`.
@@ -148,7 +157,11 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(url) = &args.store {
         store.url = url.clone();
     }
-    let (service, mut options, console_key) = open_domain(&config, &args.data_dir, &store)?;
+    let mut settings = settings;
+    if let Some(path) = &args.service_key_file {
+        settings.service_key_file = Some(path.clone());
+    }
+    let (service, mut options, console_key) = open_domain(&config, &args.data_dir, &store, &settings)?;
     if args.console.is_some() {
         options.console = Some(cpjobs_server::console::Settings::new(console_key));
     }
@@ -230,13 +243,18 @@ fn say(text: &str) {
 
 /// The domain over the chosen store (SQLite in the data directory unless a
 /// PostgreSQL URL is given), with the artifact store on the same port.
-fn open_domain(config: &ServiceConfig, data_dir: &Path, store: &StoreSettings) -> Result<Wired, String> {
+fn open_domain(
+    config: &ServiceConfig,
+    data_dir: &Path,
+    store: &StoreSettings,
+    settings: &ServerSettings,
+) -> Result<Wired, String> {
     match &store.url {
         None => {
             let path = data_dir.join("cpjobs.sqlite3");
             let sqlite = SqliteStore::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             tracing::info!(store = %path.display(), "store: SQLite");
-            wire(config, data_dir, sqlite)
+            wire(config, data_dir, settings, sqlite)
         }
         Some(url) => {
             let mut options = PgOptions::new(url.clone());
@@ -249,7 +267,7 @@ fn open_domain(config: &ServiceConfig, data_dir: &Path, store: &StoreSettings) -
             let shown = redact_store_url(url);
             let pg = PgStore::open(&options).map_err(|e| format!("cannot open the store {shown}: {e}"))?;
             tracing::info!(store = %shown, schema_version = pg.schema_version(), "store: PostgreSQL");
-            wire(config, data_dir, pg)
+            wire(config, data_dir, settings, pg)
         }
     }
 }
@@ -259,8 +277,13 @@ fn open_domain(config: &ServiceConfig, data_dir: &Path, store: &StoreSettings) -
 type Wired = (Arc<dyn Api>, Options, [u8; 32]);
 
 /// The service on `store`, its artifact store, sweep and metrics.
-fn wire<S: Store>(config: &ServiceConfig, data_dir: &Path, store: S) -> Result<Wired, String> {
-    let artifacts = Artifacts::open(data_dir)?;
+fn wire<S: Store>(
+    config: &ServiceConfig,
+    data_dir: &Path,
+    settings: &ServerSettings,
+    store: S,
+) -> Result<Wired, String> {
+    let artifacts = Artifacts::open(data_dir, &settings.artifacts, settings.service_key_file.as_deref())?;
     // Client tokens are sealed at rest under a key derived from the service key.
     let service = Service::new(config, store)
         .and_then(|s| s.with_token_key(artifacts.token_key()))
@@ -324,6 +347,9 @@ mod tests {
         assert_eq!(run(&["--store", "sqlite"]).store, Some(None));
         let url = "postgres://cpjobs@127.0.0.1:5432/cpjobs";
         assert_eq!(run(&["--store", url]).store, Some(Some(url.to_owned())));
+        assert_eq!(a.service_key_file, None);
+        let shared = run(&["--service-key-file", "/etc/cpjobs/service.key"]).service_key_file;
+        assert_eq!(shared, Some(PathBuf::from("/etc/cpjobs/service.key")));
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! lease, when set, is within 1..=3600 seconds. A bad file
 //! is refused whole, with a message that names the file and what is wrong.
 
+mod artifacts;
+
+pub use artifacts::{ArtifactBackendSettings, S3Settings};
+
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -51,6 +55,8 @@ struct RawConfig {
     store: Option<String>,
     store_password_file: Option<PathBuf>,
     store_max_connections: Option<u64>,
+    service_key_file: Option<PathBuf>,
+    artifacts: Option<artifacts::RawArtifacts>,
     #[serde(default)]
     account: Vec<RawAccount>,
     #[serde(default)]
@@ -94,6 +100,10 @@ pub struct ServerSettings {
     pub metrics: crate::MetricsAccess,
     /// `store`, `store_password_file`, `store_max_connections`.
     pub store: StoreSettings,
+    /// `[artifacts]`: where artifacts are kept.
+    pub artifacts: ArtifactBackendSettings,
+    /// `service_key_file`: the key every node shares (default: `<data dir>/service.key`).
+    pub service_key_file: Option<PathBuf>,
 }
 
 /// Where the service keeps its state: the embedded SQLite store (the
@@ -215,12 +225,15 @@ fn settings_of(raw: &RawConfig, base: &Path) -> Result<ServerSettings, ConfigErr
         None => None,
     };
     let store = store_settings(raw, base)?;
+    let artifacts = artifacts::artifact_settings(&raw.artifacts.clone().unwrap_or_default(), base)?;
     Ok(ServerSettings {
         limits,
         request_timeout,
         max_body_bytes,
         metrics: crate::MetricsAccess { token, listen },
         store,
+        artifacts,
+        service_key_file: artifacts::service_key_file(raw.service_key_file.as_ref(), base),
     })
 }
 

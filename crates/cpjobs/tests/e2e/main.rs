@@ -16,6 +16,7 @@ mod concurrency;
 mod console;
 mod harness;
 mod identity;
+mod nodes;
 mod postgres;
 mod restart;
 mod revisions;

@@ -9,7 +9,7 @@ use crate::boto3::run_scenario_with_args;
 use crate::harness::config;
 
 /// The test server's URL, if one is configured; panics when one is required.
-fn server_url() -> Option<String> {
+pub(crate) fn server_url() -> Option<String> {
     match std::env::var("CPJOBS_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
@@ -27,7 +27,7 @@ fn server_url() -> Option<String> {
 }
 
 /// Runs `sql` with psql on the test server; its output, unaligned.
-fn psql(url: &str, sql: &str) -> String {
+pub(crate) fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .output()
@@ -37,7 +37,7 @@ fn psql(url: &str, sql: &str) -> String {
 }
 
 /// A new, empty schema on the test server and the URL that uses it.
-fn fresh_schema(url: &str, name: &str) -> (String, String) {
+pub(crate) fn fresh_schema(url: &str, name: &str) -> (String, String) {
     let schema = format!("{name}{}", std::process::id());
     psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
     let sep = if url.contains('?') { '&' } else { '?' };
