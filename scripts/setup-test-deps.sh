@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently and fast when already present:
-# the real AWS CLI v1 and boto3 (conformance and real-client tests),
+# the real AWS CLI v1 and boto3 (conformance and real-client tests), moto's
+# S3-compatible server (the shared artifact store's tests; scripts/moto-server.py
+# starts a throwaway one),
 # Chromium with its WebDriver (the console's browser tests), and Debian's
 # PostgreSQL server (the PostgreSQL store's tests; scripts/test-postgres.sh
 # starts a throwaway cluster of it).
 set -euo pipefail
 want_awscli=1.45.11
 want_boto3=1.43.11
+want_moto=5.2.1
 have() { python3 -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('$1') == '$2' else 1)" 2>/dev/null; }
 if ! have awscli "$want_awscli" || ! have boto3 "$want_boto3"; then
   python3 -m pip install --quiet --disable-pip-version-check "awscli==$want_awscli" "boto3==$want_boto3"
+fi
+# moto's server extra (flask, flask-cors) as well as moto itself.
+if ! have moto "$want_moto" || ! python3 -c "import flask, flask_cors" 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$want_moto" "boto3==$want_boto3"
 fi
 # The console's browser tests: Debian's Chromium and its WebDriver (apt-get, when root and missing).
 if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then

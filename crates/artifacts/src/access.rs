@@ -358,14 +358,15 @@ impl S3Access for Hooks {
         };
         let caller = self.auth.identify(&credentials.access_key, cx.headers(), cx.uri())?;
         let op = cx.s3_op().name();
-        // The owner is read before deciding (a request to the shared store may wait).
+        // The owner is read before deciding (a request to the shared store may wait);
+        // a store that does not answer is the store's error (SlowDown), not a refusal.
         let owner = match cx.s3_path() {
             S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => {
-                Some(self.store.bucket_owner(bucket).await.map_err(std::io::Error::other))
+                self.store.bucket_owner(bucket).await.map_err(crate::s3::s3_error)?
             }
             S3Path::Root => None,
         };
-        authorize(&caller, op, cx.s3_path(), |_| owner.unwrap_or(Ok(None)))?;
+        authorize(&caller, op, cx.s3_path(), |_| Ok(owner))?;
         if let Caller::Job { grant, .. } = &caller
             && JOB_WRITES.contains(&op)
         {

@@ -61,7 +61,7 @@ where
     }
 }
 
-fn s3_error(e: StoreError) -> S3Error {
+pub(crate) fn s3_error(e: StoreError) -> S3Error {
     let code = match e {
         StoreError::NoSuchBucket => S3ErrorCode::NoSuchBucket,
         StoreError::NoSuchKey => S3ErrorCode::NoSuchKey,
@@ -591,7 +591,17 @@ impl S3 for ArtifactS3 {
 
 #[cfg(test)]
 mod tests {
-    use super::url_encode;
+    use super::{StoreError, s3_error, url_encode};
+
+    #[test]
+    fn a_shared_store_that_does_not_answer_is_a_slow_down_and_a_failing_one_an_internal_error() {
+        let slow = s3_error(StoreError::Unavailable("connect refused".into()));
+        assert_eq!((slow.code().as_str(), slow.status_code().map(|s| s.as_u16())), ("SlowDown", Some(503)));
+        assert!(!slow.message().unwrap_or_default().contains("refused"), "the cause is logged, not sent");
+        let failed = s3_error(StoreError::Backend("403 AccessDenied".into()));
+        assert_eq!((failed.code().as_str(), failed.status_code().map(|s| s.as_u16())), ("InternalError", Some(500)));
+        assert_eq!(s3_error(StoreError::KeyTooLong).code().as_str(), "KeyTooLongError");
+    }
 
     #[test]
     fn url_encoding_keeps_slashes_and_unreserved() {

@@ -444,3 +444,30 @@ async fn blocking_calls_work_from_domain_threads(a: ArtifactStore, b: ArtifactSt
     assert_eq!(a.bucket_owner_blocking("art").unwrap().as_deref(), Some("111111111111"));
     assert_eq!(read(&a, "art", "p/Src/1", 0..3).await, b"zip");
 }
+
+/// A shared store that does not answer fails fast, as `Unavailable` (SlowDown to the
+/// client); one whose bucket is missing fails as `Backend` (InternalError): never a
+/// hang, never "no such key".
+#[tokio::test]
+async fn a_shared_store_that_is_down_or_misconfigured_says_so_quickly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut down = RemoteSettings::new(&format!("http://127.0.0.1:{port}"), "us-east-1", "b");
+    down.credentials = Some(("testing".into(), "testing".into()));
+    down.retry_timeout = Duration::from_secs(2);
+    let store = ArtifactStore::new(Arc::new(RemoteBackend::new(&down).unwrap()));
+    let started = std::time::Instant::now();
+    assert!(matches!(store.bucket_owner("bkt").await, Err(StoreError::Unavailable(_))));
+    let put = store.put_object("bkt", "k", ObjectHeaders::default(), body(&[b"x"]), BodyCheck::default(), now());
+    assert!(matches!(put.await, Err(StoreError::Unavailable(_))));
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+
+    let Some(mut missing) = moto_settings() else { return };
+    missing.bucket = "no-such-backend-bucket".into();
+    let store = ArtifactStore::new(Arc::new(RemoteBackend::new(&missing).unwrap()));
+    match store.bucket_owner("bkt").await {
+        Err(StoreError::Backend(cause)) => assert!(cause.contains("NoSuchBucket"), "{cause}"),
+        other => panic!("a missing backend bucket is the configuration's error: {other:?}"),
+    }
+    let backend = RemoteBackend::new(&missing).unwrap();
+    assert!(matches!(backend.check().await, Err(StoreError::Backend(_))));
+}

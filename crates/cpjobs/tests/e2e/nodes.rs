@@ -293,3 +293,42 @@ fn an_unreachable_artifact_store_is_named_at_start() {
     assert!(stderr.contains(&format!("the artifact store at http://127.0.0.1:{port}")), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "no hang: {:?}", started.elapsed());
 }
+
+#[test]
+fn a_node_whose_artifact_store_goes_away_answers_slow_down() {
+    let Some(moto) = Moto::start(&[BACKEND_BUCKET]) else { return };
+    let dir = TempDir::new("s3-gone");
+    let text = format!(
+        "{}\n[artifacts]\nbackend = \"s3\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\nbucket = \"{BACKEND_BUCKET}\"\n\
+         access_key_id = \"testing\"\nsecret_access_key = \"testing\"\nrequest_timeout_seconds = 5\n",
+        config(None),
+        moto.endpoint
+    );
+    let node = Server::start(&dir.0, &text);
+    call(&node, CUSTOMER, "CreatePipeline", json!({"pipeline": third_party_pipeline("app")}));
+    std::fs::write(dir.join("file"), "content").expect("written");
+    let file = dir.join("file").display().to_string();
+    let customer = JobCreds { key: CUSTOMER.key.into(), secret: CUSTOMER.secret.into(), token: String::new() };
+    let cp = || {
+        let mut cmd = Command::new("aws");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &dir.0)
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_ACCESS_KEY_ID", &customer.key)
+            .env("AWS_SECRET_ACCESS_KEY", &customer.secret)
+            .args(["s3", "cp", &file, "s3://artifact-bucket/x", "--endpoint-url", &node.endpoint]);
+        cmd.output().expect("aws runs")
+    };
+    let first = cp();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    drop(moto);
+    let started = std::time::Instant::now();
+    let refused = cp();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("SlowDown"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "no hang: {:?}", started.elapsed());
+    let log = node.log();
+    assert!(log.contains("the shared artifact store did not answer"), "the cause is logged: {log}");
+}
