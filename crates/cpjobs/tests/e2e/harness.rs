@@ -177,6 +177,23 @@ impl Server {
         assert!(!log.contains("\"level\":\"ERROR\""), "the service logged errors:\n{log}");
     }
 
+    /// SIGKILL: the node dies mid-request, as a crashed machine's would.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL sent");
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for exit status 0 (what it logged is not judged).
+    pub(crate) fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+        let status = child.wait().expect("serve exits");
+        assert!(status.success(), "SIGTERM ends serve with status 0, not {status:?}; log:\n{}", self.log());
+    }
+
     /// What the service logged (warnings and errors).
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()

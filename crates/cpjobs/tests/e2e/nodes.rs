@@ -332,3 +332,94 @@ fn a_node_whose_artifact_store_goes_away_answers_slow_down() {
     let log = node.log();
     assert!(log.contains("the shared artifact store did not answer"), "the cause is logged: {log}");
 }
+
+/// Executions each of the load test's pipelines runs (two jobs each).
+const LOAD_EXECUTIONS: usize = 50;
+/// The load test's pipelines.
+const LOAD_PIPELINES: usize = 4;
+
+/// Issue 11's kill test: three nodes, eight workers, a few hundred executions;
+/// one node SIGKILLed mid-load, another restarted. Checked by the driver
+/// (`nodes_load.py`): no job acknowledged by two workers, every execution
+/// Succeeded, every build read its own source, every artifact identical from
+/// every node left.
+#[test]
+fn three_nodes_lose_one_and_restart_another_under_load() {
+    let Some(url) = server_url() else { return };
+    let Some(moto) = Moto::start(&[BACKEND_BUCKET]) else { return };
+    let (schema, store) = fresh_schema(&url, "e2ekill");
+    let dir = TempDir::new("three-nodes");
+    let key = shared_key(&dir);
+    // Leases of 5 s: a job whose poll answer died with its node is handed out again soon.
+    let text = node_config(&key, &moto, &format!("kill{}", std::process::id())).replacen(
+        "region = ",
+        "dispatch_lease_seconds = 5\nregion = ",
+        1,
+    );
+    let dirs: Vec<_> = ["a", "b", "c"].iter().map(|n| dir.join(n)).collect();
+    let mut nodes: Vec<Server> = dirs
+        .iter()
+        .map(|d| {
+            std::fs::create_dir_all(d).expect("dir");
+            Server::start_with(d, &text, None, &["--store", &store])
+        })
+        .collect();
+    let endpoints_file = dir.join("endpoints");
+    let write_endpoints = |nodes: &[&Server]| {
+        let text: String = nodes.iter().map(|n| format!("{}\n", n.endpoint)).collect();
+        let tmp = dir.join("endpoints.tmp");
+        std::fs::write(&tmp, text).expect("written");
+        std::fs::rename(&tmp, &endpoints_file).expect("renamed");
+    };
+    write_endpoints(&nodes.iter().collect::<Vec<_>>());
+
+    let started = std::time::Instant::now();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/nodes_load.py");
+    let mut driver = Command::new("python3")
+        .arg(&script)
+        .env("CPJOBS_ENDPOINTS_FILE", &endpoints_file)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CUSTOMER_KEY", CUSTOMER.key)
+        .env("CUSTOMER_SECRET", CUSTOMER.secret)
+        .env("CUSTOMER_ACCOUNT", CUSTOMER.account)
+        .env("PARTNER_KEY", PARTNER.key)
+        .env("PARTNER_SECRET", PARTNER.secret)
+        .env("PIPELINES", LOAD_PIPELINES.to_string())
+        .env("EXECUTIONS", LOAD_EXECUTIONS.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs");
+    let jobs = 2 * LOAD_PIPELINES * LOAD_EXECUTIONS;
+    let mut killed = false;
+    let mut restarted = false;
+    let mut last = String::new();
+    for line in std::io::BufReader::new(driver.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("driver output");
+        eprintln!("driver: {line} ({:?})", started.elapsed());
+        if let Some(n) = line.strip_prefix("progress ").and_then(|n| n.parse::<usize>().ok()) {
+            if !killed && n >= jobs / 4 {
+                // Mid-load, without warning: out of the endpoints first, as a load
+                // balancer's health check would take it out.
+                write_endpoints(&[&nodes[0], &nodes[2]]);
+                nodes[1].kill();
+                killed = true;
+            } else if killed && !restarted && n >= jobs / 2 {
+                write_endpoints(&[&nodes[0]]);
+                nodes[2].terminate();
+                nodes[2] = Server::start_with(&dirs[2], &text, None, &["--store", &store]);
+                write_endpoints(&[&nodes[0], &nodes[2]]);
+                restarted = true;
+            }
+        }
+        last = line;
+    }
+    let status = driver.wait().expect("driver ends");
+    assert!(status.success() && last == "ok", "the load driver failed ({status:?}); last line {last:?}");
+    assert!(killed && restarted, "the kill and the restart happened mid-load");
+    eprintln!("three nodes: {jobs} jobs in {:?}", started.elapsed());
+    nodes[0].stop();
+    nodes[2].stop();
+    psql(&url, &format!("DROP SCHEMA {schema} CASCADE"));
+}
