@@ -29,24 +29,27 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
 use object_store::path::Path;
 use object_store::{
-    ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
-    WriteMultipart,
+    ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig, WriteMultipart,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ArtifactBackend, Body, BodyCheck, BucketInfo, ContentStream, ListQuery, Listing, ObjectHeaders, ObjectMeta,
-    ObjectReader, OpenContent, StoreError, Tally, UploadRecord, check_part_number, check_parts, check_upload_id,
-    etag_of, multipart_etag, paginate, unix_ms,
+    ArtifactBackend, Body, BodyCheck, BucketInfo, ListQuery, Listing, ObjectHeaders, ObjectMeta, ObjectReader,
+    StoreError, Tally, UploadRecord, check_part_number, check_parts, check_upload_id, etag_of, multipart_etag,
+    paginate, unix_ms,
 };
 use crate::credentials::random_hex;
+
+mod read;
+mod wire;
+
+use read::RemoteContent;
+use wire::{backend_error, decode_key, encode_key, install_tls_provider, is_missing_object};
 
 /// Bodies up to this size go to the backend in one PUT; larger ones in parts of this
 /// size (S3 wants at least 5 MiB for every part but the last).
@@ -661,140 +664,5 @@ impl ArtifactBackend for RemoteBackend {
             let _ = self.store.delete(&path).await;
         }
         Ok(())
-    }
-}
-
-/// Some range of an object's data objects, read in order.
-#[derive(Debug)]
-struct RemoteContent {
-    store: Arc<dyn ObjectStore>,
-    data: Vec<(Path, u64)>,
-}
-
-impl OpenContent for RemoteContent {
-    fn open(self: Box<Self>, range: std::ops::Range<u64>) -> BoxFuture<'static, Result<ContentStream, StoreError>> {
-        let len = range.end.saturating_sub(range.start);
-        // Which bytes of which data object the range covers.
-        let mut pieces = Vec::new();
-        let mut offset = 0u64;
-        for (path, size) in self.data {
-            let (start, end) = (range.start.max(offset), range.end.min(offset + size));
-            if start < end {
-                pieces.push((path, start - offset..end - offset));
-            }
-            offset += size;
-        }
-        let store = self.store;
-        Box::pin(async move {
-            // The first piece is asked for now, so a vanished object answers an error
-            // rather than a body that breaks off.
-            let mut pieces = pieces.into_iter();
-            let first = match pieces.next() {
-                Some((path, r)) => Some(get_range(&store, &path, r).await?),
-                None => None,
-            };
-            let rest = futures::stream::iter(pieces)
-                .then(move |(path, r)| {
-                    let store = store.clone();
-                    async move { get_range(&store, &path, r).await.map_err(std::io::Error::other) }
-                })
-                .try_flatten();
-            let stream = futures::stream::iter(first.map(Ok::<_, std::io::Error>)).try_flatten().chain(rest).boxed();
-            Ok(ContentStream::new(stream, len))
-        })
-    }
-}
-
-type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>>;
-
-async fn get_range(
-    store: &Arc<dyn ObjectStore>,
-    path: &Path,
-    range: std::ops::Range<u64>,
-) -> Result<ByteStream, StoreError> {
-    let opts = GetOptions { range: Some(GetRange::Bounded(range)), ..GetOptions::default() };
-    match store.get_opts(path, opts).await {
-        Ok(r) => Ok(r.into_stream().map_err(std::io::Error::other).boxed()),
-        // Data replaced and forgotten since the record was read.
-        Err(e) if is_missing_object(&e) => Err(StoreError::Unavailable(format!("{path} changed while being read"))),
-        Err(e) => Err(backend_error("reading artifact data", e)),
-    }
-}
-
-/// Whether the backend said "no such object" (and not "no such bucket", which is a
-/// broken configuration, never an absent object).
-fn is_missing_object(e: &object_store::Error) -> bool {
-    matches!(e, object_store::Error::NotFound { .. }) && !format!("{e:?}").contains("NoSuchBucket")
-}
-
-/// A backend failure in S3's terms: no answer (or a 5xx) means try again later; a
-/// refusal (denied, no such bucket) is the configuration's fault. The cause is logged
-/// where the error is answered.
-fn backend_error(what: &str, e: object_store::Error) -> StoreError {
-    let cause = format!("{what}: {e}");
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = source {
-        if s.is::<object_store::client::HttpError>() {
-            // Refused, reset, timed out: no answer at all.
-            return StoreError::Unavailable(cause);
-        }
-        source = s.source();
-    }
-    // An answer: a 5xx (after the retries) is the backend's trouble, anything else a refusal.
-    if cause.contains("status code: 5") { StoreError::Unavailable(cause) } else { StoreError::Backend(cause) }
-}
-
-/// A key as one name in the backend: bytes outside `[A-Za-z0-9._-]` (and a leading
-/// dot, so no name is `.` or `..`) become `!XX`. Nothing a key spells (`/`, `..`,
-/// control characters) reaches the backend's own path rules, and keys map one to one.
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for (i, b) in key.bytes().enumerate() {
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("!{b:02X}"));
-        }
-    }
-    out
-}
-
-fn decode_key(name: &str) -> Option<String> {
-    let bytes = name.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'!' {
-            let hex = name.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// TLS for `https://` endpoints through rustls with `ring` (no C build), installed as
-/// the process's provider unless one already is.
-fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_map_to_backend_names_one_to_one() {
-        for key in ["a/b.zip", ".", "..", "a//b", "!21", "é ü", "x\n/../y", "p/Out/abc-1_2.3"] {
-            let name = encode_key(key);
-            assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-!".contains(&b)), "{name}");
-            assert!(name != "." && name != "..");
-            assert_eq!(decode_key(&name).as_deref(), Some(key));
-        }
-        assert_eq!(encode_key("pipe/Art/x1.zip"), "pipe!2FArt!2Fx1.zip");
-        assert_ne!(encode_key("!21"), encode_key("!"));
     }
 }
