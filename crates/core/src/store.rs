@@ -268,6 +268,17 @@ pub struct JobRow {
     pub result: Option<JsonText>,
 }
 
+/// What one queue holds, as [`Tx::queue_figures`] counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueFigures {
+    /// `Queued` jobs waiting for a poller.
+    pub queued: u64,
+    /// The creation time of the oldest of them.
+    pub oldest_queued: Option<Millis>,
+    /// `Dispatched` and `InProgress` jobs.
+    pub in_flight: u64,
+}
+
 /// A third-party client: the link between one pipeline action and a partner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientRow {
@@ -440,6 +451,17 @@ pub trait Tx {
     /// Number of jobs per status (for metrics), statuses with no job left out,
     /// in the order of [`JobStatus::ALL`].
     fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>>;
+    /// What one queue holds now: its `Queued` jobs (how many, the oldest's
+    /// creation time) and how many are in flight (`Dispatched` or
+    /// `InProgress`). Read from the queue's index, never by scanning other
+    /// queues or finished jobs.
+    fn queue_figures(&mut self, queue: &str) -> StoreResult<QueueFigures>;
+    /// `Dispatched` and `InProgress` jobs of one queue, oldest first
+    /// (creation time, then insertion), at most `limit`.
+    fn jobs_in_flight(&mut self, queue: &str, limit: usize) -> StoreResult<Vec<JobRow>>;
+    /// `Failed` and `TimedOut` jobs of one queue, the latest to finish first
+    /// (`updated`, ties in no promised order), at most `limit`.
+    fn recent_failures(&mut self, queue: &str, limit: usize) -> StoreResult<Vec<JobRow>>;
 
     /// Stores a new client.
     fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()>;

@@ -9,7 +9,8 @@
 
 use cpjobs_core::JobStatus;
 use cpjobs_core::store::{
-    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, TransitionRow, Tx,
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, QueueFigures, StoreResult, Tag, TransitionRow,
+    Tx,
 };
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -520,6 +521,43 @@ impl Tx for PgTx<'_> {
         self.query("SELECT queue, COUNT(*) FROM jobs WHERE status = 'Queued' GROUP BY queue ORDER BY queue", &[], |r| {
             Ok((get(r, 0)?, get::<i64>(r, 1)? as u64))
         })
+    }
+
+    fn queue_figures(&mut self, queue: &str) -> StoreResult<QueueFigures> {
+        // Each count reads one partial index (`jobs_queued`, `jobs_in_flight`) of this queue only.
+        let rows = self.query(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE queue = $1 AND status = 'Queued'), \
+                    (SELECT MIN(created) FROM jobs WHERE queue = $1 AND status = 'Queued'), \
+                    (SELECT COUNT(*) FROM jobs WHERE queue = $1 AND status IN ('Dispatched', 'InProgress'))",
+            &[&queue],
+            |r| Ok((get::<i64>(r, 0)?, get::<Option<i64>>(r, 1)?, get::<i64>(r, 2)?)),
+        )?;
+        let (queued, oldest_queued, in_flight) = rows.into_iter().next().unwrap_or((0, None, 0));
+        Ok(QueueFigures { queued: queued as u64, oldest_queued, in_flight: in_flight as u64 })
+    }
+
+    fn jobs_in_flight(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE queue = $1 AND status IN ('Dispatched', 'InProgress') ORDER BY created, seq LIMIT $2"
+            ),
+            &[&queue, &limit(n)],
+            job_row,
+        )
+    }
+
+    fn recent_failures(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE queue = $1 AND status IN ('Failed', 'TimedOut') ORDER BY updated DESC LIMIT $2"
+            ),
+            &[&queue, &limit(n)],
+            job_row,
+        )
     }
 
     fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>> {

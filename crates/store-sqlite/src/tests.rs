@@ -11,7 +11,10 @@ use crate::SqliteStore;
 use crate::conn::lock;
 use crate::rows::json_text;
 use crate::schema::MIGRATIONS;
-use crate::tx::{ANY_QUEUED, ANYTHING_DUE, CLAIM_CANDIDATES, TIMED_OUT_JOBS, unfinished};
+use crate::tx::{
+    ANY_QUEUED, ANYTHING_DUE, CLAIM_CANDIDATES, IN_FLIGHT_COUNT, IN_FLIGHT_JOBS, QUEUED_FIGURES, RECENT_FAILURES,
+    TIMED_OUT_JOBS, unfinished,
+};
 
 fn plan(store: &SqliteStore, sql: &str) -> String {
     let batch = lock(&store.writes.writer.state);
@@ -84,6 +87,24 @@ fn claims_use_the_queue_index_without_sorting() {
         .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sqlite_stat%'", [], |r| r.get(0))
         .expect("stat tables");
     assert_eq!(stat, 0, "no ANALYZE: STAT4 would re-plan every claim");
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn queue_reads_stay_in_the_queue_s_own_index_ranges() {
+    let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-queue-reads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let store = SqliteStore::open(dir.join("plan.sqlite")).expect("open");
+    for sql in [QUEUED_FIGURES, IN_FLIGHT_COUNT] {
+        let p = plan(&store, sql);
+        assert!(p.contains("USING COVERING INDEX jobs_queue (queue=? AND status=?)"), "{sql}: {p}");
+    }
+    let p = plan(&store, IN_FLIGHT_JOBS);
+    assert!(p.contains("USING INDEX jobs_queue (queue=? AND status=?)"), "{p}");
+    let p = plan(&store, RECENT_FAILURES);
+    assert!(p.contains("USING INDEX jobs_failures (queue=?)"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "the latest failures are the head of their index: {p}");
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,8 @@
 
 use cpjobs_core::JobStatus;
 use cpjobs_core::store::{
-    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, TransitionRow, Tx,
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, QueueFigures, StoreResult, Tag, TransitionRow,
+    Tx,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
@@ -59,6 +60,30 @@ pub(crate) const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = ?1 
 /// Whether a queue has a queued job: answered from `jobs_queue` alone (tested).
 pub(crate) const ANY_QUEUED: &str =
     "SELECT 1 FROM jobs WHERE queue = ?1 AND status = 'Queued' AND (?2 IS NULL OR query_value = ?2) LIMIT 1";
+
+/// A queue's queued jobs: counted from `jobs_queue` alone (tested).
+pub(crate) const QUEUED_FIGURES: &str =
+    "SELECT COUNT(*), MIN(created) FROM jobs WHERE queue = ?1 AND status = 'Queued'";
+
+/// A queue's jobs in flight: counted from `jobs_queue` alone (tested).
+pub(crate) const IN_FLIGHT_COUNT: &str =
+    "SELECT COUNT(*) FROM jobs WHERE queue = ?1 AND status IN ('Dispatched', 'InProgress')";
+
+/// A queue's jobs in flight, oldest first: two ranges of `jobs_queue`
+/// merged by a sort of the jobs in flight only (as many as there are workers).
+pub(crate) const IN_FLIGHT_JOBS: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE queue = ?1 AND status IN ('Dispatched', 'InProgress') ORDER BY created, seq LIMIT ?2"
+);
+
+/// A queue's latest failures: the head of `jobs_failures`, without a sort
+/// (tested). Repeats the index's predicate word for word, so SQLite uses it.
+pub(crate) const RECENT_FAILURES: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE queue = ?1 AND (status = 'Failed' OR status = 'TimedOut') ORDER BY updated DESC LIMIT ?2"
+);
 
 /// Unfinished jobs past their timeout, oldest first.
 pub(crate) const TIMED_OUT_JOBS: &str = concat!(
@@ -480,6 +505,22 @@ impl Tx for SqliteTx<'_> {
         self.query("SELECT queue, COUNT(*) FROM jobs WHERE status = 'Queued' GROUP BY queue ORDER BY queue", [], |r| {
             Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
         })
+    }
+
+    fn queue_figures(&mut self, queue: &str) -> StoreResult<QueueFigures> {
+        let (queued, oldest_queued) = self
+            .one(QUEUED_FIGURES, [queue], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Millis>>(1)?)))?
+            .unwrap_or((0, None));
+        let in_flight = self.one(IN_FLIGHT_COUNT, [queue], |r| r.get::<_, i64>(0))?.unwrap_or(0);
+        Ok(QueueFigures { queued: queued as u64, oldest_queued, in_flight: in_flight as u64 })
+    }
+
+    fn jobs_in_flight(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(IN_FLIGHT_JOBS, params![queue, limit(n)], job_row)
+    }
+
+    fn recent_failures(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(RECENT_FAILURES, params![queue, limit(n)], job_row)
     }
 
     fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>> {

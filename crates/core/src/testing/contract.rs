@@ -10,6 +10,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::jobs::JobStatus;
+// The queue reads of issue 12 live in a module of their own; the dispatch names them here.
+use super::queues::queue_reads;
 use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, TransitionRow, Tx};
 
 type R<T> = Result<T, StoreError>;
