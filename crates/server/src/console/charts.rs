@@ -14,6 +14,8 @@ const WIDTH: f64 = 360.0;
 const HEIGHT: f64 = 96.0;
 /// Room under the bars for the time labels.
 const AXIS: f64 = 14.0;
+/// Room above the bars for the scale's label.
+const HEAD: f64 = 12.0;
 
 /// One bar: its stacked parts (each `(value, CSS class)`, drawn bottom up),
 /// or `None` where nothing was measured (drawn as a gap, not as zero).
@@ -21,10 +23,11 @@ pub(crate) type Bar = Option<Vec<(f64, &'static str)>>;
 
 /// A chart: `id` makes its title and description referable, `title` names
 /// it, `desc` says in words what it shows, `bars` are oldest first, one per
-/// minute, and `summary` is the text shown beside it.
-pub(crate) fn bars(id: &str, title: &str, desc: &str, bars: &[Bar], summary: Markup) -> Markup {
+/// minute, `unit` follows the tallest bar's figure, and `summary` is the
+/// text shown beside the chart.
+pub(crate) fn bars(id: &str, title: &str, desc: &str, bars: &[Bar], unit: &str, summary: Markup) -> Markup {
     let top = bars.iter().flatten().map(|parts| parts.iter().map(|(v, _)| v).sum::<f64>()).fold(0.0, f64::max);
-    let scale = if top > 0.0 { (HEIGHT - AXIS - 4.0) / top } else { 0.0 };
+    let scale = if top > 0.0 { (HEIGHT - AXIS - HEAD) / top } else { 0.0 };
     let slot = WIDTH / bars.len().max(1) as f64;
     let base = HEIGHT - AXIS;
     let (title_id, desc_id) = (format!("{id}-title"), format!("{id}-desc"));
@@ -51,7 +54,7 @@ pub(crate) fn bars(id: &str, title: &str, desc: &str, bars: &[Bar], summary: Mar
                 }
                 text.tick x="0" y=(num(HEIGHT - 2.0)) { "60 min ago" }
                 text.tick x=(num(WIDTH)) y=(num(HEIGHT - 2.0)) text-anchor="end" { "now" }
-                text.tick x=(num(WIDTH)) y="10" text-anchor="end" { "max " (num(top)) }
+                text.tick x="0" y="9" { "tallest: " (num(top)) (unit) }
             }
             figcaption { strong { (title) } " " (summary) }
         }
@@ -75,21 +78,22 @@ mod tests {
             "Results",
             "2 then 4",
             &[Some(vec![(2.0, "ok")]), None, Some(vec![(3.0, "ok"), (1.0, "failed")])],
+            " jobs",
             html! { "6 in all" },
         )
         .into_string();
         assert!(svg.contains(r#"role="img" aria-labelledby="c-title" aria-describedby="c-desc""#), "{svg}");
         assert!(svg.contains(r#"<title id="c-title">Results</title><desc id="c-desc">2 then 4</desc>"#), "{svg}");
         assert_eq!(svg.matches("<rect").count(), 3, "two parts, one bar, and nothing for the gap: {svg}");
-        // The tallest bar (4) fills the drawing's height above the axis (96 - 14 - 4 = 78).
-        assert!(svg.contains(r#"class="failed" x="252" y="4" width="96" height="19.5""#), "{svg}");
-        assert!(svg.contains("max 4"), "{svg}");
+        // The tallest bar (4) fills the drawing's height between head and axis (96 - 14 - 12 = 70).
+        assert!(svg.contains(r#"class="failed" x="252" y="12" width="96" height="17.5""#), "{svg}");
+        assert!(svg.contains("tallest: 4 jobs"), "{svg}");
         assert!(svg.contains("<figcaption><strong>Results</strong> 6 in all</figcaption>"), "{svg}");
     }
 
     #[test]
     fn an_empty_hour_draws_no_bars() {
-        let svg = bars("c", "T", "nothing", &[None, Some(vec![(0.0, "ok")])], html! {}).into_string();
+        let svg = bars("c", "T", "nothing", &[None, Some(vec![(0.0, "ok")])], "", html! {}).into_string();
         assert!(!svg.contains("<rect"), "{svg}");
     }
 }

@@ -229,6 +229,7 @@ fn hour(history: &History, account: &str, queues: &[Value], now: SystemTime) -> 
                 (charts::bars("results", "Job results per minute",
                     &format!("{ok} succeeded and {failed} failed in the last hour, reported by this account's workers."),
                     &results,
+                    " results",
                     html! { (ok) " succeeded, " (failed) " failed in the hour." }))
                 (charts::bars("depth", "Queue depth",
                     &match latest_depth {
@@ -236,6 +237,7 @@ fn hour(history: &History, account: &str, queues: &[Value], now: SystemTime) -> 
                         None => "No sample of the queues yet.".to_owned(),
                     },
                     &depths,
+                    " jobs",
                     html! { @match latest_depth {
                         Some(d) => { (d) " waiting at the latest sample, at most " (most.unwrap_or(d)) "." }
                         None => "No sample yet (one a minute).",
@@ -247,6 +249,7 @@ fn hour(history: &History, account: &str, queues: &[Value], now: SystemTime) -> 
                         "No polls from this account in the last hour.".to_owned()
                     },
                     &latency,
+                    " ms",
                     html! { @if polls > 0 {
                         (polls) (if polls == 1 { " poll" } else { " polls" }) ", mean " (ms(poll_secs / polls as f64)) ", longest " (ms(longest)) "."
                     } @else { "No polls in the hour." } }))
