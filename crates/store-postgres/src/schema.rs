@@ -17,7 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_stage_transitions.sql"),
     // 0003 and 0004 are taken by work on other branches; they go before this one when merged.
-    include_str!("../migrations/0005_queue_reads.sql"),
+    include_str!("../migrations/0005_console_reads.sql"),
 ];
 
 /// The advisory lock's key: the schema's name hashed, under a prefix of ours.

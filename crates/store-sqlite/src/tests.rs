@@ -228,3 +228,31 @@ fn a_version_2_file_keeps_its_current_pipeline_versions() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn pipelines_stored_before_the_marks_read_their_history_and_answer_the_same() {
+    use cpjobs_core::testing::domain::{CUSTOMER, PARTNER, World, partner_pipeline};
+    use serde_json::json;
+    let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-marks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let w = World::new(SqliteStore::open(dir.join("marks.sqlite")).expect("open"));
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let (job, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 1);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": token}), 2);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 3);
+    let state = || w.ok(CUSTOMER, "GetPipelineState", json!({"name": "app"}), 4);
+    let marked = state();
+    assert!(marked["stageStates"][1]["latestExecution"].is_object(), "the build was reached: {marked}");
+    let sql = |q: &str| {
+        lock(&w.svc.store().inner.writes.writer.state).conn.execute_batch(q).expect("sql");
+    };
+    // Without its marks but said complete, the page shows nothing reached: the marks are what it reads.
+    sql("UPDATE pipelines SET marks_complete = 1; DELETE FROM latest_reached");
+    assert!(state()["stageStates"][1].get("latestExecution").is_none());
+    // A pipeline stored before the marks were kept reads its history, and answers as the marks did.
+    sql("UPDATE pipelines SET marks_complete = 0");
+    assert_eq!(state(), marked);
+    drop(w);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -85,6 +85,15 @@ pub(crate) const RECENT_FAILURES: &str = concat!(
     " FROM jobs WHERE queue = ?1 AND (status = 'Failed' OR status = 'TimedOut') ORDER BY updated DESC LIMIT ?2"
 );
 
+/// Marks one part reached by an execution: kept only if the execution is
+/// later (start time, then insertion) than the one marked so far. An update
+/// whose `WHERE` fails writes nothing, so marking a part again costs a lookup.
+pub(crate) const MARK_REACHED: &str = "INSERT INTO latest_reached (account_id, pipeline_name, part, execution_id, started, seq) \
+     SELECT ?1, ?2, ?3, id, started, seq FROM executions WHERE id = ?4 \
+     ON CONFLICT (account_id, pipeline_name, part) DO UPDATE SET \
+       execution_id = excluded.execution_id, started = excluded.started, seq = excluded.seq \
+     WHERE (excluded.started, excluded.seq) > (latest_reached.started, latest_reached.seq)";
+
 /// Unfinished jobs past their timeout, oldest first.
 pub(crate) const TIMED_OUT_JOBS: &str = concat!(
     "SELECT ",
@@ -188,7 +197,8 @@ impl Tx for SqliteTx<'_> {
     fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool> {
         let declaration = json_text(&p.declaration);
         let inserted = self.insert(
-            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated, marks_complete) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
             params![p.account_id, p.name, p.version, declaration, p.created, p.updated],
         )?;
         if inserted {
@@ -229,6 +239,7 @@ impl Tx for SqliteTx<'_> {
 
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
         self.exec("DELETE FROM executions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
+        self.exec("DELETE FROM latest_reached WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
         self.exec("DELETE FROM pipeline_versions WHERE account_id = ?1 AND name = ?2", [account_id, name])?;
         self.exec("DELETE FROM stage_transitions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
         Ok(self.exec("DELETE FROM pipelines WHERE account_id = ?1 AND name = ?2", [account_id, name])? == 1)
@@ -320,6 +331,41 @@ impl Tx for SqliteTx<'_> {
             params![e.id, e.status, e.updated, e.wake_at, e.stage, e.waiting_for, e.doc.as_str(), expected_revision],
         )?;
         Ok(n == 1)
+    }
+
+    fn mark_reached(&mut self, account_id: &str, pipeline: &str, id: &str, parts: &[String]) -> StoreResult<()> {
+        for part in parts {
+            self.exec(MARK_REACHED, params![account_id, pipeline, part, id])?;
+        }
+        Ok(())
+    }
+
+    fn latest_reached(
+        &mut self,
+        account_id: &str,
+        pipeline: &str,
+        parts: &[String],
+    ) -> StoreResult<Option<Vec<(String, String)>>> {
+        let complete = self.one(
+            "SELECT marks_complete FROM pipelines WHERE account_id = ?1 AND name = ?2",
+            [account_id, pipeline],
+            |r| r.get::<_, bool>(0),
+        )?;
+        if complete != Some(true) {
+            return Ok(None);
+        }
+        let mut found = Vec::new();
+        for part in parts {
+            let id = self.one(
+                "SELECT execution_id FROM latest_reached WHERE account_id = ?1 AND pipeline_name = ?2 AND part = ?3",
+                [account_id, pipeline, part],
+                |r| r.get::<_, String>(0),
+            )?;
+            if let Some(id) = id {
+                found.push((part.clone(), id));
+            }
+        }
+        Ok(Some(found))
     }
 
     fn due_executions(&mut self, now: Millis, n: usize) -> StoreResult<Vec<ExecutionRow>> {

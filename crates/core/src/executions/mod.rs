@@ -211,9 +211,35 @@ impl Run {
         }
     }
 
+    /// The parts of the pipeline this execution reached, as
+    /// [`Tx::mark_reached`] keeps them: each stage with a status, and each
+    /// action with an attempt (see [`part`]).
+    pub(crate) fn reached_parts(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        for s in self.stages.iter().filter(|s| s.status.is_some()) {
+            parts.push(part(&s.name, None));
+            parts.extend(s.actions.iter().filter(|a| a.current.is_some()).map(|a| part(&s.name, Some(&a.name))));
+        }
+        parts
+    }
+
+    /// Writes down the parts this execution reached.
+    fn mark(&self, tx: &mut dyn Tx) -> Res<()> {
+        Ok(tx.mark_reached(&self.account_id, &self.pipeline_name, &self.id, &self.reached_parts())?)
+    }
+
     fn from_row(row: &ExecutionRow) -> Res<Run> {
         serde_json::from_str(row.doc.as_str())
             .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))
+    }
+}
+
+/// The name of a stage, or of an action in it, as the store's marks of
+/// reached parts know it (stage and action names cannot hold a `/`).
+pub(crate) fn part(stage: &str, action: Option<&str>) -> String {
+    match action {
+        None => stage.to_owned(),
+        Some(a) => format!("{stage}/{a}"),
     }
 }
 
@@ -227,7 +253,10 @@ pub(crate) fn load(tx: &mut dyn Tx, id: &str) -> Res<Option<(Run, i64)>> {
 
 /// Saves an execution if nobody changed it since `revision` was read.
 pub(crate) fn save(tx: &mut dyn Tx, run: &Run, revision: i64) -> Res<()> {
-    if tx.update_execution(&run.to_row(revision), revision)? { Ok(()) } else { lost_race("execution") }
+    if !tx.update_execution(&run.to_row(revision), revision)? {
+        return lost_race("execution");
+    }
+    run.mark(tx)
 }
 
 fn execution_not_found(id: &str, pipeline: &str) -> Fail {
@@ -324,6 +353,7 @@ pub(crate) fn begin(
         given_revisions: how.given_revisions,
     };
     tx.insert_execution(&run.to_row(0))?;
+    run.mark(tx)?;
     advance_and_save(tx, &mut run, 0, &plan, region, now)?;
     Ok(run)
 }

@@ -41,6 +41,7 @@ macro_rules! __store_checks {
                 transitions,
                 queued_writes_answer_once_committed,
                 queue_reads,
+                reached_marks,
             ]
             shared: [
                 concurrent_claims_hand_each_job_out_once,

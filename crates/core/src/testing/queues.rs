@@ -1,6 +1,7 @@
-//! The queue reads of the console's jobs page (issue 12): the store
-//! contract of [`Tx::queue_figures`], [`Tx::jobs_in_flight`] and
-//! [`Tx::recent_failures`], and the domain scenario of `ListJobQueues`.
+//! The console's reads (issue 12): the store contract of
+//! [`Tx::queue_figures`], [`Tx::jobs_in_flight`] and [`Tx::recent_failures`]
+//! (the jobs page) and of [`Tx::mark_reached`] and [`Tx::latest_reached`]
+//! (the pipeline page), and the domain scenario of `ListJobQueues`.
 //! Listed in [`named`](super::named); [`contract`](super::contract) and
 //! [`domain`](super::domain) dispatch to them.
 #![deny(dead_code)]
@@ -171,4 +172,44 @@ pub(crate) fn job_queues_and_pollers<S: Store>(w: World<S>) {
     assert_eq!(mine["pollers"][0]["accountId"], CUSTOMER);
     assert_eq!(mine["pollers"][0]["pollsPerMinute"], 0.0, "an hour ago");
     assert!(queue(&queues(PARTNER, 20 + 3602), "MySource").is_none());
+}
+
+pub(crate) fn reached_marks<S: Store>(s: S) {
+    use super::contract::{execution, pipeline};
+    let parts = |v: &[&str]| v.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+    let latest = |s: &S, pipeline: &str| {
+        s.read(&mut |tx| tx.latest_reached("1", pipeline, &parts(&["S", "S/A", "T", "U"]))).expect("read")
+    };
+    assert_eq!(latest(&s, "p"), None, "no such pipeline: the caller reads the history");
+    s.write(&mut |tx| {
+        assert!(tx.insert_pipeline(&pipeline("p", 1))?);
+        assert!(tx.insert_pipeline(&pipeline("q", 1))?);
+        tx.insert_execution(&execution("e1", "p", 1))?;
+        tx.insert_execution(&execution("e2", "p", 2))?;
+        // Started in the same millisecond as e2, stored after it: later in the history's order.
+        tx.insert_execution(&execution("e3", "p", 2))?;
+        tx.insert_execution(&execution("q1", "q", 9))
+    })
+    .expect("stored");
+    assert_eq!(latest(&s, "p"), Some(vec![]), "a pipeline made with the marks: nothing reached yet");
+    let mark = |s: &S, id: &str, pipeline: &str, p: &[&str]| {
+        s.write(&mut |tx| tx.mark_reached("1", pipeline, id, &parts(p))).expect("marked")
+    };
+    mark(&s, "e3", "p", &["S"]);
+    mark(&s, "e1", "p", &["S", "S/A", "T"]);
+    mark(&s, "e2", "p", &["S", "S/A"]);
+    mark(&s, "q1", "q", &["S", "T", "U"]);
+    mark(&s, "e1", "p", &["S", "S/A", "T"]);
+    mark(&s, "gone", "p", &["U"]);
+    let got = latest(&s, "p").expect("complete");
+    let want = [("S", "e3"), ("S/A", "e2"), ("T", "e1")].map(|(p, e)| (p.to_owned(), e.to_owned()));
+    assert_eq!(got, want, "the latest per part, whatever the order of the marks; none for an unknown execution");
+    assert_eq!(latest(&s, "q").expect("complete").len(), 3, "pipelines apart");
+    // Deleted and made again under the same name: nothing reached.
+    s.write(&mut |tx| {
+        assert!(tx.delete_pipeline("1", "p")?);
+        tx.insert_pipeline(&pipeline("p", 1))
+    })
+    .expect("made again");
+    assert_eq!(latest(&s, "p"), Some(vec![]));
 }

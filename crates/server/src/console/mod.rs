@@ -118,10 +118,17 @@ pub fn router(
 }
 
 /// Headers of every console answer: only our own scripts and styles, no
-/// framing, no referrer leaking pipeline names, nothing cached.
+/// framing, no referrer leaking pipeline names, nothing cached; and the time
+/// the server spent (`Server-Timing`, which browsers' developer tools and the
+/// benchmark read).
 async fn headers(req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        h.insert("server-timing", v);
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
