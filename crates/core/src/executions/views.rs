@@ -102,10 +102,26 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
 /// `ListPipelineExecutions`, newest first; `maxResults` default 100.
 pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
     let pipeline = req_str(input, "pipelineName")?;
-    pipelines::load(tx, &caller.account_id, pipeline)?;
-    let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
-    let offset = decode_offset(opt_str(input, "nextToken")?)?;
-    let mut rows = tx.list_executions(&caller.account_id, pipeline, offset, limit + 1)?;
+    let account = &caller.account_id;
+    let read = || -> Res<(usize, usize)> {
+        let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
+        Ok((limit, decode_offset(opt_str(input, "nextToken")?)?))
+    };
+    let (limit, offset) = match read() {
+        Ok(r) => r,
+        // An unknown pipeline is refused first, as it always was.
+        Err(e) => {
+            pipelines::load(tx, account, pipeline)?;
+            return Err(e);
+        }
+    };
+    let mut rows = tx.list_executions(account, pipeline, offset, limit + 1)?;
+    // Executions go with their pipeline: only an empty page needs to know
+    // whether the pipeline is there (the console's list asks this for every
+    // pipeline, and loading a declaration costs more than the page).
+    if rows.is_empty() {
+        pipelines::load(tx, account, pipeline)?;
+    }
     let more = rows.len() > limit;
     rows.truncate(limit);
     let items = rows.iter().map(|r| summary_json(&Run::from_row(r)?)).collect::<Res<Vec<_>>>()?;
