@@ -93,6 +93,15 @@ async fn measure(server: &Server, data: &Path, fill: &Fill) -> Result<(), String
             if status != 200 || !body.contains("<h1>") {
                 return Err(format!("GET {path} answered {status}: {}", &body[..body.len().min(300)]));
             }
+            // The page must show what it is timed for: the source's latest run failed (B's copies),
+            // the gate's succeeded (A, the oldest execution); the list, every pipeline.
+            let shown = match path == "/console/pipelines" {
+                true => body.contains(&format!(">{}</a>", name(fill.pipelines - 1))),
+                false => body.contains("status failed") && body.contains("status ok"),
+            };
+            if !shown {
+                return Err(format!("GET {path} does not show what it should: {body}"));
+            }
             if i >= 3 {
                 server_ms.push(server_timing(&head).ok_or_else(|| format!("no Server-Timing in {head}"))?);
                 client_ms.push(elapsed);

@@ -155,6 +155,11 @@ pub(crate) struct Run {
     /// `currentRevision` shape of a job result).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub given_revisions: Vec<(String, String, Value)>,
+    /// The parts this execution had reached when it was read from the store
+    /// (marked then already): a save marks only the parts reached since.
+    /// Not stored.
+    #[serde(skip)]
+    pub marked: Vec<String>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
@@ -223,14 +228,23 @@ impl Run {
         parts
     }
 
-    /// Writes down the parts this execution reached.
+    /// Writes down the parts this execution reached since it was read (a
+    /// part, once reached, stays reached): each is marked once per execution,
+    /// not at every save, since job results save executions at the writer's pace.
     fn mark(&self, tx: &mut dyn Tx) -> Res<()> {
-        Ok(tx.mark_reached(&self.account_id, &self.pipeline_name, &self.id, &self.reached_parts())?)
+        let mut parts = self.reached_parts();
+        parts.retain(|p| !self.marked.contains(p));
+        if parts.is_empty() {
+            return Ok(());
+        }
+        Ok(tx.mark_reached(&self.account_id, &self.pipeline_name, &self.id, &parts)?)
     }
 
     fn from_row(row: &ExecutionRow) -> Res<Run> {
-        serde_json::from_str(row.doc.as_str())
-            .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))
+        let mut run: Run = serde_json::from_str(row.doc.as_str())
+            .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))?;
+        run.marked = run.reached_parts();
+        Ok(run)
     }
 }
 
@@ -351,6 +365,7 @@ pub(crate) fn begin(
         variables: how.variables,
         trigger_type: how.trigger_type,
         given_revisions: how.given_revisions,
+        marked: Vec::new(),
     };
     tx.insert_execution(&run.to_row(0))?;
     run.mark(tx)?;
