@@ -29,6 +29,9 @@ fn settle(tx: &mut dyn Tx, id: &str, status: JobStatus, updated: i64, result: Op
     Ok(())
 }
 
+/// A store read of jobs.
+type Jobs = Result<Vec<crate::store::JobRow>, StoreError>;
+
 fn ids(jobs: Vec<crate::store::JobRow>) -> Vec<String> {
     jobs.into_iter().map(|j| j.id).collect()
 }
@@ -49,9 +52,7 @@ pub(crate) fn queue_reads<S: Store>(s: S) {
         settle(tx, "otherf", JobStatus::Failed, 400, None)
     })
     .expect("jobs stored");
-    let read = |f: &mut dyn FnMut(&mut dyn Tx) -> Result<Vec<crate::store::JobRow>, StoreError>| {
-        ids(s.read(&mut |tx| f(tx)).expect("read"))
-    };
+    let read = |f: &mut dyn FnMut(&mut dyn Tx) -> Jobs| ids(s.read(&mut |tx| f(tx)).expect("read"));
     let figures = s.read(&mut |tx| tx.queue_figures("qa")).expect("figures");
     assert_eq!(figures, QueueFigures { queued: 2, oldest_queued: Some(5), in_flight: 2 });
     assert_eq!(s.read(&mut |tx| tx.queue_figures("none")).expect("figures"), QueueFigures::default());
