@@ -53,6 +53,14 @@ impl Counts {
         }
     }
 
+    /// One more poll at `now`.
+    fn count(&mut self, now: Millis) {
+        let mut next = self.at(now);
+        next.current += 1;
+        next.last_poll = next.last_poll.max(now);
+        *self = next;
+    }
+
     fn seen(self, now: Millis) -> PollerSeen {
         let c = self.at(now);
         let into = (now - c.window) as f64 / WINDOW as f64;
@@ -63,40 +71,72 @@ impl Counts {
 /// The pollers seen by this node (see the module's documentation).
 #[derive(Debug, Default)]
 pub(crate) struct Pollers {
-    /// (queue, account) -> counts.
-    seen: Mutex<HashMap<(String, String), Counts>>,
+    seen: Mutex<Seen>,
+}
+
+/// Queue -> account -> counts: nested, so a poll of a known pair is looked
+/// up by `&str` and allocates nothing (every poll is recorded).
+#[derive(Debug, Default)]
+struct Seen {
+    by_queue: HashMap<String, HashMap<String, Counts>>,
+    /// Pairs held.
+    len: usize,
 }
 
 impl Pollers {
     /// Records one accepted poll of `queue` by `account` at `now`.
     pub(crate) fn record(&self, queue: &str, account: &str, now: Millis) {
         let mut seen = self.lock();
-        let key = (queue.to_owned(), account.to_owned());
-        if !seen.contains_key(&key)
-            && seen.len() >= MAX_POLLERS
-            && let Some(stalest) = seen.iter().min_by_key(|(_, c)| c.last_poll).map(|(k, _)| k.clone())
-        {
-            seen.remove(&stalest);
+        if let Some(c) = seen.by_queue.get_mut(queue).and_then(|q| q.get_mut(account)) {
+            c.count(now);
+            return;
         }
-        let c = seen.entry(key).or_insert(Counts { last_poll: now, window: 0, current: 0, previous: 0 });
-        let mut next = c.at(now);
-        next.current += 1;
-        next.last_poll = next.last_poll.max(now);
-        *c = next;
+        if seen.len >= MAX_POLLERS {
+            seen.forget_stalest();
+        }
+        let mut c = Counts { last_poll: now, window: 0, current: 0, previous: 0 };
+        c.count(now);
+        seen.by_queue.entry(queue.to_owned()).or_default().insert(account.to_owned(), c);
+        seen.len += 1;
     }
 
     /// The accounts seen polling `queue`, as of `now`, by account id.
     pub(crate) fn of_queue(&self, queue: &str, now: Millis) -> Vec<(String, PollerSeen)> {
         let seen = self.lock();
-        let mut out: Vec<(String, PollerSeen)> =
-            seen.iter().filter(|((q, _), _)| q == queue).map(|((_, a), c)| (a.clone(), c.seen(now))).collect();
+        let mut out: Vec<(String, PollerSeen)> = seen
+            .by_queue
+            .get(queue)
+            .map(|q| q.iter().map(|(a, c)| (a.clone(), c.seen(now))).collect())
+            .unwrap_or_default();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Counts>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
         // Every statement leaves the map whole: a panic cannot leave it half-written.
         self.seen.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Seen {
+    /// Makes room: forgets the pair that polled least recently (a scan,
+    /// only when the table is full and a new pair comes).
+    fn forget_stalest(&mut self) {
+        let stalest = self
+            .by_queue
+            .iter()
+            .flat_map(|(q, accounts)| accounts.iter().map(move |(a, c)| (c.last_poll, q, a)))
+            .min()
+            .map(|(_, q, a)| (q.clone(), a.clone()));
+        if let Some((q, a)) = stalest
+            && let Some(accounts) = self.by_queue.get_mut(&q)
+        {
+            accounts.remove(&a);
+            self.len -= 1;
+            if accounts.is_empty() {
+                self.by_queue.remove(&q);
+            }
+        }
     }
 }
 
