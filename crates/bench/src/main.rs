@@ -11,10 +11,13 @@
 //! `PollForThirdPartyJobs` on an empty queue), `lifecycles` (poll, details,
 //! acknowledge, success, each a separate request, on jobs queued beforehand by
 //! `StartPipelineExecution`), `latency` (one poll at a time at queue depths
-//! 10, 10k and 1M, the depth kept by starting an execution after each poll).
+//! 10, 10k and 1M, the depth kept by starting an execution after each poll),
+//! and, asked for by name, `console` (the console's pipeline page and list
+//! with 1,000 pipelines and 100,000 executions stored; see `console.rs`).
 //! Every load loop is bounded in time and count; only 127.0.0.1 is contacted.
 
 mod client;
+mod console;
 mod procs;
 mod setup;
 
@@ -37,7 +40,7 @@ const USAGE: &str = "usage: cpjobs-bench run --cpjobs PATH [options]
 
 run options:
   --cpjobs PATH           the cpjobs binary to measure (build it with --release)
-  --phases LIST           comma-separated: hello,polls,lifecycles,latency (default all)
+  --phases LIST           comma-separated: hello,polls,lifecycles,latency (the default), console
   --connections N         connections for hello and polls (default 32)
   --lifecycle-connections N   connections for lifecycles (default 64)
   --duration SECS         length of one hello/polls window (default 5)
@@ -45,6 +48,10 @@ run options:
   --lifecycles N          jobs queued (and completed) per lifecycles batch (default 10000)
   --depths LIST           queue depths for latency (default 10,10000,1000000)
   --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured)
+  --pipelines N           console: pipelines stored (default 1000)
+  --executions N          console: executions stored in all (default 100000)
+  --deep N                console: executions of the measured pipeline p0000 (default 10000)
+  --fetches N             console: timed fetches of each page (default 20)
   --work-dir DIR          where data and logs go (default a fresh directory in the temp dir, removed after)
   --store URL             run cpjobs serve on this PostgreSQL database (an empty one: the bench makes its
                           pipeline there) instead of SQLite; not with the latency phase, which fills the
@@ -106,6 +113,7 @@ struct Opts {
     aws_sigv4: bool,
     store: Option<String>,
     store_connections: Option<u64>,
+    fill: console::Fill,
 }
 
 impl Opts {
@@ -124,6 +132,7 @@ impl Opts {
             aws_sigv4: false,
             store: None,
             store_connections: None,
+            fill: console::Fill { pipelines: 1000, executions: 100_000, deep: 10_000, fetches: 20 },
         };
         let num = |v: &str, name: &str| v.parse::<u64>().map_err(|_| format!("{name} needs a number, not {v:?}"));
         let mut it = args.iter();
@@ -146,19 +155,25 @@ impl Opts {
                 "--work-dir" => o.work_dir = Some(PathBuf::from(v)),
                 "--store" => o.store = Some(v.clone()),
                 "--store-connections" => o.store_connections = Some(num(v, name)?.clamp(1, 1000)),
+                "--pipelines" => o.fill.pipelines = num(v, name)?.clamp(1, 10_000),
+                "--executions" => o.fill.executions = num(v, name)?.clamp(2, 10_000_000),
+                "--deep" => o.fill.deep = num(v, name)?,
+                "--fetches" => o.fill.fetches = num(v, name)?.clamp(1, 10_000) as usize,
                 other => return Err(format!("unknown option {other}")),
             }
         }
         for p in &o.phases {
-            if !["hello", "polls", "lifecycles", "latency"].contains(&p.as_str()) {
+            if !["hello", "polls", "lifecycles", "latency", "console"].contains(&p.as_str()) {
                 return Err(format!("unknown phase {p}"));
             }
         }
         if o.cpjobs.as_os_str().is_empty() && o.phases.iter().any(|p| p != "hello") {
             return Err("--cpjobs PATH is required".into());
         }
-        if o.store.is_some() && o.phases.iter().any(|p| p == "latency") {
-            return Err("--store: the latency phase fills the SQLite store in bulk; choose other --phases".into());
+        if o.store.is_some() && o.phases.iter().any(|p| p == "latency" || p == "console") {
+            return Err(
+                "--store: the latency and console phases fill the SQLite store in bulk; choose other --phases".into()
+            );
         }
         if o.depths.contains(&0) {
             return Err("queue depths must be at least 1".into());
@@ -207,6 +222,10 @@ async fn phases(opts: &Opts, work: &Path) -> Result<(), String> {
         }
         server.stop().await?;
         println!("RESULT hello req/s median {:.0} of {}", median(&rates), show(&rates));
+    }
+
+    if want("console") {
+        console::phase(&opts.cpjobs, work, &opts.fill).await?;
     }
 
     if !want("polls") && !want("lifecycles") && !want("latency") {

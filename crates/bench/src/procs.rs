@@ -14,6 +14,8 @@ use tokio::process::{Child, Command};
 pub(crate) struct Server {
     child: Child,
     pub(crate) addr: SocketAddr,
+    /// The console's address, when it was asked for.
+    pub(crate) console: Option<SocketAddr>,
     /// Kept open so the server's later writes to stdout do not fail.
     _stdout: BufReader<tokio::process::ChildStdout>,
 }
@@ -38,6 +40,41 @@ impl Server {
             cmd.args(["--store", url]);
         }
         Server::start(cmd, log).await
+    }
+
+    /// Starts `cpjobs serve` with `config` on `data_dir` and its console on
+    /// `127.0.0.1:0` (announced on the second line of stdout).
+    pub(crate) async fn cpjobs_with_console(
+        bin: &Path,
+        config: &Path,
+        data_dir: &Path,
+        log: &Path,
+    ) -> Result<Server, String> {
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve").arg("--config").arg(config).arg("--data-dir").arg(data_dir).args([
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ]);
+        let mut server = Server::start(cmd, log).await?;
+        let mut line = String::new();
+        tokio::time::timeout(std::time::Duration::from_secs(30), server._stdout.read_line(&mut line))
+            .await
+            .map_err(|_| "the server did not announce its console within 30 s".to_owned())?
+            .map_err(|e| e.to_string())?;
+        // "cpjobs serve: console on http://127.0.0.1:PORT/console/"
+        server.console = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse::<SocketAddr>().ok());
+        if server.console.is_none() {
+            return Err(format!("unexpected second line from the server: {line:?}"));
+        }
+        Ok(server)
     }
 
     /// Starts this binary's hello-world server.
@@ -71,7 +108,7 @@ impl Server {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|a| a.parse::<SocketAddr>().ok())
             .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))?;
-        Ok(Server { child, addr, _stdout: stdout })
+        Ok(Server { child, addr, console: None, _stdout: stdout })
     }
 
     /// Stops the server with SIGTERM (a graceful stop) and waits for it.

@@ -369,21 +369,22 @@ fn poll_request(
 }
 
 /// A poll's answer when it surely finds nothing: checks the request as
-/// [`poll`] does (same refusals), then `Some({"jobs": []})` if the queue holds
-/// no `Queued` job, `None` if a claim is needed. Read-only: polls of an empty
-/// queue never wait for the writer.
+/// [`poll`] does (same refusals), then, with the queue it polls,
+/// `Some({"jobs": []})` if the queue holds no `Queued` job, `None` if a
+/// claim is needed. Read-only: polls of an empty queue never wait for the writer.
 pub(crate) fn poll_finds_nothing(
     tx: &mut dyn Tx,
     types: &TypeCache,
     caller: &Caller,
     input: &Value,
     third_party: bool,
-) -> Res<Option<Value>> {
+) -> Res<(String, Option<Value>)> {
     let r = poll_request(tx, types, caller, input, third_party)?;
-    if tx.may_have_queued(&r.def.id.key(&r.def.account_id), r.query_value.as_deref())? {
-        Ok(None)
+    let queue = r.def.id.key(&r.def.account_id);
+    if tx.may_have_queued(&queue, r.query_value.as_deref())? {
+        Ok((queue, None))
     } else {
-        Ok(Some(json!({"jobs": []})))
+        Ok((queue, Some(json!({"jobs": []}))))
     }
 }
 

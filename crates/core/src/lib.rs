@@ -20,6 +20,8 @@ pub mod operation;
 mod paging;
 mod pipeline_rules;
 mod pipelines;
+mod pollers;
+mod queues;
 pub mod sealing;
 mod secrets;
 mod service;

@@ -138,6 +138,7 @@ operations! {
     UpdateActionType: CodePipeline, Path::Write;
     UpdatePipeline: CodePipeline, Path::Write;
     ListThirdPartyClients: Cpjobs, Path::Read;
+    ListJobQueues: Cpjobs, Path::Read;
 }
 
 impl Operation {

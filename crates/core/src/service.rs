@@ -31,6 +31,8 @@ use crate::input::millis;
 use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::operation::{JobWrite, Operation, Path};
 use crate::pipelines;
+use crate::pollers::Pollers;
+use crate::queues;
 use crate::sealing::TokenSeal;
 use crate::store::{Millis, Store, StoreError, Tx};
 use crate::tags;
@@ -58,6 +60,8 @@ pub struct Service<S: Store> {
     artifacts: Arc<dyn ArtifactLocations>,
     /// Per-account quotas.
     quotas: Quotas,
+    /// The pollers this node has answered.
+    pollers: Arc<Pollers>,
 }
 
 impl<S: Store> Clone for Service<S> {
@@ -67,6 +71,7 @@ impl<S: Store> Clone for Service<S> {
             ctx: self.ctx.clone(),
             artifacts: Arc::clone(&self.artifacts),
             quotas: self.quotas,
+            pollers: Arc::clone(&self.pollers),
         }
     }
 }
@@ -97,6 +102,7 @@ impl<S: Store> Service<S> {
             },
             artifacts: Arc::new(NoArtifactStore),
             quotas: config.quotas,
+            pollers: Arc::default(),
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -430,6 +436,7 @@ impl<S: Store> Service<S> {
             Operation::GetThirdPartyJobDetails => txn(&mut |tx| jobs::details(tx, ctx, c, i, true, ms)),
             Operation::GetJobDetails => txn(&mut |tx| jobs::details(tx, ctx, c, i, false, ms)),
             Operation::ListThirdPartyClients => txn(&mut |tx| clients::list(tx, &ctx.tokens, c, i)),
+            Operation::ListJobQueues => txn(&mut |tx| queues::list(tx, &self.pollers, c, ms)),
             Operation::TagResource => txn(&mut |tx| tags::tag(tx, c, i, region)),
             Operation::UntagResource => txn(&mut |tx| tags::untag(tx, c, i, region)),
             Operation::ListTagsForResource => txn(&mut |tx| tags::list(tx, c, i, region)),
@@ -574,9 +581,11 @@ impl<S: Store> Service<S> {
         now: Millis,
     ) -> Result<PollCheck, ApiError> {
         let operation = if third_party { Operation::PollForThirdPartyJobs } else { Operation::PollForJobs };
-        let (due, nothing) = self.txn(operation.as_str(), false, &mut |tx| {
+        let (due, (queue, nothing)) = self.txn(operation.as_str(), false, &mut |tx| {
             Ok((tx.anything_due(now)?, jobs::poll_finds_nothing(tx, &self.ctx.types, caller, input, third_party)?))
         })?;
+        // Past the refusals: the caller may poll this queue, so it is a poller of it.
+        self.pollers.record(&queue, &caller.account_id, now);
         Ok(match (due, nothing) {
             (true, _) => PollCheck::SweepFirst,
             (false, Some(empty)) => PollCheck::Nothing(empty),

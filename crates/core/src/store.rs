@@ -268,6 +268,17 @@ pub struct JobRow {
     pub result: Option<JsonText>,
 }
 
+/// What one queue holds, as [`Tx::queue_figures`] counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueFigures {
+    /// `Queued` jobs waiting for a poller.
+    pub queued: u64,
+    /// The creation time of the oldest of them.
+    pub oldest_queued: Option<Millis>,
+    /// `Dispatched` and `InProgress` jobs.
+    pub in_flight: u64,
+}
+
 /// A third-party client: the link between one pipeline action and a partner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientRow {
@@ -341,7 +352,8 @@ pub trait Tx {
 
     /// Stores a new pipeline; `false` if the account has one by that name.
     /// Also keeps its declaration as version `p.version` (made at `p.updated`)
-    /// for [`get_pipeline_version`](Tx::get_pipeline_version).
+    /// for [`get_pipeline_version`](Tx::get_pipeline_version), and notes that
+    /// its executions' marks ([`mark_reached`](Tx::mark_reached)) are complete.
     fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool>;
     /// One pipeline.
     fn get_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<Option<PipelineRow>>;
@@ -358,8 +370,8 @@ pub trait Tx {
     /// pipeline never had that version. No default: answering from
     /// [`get_pipeline`](Tx::get_pipeline) would lose every older version.
     fn get_pipeline_version(&mut self, account_id: &str, name: &str, version: i64) -> StoreResult<Option<PipelineRow>>;
-    /// Deletes a pipeline, every version of it, its executions and its
-    /// transitions; `false` if there was none. A pipeline created later under
+    /// Deletes a pipeline, every version of it, its executions (and their
+    /// marks) and its transitions; `false` if there was none. A pipeline created later under
     /// the same name starts with no versions and every transition enabled.
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool>;
     /// Pipelines of an account ordered by name, those after `after` first.
@@ -391,6 +403,25 @@ pub trait Tx {
         offset: usize,
         limit: usize,
     ) -> StoreResult<Vec<ExecutionRow>>;
+
+    /// Records that execution `id` of `account_id`'s `pipeline` has reached
+    /// each of `parts` (names the domain gives the parts of a pipeline): for
+    /// each part the store keeps the latest execution that reached it, in the
+    /// order of [`list_executions`](Tx::list_executions) (start time, then
+    /// insertion), whatever the order of the calls. Nothing for an
+    /// execution the store does not have.
+    fn mark_reached(&mut self, account_id: &str, pipeline: &str, id: &str, parts: &[String]) -> StoreResult<()>;
+    /// For each of `parts` that an execution of the pipeline reached, the
+    /// latest that did ([`mark_reached`](Tx::mark_reached)): `(part,
+    /// execution id)` in the order of `parts`. `None` when the marks may be
+    /// incomplete: the pipeline was stored before the store kept them (or
+    /// does not exist), so the caller reads the history instead.
+    fn latest_reached(
+        &mut self,
+        account_id: &str,
+        pipeline: &str,
+        parts: &[String],
+    ) -> StoreResult<Option<Vec<(String, String)>>>;
 
     /// Unfinished (`InProgress` or `Stopping`) executions whose `wake_at` is
     /// at or before `now`, earliest first.
@@ -440,6 +471,17 @@ pub trait Tx {
     /// Number of jobs per status (for metrics), statuses with no job left out,
     /// in the order of [`JobStatus::ALL`].
     fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>>;
+    /// What one queue holds now: its `Queued` jobs (how many, the oldest's
+    /// creation time) and how many are in flight (`Dispatched` or
+    /// `InProgress`). Read from the queue's index, never by scanning other
+    /// queues or finished jobs.
+    fn queue_figures(&mut self, queue: &str) -> StoreResult<QueueFigures>;
+    /// `Dispatched` and `InProgress` jobs of one queue, oldest first
+    /// (creation time, then insertion), at most `limit`.
+    fn jobs_in_flight(&mut self, queue: &str, limit: usize) -> StoreResult<Vec<JobRow>>;
+    /// `Failed` and `TimedOut` jobs of one queue, the latest to finish first
+    /// (`updated`, ties in no promised order), at most `limit`.
+    fn recent_failures(&mut self, queue: &str, limit: usize) -> StoreResult<Vec<JobRow>>;
 
     /// Stores a new client.
     fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()>;

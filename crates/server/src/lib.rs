@@ -18,6 +18,7 @@ mod body_rule;
 pub mod config;
 pub mod conn;
 pub mod console;
+pub mod history;
 pub mod metrics;
 pub mod protocol;
 pub mod redact;
@@ -80,6 +81,10 @@ pub struct Options {
     pub metrics: MetricsAccess,
     /// The browser console, served on [`Listeners::console`] when both are set.
     pub console: Option<console::Settings>,
+    /// The last hour's figures the console charts: the API records into
+    /// it, and [`serve_listeners`] samples `stats`' queue depths into it
+    /// once a minute.
+    pub history: Arc<history::History>,
 }
 
 /// The sockets [`serve_listeners`] serves: the API's, and those of `/metrics`
@@ -123,6 +128,7 @@ impl Default for Options {
             limits: ConnectionLimits::default(),
             metrics: MetricsAccess::default(),
             console: None,
+            history: Arc::default(),
         }
     }
 }
@@ -211,11 +217,34 @@ pub async fn serve_listeners(
             }
         })
     });
+    let sampler = options.stats.clone().map(|stats| {
+        let (clock, history, mut stop) = (options.clock.clone(), Arc::clone(&options.history), stop_rx.clone());
+        tokio::spawn(async move {
+            // Once a minute, from the start: the charts' queue depth needs one sample per minute.
+            let mut timer = tokio::time::interval(Duration::from_secs(60));
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = timer.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let (stats, history, now) = (Arc::clone(&stats), Arc::clone(&history), clock());
+                // A store read: on a blocking thread, like a scrape of /metrics.
+                let sampled = tokio::task::spawn_blocking(move || {
+                    history.sample_depths(&stats.stats(now).queue_depth, now);
+                });
+                if let Err(e) = sampled.await {
+                    tracing::error!(error = %e, "sampling the queue depths failed");
+                }
+            }
+        })
+    });
     let limits = options.limits.clone();
     let moved = options.metrics.listen.is_some();
     let console_server = match (console_listener, options.console.clone()) {
         (Some(l), Some(settings)) => {
-            let router = console::router(Arc::clone(&api), config, settings, options.clock.clone());
+            let history = Arc::clone(&options.history);
+            let router = console::router(Arc::clone(&api), config, settings, options.clock.clone(), history);
             let (stop, limits) = (stop_rx.clone(), limits.clone());
             // People at browsers: a cap of its own, so they never take the API's connections.
             Some(tokio::spawn(async move { conn::serve_connections(l, router, limits, 256, stop).await }))
@@ -245,6 +274,9 @@ pub async fn serve_listeners(
     }
     if let Some(t) = ticker {
         let _ = t.await;
+    }
+    if let Some(s) = sampler {
+        let _ = s.await;
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
+use crate::history::History;
 use crate::metrics::Metrics;
 use crate::sigv4::{SignedRequest, Verifier};
 use crate::validate::Validator;
@@ -69,6 +70,7 @@ struct AppState {
     verifier: Verifier,
     validator: Validator,
     metrics: Arc<Metrics>,
+    history: Arc<History>,
     stats: Option<Arc<dyn StatsSource>>,
     clock: Clock,
     max_body_bytes: usize,
@@ -82,6 +84,7 @@ pub(crate) fn routers(api: Arc<dyn Api>, config: &ServiceConfig, options: Option
         verifier: Verifier::new(config, options.temporary_credentials.clone()),
         validator: Validator::new(ServiceModel::codepipeline()),
         metrics: Arc::new(Metrics::default()),
+        history: Arc::clone(&options.history),
         stats: options.stats.clone(),
         clock: options.clock.clone(),
         max_body_bytes: options.max_body_bytes,
@@ -330,7 +333,11 @@ async fn api_handler(State(state): State<Arc<AppState>>, req: Request) -> Respon
             error_response(&e)
         }
     };
-    state.metrics.record(outcome.label(), outcome.code, started.elapsed());
+    let elapsed = started.elapsed();
+    state.metrics.record(outcome.label(), outcome.code, elapsed);
+    if let (Some(op), Some(account)) = (outcome.operation, &outcome.account) {
+        state.history.record(op, outcome.code == "OK", account, elapsed, (state.clock)());
+    }
     resp.extensions_mut().insert(outcome);
     resp
 }

@@ -10,6 +10,7 @@ use axum::body::Body;
 use cpjobs_core::config::{Account, Principal};
 use cpjobs_core::{Api, ApiError, Caller, ErrorCode, Operation, Reply, ServiceConfig, Submitted};
 use cpjobs_server::console::{Settings, router};
+use cpjobs_server::history::History;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -69,6 +70,22 @@ impl Double {
                 {"stageName": "Ship", "inboundTransitionState": {"enabled": false, "disabledReason": "<i>freeze</i>",
                     "lastChangedBy": "arn:aws:iam::111111111111:root", "lastChangedAt": 1_799_999_400.0},
                  "actionStates": [{"actionName": "Deploy"}]}]}),
+            Operation::ListJobQueues if mine => json!({"pollersSeenBy": "this node", "queues": [
+                {"actionTypeId": {"category": "Deploy", "owner": "Custom", "provider": "Shipper", "version": "1"},
+                 "ownerAccount": ACCOUNT, "jobTimeoutSeconds": 3600, "queuedJobs": 2, "oldestQueuedTime": 1_799_999_910.0,
+                 "jobsInFlight": 1,
+                 "inFlight": [{"jobId": "j-flying", "status": "Dispatched", "accountId": ACCOUNT, "pipelineName": "demo",
+                     "stageName": "Ship", "actionName": "Deploy", "created": 1_799_999_900.0, "updated": 1_799_999_990.0,
+                     "leaseExpires": 1_800_000_020.0, "timesOutAt": 1_800_003_500.0}],
+                 "recentFailures": [{"jobId": "j-failed", "status": "Failed", "accountId": ACCOUNT, "pipelineName": "demo",
+                     "stageName": "Ship", "actionName": "Deploy", "created": 1_799_999_000.0, "finished": 1_799_999_100.0,
+                     "errorType": "JobFailed", "errorMessage": "<b>disk full</b>"}],
+                 "pollers": [{"accountId": ACCOUNT, "lastPollTime": 1_799_999_995.0, "pollsPerMinute": 12.5}]},
+                {"actionTypeId": {"category": "Build", "owner": "Custom", "provider": "Idle", "version": "1"},
+                 "ownerAccount": ACCOUNT, "jobTimeoutSeconds": 3600, "queuedJobs": 3, "oldestQueuedTime": 1_799_999_000.0,
+                 "jobsInFlight": 0, "inFlight": [], "recentFailures": [], "pollers": []}
+            ]}),
+            Operation::ListJobQueues => json!({"pollersSeenBy": "this node", "queues": []}),
             _ => json!({}),
         })
     }
@@ -78,6 +95,7 @@ struct Console {
     api: Arc<Double>,
     router: axum::Router,
     now: Arc<Mutex<SystemTime>>,
+    history: Arc<History>,
 }
 
 fn console() -> Console {
@@ -99,8 +117,9 @@ fn console() -> Console {
     let now = Arc::new(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
     let clock = Arc::clone(&now);
     let settings = Settings { key: [9; 32], session_ttl: Duration::from_secs(3600) };
-    let router = router(api.clone(), &config, settings, Arc::new(move || *clock.lock().unwrap()));
-    Console { api, router, now }
+    let history = Arc::new(History::default());
+    let router = router(api.clone(), &config, settings, Arc::new(move || *clock.lock().unwrap()), history.clone());
+    Console { api, router, now, history }
 }
 
 struct Answer {
@@ -377,4 +396,66 @@ async fn every_answer_forbids_framing_and_foreign_scripts() {
     let css = c.send("GET", "/console/assets/console.css", None, None).await;
     assert_eq!(css.status, 200);
     assert_eq!(c.send("GET", "/console/nothing-here", None, None).await.status, 404);
+}
+
+#[tokio::test]
+async fn the_jobs_page_shows_the_account_s_queues_pollers_and_hour() {
+    let c = console();
+    let now = *c.now.lock().unwrap();
+    let ms = Duration::from_millis;
+    c.history.record(Operation::PutJobSuccessResult, true, ACCOUNT, ms(2), now);
+    c.history.record(Operation::PutJobFailureResult, true, ACCOUNT, ms(2), now);
+    c.history.record(Operation::PollForJobs, true, ACCOUNT, ms(12), now);
+    c.history.record(Operation::PollForJobs, true, OTHER, ms(700), now);
+    c.history.sample_depths(
+        &[("Custom/111111111111/Deploy/Shipper/1".into(), 2), ("Custom/333333333333/Deploy/Shipper/1".into(), 77)],
+        now,
+    );
+    let session = c.sign_in(KEY, SECRET).await;
+    let page = c.send("GET", "/console/jobs", Some(&session), None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (caller, op, _) = c.api.calls.lock().unwrap().last().cloned().expect("a call");
+    assert_eq!((caller.account_id.as_str(), op.as_str()), (ACCOUNT, "ListJobQueues"), "asked as the signed-in account");
+    let b = &page.body;
+    for shown in [
+        "<h1>Jobs and workers</h1>",
+        "<strong>Shipper</strong>",
+        "1m 30s",   // the oldest queued job's age (now - 1_799_999_910)
+        "j-flying", // in flight
+        "demo › Ship › Deploy",
+        "30s",     // lease left
+        "58m 20s", // timeout in
+        "j-failed",
+        "&lt;b&gt;disk full&lt;/b&gt;", // the error, escaped
+        "Nobody polls",                 // the idle queue has jobs and no poller
+        "12.5",                         // polls per minute
+        "Pollers seen by this node",
+        "1 succeeded, 1 failed in the hour.",
+        "2 waiting at the latest sample", // its own queue's depth only
+        "1 poll, mean 12.0 ms",           // its own polls only
+        r#"role="img""#,
+        r#"data-src="/console/jobs?live=1""#,
+        r#"href="/console/jobs" aria-current="page""#,
+    ] {
+        assert!(b.contains(shown), "{shown} missing from {b}");
+    }
+    assert!(!b.contains("<b>disk full</b>"), "the domain's text is escaped");
+    let live = c.send("GET", "/console/jobs?live=1", Some(&session), None).await;
+    assert!(live.body.contains("j-flying") && !live.body.contains("<h1>"), "the live region alone: {}", live.body);
+
+    // Another account sees none of it: not the queues, not the figures of this account's workers.
+    let other = c.sign_in(OTHER_KEY, OTHER_SECRET).await;
+    let page = c.send("GET", "/console/jobs", Some(&other), None).await;
+    assert_eq!(page.status, 200);
+    for hidden in ["Shipper", "j-flying", "j-failed", "disk full", "succeeded, 1 failed", "12.0 ms", "77", "Idle"] {
+        assert!(!page.body.contains(hidden), "{hidden} shown to another account: {}", page.body);
+    }
+    assert!(page.body.contains("owns no action type it may poll"), "{}", page.body);
+    assert!(page.body.contains("1 poll, mean 700.0 ms"), "its own polls: {}", page.body);
+
+    // Signed out, the page leads to sign-in and asks the domain nothing.
+    let calls = c.api.calls.lock().unwrap().len();
+    let out = c.send("GET", "/console/jobs", None, None).await;
+    assert_eq!((out.status, out.location.as_deref()), (303, Some("/console/signin")));
+    assert_eq!(c.api.calls.lock().unwrap().len(), calls);
 }

@@ -9,7 +9,8 @@
 
 use cpjobs_core::JobStatus;
 use cpjobs_core::store::{
-    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, TransitionRow, Tx,
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, QueueFigures, StoreResult, Tag, TransitionRow,
+    Tx,
 };
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -167,8 +168,8 @@ impl Tx for PgTx<'_> {
         self.lock(&p.account_id, &p.name)?;
         let declaration = json_text(&p.declaration);
         let n = self.exec(
-            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated, marks_complete) \
+             VALUES ($1, $2, $3, $4, $5, $6, true) ON CONFLICT DO NOTHING",
             &[&p.account_id, &p.name, &p.version, &declaration, &p.created, &p.updated],
         )?;
         if n == 1 {
@@ -213,6 +214,7 @@ impl Tx for PgTx<'_> {
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
         self.lock(account_id, name)?;
         self.exec("DELETE FROM executions WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
+        self.exec("DELETE FROM latest_reached WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
         self.exec("DELETE FROM pipeline_versions WHERE account_id = $1 AND name = $2", &[&account_id, &name])?;
         self.exec("DELETE FROM stage_transitions WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
         Ok(self.exec("DELETE FROM pipelines WHERE account_id = $1 AND name = $2", &[&account_id, &name])? == 1)
@@ -520,6 +522,84 @@ impl Tx for PgTx<'_> {
         self.query("SELECT queue, COUNT(*) FROM jobs WHERE status = 'Queued' GROUP BY queue ORDER BY queue", &[], |r| {
             Ok((get(r, 0)?, get::<i64>(r, 1)? as u64))
         })
+    }
+
+    fn queue_figures(&mut self, queue: &str) -> StoreResult<QueueFigures> {
+        // Each count reads one partial index (`jobs_queued`, `jobs_in_flight`) of this queue only.
+        let rows = self.query(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE queue = $1 AND status = 'Queued'), \
+                    (SELECT MIN(created) FROM jobs WHERE queue = $1 AND status = 'Queued'), \
+                    (SELECT COUNT(*) FROM jobs WHERE queue = $1 AND status IN ('Dispatched', 'InProgress'))",
+            &[&queue],
+            |r| Ok((get::<i64>(r, 0)?, get::<Option<i64>>(r, 1)?, get::<i64>(r, 2)?)),
+        )?;
+        let (queued, oldest_queued, in_flight) = rows.into_iter().next().unwrap_or((0, None, 0));
+        Ok(QueueFigures { queued: queued as u64, oldest_queued, in_flight: in_flight as u64 })
+    }
+
+    fn jobs_in_flight(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE queue = $1 AND status IN ('Dispatched', 'InProgress') ORDER BY created, seq LIMIT $2"
+            ),
+            &[&queue, &limit(n)],
+            job_row,
+        )
+    }
+
+    fn recent_failures(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                " FROM jobs WHERE queue = $1 AND status IN ('Failed', 'TimedOut') ORDER BY updated DESC LIMIT $2"
+            ),
+            &[&queue, &limit(n)],
+            job_row,
+        )
+    }
+
+    fn mark_reached(&mut self, account_id: &str, pipeline: &str, id: &str, parts: &[String]) -> StoreResult<()> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        // One statement for every part; a part marked by a later execution keeps it.
+        self.exec(
+            "INSERT INTO latest_reached (account_id, pipeline_name, part, execution_id, started, seq) \
+             SELECT $1, $2, p.part, e.id, e.started, e.seq FROM executions e, unnest($3::text[]) AS p(part) \
+             WHERE e.id = $4 \
+             ON CONFLICT (account_id, pipeline_name, part) DO UPDATE SET \
+               execution_id = EXCLUDED.execution_id, started = EXCLUDED.started, seq = EXCLUDED.seq \
+             WHERE (EXCLUDED.started, EXCLUDED.seq) > (latest_reached.started, latest_reached.seq)",
+            &[&account_id, &pipeline, &parts, &id],
+        )?;
+        Ok(())
+    }
+
+    fn latest_reached(
+        &mut self,
+        account_id: &str,
+        pipeline: &str,
+        parts: &[String],
+    ) -> StoreResult<Option<Vec<(String, String)>>> {
+        let complete = self.one(
+            "SELECT marks_complete FROM pipelines WHERE account_id = $1 AND name = $2",
+            &[&account_id, &pipeline],
+            |r| get::<bool>(r, 0),
+        )?;
+        if complete != Some(true) {
+            return Ok(None);
+        }
+        let found: Vec<(String, String)> = self.query(
+            "SELECT part, execution_id FROM latest_reached WHERE account_id = $1 AND pipeline_name = $2 \
+             AND part = ANY($3::text[])",
+            &[&account_id, &pipeline, &parts],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )?;
+        // In the order asked for.
+        Ok(Some(parts.iter().filter_map(|p| found.iter().find(|(q, _)| q == p).cloned()).collect()))
     }
 
     fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>> {

@@ -11,7 +11,10 @@ use crate::SqliteStore;
 use crate::conn::lock;
 use crate::rows::json_text;
 use crate::schema::MIGRATIONS;
-use crate::tx::{ANY_QUEUED, ANYTHING_DUE, CLAIM_CANDIDATES, TIMED_OUT_JOBS, unfinished};
+use crate::tx::{
+    ANY_QUEUED, ANYTHING_DUE, CLAIM_CANDIDATES, IN_FLIGHT_COUNT, IN_FLIGHT_JOBS, QUEUED_FIGURES, RECENT_FAILURES,
+    TIMED_OUT_JOBS, unfinished,
+};
 
 fn plan(store: &SqliteStore, sql: &str) -> String {
     let batch = lock(&store.writes.writer.state);
@@ -84,6 +87,24 @@ fn claims_use_the_queue_index_without_sorting() {
         .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sqlite_stat%'", [], |r| r.get(0))
         .expect("stat tables");
     assert_eq!(stat, 0, "no ANALYZE: STAT4 would re-plan every claim");
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn queue_reads_stay_in_the_queue_s_own_index_ranges() {
+    let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-queue-reads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let store = SqliteStore::open(dir.join("plan.sqlite")).expect("open");
+    for sql in [QUEUED_FIGURES, IN_FLIGHT_COUNT] {
+        let p = plan(&store, sql);
+        assert!(p.contains("USING COVERING INDEX jobs_queue (queue=? AND status=?)"), "{sql}: {p}");
+    }
+    let p = plan(&store, IN_FLIGHT_JOBS);
+    assert!(p.contains("USING INDEX jobs_queue (queue=? AND status=?)"), "{p}");
+    let p = plan(&store, RECENT_FAILURES);
+    assert!(p.contains("USING INDEX jobs_failures (queue=?)"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "the latest failures are the head of their index: {p}");
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -205,5 +226,33 @@ fn a_version_2_file_keeps_its_current_pipeline_versions() {
     assert_eq!(version("a", 3), Some(a), "kept once updated");
     assert_eq!(version("a", 4), Some(a4));
     drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pipelines_stored_before_the_marks_read_their_history_and_answer_the_same() {
+    use cpjobs_core::testing::domain::{CUSTOMER, PARTNER, World, partner_pipeline};
+    use serde_json::json;
+    let dir = std::env::temp_dir().join(format!("cpjobs-sqlite-marks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let w = World::new(SqliteStore::open(dir.join("marks.sqlite")).expect("open"));
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 0);
+    let (job, token, _) = w.take_third_party(PARTNER, "PartnerSource", "Source", 1);
+    w.ok(PARTNER, "PutThirdPartyJobSuccessResult", json!({"jobId": job, "clientToken": token}), 2);
+    w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 3);
+    let state = || w.ok(CUSTOMER, "GetPipelineState", json!({"name": "app"}), 4);
+    let marked = state();
+    assert!(marked["stageStates"][1]["latestExecution"].is_object(), "the build was reached: {marked}");
+    let sql = |q: &str| {
+        lock(&w.svc.store().inner.writes.writer.state).conn.execute_batch(q).expect("sql");
+    };
+    // Without its marks but said complete, the page shows nothing reached: the marks are what it reads.
+    sql("UPDATE pipelines SET marks_complete = 1; DELETE FROM latest_reached");
+    assert!(state()["stageStates"][1].get("latestExecution").is_none());
+    // A pipeline stored before the marks were kept reads its history, and answers as the marks did.
+    sql("UPDATE pipelines SET marks_complete = 0");
+    assert_eq!(state(), marked);
+    drop(w);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,8 @@
 
 use cpjobs_core::JobStatus;
 use cpjobs_core::store::{
-    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, StoreResult, Tag, TransitionRow, Tx,
+    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, QueueFigures, StoreResult, Tag, TransitionRow,
+    Tx,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
@@ -59,6 +60,39 @@ pub(crate) const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = ?1 
 /// Whether a queue has a queued job: answered from `jobs_queue` alone (tested).
 pub(crate) const ANY_QUEUED: &str =
     "SELECT 1 FROM jobs WHERE queue = ?1 AND status = 'Queued' AND (?2 IS NULL OR query_value = ?2) LIMIT 1";
+
+/// A queue's queued jobs: counted from `jobs_queue` alone (tested).
+pub(crate) const QUEUED_FIGURES: &str =
+    "SELECT COUNT(*), MIN(created) FROM jobs WHERE queue = ?1 AND status = 'Queued'";
+
+/// A queue's jobs in flight: counted from `jobs_queue` alone (tested).
+pub(crate) const IN_FLIGHT_COUNT: &str =
+    "SELECT COUNT(*) FROM jobs WHERE queue = ?1 AND status IN ('Dispatched', 'InProgress')";
+
+/// A queue's jobs in flight, oldest first: two ranges of `jobs_queue`
+/// merged by a sort of the jobs in flight only (as many as there are workers).
+pub(crate) const IN_FLIGHT_JOBS: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE queue = ?1 AND status IN ('Dispatched', 'InProgress') ORDER BY created, seq LIMIT ?2"
+);
+
+/// A queue's latest failures: the head of `jobs_failures`, without a sort
+/// (tested). Repeats the index's predicate word for word, so SQLite uses it.
+pub(crate) const RECENT_FAILURES: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE queue = ?1 AND (status = 'Failed' OR status = 'TimedOut') ORDER BY updated DESC LIMIT ?2"
+);
+
+/// Marks one part reached by an execution: kept only if the execution is
+/// later (start time, then insertion) than the one marked so far. An update
+/// whose `WHERE` fails writes nothing, so marking a part again costs a lookup.
+pub(crate) const MARK_REACHED: &str = "INSERT INTO latest_reached (account_id, pipeline_name, part, execution_id, started, seq) \
+     SELECT ?1, ?2, ?3, id, started, seq FROM executions WHERE id = ?4 \
+     ON CONFLICT (account_id, pipeline_name, part) DO UPDATE SET \
+       execution_id = excluded.execution_id, started = excluded.started, seq = excluded.seq \
+     WHERE (excluded.started, excluded.seq) > (latest_reached.started, latest_reached.seq)";
 
 /// Unfinished jobs past their timeout, oldest first.
 pub(crate) const TIMED_OUT_JOBS: &str = concat!(
@@ -163,7 +197,8 @@ impl Tx for SqliteTx<'_> {
     fn insert_pipeline(&mut self, p: &PipelineRow) -> StoreResult<bool> {
         let declaration = json_text(&p.declaration);
         let inserted = self.insert(
-            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO pipelines (account_id, name, version, declaration, created, updated, marks_complete) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
             params![p.account_id, p.name, p.version, declaration, p.created, p.updated],
         )?;
         if inserted {
@@ -204,6 +239,7 @@ impl Tx for SqliteTx<'_> {
 
     fn delete_pipeline(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
         self.exec("DELETE FROM executions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
+        self.exec("DELETE FROM latest_reached WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
         self.exec("DELETE FROM pipeline_versions WHERE account_id = ?1 AND name = ?2", [account_id, name])?;
         self.exec("DELETE FROM stage_transitions WHERE account_id = ?1 AND pipeline_name = ?2", [account_id, name])?;
         Ok(self.exec("DELETE FROM pipelines WHERE account_id = ?1 AND name = ?2", [account_id, name])? == 1)
@@ -295,6 +331,41 @@ impl Tx for SqliteTx<'_> {
             params![e.id, e.status, e.updated, e.wake_at, e.stage, e.waiting_for, e.doc.as_str(), expected_revision],
         )?;
         Ok(n == 1)
+    }
+
+    fn mark_reached(&mut self, account_id: &str, pipeline: &str, id: &str, parts: &[String]) -> StoreResult<()> {
+        for part in parts {
+            self.exec(MARK_REACHED, params![account_id, pipeline, part, id])?;
+        }
+        Ok(())
+    }
+
+    fn latest_reached(
+        &mut self,
+        account_id: &str,
+        pipeline: &str,
+        parts: &[String],
+    ) -> StoreResult<Option<Vec<(String, String)>>> {
+        let complete = self.one(
+            "SELECT marks_complete FROM pipelines WHERE account_id = ?1 AND name = ?2",
+            [account_id, pipeline],
+            |r| r.get::<_, bool>(0),
+        )?;
+        if complete != Some(true) {
+            return Ok(None);
+        }
+        let mut found = Vec::new();
+        for part in parts {
+            let id = self.one(
+                "SELECT execution_id FROM latest_reached WHERE account_id = ?1 AND pipeline_name = ?2 AND part = ?3",
+                [account_id, pipeline, part],
+                |r| r.get::<_, String>(0),
+            )?;
+            if let Some(id) = id {
+                found.push((part.clone(), id));
+            }
+        }
+        Ok(Some(found))
     }
 
     fn due_executions(&mut self, now: Millis, n: usize) -> StoreResult<Vec<ExecutionRow>> {
@@ -480,6 +551,22 @@ impl Tx for SqliteTx<'_> {
         self.query("SELECT queue, COUNT(*) FROM jobs WHERE status = 'Queued' GROUP BY queue ORDER BY queue", [], |r| {
             Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
         })
+    }
+
+    fn queue_figures(&mut self, queue: &str) -> StoreResult<QueueFigures> {
+        let (queued, oldest_queued) = self
+            .one(QUEUED_FIGURES, [queue], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Millis>>(1)?)))?
+            .unwrap_or((0, None));
+        let in_flight = self.one(IN_FLIGHT_COUNT, [queue], |r| r.get::<_, i64>(0))?.unwrap_or(0);
+        Ok(QueueFigures { queued: queued as u64, oldest_queued, in_flight: in_flight as u64 })
+    }
+
+    fn jobs_in_flight(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(IN_FLIGHT_JOBS, params![queue, limit(n)], job_row)
+    }
+
+    fn recent_failures(&mut self, queue: &str, n: usize) -> StoreResult<Vec<JobRow>> {
+        self.query(RECENT_FAILURES, params![queue, limit(n)], job_row)
     }
 
     fn job_counts(&mut self) -> StoreResult<Vec<(JobStatus, u64)>> {

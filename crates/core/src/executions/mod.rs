@@ -155,6 +155,11 @@ pub(crate) struct Run {
     /// `currentRevision` shape of a job result).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub given_revisions: Vec<(String, String, Value)>,
+    /// The parts this execution had reached when it was read from the store
+    /// (marked then already): a save marks only the parts reached since.
+    /// Not stored.
+    #[serde(skip)]
+    pub marked: Vec<String>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
@@ -211,9 +216,44 @@ impl Run {
         }
     }
 
+    /// The parts of the pipeline this execution reached, as
+    /// [`Tx::mark_reached`] keeps them: each stage with a status, and each
+    /// action with an attempt (see [`part`]).
+    pub(crate) fn reached_parts(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        for s in self.stages.iter().filter(|s| s.status.is_some()) {
+            parts.push(part(&s.name, None));
+            parts.extend(s.actions.iter().filter(|a| a.current.is_some()).map(|a| part(&s.name, Some(&a.name))));
+        }
+        parts
+    }
+
+    /// Writes down the parts this execution reached since it was read (a
+    /// part, once reached, stays reached): each is marked once per execution,
+    /// not at every save, since job results save executions at the writer's pace.
+    fn mark(&self, tx: &mut dyn Tx) -> Res<()> {
+        let mut parts = self.reached_parts();
+        parts.retain(|p| !self.marked.contains(p));
+        if parts.is_empty() {
+            return Ok(());
+        }
+        Ok(tx.mark_reached(&self.account_id, &self.pipeline_name, &self.id, &parts)?)
+    }
+
     fn from_row(row: &ExecutionRow) -> Res<Run> {
-        serde_json::from_str(row.doc.as_str())
-            .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))
+        let mut run: Run = serde_json::from_str(row.doc.as_str())
+            .map_err(|e| Fail::Store(StoreError::Backend(format!("stored execution is unreadable: {e}"))))?;
+        run.marked = run.reached_parts();
+        Ok(run)
+    }
+}
+
+/// The name of a stage, or of an action in it, as the store's marks of
+/// reached parts know it (stage and action names cannot hold a `/`).
+pub(crate) fn part(stage: &str, action: Option<&str>) -> String {
+    match action {
+        None => stage.to_owned(),
+        Some(a) => format!("{stage}/{a}"),
     }
 }
 
@@ -227,7 +267,10 @@ pub(crate) fn load(tx: &mut dyn Tx, id: &str) -> Res<Option<(Run, i64)>> {
 
 /// Saves an execution if nobody changed it since `revision` was read.
 pub(crate) fn save(tx: &mut dyn Tx, run: &Run, revision: i64) -> Res<()> {
-    if tx.update_execution(&run.to_row(revision), revision)? { Ok(()) } else { lost_race("execution") }
+    if !tx.update_execution(&run.to_row(revision), revision)? {
+        return lost_race("execution");
+    }
+    run.mark(tx)
 }
 
 fn execution_not_found(id: &str, pipeline: &str) -> Fail {
@@ -322,8 +365,10 @@ pub(crate) fn begin(
         variables: how.variables,
         trigger_type: how.trigger_type,
         given_revisions: how.given_revisions,
+        marked: Vec::new(),
     };
     tx.insert_execution(&run.to_row(0))?;
+    run.mark(tx)?;
     advance_and_save(tx, &mut run, 0, &plan, region, now)?;
     Ok(run)
 }

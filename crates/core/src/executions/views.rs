@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of};
+use std::collections::HashMap;
+
+use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of, part};
 use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::fail::Res;
@@ -100,10 +102,26 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
 /// `ListPipelineExecutions`, newest first; `maxResults` default 100.
 pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
     let pipeline = req_str(input, "pipelineName")?;
-    pipelines::load(tx, &caller.account_id, pipeline)?;
-    let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
-    let offset = decode_offset(opt_str(input, "nextToken")?)?;
-    let mut rows = tx.list_executions(&caller.account_id, pipeline, offset, limit + 1)?;
+    let account = &caller.account_id;
+    let read = || -> Res<(usize, usize)> {
+        let limit = opt_i64(input, "maxResults")?.unwrap_or(100).clamp(1, 100) as usize;
+        Ok((limit, decode_offset(opt_str(input, "nextToken")?)?))
+    };
+    let (limit, offset) = match read() {
+        Ok(r) => r,
+        // An unknown pipeline is refused first, as it always was.
+        Err(e) => {
+            pipelines::load(tx, account, pipeline)?;
+            return Err(e);
+        }
+    };
+    let mut rows = tx.list_executions(account, pipeline, offset, limit + 1)?;
+    // Executions go with their pipeline: only an empty page needs to know
+    // whether the pipeline is there (the console's list asks this for every
+    // pipeline, and loading a declaration costs more than the page).
+    if rows.is_empty() {
+        pipelines::load(tx, account, pipeline)?;
+    }
     let more = rows.len() > limit;
     rows.truncate(limit);
     let items = rows.iter().map(|r| summary_json(&Run::from_row(r)?)).collect::<Res<Vec<_>>>()?;
@@ -147,21 +165,81 @@ fn action_execution_json(att: &Attempt) -> Value {
 /// How many executions [`state`] reads at a time.
 const STATE_PAGE: usize = 100;
 
-/// Whether every stage and action of `declaration` has an execution in `runs` that reached it.
-fn all_reached(declaration: &Value, runs: &[Run]) -> bool {
-    let stages = declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    stages.iter().all(|s| {
+/// The parts (stages, and actions in them) of `declaration`, as [`part`] names them.
+fn parts_of(declaration: &Value) -> Vec<String> {
+    let mut parts = Vec::new();
+    for s in declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
         let sname = s.get("name").and_then(Value::as_str).unwrap_or_default();
-        let reached = |aname: Option<&str>| {
-            runs.iter().flat_map(|r| r.stages.iter().filter(|x| x.name == sname)).any(|x| match aname {
-                None => x.status.is_some(),
-                Some(a) => x.actions.iter().any(|y| y.name == a && y.current.is_some()),
-            })
-        };
-        let actions = s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-        reached(None)
-            && actions.iter().all(|a| reached(Some(a.get("name").and_then(Value::as_str).unwrap_or_default())))
-    })
+        parts.push(part(sname, None));
+        for a in s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            parts.push(part(sname, Some(a.get("name").and_then(Value::as_str).unwrap_or_default())));
+        }
+    }
+    parts
+}
+
+/// For each part of a pipeline, the latest execution that reached it.
+struct Latest {
+    runs: Vec<Run>,
+    /// Part -> index in `runs`.
+    by_part: HashMap<String, usize>,
+}
+
+impl Latest {
+    /// The latest execution that reached stage `stage` (or its action `action`).
+    fn of(&self, stage: &str, action: Option<&str>) -> Option<&Run> {
+        self.by_part.get(&part(stage, action)).map(|&i| &self.runs[i])
+    }
+
+    /// From the store's marks ([`Tx::latest_reached`]): a read per part
+    /// and per execution named, however long the history. `None` when the
+    /// store's marks may be incomplete, or do not match the executions they
+    /// name (then the history decides).
+    fn marked(tx: &mut dyn Tx, account: &str, pipeline: &str, declaration: &Value) -> Res<Option<Latest>> {
+        let Some(found) = tx.latest_reached(account, pipeline, &parts_of(declaration))? else { return Ok(None) };
+        let mut latest = Latest { runs: Vec::new(), by_part: HashMap::new() };
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for (p, id) in found {
+            let i = match at.get(&id) {
+                Some(&i) => i,
+                None => {
+                    let Some(row) = tx.get_execution(&id)? else { return Ok(None) };
+                    latest.runs.push(Run::from_row(&row)?);
+                    at.insert(id, latest.runs.len() - 1);
+                    latest.runs.len() - 1
+                }
+            };
+            if !latest.runs[i].reached_parts().contains(&p) {
+                return Ok(None);
+            }
+            latest.by_part.insert(p, i);
+        }
+        Ok(Some(latest))
+    }
+
+    /// From the history, newest first, a page at a time, until every part
+    /// is accounted for (a part nothing reached costs a read of the whole
+    /// history: for pipelines stored before the marks were kept).
+    fn from_history(tx: &mut dyn Tx, account: &str, pipeline: &str, declaration: &Value) -> Res<Latest> {
+        let parts = parts_of(declaration);
+        let mut latest = Latest { runs: Vec::new(), by_part: HashMap::new() };
+        loop {
+            let page = tx.list_executions(account, pipeline, latest.runs.len(), STATE_PAGE)?;
+            let last = page.len() < STATE_PAGE;
+            for row in &page {
+                let run = Run::from_row(row)?;
+                for p in run.reached_parts() {
+                    if parts.contains(&p) {
+                        latest.by_part.entry(p).or_insert(latest.runs.len());
+                    }
+                }
+                latest.runs.push(run);
+            }
+            if last || latest.by_part.len() == parts.len() {
+                return Ok(latest);
+            }
+        }
+    }
 }
 
 /// `GetPipelineState`: for each stage and action of the current declaration,
@@ -169,17 +247,10 @@ fn all_reached(declaration: &Value, runs: &[Run]) -> bool {
 pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value> {
     let name = req_str(input, "name")?;
     let p = pipelines::load(tx, &caller.account_id, name)?;
-    // Newest first, a page at a time, until every stage and action is accounted for
-    // (a stage nothing reached costs a read of the whole history).
-    let mut runs: Vec<Run> = Vec::new();
-    loop {
-        let page = tx.list_executions(&caller.account_id, name, runs.len(), STATE_PAGE)?;
-        let last = page.len() < STATE_PAGE;
-        runs.extend(page.iter().map(Run::from_row).collect::<Res<Vec<_>>>()?);
-        if last || all_reached(&p.declaration, &runs) {
-            break;
-        }
-    }
+    let latest = match Latest::marked(tx, &caller.account_id, name, &p.declaration)? {
+        Some(latest) => latest,
+        None => Latest::from_history(tx, &caller.account_id, name, &p.declaration)?,
+    };
     let transitions = super::transitions::inbound_states(tx, &caller.account_id, name)?;
     let mut stage_states = Vec::new();
     for (si, s) in
@@ -194,10 +265,10 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
                 .find(|(n, _)| n == sname)
                 .map_or_else(|| json!({"enabled": true}), |(_, v)| v.clone());
         }
-        let latest = runs.iter().find_map(|r| {
+        let reached = latest.of(sname, None).and_then(|r| {
             r.stages.iter().find(|x| x.name == sname).and_then(|x| x.status.as_ref().map(|status| (r, status)))
         });
-        if let Some((r, status)) = latest {
+        if let Some((r, status)) = reached {
             st["latestExecution"] = json!({"pipelineExecutionId": r.id, "status": status, "type": "STANDARD"});
         }
         let mut action_states = Vec::new();
@@ -214,7 +285,7 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
             {
                 ast["entityUrl"] = json!(action_types::fill_config(template, a.get("configuration"), def));
             }
-            let att = runs.iter().find_map(|r| {
+            let att = latest.of(sname, Some(aname)).and_then(|r| {
                 r.stages
                     .iter()
                     .filter(|x| x.name == sname)

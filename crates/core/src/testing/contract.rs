@@ -10,6 +10,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::jobs::JobStatus;
+// The queue reads of issue 12 live in a module of their own; the dispatch names them here.
+use super::queues::{queue_reads, reached_marks};
 use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, TransitionRow, Tx};
 
 type R<T> = Result<T, StoreError>;
@@ -75,7 +77,7 @@ fn action_types<S: Store>(s: S) {
     assert_eq!(seen, vec![json!({"a": 3}), json!({"b": 1})], "own custom types and every other type, by key");
 }
 
-fn pipeline(name: &str, version: i64) -> PipelineRow {
+pub(super) fn pipeline(name: &str, version: i64) -> PipelineRow {
     PipelineRow {
         account_id: "1".into(),
         name: name.into(),
@@ -86,7 +88,7 @@ fn pipeline(name: &str, version: i64) -> PipelineRow {
     }
 }
 
-fn execution(id: &str, pipeline: &str, started: i64) -> ExecutionRow {
+pub(super) fn execution(id: &str, pipeline: &str, started: i64) -> ExecutionRow {
     ExecutionRow {
         id: id.into(),
         account_id: "1".into(),

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 // The scenarios of issue 10 live in a module of their own; the dispatch names them here.
+use super::queues::job_queues_and_pollers;
 use super::revisions::{
     deploy_action_targets, put_action_revision_for_third_party_and_s3_sources, put_action_revision_starts_executions,
 };

@@ -6,6 +6,7 @@
 pub mod contract;
 pub mod domain;
 pub mod named;
+mod queues;
 mod revisions;
 mod semantics;
 pub mod shapes;

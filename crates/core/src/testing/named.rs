@@ -40,6 +40,8 @@ macro_rules! __store_checks {
                 tags,
                 transitions,
                 queued_writes_answer_once_committed,
+                queue_reads,
+                reached_marks,
             ]
             shared: [
                 concurrent_claims_hand_each_job_out_once,
@@ -76,6 +78,7 @@ macro_rules! __store_checks {
                 put_action_revision_starts_executions,
                 put_action_revision_for_third_party_and_s3_sources,
                 deploy_action_targets,
+                job_queues_and_pollers,
             ]
             once: [
                 state_of_stages_reached_long_ago,

@@ -4,7 +4,8 @@
 //! failed action's error and its retry, a transition disabled (an execution
 //! waits there) and enabled again (it goes on), an execution's details with the
 //! secret masked, another account seeing none of it, forms refused without
-//! their CSRF token, and signed-out pages leading to sign-in.
+//! their CSRF token, signed-out pages leading to sign-in, and the jobs page:
+//! a queued job, a poller, a failure's error, a job in flight followed live.
 //!
 //! `CPJOBS_SCREENSHOTS=docs/console` saves the main pages as PNGs (the
 //! README's "The console" shows them).
@@ -212,6 +213,38 @@ async fn the_console_in_a_browser() {
     b.screenshot("pipeline-phone").await;
     b.client.set_window_size(1280, 900).await.expect("laptop width");
 
+    // The jobs page: a queued job waiting, a poller seen, the earlier failure with its error; then the
+    // job in flight, followed without a reload.
+    api(&server, CUSTOMER, "StartPipelineExecution", json!({"name": "broken"}));
+    api(&server, CUSTOMER, "PollForJobs", json!({"actionTypeId": build_type}));
+    b.click("header.top nav a[href='/console/jobs']").await;
+    b.wait_text("h1", |t| t == "Jobs and workers").await;
+    mark(&b).await;
+    b.wait_text("section[aria-labelledby=queues-h] tbody", |t| t.contains("MySource")).await;
+    let rows = b
+        .js("return Array.from(document.querySelectorAll('section[aria-labelledby=queues-h] tbody tr'))\
+             .map(function (r) { return Array.from(r.cells).map(function (c) { return c.textContent.trim(); }); });")
+        .await;
+    let rows = rows.as_array().expect("rows");
+    let source = rows.iter().find(|r| r[0].as_str().is_some_and(|t| t.contains("MySource"))).expect("MySource");
+    assert_eq!(source[1], "1", "one job queued: {rows:?}");
+    let pollers = b.wait_text("section[aria-labelledby=pollers-h]", |t| t.contains("MyBuild")).await;
+    assert!(pollers.contains("111111111111"), "{pollers}");
+    let page = b.body().await;
+    assert!(page.contains("compiler said no") && page.contains("JobFailed"), "the failure's error: {page}");
+    assert!(page.contains("Job results per minute") && page.contains("Poll latency"), "the charts: {page}");
+    b.screenshot("jobs").await;
+    b.js("document.getElementById('hour-h').scrollIntoView(); return null;").await;
+    b.screenshot("jobs-charts").await;
+    let job = custom_job(&server, "Source", "MySource");
+    let id = job["id"].as_str().expect("id").to_owned();
+    let flying = b.wait_text("#live", |t| t.contains(&id)).await;
+    assert!(flying.contains("In flight") && flying.contains("InProgress"), "{flying}");
+    assert!(still_marked(&b).await, "the job was followed without a reload");
+    api(&server, CUSTOMER, "PutJobSuccessResult", json!({"jobId": job["id"]}));
+    b.wait_text("#live", |t| !t.contains(&id)).await;
+    b.goto(&format!("{console}pipelines/gated")).await;
+
     // A form without its CSRF token, or with another one, is refused and changes nothing.
     let runs = || api(&server, CUSTOMER, "ListPipelineExecutions", json!({"pipelineName": "gated"}));
     let before = runs()["pipelineExecutionSummaries"].as_array().expect("runs").len();
@@ -252,6 +285,12 @@ async fn the_console_in_a_browser() {
         b.goto(&format!("{console}{path}")).await;
         let text = b.body().await;
         assert!(text.contains("PipelineNotFoundException") && !text.contains("compiler said no"), "{path}: {text}");
+    }
+    b.goto(&format!("{console}jobs")).await;
+    let page = b.wait_text("h1", |t| t == "Jobs and workers").await;
+    let page = format!("{page}{}", b.body().await);
+    for hidden in ["MySource", "MyBuild", "compiler said no"] {
+        assert!(!page.contains(hidden), "{hidden} shown to another account: {page}");
     }
     let resp = agent.get(format!("{origin}/console/nowhere")).call().expect("answered");
     assert_eq!(resp.status(), 404);

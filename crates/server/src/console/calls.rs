@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use cpjobs_core::{ApiError, Caller, Operation};
 use serde_json::Value;
@@ -142,4 +144,23 @@ impl Console {
 /// Whether the request asks only for the page's live region (`?live=1`).
 pub(crate) fn live_only(uri: &axum::http::Uri) -> bool {
     uri.query().is_some_and(|q| q.split('&').any(|p| p == "live=1"))
+}
+
+/// What every page handler starts with: who is signed in (else the
+/// request is answered with the way to sign in, before the handler runs),
+/// and whether it asks only for the live region.
+pub(crate) struct Viewer {
+    /// The signed-in user.
+    pub(crate) who: SignedIn,
+    /// `?live=1`: answer the live region alone.
+    pub(crate) live_only: bool,
+}
+
+impl FromRequestParts<Arc<Console>> for Viewer {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Arc<Console>) -> Result<Viewer, Refusal> {
+        let who = console.signed_in(&parts.headers)?;
+        Ok(Viewer { who, live_only: live_only(&parts.uri) })
+    }
 }

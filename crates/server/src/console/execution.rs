@@ -8,13 +8,12 @@ use cpjobs_core::Operation;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::Console;
-use super::calls::live_only;
+use super::calls::Viewer;
 use super::format::{self, s};
 use super::layout;
 
@@ -22,13 +21,8 @@ use super::layout;
 pub(crate) async fn page(
     State(console): State<Arc<Console>>,
     Path((name, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
+    Viewer { who, live_only }: Viewer,
 ) -> Response {
-    let who = match console.signed_in(&headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let input = json!({"pipelineName": name, "pipelineExecutionId": id});
     let execution = match console.call(&who, Operation::GetPipelineExecution, input).await {
         Ok(mut out) => out["pipelineExecution"].take(),
@@ -43,7 +37,7 @@ pub(crate) async fn page(
     let base = format!("/console/pipelines/{}", format::seg(&name));
     let part = body(&execution, &actions, now);
     let src = format!("{base}/executions/{}?live=1", format::seg(&id));
-    layout::answer(live_only(&uri), layout::live(&src, part), |live| {
+    layout::answer(live_only, layout::live(&src, part), |live| {
         let crumbs = [
             ("/console/pipelines".to_owned(), "Pipelines"),
             (base.clone(), name.as_str()),

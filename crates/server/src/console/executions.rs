@@ -6,13 +6,12 @@ use cpjobs_core::Operation;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::Console;
-use super::calls::live_only;
+use super::calls::Viewer;
 use super::format::{self, s};
 use super::layout;
 
@@ -20,13 +19,8 @@ use super::layout;
 pub(crate) async fn page(
     State(console): State<Arc<Console>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
+    Viewer { who, live_only }: Viewer,
 ) -> Response {
-    let who = match console.signed_in(&headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let input = json!({"pipelineName": name, "maxResults": 100});
     let list = match console.call(&who, Operation::ListPipelineExecutions, input).await {
         Ok(mut out) => out["pipelineExecutionSummaries"].take(),
@@ -35,7 +29,7 @@ pub(crate) async fn page(
     let now = format::now_secs((console.clock)());
     let base = format!("/console/pipelines/{}", format::seg(&name));
     let part = table(&base, list.as_array().map_or(&[][..], Vec::as_slice), now);
-    layout::answer(live_only(&uri), layout::live(&format!("{base}/executions?live=1"), part), |live| {
+    layout::answer(live_only, layout::live(&format!("{base}/executions?live=1"), part), |live| {
         let crumbs = [("/console/pipelines".to_owned(), "Pipelines"), (base.clone(), name.as_str())];
         layout::page(Some(&who), &crumbs, "Execution history", live)
     })

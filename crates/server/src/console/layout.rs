@@ -27,6 +27,12 @@ pub(crate) fn page(who: Option<&SignedIn>, crumbs: &[(String, &str)], title: &st
             body {
                 header.top {
                     a.brand href="/console/pipelines" { "cpjobs console" }
+                    @if who.is_some() {
+                        nav.sections aria-label="Console" {
+                            a href="/console/pipelines" aria-current=[(title == "Pipelines").then_some("page")] { "Pipelines" }
+                            a href="/console/jobs" aria-current=[(title == "Jobs and workers").then_some("page")] { "Jobs and workers" }
+                        }
+                    }
                     @if let Some(who) = who {
                         span.who { "Account " strong { (who.caller.account_id) } }
                         form.signout method="post" action="/console/signout" {

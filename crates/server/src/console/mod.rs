@@ -13,9 +13,11 @@
 //! Pages work without the script; they just do not refresh themselves.
 
 mod calls;
+mod charts;
 mod execution;
 mod executions;
 mod format;
+mod jobs;
 mod layout;
 mod pipeline;
 mod pipeline_actions;
@@ -37,6 +39,7 @@ use cpjobs_core::{Api, ServiceConfig};
 use cpjobs_model::ServiceModel;
 
 use crate::Clock;
+use crate::history::History;
 use crate::validate::Validator;
 use session::Sessions;
 
@@ -64,10 +67,19 @@ pub(crate) struct Console {
     principals: HashMap<String, (String, String)>,
     sessions: Sessions,
     clock: Clock,
+    /// The last hour's figures the jobs page charts.
+    history: Arc<History>,
 }
 
 /// The console's router: everything under `/console`, and a redirect from `/`.
-pub fn router(api: Arc<dyn Api>, config: &ServiceConfig, settings: Settings, clock: Clock) -> Router {
+/// `history` is the one the API records into (see [`crate::Options::history`]).
+pub fn router(
+    api: Arc<dyn Api>,
+    config: &ServiceConfig,
+    settings: Settings,
+    clock: Clock,
+    history: Arc<History>,
+) -> Router {
     let mut principals = HashMap::new();
     for account in &config.accounts {
         for p in &account.principals {
@@ -80,6 +92,7 @@ pub fn router(api: Arc<dyn Api>, config: &ServiceConfig, settings: Settings, clo
         principals,
         sessions: Sessions::new(settings.key, settings.session_ttl),
         clock,
+        history,
     });
     Router::new()
         .route("/", get(layout::to_home))
@@ -98,16 +111,24 @@ pub fn router(api: Arc<dyn Api>, config: &ServiceConfig, settings: Settings, clo
         .route("/console/pipelines/{name}/transition", post(pipeline_actions::transition))
         .route("/console/pipelines/{name}/executions", get(executions::page))
         .route("/console/pipelines/{name}/executions/{id}", get(execution::page))
+        .route("/console/jobs", get(jobs::page))
         .fallback(layout::not_found)
         .layer(middleware::from_fn(headers))
         .with_state(state)
 }
 
 /// Headers of every console answer: only our own scripts and styles, no
-/// framing, no referrer leaking pipeline names, nothing cached.
+/// framing, no referrer leaking pipeline names, nothing cached; and the time
+/// the server spent (`Server-Timing`, which browsers' developer tools and the
+/// benchmark read).
 async fn headers(req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        h.insert("server-timing", v);
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

@@ -10,13 +10,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::Console;
-use super::calls::{SignedIn, live_only};
+use super::calls::{SignedIn, Viewer};
 use super::format::{self, s};
 use super::layout;
 
@@ -24,13 +23,8 @@ use super::layout;
 pub(crate) async fn page(
     State(console): State<Arc<Console>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
+    Viewer { who, live_only }: Viewer,
 ) -> Response {
-    let who = match console.signed_in(&headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
     let declaration = match console.call(&who, Operation::GetPipeline, json!({"name": name})).await {
         Ok(mut out) => out["pipeline"].take(),
         Err(e) => return layout::api_error(&e),
@@ -45,7 +39,7 @@ pub(crate) async fn page(
     let now = format::now_secs((console.clock)());
     let base = format!("/console/pipelines/{}", format::seg(&name));
     let part = body(&who, &base, &declaration, &state, latest.as_ref(), now);
-    layout::answer(live_only(&uri), layout::live(&format!("{base}?live=1"), part), |live| {
+    layout::answer(live_only, layout::live(&format!("{base}?live=1"), part), |live| {
         let links = html! { p.links { a href={ (base) "/executions" } { "Execution history" } } };
         layout::page(Some(&who), &[("/console/pipelines".into(), "Pipelines")], &name, html! { (links) (live) })
     })

@@ -6,22 +6,17 @@ use cpjobs_core::Operation;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::Console;
-use super::calls::live_only;
+use super::calls::Viewer;
 use super::format::{self, s};
 use super::layout;
 
 /// The list page, or its live region.
-pub(crate) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap, uri: Uri) -> Response {
-    let who = match console.signed_in(&headers) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
-    };
+pub(crate) async fn page(State(console): State<Arc<Console>>, Viewer { who, live_only }: Viewer) -> Response {
     let pipelines = match console.call_all(&who, Operation::ListPipelines, json!({}), "pipelines").await {
         Ok(p) => p,
         Err(e) => return layout::api_error(&e),
@@ -42,7 +37,7 @@ pub(crate) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap
     }
     let now = format::now_secs((console.clock)());
     let part = table(&rows, now);
-    layout::answer(live_only(&uri), layout::live("/console/pipelines?live=1", part), |live| {
+    layout::answer(live_only, layout::live("/console/pipelines?live=1", part), |live| {
         layout::page(Some(&who), &[], "Pipelines", live)
     })
 }
