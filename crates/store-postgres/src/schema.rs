@@ -13,8 +13,11 @@ use tokio_postgres::Client;
 use crate::pool::Conn;
 
 /// Schema migrations; index `i` brings the schema to version `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_stage_transitions.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_stage_transitions.sql"),
+    include_str!("../migrations/0003_webhooks.sql"),
+];
 
 /// The advisory lock's key: the schema's name hashed, under a prefix of ours.
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('cpjobs schema ' || current_schema()))";

@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_pipeline_versions.sql"),
     include_str!("../migrations/0004_tags.sql"),
     include_str!("../migrations/0005_stage_transitions.sql"),
+    include_str!("../migrations/0006_webhooks.sql"),
 ];
 
 /// Brings the schema of `conn`'s file up to date: every migration the file

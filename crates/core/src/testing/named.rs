@@ -39,6 +39,7 @@ macro_rules! __store_checks {
                 clients,
                 tags,
                 transitions,
+                webhooks,
                 queued_writes_answer_once_committed,
             ]
             shared: [
