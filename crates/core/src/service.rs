@@ -14,7 +14,7 @@
 //! ([`Store::inline_reads`]) has every operation run on such a thread.
 
 use crate::error_code::ErrorCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -32,8 +32,11 @@ use crate::jobs::{self, Ctx, TickReport, TypeCache};
 use crate::operation::{JobWrite, Operation, Path};
 use crate::pipelines;
 use crate::sealing::TokenSeal;
+use crate::source_changes;
 use crate::store::{Millis, Store, StoreError, Tx};
 use crate::tags;
+use crate::webhooks;
+use crate::webhooks::trigger::{WebhookAnswer, WebhookPost};
 
 /// How many times a transaction that lost a race is run again.
 const RETRIES: usize = 8;
@@ -58,7 +61,17 @@ pub struct Service<S: Store> {
     artifacts: Arc<dyn ArtifactLocations>,
     /// Per-account quotas.
     quotas: Quotas,
+    /// The service's public endpoint (`http://HOST:PORT`), which webhook
+    /// URLs start with: set once the server knows where it listens.
+    endpoint: Arc<OnceLock<String>>,
 }
+
+/// What webhook URLs start with while no endpoint was set (tests, embedders).
+const NO_ENDPOINT: &str = "http://localhost";
+/// How the log names webhook POSTs.
+const WEBHOOK: &str = "Webhook";
+/// How the log names the starts of pipelines whose S3 source object changed.
+const SOURCE_CHANGE: &str = "PollForSourceChanges";
 
 impl<S: Store> Clone for Service<S> {
     fn clone(&self) -> Service<S> {
@@ -67,6 +80,7 @@ impl<S: Store> Clone for Service<S> {
             ctx: self.ctx.clone(),
             artifacts: Arc::clone(&self.artifacts),
             quotas: self.quotas,
+            endpoint: Arc::clone(&self.endpoint),
         }
     }
 }
@@ -97,6 +111,7 @@ impl<S: Store> Service<S> {
             },
             artifacts: Arc::new(NoArtifactStore),
             quotas: config.quotas,
+            endpoint: Arc::default(),
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -135,6 +150,92 @@ impl<S: Store> Service<S> {
     pub fn with_artifact_locations(mut self, artifacts: impl ArtifactLocations) -> Service<S> {
         self.artifacts = Arc::new(artifacts);
         self
+    }
+
+    /// Shares `endpoint`, the cell the service's public endpoint
+    /// (`http://HOST:PORT`, no path) is set in once the server listens:
+    /// webhook URLs start with it.
+    pub fn with_endpoint(mut self, endpoint: Arc<OnceLock<String>>) -> Service<S> {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// The endpoint webhook URLs start with.
+    fn endpoint(&self) -> &str {
+        self.endpoint.get().map_or(NO_ENDPOINT, String::as_str)
+    }
+
+    /// Answers a POST to a webhook's URL (see [`crate::WebhookPost`]): lets it
+    /// in as the webhook's authentication says, checks its body against the
+    /// filters, and starts the pipeline. Blocks on the store.
+    pub fn receive_webhook(&self, post: &WebhookPost, now: SystemTime) -> WebhookAnswer {
+        let ms = millis(now);
+        let failed = |e: ApiError| {
+            if !e.is_internal() {
+                tracing::warn!(operation = WEBHOOK, code = %e.code, message = %e.message, "a webhook POST failed");
+            }
+            let status = if e.is_internal() { 500 } else { 409 };
+            WebhookAnswer::message(status, e.message)
+        };
+        if !webhooks::trigger::well_formed(post) {
+            return WebhookAnswer::not_found();
+        }
+        let row = match self.txn(WEBHOOK, false, &mut |tx| webhooks::trigger::find(tx, post)) {
+            Ok(Some(row)) => row,
+            Ok(None) => return WebhookAnswer::not_found(),
+            Err(e) => return failed(e),
+        };
+        if let Err(answer) = webhooks::trigger::admit(&row, &self.ctx.tokens, post) {
+            return answer;
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(&post.body) else {
+            return WebhookAnswer::message(400, "The body is not JSON");
+        };
+        let caller = Caller { account_id: row.account_id.clone(), access_key_id: String::new() };
+        let target = serde_json::json!({"name": webhooks::trigger::target_pipeline(&row)});
+        if let Err(e) = self.artifact_bucket_is_the_accounts(&caller, &target, "name") {
+            return failed(e);
+        }
+        let region = &*self.ctx.region;
+        match self.txn(WEBHOOK, true, &mut |tx| webhooks::trigger::start(tx, &row, &body, region, ms)) {
+            Ok(webhooks::trigger::Outcome::Started(id)) => {
+                // The S3 sources it started run now, as after StartPipelineExecution.
+                let _ = self.then_sources(Ok(Value::Null), ms);
+                WebhookAnswer { status: 200, body: serde_json::json!({"pipelineExecutionId": id}) }
+            }
+            Ok(webhooks::trigger::Outcome::Answer(answer)) => answer,
+            Err(e) => failed(e),
+        }
+    }
+
+    /// Hears that a new version of `bucket`/`key` (a bucket of `account_id`)
+    /// was written, and starts every pipeline of the account whose S3
+    /// source watches it (see `source_changes`); the started executions'
+    /// ids. Blocks on the store and (for the sources' copies) the disk.
+    pub fn object_written(
+        &self,
+        account_id: &str,
+        bucket: &str,
+        key: &str,
+        now: SystemTime,
+    ) -> Result<Vec<String>, ApiError> {
+        let ms = millis(now);
+        let region = &*self.ctx.region;
+        let names =
+            self.txn(SOURCE_CHANGE, false, &mut |tx| source_changes::watching(tx, account_id, bucket, key, region))?;
+        let caller = Caller { account_id: account_id.to_owned(), access_key_id: String::new() };
+        let mut started = Vec::new();
+        for name in names {
+            self.artifact_bucket_is_the_accounts(&caller, &serde_json::json!({"name": name}), "name")?;
+            let id = self.txn(SOURCE_CHANGE, true, &mut |tx| {
+                source_changes::start(tx, account_id, &name, bucket, key, region, ms)
+            })?;
+            started.extend(id);
+        }
+        if !started.is_empty() {
+            let _ = self.then_sources(Ok(Value::Null), ms);
+        }
+        Ok(started)
     }
 
     /// Replaces the dispatch lease (30 s by default).
@@ -433,14 +534,17 @@ impl<S: Store> Service<S> {
             Operation::TagResource => txn(&mut |tx| tags::tag(tx, c, i, region)),
             Operation::UntagResource => txn(&mut |tx| tags::untag(tx, c, i, region)),
             Operation::ListTagsForResource => txn(&mut |tx| tags::list(tx, c, i, region)),
-            Operation::DeleteWebhook
-            | Operation::DeregisterWebhookWithThirdParty
-            | Operation::ListRuleExecutions
+            Operation::PutWebhook => {
+                let endpoint = self.endpoint();
+                txn(&mut |tx| webhooks::put(tx, &ctx.tokens, c, i, region, endpoint, ms))
+            }
+            Operation::ListWebhooks => txn(&mut |tx| webhooks::list(tx, c, i, region, self.endpoint())),
+            Operation::DeleteWebhook => txn(&mut |tx| webhooks::delete(tx, c, i)),
+            Operation::RegisterWebhookWithThirdParty => txn(&mut |tx| webhooks::register(tx, c, i, true, ms)),
+            Operation::DeregisterWebhookWithThirdParty => txn(&mut |tx| webhooks::register(tx, c, i, false, ms)),
+            Operation::ListRuleExecutions
             | Operation::ListRuleTypes
-            | Operation::ListWebhooks
             | Operation::OverrideStageCondition
-            | Operation::PutWebhook
-            | Operation::RegisterWebhookWithThirdParty
             | Operation::RollbackStage => Err(unsupported(operation)),
             // Their path took them to `run_job_here` above.
             Operation::PollForThirdPartyJobs

@@ -9,5 +9,6 @@ pub mod named;
 mod revisions;
 mod semantics;
 pub mod shapes;
+mod webhooks;
 
 pub use named::CHECKS;

@@ -77,6 +77,8 @@ macro_rules! __store_checks {
                 put_action_revision_starts_executions,
                 put_action_revision_for_third_party_and_s3_sources,
                 deploy_action_targets,
+                webhooks_start_pipelines,
+                s3_object_versions_start_watching_pipelines,
             ]
             once: [
                 state_of_stages_reached_long_ago,
