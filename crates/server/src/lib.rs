@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod redact;
 pub mod sigv4;
 pub mod validate;
+mod webhook;
 
 mod amzdate;
 
@@ -41,6 +42,11 @@ pub use sigv4::{TemporaryCredential, TemporaryCredentials};
 
 /// The domain's periodic work (lease expiry, job timeouts), called with the time.
 pub type Tick = Arc<dyn Fn(SystemTime) + Send + Sync>;
+
+/// The domain's answer to a POST to a webhook's URL (see [`Options::webhooks`]);
+/// it may block (it runs on a blocking thread).
+pub type WebhookReceiver =
+    Arc<dyn Fn(cpjobs_core::WebhookPost, SystemTime) -> cpjobs_core::WebhookAnswer + Send + Sync>;
 
 /// Where the service reads the time; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -80,6 +86,9 @@ pub struct Options {
     pub metrics: MetricsAccess,
     /// The browser console, served on [`Listeners::console`] when both are set.
     pub console: Option<console::Settings>,
+    /// Who answers unsigned POSTs to `/webhooks/ACCOUNT/ID` on the API port
+    /// (without it, they are the passthrough's like any other request).
+    pub webhooks: Option<WebhookReceiver>,
 }
 
 /// The sockets [`serve_listeners`] serves: the API's, and those of `/metrics`
@@ -123,6 +132,7 @@ impl Default for Options {
             limits: ConnectionLimits::default(),
             metrics: MetricsAccess::default(),
             console: None,
+            webhooks: None,
         }
     }
 }

@@ -21,3 +21,4 @@ mod restart;
 mod revisions;
 mod sdk;
 mod semantics;
+mod webhooks;
