@@ -211,7 +211,8 @@ impl<S: Store> Service<S> {
     /// Hears that a new version of `bucket`/`key` (a bucket of `account_id`)
     /// was written, and starts every pipeline of the account whose S3
     /// source watches it (see `source_changes`); the started executions'
-    /// ids. Blocks on the store and (for the sources' copies) the disk.
+    /// ids (an error only when none started). Blocks on the store and (for
+    /// the sources' copies) the disk.
     pub fn object_written(
         &self,
         account_id: &str,
@@ -225,17 +226,36 @@ impl<S: Store> Service<S> {
             self.txn(SOURCE_CHANGE, false, &mut |tx| source_changes::watching(tx, account_id, bucket, key, region))?;
         let caller = Caller { account_id: account_id.to_owned(), access_key_id: String::new() };
         let mut started = Vec::new();
+        let mut first_error = None;
         for name in names {
-            self.artifact_bucket_is_the_accounts(&caller, &serde_json::json!({"name": name}), "name")?;
-            let id = self.txn(SOURCE_CHANGE, true, &mut |tx| {
-                source_changes::start(tx, account_id, &name, bucket, key, region, ms)
-            })?;
-            started.extend(id);
+            // One pipeline that cannot start (its artifact bucket taken) keeps none of the others from starting.
+            let one = self
+                .artifact_bucket_is_the_accounts(&caller, &serde_json::json!({"name": name}), "name")
+                .and_then(|()| {
+                    self.txn(SOURCE_CHANGE, true, &mut |tx| {
+                        source_changes::start(tx, account_id, &name, bucket, key, region, ms)
+                    })
+                });
+            match one {
+                Ok(id) => started.extend(id),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
         if !started.is_empty() {
             let _ = self.then_sources(Ok(Value::Null), ms);
         }
-        Ok(started)
+        match first_error {
+            Some(e) if started.is_empty() => Err(e),
+            Some(e) => {
+                if !e.is_internal() {
+                    tracing::warn!(operation = SOURCE_CHANGE, code = %e.code, message = %e.message, "a pipeline watching a new object did not start");
+                }
+                Ok(started)
+            }
+            None => Ok(started),
+        }
     }
 
     /// Replaces the dispatch lease (30 s by default).

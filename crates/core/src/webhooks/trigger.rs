@@ -119,17 +119,17 @@ pub(crate) fn start(tx: &mut dyn Tx, row: &WebhookRow, body: &Value, region: &st
             format!("The webhook's pipeline '{pipeline}' does not exist"),
         )));
     };
-    let configuration = match super::target_configuration(tx, &row.account_id, pipeline, action, region) {
-        Ok(c) => c,
-        Err(_) => {
-            return Ok(Outcome::Answer(WebhookAnswer::message(
-                404,
-                format!("The webhook's action '{action}' is no longer in the first stage of pipeline '{pipeline}'"),
-            )));
-        }
+    let plan = crate::pipelines::plan(&p.declaration, region)?;
+    let Some(configuration) =
+        plan.stages.first().and_then(|s| s.actions.iter().find(|a| a.name == action)).map(|a| &a.configuration)
+    else {
+        return Ok(Outcome::Answer(WebhookAnswer::message(
+            404,
+            format!("The webhook's action '{action}' is no longer in the first stage of pipeline '{pipeline}'"),
+        )));
     };
     for (i, f) in super::filters(&row).iter().enumerate() {
-        if !f.passes(body, &configuration) {
+        if !f.passes(body, configuration) {
             let wanted = f.match_equals.as_deref().map_or_else(|| "anything".to_owned(), |m| format!("'{m}'"));
             return Ok(Outcome::Answer(WebhookAnswer {
                 status: 200,
