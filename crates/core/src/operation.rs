@@ -35,7 +35,8 @@ pub enum Path {
     /// store's writer ([`crate::Store::write_then`]) without blocking.
     Job(JobWrite),
     /// In CodePipeline's model, but not run by cpjobs: refused with
-    /// `ValidationException` once the caller is known.
+    /// `UnknownOperationException` (as AWS answers an operation it does not
+    /// know) once the caller is known.
     Unsupported,
 }
 
