@@ -86,9 +86,42 @@ pub fn is_s3_request(headers: &HeaderMap) -> bool {
     !headers.contains_key("x-amz-target")
 }
 
+/// An object a request wrote, once it is in place (see [`WriteHook`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenObject {
+    /// Its bucket.
+    pub bucket: String,
+    /// Its key.
+    pub key: String,
+    /// Its ETag (without quotes): the version now in place.
+    pub etag: String,
+    /// Whether job credentials wrote it (a job's output artifact), rather
+    /// than an account's own keys.
+    pub by_job: bool,
+}
+
+/// Told of every object a PUT or a completed multipart upload put in
+/// place, after it is there: what lets the service react to new object
+/// versions (the S3 source's change detection) without polling. Called on
+/// the request's task, before it is answered: it must not block.
+pub trait WriteHook: Send + Sync + 'static {
+    /// `object` was written.
+    fn written(&self, object: &WrittenObject);
+}
+
 /// The S3 endpoint over `store`, authorizing with `auth`.
 pub fn s3_service(store: ArtifactStore, auth: ArtifactAuth, options: S3Options) -> ArtifactService {
-    let s3 = s3::ArtifactS3 { store: store.clone(), auth: auth.clone() };
+    s3_service_with_hook(store, auth, options, None)
+}
+
+/// [`s3_service`], telling `hook` of every object written.
+pub fn s3_service_with_hook(
+    store: ArtifactStore,
+    auth: ArtifactAuth,
+    options: S3Options,
+    hook: Option<Arc<dyn WriteHook>>,
+) -> ArtifactService {
+    let s3 = s3::ArtifactS3 { store: store.clone(), auth: auth.clone(), written: hook };
     let mut builder = S3ServiceBuilder::new(s3);
     builder.set_auth(access::Hooks { auth: auth.clone(), store: store.clone() });
     builder.set_access(access::Hooks { auth, store });

@@ -23,11 +23,26 @@ pub(crate) struct ArtifactS3 {
     pub(crate) store: ArtifactStore,
     /// Its clock, and the job gate a PUT asks again when its body is in.
     pub(crate) auth: ArtifactAuth,
+    /// Told of each object written.
+    pub(crate) written: Option<std::sync::Arc<dyn crate::WriteHook>>,
 }
 
 impl ArtifactS3 {
     fn now(&self) -> SystemTime {
         self.auth.now()
+    }
+
+    /// Tells the write hook, if any, that `bucket`/`key` is now `meta`.
+    fn tell(&self, bucket: &str, key: &str, meta: &ObjectMeta, by_job: bool) {
+        if let Some(hook) = &self.written {
+            let object = crate::WrittenObject {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                etag: meta.etag.clone(),
+                by_job,
+            };
+            hook.written(&object);
+        }
     }
 }
 
@@ -360,12 +375,14 @@ impl S3 for ArtifactS3 {
             Some(Caller::Job { grant, .. }) => Some((self.auth.clone(), grant.clone())),
             _ => None,
         };
+        let by_job = gate.is_some();
         let body = GatedBody { inner: body, gate };
         let meta = self
             .store
             .put_object(&input.bucket, &input.key, headers, body, BodyCheck { len, md5 }, self.now())
             .await
             .map_err(s3_error)?;
+        self.tell(&input.bucket, &input.key, &meta, by_job);
         let sums = computed.lock().ok().and_then(|mut c| c.take()).unwrap_or_default();
         Ok(S3Response::new(with_checksums!(PutObjectOutput, sums, { e_tag: Some(etag(&meta)) })))
     }
@@ -563,6 +580,7 @@ impl S3 for ArtifactS3 {
             Some(Caller::Job { grant, .. }) => Some((self.auth.clone(), grant.clone())),
             _ => None,
         };
+        let by_job = gate.is_some();
         let allowed = Box::new(move || gate.is_none_or(|(auth, grant)| auth.job_may_write(&grant).is_ok()));
         let meta = self
             .store
@@ -570,6 +588,7 @@ impl S3 for ArtifactS3 {
             .complete_multipart_upload(&input.bucket, &input.key, &input.upload_id, parts, self.now(), allowed)
             .await
             .map_err(s3_error)?;
+        self.tell(&input.bucket, &input.key, &meta, by_job);
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             location: Some(format!("/{}/{}", input.bucket, input.key)),
             bucket: Some(input.bucket),

@@ -61,6 +61,10 @@ error_codes! {
     InvalidNonceException,
     /// A paging token the service did not hand out.
     InvalidNextTokenException,
+    /// A webhook's authentication and its configuration that do not go together.
+    InvalidWebhookAuthenticationParametersException,
+    /// A webhook filter whose JSONPath or placeholder the service refuses.
+    InvalidWebhookFilterPatternException,
     /// A stage declaration the service refuses.
     InvalidStageDeclarationException,
     /// A pipeline structure the service refuses.
@@ -97,6 +101,8 @@ error_codes! {
     TooManyTagsException,
     /// Input that breaks the model's constraints or the service's rules.
     ValidationException,
+    /// A webhook that the caller's account does not have.
+    WebhookNotFoundException,
     // The protocol's own codes.
     /// The service's own failure (HTTP 500).
     InternalFailure,

@@ -25,11 +25,13 @@ mod queues;
 pub mod sealing;
 mod secrets;
 mod service;
+mod source_changes;
 pub mod store;
 mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod variables;
+mod webhooks;
 
 pub use api::{Api, ApiError, BlockingWork, Caller, Reply, Submitted};
 pub use artifacts::{ArtifactLocations, NoArtifactStore};
@@ -41,3 +43,5 @@ pub use operation::{Family, JobWrite, Operation, Path, UnknownOperation};
 pub use sealing::TokenSeal;
 pub use service::{DEFAULT_LEASE, Service};
 pub use store::{Store, StoreError, Tx};
+pub use webhooks::URL_PATH as WEBHOOK_URL_PATH;
+pub use webhooks::trigger::{MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES, WebhookAnswer, WebhookPost};

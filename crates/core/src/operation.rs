@@ -35,7 +35,8 @@ pub enum Path {
     /// store's writer ([`crate::Store::write_then`]) without blocking.
     Job(JobWrite),
     /// In CodePipeline's model, but not run by cpjobs: refused with
-    /// `ValidationException` once the caller is known.
+    /// `UnknownOperationException` (as AWS answers an operation it does not
+    /// know) once the caller is known.
     Unsupported,
 }
 
@@ -99,8 +100,8 @@ operations! {
     CreatePipeline: CodePipeline, Path::Write;
     DeleteCustomActionType: CodePipeline, Path::Write;
     DeletePipeline: CodePipeline, Path::Write;
-    DeleteWebhook: CodePipeline, Path::Unsupported;
-    DeregisterWebhookWithThirdParty: CodePipeline, Path::Unsupported;
+    DeleteWebhook: CodePipeline, Path::Write;
+    DeregisterWebhookWithThirdParty: CodePipeline, Path::Write;
     DisableStageTransition: CodePipeline, Path::Write;
     EnableStageTransition: CodePipeline, Path::Write;
     GetActionType: CodePipeline, Path::Read;
@@ -117,7 +118,7 @@ operations! {
     ListRuleExecutions: CodePipeline, Path::Unsupported;
     ListRuleTypes: CodePipeline, Path::Unsupported;
     ListTagsForResource: CodePipeline, Path::Read;
-    ListWebhooks: CodePipeline, Path::Unsupported;
+    ListWebhooks: CodePipeline, Path::Read;
     OverrideStageCondition: CodePipeline, Path::Unsupported;
     PollForJobs: CodePipeline, Path::Job(JobWrite::Poll(false));
     PollForThirdPartyJobs: CodePipeline, Path::Job(JobWrite::Poll(true));
@@ -127,8 +128,8 @@ operations! {
     PutJobSuccessResult: CodePipeline, Path::Job(JobWrite::Success(false));
     PutThirdPartyJobFailureResult: CodePipeline, Path::Job(JobWrite::Failure(true));
     PutThirdPartyJobSuccessResult: CodePipeline, Path::Job(JobWrite::Success(true));
-    PutWebhook: CodePipeline, Path::Unsupported;
-    RegisterWebhookWithThirdParty: CodePipeline, Path::Unsupported;
+    PutWebhook: CodePipeline, Path::Write;
+    RegisterWebhookWithThirdParty: CodePipeline, Path::Write;
     RetryStageExecution: CodePipeline, Path::Write;
     RollbackStage: CodePipeline, Path::Unsupported;
     StartPipelineExecution: CodePipeline, Path::Write;

@@ -331,6 +331,28 @@ pub struct TransitionRow {
     pub disabled_reason: Option<String>,
 }
 
+/// A webhook (`PutWebhook`): where its POSTs come in and what they start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRow {
+    /// Owning account.
+    pub account_id: String,
+    /// The webhook's name (unique per account).
+    pub name: String,
+    /// The random id in its URL (unique in the store; a webhook replaced
+    /// under the same name keeps it, one deleted and made again gets another).
+    pub id: String,
+    /// The `WebhookDefinition` as the domain keeps it (its secret sealed).
+    pub definition: Value,
+    /// Whether `RegisterWebhookWithThirdParty` was called last (not `Deregister...`).
+    pub registered: bool,
+    /// When a POST last started its pipeline.
+    pub last_triggered: Option<Millis>,
+    /// Creation time.
+    pub created: Millis,
+    /// Last change of the definition or registration.
+    pub updated: Millis,
+}
+
 /// The operations of one transaction. Lists are ordered as documented on each
 /// method, so every backend pages identically.
 pub trait Tx {
@@ -530,4 +552,20 @@ pub trait Tx {
     fn delete_tags(&mut self, resource: &str, keys: &[String]) -> StoreResult<()>;
     /// Removes every tag of one resource (the resource was deleted).
     fn drop_tags(&mut self, resource: &str) -> StoreResult<()>;
+
+    /// Stores a webhook, replacing the account's webhook of that name (every
+    /// field, its `id` included).
+    fn put_webhook(&mut self, w: &WebhookRow) -> StoreResult<()>;
+    /// The account's webhook named `name`.
+    fn get_webhook(&mut self, account_id: &str, name: &str) -> StoreResult<Option<WebhookRow>>;
+    /// The account's webhook whose URL id is `id`.
+    fn webhook_by_id(&mut self, account_id: &str, id: &str) -> StoreResult<Option<WebhookRow>>;
+    /// Webhooks of an account ordered by name, those after `after` only, at most `limit`.
+    fn list_webhooks(&mut self, account_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<WebhookRow>>;
+    /// Sets `last_triggered` of the account's webhook `name` if its id is
+    /// still `id` (one replaced meanwhile keeps it; one deleted and made
+    /// again does not take it); `false` if no such webhook.
+    fn webhook_triggered(&mut self, account_id: &str, name: &str, id: &str, at: Millis) -> StoreResult<bool>;
+    /// Deletes the account's webhook `name`; `false` if there was none.
+    fn delete_webhook(&mut self, account_id: &str, name: &str) -> StoreResult<bool>;
 }

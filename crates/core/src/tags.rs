@@ -2,8 +2,9 @@
 //! the tags `CreatePipeline` and `CreateCustomActionType` take.
 //!
 //! Taggable resources are an account's pipelines
-//! (`arn:aws:codepipeline:REGION:ACCOUNT:NAME`) and custom action types
-//! (`arn:aws:codepipeline:REGION:ACCOUNT:actiontype:Custom/CATEGORY/PROVIDER/VERSION`).
+//! (`arn:aws:codepipeline:REGION:ACCOUNT:NAME`), custom action types
+//! (`arn:aws:codepipeline:REGION:ACCOUNT:actiontype:Custom/CATEGORY/PROVIDER/VERSION`)
+//! and webhooks (`arn:aws:codepipeline:REGION:ACCOUNT:webhook:NAME`).
 //! An ARN that does not parse, or names another partition, service or region,
 //! is `InvalidArnException`; a well-formed ARN of something the caller's
 //! account does not have (another account's included) is
@@ -48,8 +49,10 @@ enum Resource {
     Pipeline { account: String, name: String },
     /// A custom action type of `account`.
     ActionType { account: String, id: ActionTypeId },
-    /// A kind of resource AWS has and cpjobs never has (webhooks, AWS-owned
-    /// and third-party action types): well-formed, never found.
+    /// A webhook of `account`.
+    Webhook { account: String, name: String },
+    /// A kind of resource AWS has and cpjobs never has (AWS-owned and
+    /// third-party action types): well-formed, never found.
     Absent,
 }
 
@@ -110,8 +113,8 @@ fn parse_arn(arn: &str, region: &str) -> Res<Resource> {
             _ => Err(invalid_arn(arn, "an action type's owner is AWS, ThirdParty or Custom")),
         };
     }
-    if resource.strip_prefix("webhook:").is_some_and(|w| !w.is_empty()) {
-        return Ok(Resource::Absent);
+    if let Some(name) = resource.strip_prefix("webhook:").filter(|w| !w.is_empty()) {
+        return Ok(Resource::Webhook { account, name: name.to_owned() });
     }
     if is_pipeline_name(resource) {
         return Ok(Resource::Pipeline { account, name: resource.to_owned() });
@@ -135,6 +138,10 @@ fn resolve(tx: &mut dyn Tx, caller: &Caller, arn: &str, region: &str) -> Res<Str
                 None => Err(not_found(arn)),
             }
         }
+        Resource::Webhook { account, name } if account == caller.account_id => match tx.get_webhook(&account, &name)? {
+            Some(_) => Ok(crate::webhooks::tag_key(&account, &name)),
+            None => Err(not_found(arn)),
+        },
         _ => Err(not_found(arn)),
     }
 }

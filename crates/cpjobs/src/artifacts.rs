@@ -99,7 +99,8 @@ impl Artifacts {
     }
 
     /// The S3 endpoint for the API port, knowing the configuration's long-term keys,
-    /// and asking `service` at each write of job credentials whether the job still runs.
+    /// asking `service` at each write of job credentials whether the job still runs,
+    /// and telling it of each object an account writes (see [`SourceChanges`]).
     pub(crate) fn passthrough<S: Store>(&self, config: &ServiceConfig, service: Arc<Service<S>>) -> Passthrough {
         let principals: HashMap<String, LongTermKey> = config
             .accounts
@@ -111,10 +112,11 @@ impl Artifacts {
                 })
             })
             .collect();
+        let changes = SourceChanges { service: Arc::clone(&service), store: self.store.clone() };
         let auth = ArtifactAuth::new(self.issuer.clone(), principals).with_job_gate(jobs_gate(service));
         let region = if config.region.is_empty() { "us-east-1" } else { config.region.as_str() };
         let options = S3Options { region: region.to_owned(), ..S3Options::default() };
-        let s3 = cpjobs_artifacts::s3_service(self.store.clone(), auth, options);
+        let s3 = cpjobs_artifacts::s3_service_with_hook(self.store.clone(), auth, options, Some(Arc::new(changes)));
         Arc::new(move |req| {
             let s3 = s3.clone();
             Box::pin(async move { s3.handle(req).await.map(cpjobs_server::HttpBody::new) })
@@ -157,6 +159,62 @@ fn jobs_gate<S: Store>(service: Arc<Service<S>>) -> impl cpjobs_artifacts::JobGa
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         if !service.store().inline_reads() && multi_thread { tokio::task::block_in_place(check) } else { check() }
+    }
+}
+
+/// The S3 source's change detection, fed from the artifact write path: each
+/// object an account writes with its own keys is handed to the domain
+/// ([`Service::object_written`]) with the bucket's owner, which starts the
+/// pipelines whose S3 source watches it. Objects written with job
+/// credentials are left out: a job writes only its own output artifacts,
+/// under keys the service made up when the job was created
+/// (`<pipeline>/<artifact>/<random>`), which no declaration can name.
+///
+/// The write is answered without waiting for the starts (they read the
+/// store and copy the object): a crash in between loses the start, as a
+/// missed poll would on AWS, and the next write starts it again.
+struct SourceChanges<S: Store> {
+    service: Arc<Service<S>>,
+    store: ArtifactStore,
+}
+
+impl<S: Store> cpjobs_artifacts::WriteHook for SourceChanges<S> {
+    fn written(&self, object: &cpjobs_artifacts::WrittenObject) {
+        if object.by_job {
+            return;
+        }
+        let (service, store, object) = (Arc::clone(&self.service), self.store.clone(), object.clone());
+        // Called from the S3 endpoint's async handler: the owner is read from the
+        // artifact store (async, maybe remote), the domain called on a blocking
+        // thread (a PostgreSQL store's reads block).
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!(bucket = %object.bucket, "an object was written outside the service's runtime; it starts nothing");
+            return;
+        };
+        runtime.spawn(async move {
+            let owner = match store.bucket_owner(&object.bucket).await {
+                Ok(Some(owner)) => owner,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, bucket = %object.bucket, "cannot read a bucket's owner; its new object starts nothing");
+                    return;
+                }
+            };
+            let start = move || match service.object_written(&owner, &object.bucket, &object.key, SystemTime::now()) {
+                Ok(started) if !started.is_empty() => {
+                    tracing::info!(bucket = %object.bucket, key = %object.key, etag = %object.etag, executions = ?started, "a new S3 source object started pipelines");
+                }
+                Ok(_) => {}
+                // Store failures were logged where they were met.
+                Err(e) if e.is_internal() => {}
+                Err(e) => {
+                    tracing::warn!(code = %e.code, message = %e.message, bucket = %object.bucket, "a new S3 source object started nothing");
+                }
+            };
+            if let Err(e) = tokio::task::spawn_blocking(start).await {
+                tracing::error!(error = %e, "the start of the pipelines watching a new S3 object failed");
+            }
+        });
     }
 }
 

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use cpjobs_core::{Api, Service, ServiceConfig, Store};
@@ -32,7 +32,8 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 pub(crate) const ENDPOINT_FILE: &str = "endpoint";
 
 const USAGE: &str = "usage: cpjobs serve [--config FILE] [--listen ADDR] [--console ADDR] [--data-dir DIR]
-                    [--store STORE] [--service-key-file FILE] [--log-format text|json]
+                    [--store STORE] [--service-key-file FILE] [--public-url URL]
+                    [--log-format text|json]
 
 Runs the CodePipeline-compatible job service (AWS JSON 1.1 API, SigV4) with its S3
 artifact store on one port, on the embedded SQLite store in the data directory, or
@@ -54,6 +55,8 @@ on a PostgreSQL database that several service nodes can share.
                      sessions, private to its owner (chmod 600); give every node the same
                      file (default: service.key in the data directory, made on first
                      start); overrides the config's `service_key_file`
+  --public-url URL   where others reach this service (http[s]://HOST[:PORT]), which the
+                     URLs of webhooks start with; by default http:// and the listen address
   --log-format FMT   text (default on a terminal) or json (default otherwise);
                      RUST_LOG sets the level (default info)
   -h, --help         this text";
@@ -75,6 +78,8 @@ pub(crate) struct ServeArgs {
     pub(crate) store: Option<Option<String>>,
     /// `--service-key-file`, when given.
     pub(crate) service_key_file: Option<PathBuf>,
+    /// `--public-url`, when given (no trailing `/`).
+    pub(crate) public_url: Option<String>,
 }
 
 /// Parses the arguments after `serve`; `Ok(None)` means help was asked for.
@@ -87,6 +92,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
     let mut console = None;
     let mut store = None;
     let mut service_key_file = None;
+    let mut public_url = None;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -100,6 +106,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
                 console = Some(addr);
             }
             Long("data-dir") => data_dir = Some(PathBuf::from(cmdline::value(&mut parser)?)),
+            Long("public-url") => public_url = Some(parse_public_url(&cmdline::value(&mut parser)?)?),
             Long("log-format") => log_format = Some(LogFormat::parse(&cmdline::value(&mut parser)?)?),
             Long("store") => {
                 let v = cmdline::value(&mut parser)?;
@@ -114,7 +121,18 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Option<ServeArgs>, String> {
         Some(d) => d,
         None => paths::default_data_dir()?,
     };
-    Ok(Some(ServeArgs { config, listen, console, data_dir, log_format, store, service_key_file }))
+    Ok(Some(ServeArgs { config, listen, console, data_dir, log_format, store, service_key_file, public_url }))
+}
+
+/// Checks `--public-url`: an http or https URL with a host and no path,
+/// query or fragment (webhook paths are added to it).
+fn parse_public_url(v: &str) -> Result<String, String> {
+    let bad = || format!("--public-url {v:?} is not a URL such as https://cpjobs.example.com or http://10.0.0.5:7700");
+    let trimmed = v.trim_end_matches('/');
+    let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://")).ok_or_else(bad)?;
+    let well_formed = !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if well_formed { Ok(trimmed.to_owned()) } else { Err(bad()) }
 }
 
 /// Runs `cpjobs serve` with the arguments after `serve`.
@@ -161,7 +179,7 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(path) = &args.service_key_file {
         settings.service_key_file = Some(path.clone());
     }
-    let (service, mut options, console_key) = open_domain(&config, &args.data_dir, &store, &settings)?;
+    let (service, mut options, console_key, public_endpoint) = open_domain(&config, &args.data_dir, &store, &settings)?;
     if args.console.is_some() {
         options.console = Some(cpjobs_server::console::Settings::new(console_key));
     }
@@ -180,6 +198,8 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         // 0.0.0.0 is where it listens, not where a client connects.
         let shown = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
         let endpoint = format!("http://{shown}");
+        // Set once, before the first request: webhook URLs start with it.
+        let _ = public_endpoint.set(args.public_url.clone().unwrap_or_else(|| endpoint.clone()));
         // Best effort: only `cpjobs dev-env` reads it, and says so when it is missing.
         if let Err(e) = cpjobs_private::write_private(
             &args.data_dir.join(ENDPOINT_FILE),
@@ -272,9 +292,10 @@ fn open_domain(
     }
 }
 
-/// The service, the server's options for it, and the console's session key
-/// (derived from the service key).
-type Wired = (Arc<dyn Api>, Options, [u8; 32]);
+/// The service, the server's options for it, the console's session key
+/// (derived from the service key), and the cell the service's public
+/// endpoint is set in once the server listens.
+type Wired = (Arc<dyn Api>, Options, [u8; 32], Arc<OnceLock<String>>);
 
 /// The service on `store`, its artifact store, sweep and metrics.
 fn wire<S: Store>(
@@ -288,8 +309,12 @@ fn wire<S: Store>(
     let service = Service::new(config, store)
         .and_then(|s| s.with_token_key(artifacts.token_key()))
         .map_err(|e| format!("cannot start the service: {e}"))?;
+    let endpoint = Arc::new(OnceLock::new());
     let service = Arc::new(
-        service.with_credential_issuer(artifacts.credentials()).with_artifact_locations(artifacts.locations()),
+        service
+            .with_credential_issuer(artifacts.credentials())
+            .with_artifact_locations(artifacts.locations())
+            .with_endpoint(Arc::clone(&endpoint)),
     );
     let mut options = Options {
         // S3 requests (no X-Amz-Target) on the API port go to the artifact store.
@@ -302,7 +327,9 @@ fn wire<S: Store>(
         let _ = ticker.tick(now);
     }));
     options.stats = Some(Arc::new(Stats(Arc::clone(&service))));
-    Ok((service, options, artifacts.console_key()))
+    let hooks = Arc::clone(&service);
+    options.webhooks = Some(Arc::new(move |post, now| hooks.receive_webhook(&post, now)));
+    Ok((service, options, artifacts.console_key(), endpoint))
 }
 
 /// `/metrics`' job gauges, read from the store at each scrape.
@@ -350,6 +377,9 @@ mod tests {
         assert_eq!(a.service_key_file, None);
         let shared = run(&["--service-key-file", "/etc/cpjobs/service.key"]).service_key_file;
         assert_eq!(shared, Some(PathBuf::from("/etc/cpjobs/service.key")));
+        assert_eq!(a.public_url, None);
+        let a = run(&["--public-url", "https://ci.example.com:8443/", "--data-dir", "d"]);
+        assert_eq!(a.public_url.as_deref(), Some("https://ci.example.com:8443"));
     }
 
     #[test]
@@ -361,6 +391,9 @@ mod tests {
         assert_eq!(err(&["--config"]), "missing argument for option '--config'");
         assert!(err(&["--data-dir", "d", "extra"]).contains("unexpected argument \"extra\""));
         assert!(err(&["--log-format", "xml"]).contains("text or json"));
+        for bad in ["ftp://x", "http://", "https://h/path", "h:80", "http://h?q"] {
+            assert!(err(&["--public-url", bad]).contains("is not a URL"), "{bad}");
+        }
         let e = err(&["--store", "mysql://u:secret@h/db"]);
         assert!(e.starts_with("--store") && e.contains("postgres://USER@HOST") && !e.contains("secret"), "{e}");
         assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);

@@ -163,8 +163,8 @@ pub(crate) async fn serve_connections(
             _ = stop.changed() => break,
             a = listener.accept() => a,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
+        let (stream, peer) = match accepted {
+            Ok((stream, peer)) => (stream, peer),
             Err(e) => {
                 // Out of file descriptors and the like: wait a little rather
                 // than spin, and keep serving the connections already open.
@@ -197,13 +197,18 @@ pub(crate) async fn serve_connections(
         // late a busy runtime first runs their tasks.
         let (id, watch) = open.add();
         connections.spawn(async move {
-            serve_one(stream, watch, router, limits, stop).await;
+            serve_one(stream, peer, watch, router, limits, stop).await;
             open.remove(id);
             drop(permit);
         });
     }
     while connections.join_next().await.is_some() {}
 }
+
+/// The address of the connection a request came on, in its extensions (for
+/// what authenticates by address: webhooks' `IP` authentication).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
 
 /// How long a new connection waits for the place of the one it evicted
 /// (that one only has to notice and close its socket).
@@ -368,6 +373,7 @@ impl Drop for InFlight {
 
 async fn serve_one(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     watch: Arc<Watch>,
     router: Router,
     limits: Arc<ConnectionLimits>,
@@ -378,7 +384,8 @@ async fn serve_one(
         let (watch, limits) = (watch.clone(), limits.clone());
         hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
             let in_flight = watch.request_started();
-            let req = req.map(|b| Body::new(TimedBody::new(b, &limits, Some(watch.clone()))));
+            let mut req = req.map(|b| Body::new(TimedBody::new(b, &limits, Some(watch.clone()))));
+            req.extensions_mut().insert(PeerAddr(peer));
             respond(router.clone(), req, in_flight)
         })
     };

@@ -24,6 +24,7 @@ pub mod protocol;
 pub mod redact;
 pub mod sigv4;
 pub mod validate;
+mod webhook;
 
 mod amzdate;
 
@@ -42,6 +43,11 @@ pub use sigv4::{TemporaryCredential, TemporaryCredentials};
 
 /// The domain's periodic work (lease expiry, job timeouts), called with the time.
 pub type Tick = Arc<dyn Fn(SystemTime) + Send + Sync>;
+
+/// The domain's answer to a POST to a webhook's URL (see [`Options::webhooks`]);
+/// it may block (it runs on a blocking thread).
+pub type WebhookReceiver =
+    Arc<dyn Fn(cpjobs_core::WebhookPost, SystemTime) -> cpjobs_core::WebhookAnswer + Send + Sync>;
 
 /// Where the service reads the time; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -85,6 +91,9 @@ pub struct Options {
     /// it, and [`serve_listeners`] samples `stats`' queue depths into it
     /// once a minute.
     pub history: Arc<history::History>,
+    /// Who answers unsigned POSTs to `/webhooks/ACCOUNT/ID` on the API port
+    /// (without it, they are the passthrough's like any other request).
+    pub webhooks: Option<WebhookReceiver>,
 }
 
 /// The sockets [`serve_listeners`] serves: the API's, and those of `/metrics`
@@ -129,6 +138,7 @@ impl Default for Options {
             metrics: MetricsAccess::default(),
             console: None,
             history: Arc::default(),
+            webhooks: None,
         }
     }
 }

@@ -95,9 +95,13 @@ pub(crate) fn routers(api: Arc<dyn Api>, config: &ServiceConfig, options: Option
     if !moved {
         router = router.route("/metrics", get(metrics_handler));
     }
+    let router = router.fallback(not_found).with_state(state.clone());
+    let webhooks = options.webhooks.is_some();
+    let router = match options.webhooks.clone() {
+        Some(receiver) => router.merge(crate::webhook::router(receiver, options.clock.clone())),
+        None => router,
+    };
     let router = router
-        .fallback(not_found)
-        .with_state(state.clone())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.request_timeout))
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked");
@@ -110,7 +114,8 @@ pub(crate) fn routers(api: Arc<dyn Api>, config: &ServiceConfig, options: Option
         Some(p) => router
             .layer(middleware::from_fn(move |req: Request, next: Next| {
                 let p = p.clone();
-                async move { if is_passthrough(&req, moved) { p(req).await } else { next.run(req).await } }
+                let theirs = is_passthrough(&req, moved) && !(webhooks && crate::webhook::is_webhook_post(&req));
+                async move { if theirs { p(req).await } else { next.run(req).await } }
             }))
             .layer(crate::redact::trace_layer()),
         None => router.layer(crate::redact::trace_layer()),

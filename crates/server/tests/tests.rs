@@ -633,6 +633,64 @@ async fn requests_without_a_target_go_to_the_passthrough_and_the_api_keeps_its_o
     assert_eq!(seen.lock().unwrap().len(), 4, "API and own pages never reach the passthrough");
 }
 
+/// Unsigned POSTs under `/webhooks/` go to the webhook receiver with their
+/// signature headers and body; signed ones (S3 on a bucket named `webhooks`)
+/// stay the passthrough's; bodies over the limit answer 413 unread.
+#[tokio::test]
+async fn unsigned_webhook_posts_reach_the_receiver_and_signed_ones_stay_s3s() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let passthrough: cpjobs_server::Passthrough = Arc::new(move |req: http::Request<Body>| {
+        log.lock().unwrap().push(format!("s3 {} {}", req.method(), req.uri()));
+        Box::pin(async { http::Response::builder().status(207).body(Body::from("<Other/>")).unwrap() })
+    });
+    let posts = Arc::new(Mutex::new(Vec::new()));
+    let got = posts.clone();
+    let receiver: cpjobs_server::WebhookReceiver = Arc::new(move |post: cpjobs_core::WebhookPost, now| {
+        assert_eq!(now, t0(), "the service's clock");
+        got.lock().unwrap().push(post.clone());
+        cpjobs_core::WebhookAnswer { status: 200, body: json!({"pipelineExecutionId": "e-1"}) }
+    });
+    let now = t0();
+    let options = Options {
+        clock: Arc::new(move || now),
+        passthrough: Some(passthrough),
+        webhooks: Some(receiver),
+        ..Options::default()
+    };
+    let router = app_with(Arc::new(Double::default()), &config(), options);
+    let hook = http::Request::post("/webhooks/111111111111/abc")
+        .header("x-hub-signature-256", "sha256=00")
+        .header("x-hub-signature", "sha1=11")
+        .body(Body::from(r#"{"ref":"refs/heads/main"}"#))
+        .unwrap();
+    let a = send(&router, hook).await;
+    assert_eq!((a.status, a.body.clone()), (200, json!({"pipelineExecutionId": "e-1"})));
+    {
+        let posts = posts.lock().unwrap();
+        let p = &posts[0];
+        assert_eq!((p.account_id.as_str(), p.id.as_str()), ("111111111111", "abc"));
+        assert_eq!((p.signature_sha256.as_deref(), p.signature_sha1.as_deref()), (Some("sha256=00"), Some("sha1=11")));
+        assert_eq!(p.body, br#"{"ref":"refs/heads/main"}"#);
+        assert!(p.peer.is_unspecified(), "no socket, no peer");
+    }
+    for req in [
+        http::Request::post("/webhooks/111111111111/abc?uploads")
+            .header("authorization", "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s3/aws4_request")
+            .body(Body::empty())
+            .unwrap(),
+        http::Request::post("/webhooks/k?X-Amz-Signature=00&uploadId=1").body(Body::empty()).unwrap(),
+        http::Request::get("/webhooks/111111111111/abc").body(Body::empty()).unwrap(),
+    ] {
+        assert_eq!(send(&router, req).await.status, 207, "S3's");
+    }
+    assert_eq!(seen.lock().unwrap().len(), 3);
+    let big = vec![b' '; cpjobs_core::WEBHOOK_MAX_BODY_BYTES + 1];
+    let a = send(&router, http::Request::post("/webhooks/111111111111/abc").body(Body::from(big)).unwrap()).await;
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert_eq!(posts.lock().unwrap().len(), 1, "a refused body never reaches the domain");
+}
+
 /// A GET on a real server, read to its end (`Connection: close`).
 async fn raw_get(port: u16, path: &str, authorization: Option<&str>) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

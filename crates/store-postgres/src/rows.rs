@@ -3,7 +3,7 @@
 //! core's row types. A stored value that does not read back (unknown job
 //! status, unreadable JSON) is a backend failure, never a default.
 
-use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, JsonText, PipelineRow, StoreResult};
+use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, JsonText, PipelineRow, StoreResult, WebhookRow};
 use cpjobs_core::{JobStatus, StoreError};
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -124,4 +124,25 @@ pub(crate) fn client_row(r: &Row) -> StoreResult<ClientRow> {
 /// An action type: its revision and body.
 pub(crate) fn doc_row(r: &Row) -> StoreResult<Doc> {
     Ok(Doc { revision: get(r, 0)?, body: parse_json(get(r, 1)?)? })
+}
+
+/// The columns [`webhook_row`] reads, in its order.
+macro_rules! webhook_columns {
+    () => {
+        "account_id, name, id, definition, registered, last_triggered, created, updated"
+    };
+}
+pub(crate) use webhook_columns;
+
+pub(crate) fn webhook_row(r: &Row) -> StoreResult<WebhookRow> {
+    Ok(WebhookRow {
+        account_id: get(r, 0)?,
+        name: get(r, 1)?,
+        id: get(r, 2)?,
+        definition: parse_json(get(r, 3)?)?,
+        registered: get(r, 4)?,
+        last_triggered: get(r, 5)?,
+        created: get(r, 6)?,
+        updated: get(r, 7)?,
+    })
 }

@@ -16,7 +16,8 @@ use crate::pool::Conn;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_stage_transitions.sql"),
-    // 0003 and 0004 are taken by work on other branches; they go before this one when merged.
+    include_str!("../migrations/0003_webhooks.sql"),
+    // 0004 is taken by work on another branch; it goes before this one when merged.
     include_str!("../migrations/0005_console_reads.sql"),
 ];
 

@@ -4,7 +4,7 @@
 //! status, unreadable JSON) is a conversion error, never a default.
 
 use cpjobs_core::JobStatus;
-use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, JsonText, PipelineRow};
+use cpjobs_core::store::{ClientRow, Doc, ExecutionRow, JobRow, JsonText, PipelineRow, WebhookRow};
 use rusqlite::Row;
 use serde_json::Value;
 
@@ -128,4 +128,25 @@ pub(crate) fn client_row(r: &Row<'_>) -> rusqlite::Result<ClientRow> {
 /// An action type: its revision and body.
 pub(crate) fn doc_row(r: &Row<'_>) -> rusqlite::Result<Doc> {
     Ok(Doc { revision: r.get(0)?, body: parse_json(&r.get::<_, String>(1)?)? })
+}
+
+/// The columns [`webhook_row`] reads, in its order.
+macro_rules! webhook_columns {
+    () => {
+        "account_id, name, id, definition, registered, last_triggered, created, updated"
+    };
+}
+pub(crate) use webhook_columns;
+
+pub(crate) fn webhook_row(r: &Row<'_>) -> rusqlite::Result<WebhookRow> {
+    Ok(WebhookRow {
+        account_id: r.get(0)?,
+        name: r.get(1)?,
+        id: r.get(2)?,
+        definition: parse_json(&r.get::<_, String>(3)?)?,
+        registered: r.get(4)?,
+        last_triggered: r.get(5)?,
+        created: r.get(6)?,
+        updated: r.get(7)?,
+    })
 }

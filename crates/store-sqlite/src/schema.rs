@@ -12,7 +12,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_pipeline_versions.sql"),
     include_str!("../migrations/0004_tags.sql"),
     include_str!("../migrations/0005_stage_transitions.sql"),
-    // 0006 and 0007 are taken by work on other branches; they go before this one when merged.
+    include_str!("../migrations/0006_webhooks.sql"),
+    // 0007 is taken by work on another branch; it goes before this one when merged.
     include_str!("../migrations/0008_console_reads.sql"),
 ];
 

@@ -7,7 +7,7 @@
 use cpjobs_core::JobStatus;
 use cpjobs_core::store::{
     ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, QueueFigures, StoreResult, Tag, TransitionRow,
-    Tx,
+    Tx, WebhookRow,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::conn::backend;
 use crate::rows::{
     client_columns, client_row, doc_row, execution_columns, execution_row, job_columns, job_row, json_text,
-    pipeline_columns, pipeline_row,
+    pipeline_columns, pipeline_row, webhook_columns, webhook_row,
 };
 
 /// The predicate of the partial indexes of unfinished jobs (schema version 2),
@@ -686,5 +686,65 @@ impl Tx for SqliteTx<'_> {
 
     fn drop_tags(&mut self, resource: &str) -> StoreResult<()> {
         self.exec("DELETE FROM tags WHERE resource = ?1", [resource]).map(|_| ())
+    }
+
+    fn put_webhook(&mut self, w: &WebhookRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO webhooks (account_id, name, id, definition, registered, last_triggered, created, updated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (account_id, name) DO UPDATE SET \
+             id = excluded.id, definition = excluded.definition, registered = excluded.registered, \
+             last_triggered = excluded.last_triggered, created = excluded.created, updated = excluded.updated",
+            params![
+                w.account_id,
+                w.name,
+                w.id,
+                json_text(&w.definition),
+                w.registered,
+                w.last_triggered,
+                w.created,
+                w.updated
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn get_webhook(&mut self, account_id: &str, name: &str) -> StoreResult<Option<WebhookRow>> {
+        self.one(
+            concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE account_id = ?1 AND name = ?2"),
+            [account_id, name],
+            webhook_row,
+        )
+    }
+
+    fn webhook_by_id(&mut self, account_id: &str, id: &str) -> StoreResult<Option<WebhookRow>> {
+        self.one(
+            concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE id = ?1 AND account_id = ?2"),
+            [id, account_id],
+            webhook_row,
+        )
+    }
+
+    fn list_webhooks(&mut self, account_id: &str, after: Option<&str>, n: usize) -> StoreResult<Vec<WebhookRow>> {
+        self.query(
+            concat!(
+                "SELECT ",
+                webhook_columns!(),
+                " FROM webhooks WHERE account_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3"
+            ),
+            params![account_id, after.unwrap_or(""), limit(n)],
+            webhook_row,
+        )
+    }
+
+    fn webhook_triggered(&mut self, account_id: &str, name: &str, id: &str, at: Millis) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE webhooks SET last_triggered = ?4 WHERE account_id = ?1 AND name = ?2 AND id = ?3",
+            params![account_id, name, id, at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn delete_webhook(&mut self, account_id: &str, name: &str) -> StoreResult<bool> {
+        Ok(self.exec("DELETE FROM webhooks WHERE account_id = ?1 AND name = ?2", [account_id, name])? == 1)
     }
 }

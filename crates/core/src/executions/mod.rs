@@ -39,6 +39,7 @@ mod variables;
 mod views;
 
 pub(crate) use revisions::{deploy_targets, put_revision};
+
 pub(crate) use transitions::{disable as disable_transition, enable as enable_transition};
 pub(crate) use views::{get, list, list_actions, state};
 
@@ -305,7 +306,7 @@ pub(crate) fn start(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &st
         }
     }
     let variables = crate::pipeline_rules::start_variables(&p.declaration, input)?;
-    let how = Begin { variables, token, trigger_type: None, given_revisions: vec![] };
+    let how = Begin { variables, token, trigger_type: None, trigger_detail: None, given_revisions: vec![] };
     let run = begin(tx, caller, &p, how, region, now)?;
     Ok(json!({"pipelineExecutionId": run.id}))
 }
@@ -318,6 +319,9 @@ pub(crate) struct Begin {
     pub token: Option<String>,
     /// The trigger, when it is not `StartPipelineExecution`.
     pub trigger_type: Option<String>,
+    /// The trigger's detail, when it is not the caller's root ARN (a
+    /// webhook's ARN, a watching source action's name).
+    pub trigger_detail: Option<String>,
     /// Revisions given to source actions (see [`Run::given_revisions`]).
     pub given_revisions: Vec<(String, String, Value)>,
 }
@@ -343,7 +347,7 @@ pub(crate) fn begin(
         status: IN_PROGRESS.into(),
         status_summary: None,
         stop_reason: None,
-        trigger_detail: format!("arn:aws:iam::{}:root", caller.account_id),
+        trigger_detail: how.trigger_detail.unwrap_or_else(|| format!("arn:aws:iam::{}:root", caller.account_id)),
         started: now,
         updated: now,
         stages: plan

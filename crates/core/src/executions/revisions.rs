@@ -67,6 +67,7 @@ pub(crate) fn put_revision(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
         variables,
         token: None,
         trigger_type: Some("PutActionRevision".into()),
+        trigger_detail: None,
         given_revisions: vec![(stage_name.to_owned(), action_name.to_owned(), revision)],
     };
     let run = begin(tx, caller, &p, how, region, now)?;

@@ -12,7 +12,9 @@ use serde_json::json;
 use crate::jobs::JobStatus;
 // The queue reads of issue 12 live in a module of their own; the dispatch names them here.
 use super::queues::{queue_reads, reached_marks};
-use crate::store::{ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, TransitionRow, Tx};
+use crate::store::{
+    ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, TransitionRow, Tx, WebhookRow,
+};
 
 type R<T> = Result<T, StoreError>;
 
@@ -620,4 +622,64 @@ fn queued_and_direct_writes_mix<S: Store>(s: Arc<S>) {
             assert!(r(&*s, |tx| tx.get_job(&format!("m{t}-{i}"))).is_some(), "job m{t}-{i}");
         }
     }
+}
+
+fn webhook(account: &str, name: &str, id: &str, at: i64) -> WebhookRow {
+    WebhookRow {
+        account_id: account.into(),
+        name: name.into(),
+        id: id.into(),
+        definition: json!({"name": name, "filters": [{"jsonPath": "$.ref", "matchEquals": format!("at {at}")}]}),
+        registered: false,
+        last_triggered: None,
+        created: at,
+        updated: at,
+    }
+}
+
+fn webhooks<S: Store>(s: S) {
+    let list = |s: &S, account: &str| r(s, |tx| tx.list_webhooks(account, None, usize::MAX));
+    assert_eq!(list(&s, "1"), vec![], "an account starts with no webhook");
+    w(&s, |tx| tx.put_webhook(&webhook("1", "b", "id-b", 1)));
+    w(&s, |tx| tx.put_webhook(&webhook("1", "a", "id-a", 2)));
+    w(&s, |tx| tx.put_webhook(&webhook("2", "a", "id-other", 3)));
+    assert_eq!(list(&s, "1"), vec![webhook("1", "a", "id-a", 2), webhook("1", "b", "id-b", 1)], "ordered by name");
+    assert_eq!(r(&s, |tx| tx.list_webhooks("1", None, 1)), vec![webhook("1", "a", "id-a", 2)], "limit");
+    assert_eq!(r(&s, |tx| tx.list_webhooks("1", Some("a"), 5)), vec![webhook("1", "b", "id-b", 1)], "after");
+    assert_eq!(r(&s, |tx| tx.get_webhook("2", "a")), Some(webhook("2", "a", "id-other", 3)), "per account");
+    assert_eq!(r(&s, |tx| tx.get_webhook("1", "c")), None);
+    assert_eq!(r(&s, |tx| tx.webhook_by_id("1", "id-b")), Some(webhook("1", "b", "id-b", 1)));
+    assert_eq!(r(&s, |tx| tx.webhook_by_id("2", "id-b")), None, "an id is found in its own account only");
+    assert_eq!(r(&s, |tx| tx.webhook_by_id("1", "nope")), None);
+
+    // Replacing by name rewrites every field.
+    let mut replaced = webhook("1", "b", "id-b", 1);
+    replaced.definition = json!({"name": "b", "filters": []});
+    replaced.registered = true;
+    replaced.updated = 9;
+    w(&s, |tx| tx.put_webhook(&replaced));
+    assert_eq!(r(&s, |tx| tx.get_webhook("1", "b")), Some(replaced.clone()));
+    assert_eq!(list(&s, "1").len(), 2);
+
+    // Triggering stamps the time, only while the id is the one given.
+    assert!(w(&s, |tx| tx.webhook_triggered("1", "b", "id-b", 42)));
+    assert_eq!(r(&s, |tx| tx.get_webhook("1", "b")).and_then(|h| h.last_triggered), Some(42));
+    assert!(!w(&s, |tx| tx.webhook_triggered("1", "b", "id-stale", 43)), "another id: not this webhook");
+    assert!(!w(&s, |tx| tx.webhook_triggered("1", "zz", "id-b", 43)));
+    assert_eq!(r(&s, |tx| tx.get_webhook("1", "b")).and_then(|h| h.last_triggered), Some(42));
+
+    let failed: Result<(), StoreError> = s.write(&mut |tx| {
+        tx.delete_webhook("1", "a")?;
+        tx.put_webhook(&webhook("1", "c", "id-c", 5))?;
+        Err(StoreError::Backend("abort".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(list(&s, "1").len(), 2, "a failed transaction changes no webhook");
+    assert!(w(&s, |tx| tx.delete_webhook("1", "a")));
+    assert!(!w(&s, |tx| tx.delete_webhook("1", "a")), "deleted already");
+    replaced.last_triggered = Some(42);
+    assert_eq!(list(&s, "1"), vec![replaced]);
+    assert_eq!(list(&s, "2").len(), 1, "other accounts keep theirs");
+    // An id freed by a deletion finds nothing.
+    assert_eq!(r(&s, |tx| tx.webhook_by_id("1", "id-a")), None);
 }

@@ -10,5 +10,6 @@ mod queues;
 mod revisions;
 mod semantics;
 pub mod shapes;
+mod webhooks;
 
 pub use named::CHECKS;

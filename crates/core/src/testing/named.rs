@@ -39,6 +39,7 @@ macro_rules! __store_checks {
                 clients,
                 tags,
                 transitions,
+                webhooks,
                 queued_writes_answer_once_committed,
                 queue_reads,
                 reached_marks,
@@ -79,6 +80,8 @@ macro_rules! __store_checks {
                 put_action_revision_for_third_party_and_s3_sources,
                 deploy_action_targets,
                 job_queues_and_pollers,
+                webhooks_start_pipelines,
+                s3_object_versions_start_watching_pipelines,
             ]
             once: [
                 state_of_stages_reached_long_ago,

@@ -177,7 +177,7 @@ pub(crate) fn strict_where_aws_is_strict<S: Store>(w: World<S>) {
     assert_eq!(fetch.get("outputVariables"), None, "{fetch}");
 
     // Operations cpjobs does not run answer as an unknown operation does.
-    for op in ["ListWebhooks", "RollbackStage"] {
+    for op in ["ListRuleTypes", "RollbackStage"] {
         let e = w.call(CUSTOMER, op, json!({}), 11).expect_err(op);
         assert_eq!((e.status, e.code.as_str()), (400, "UnknownOperationException"), "{op}");
     }

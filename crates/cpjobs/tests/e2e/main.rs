@@ -22,3 +22,4 @@ mod restart;
 mod revisions;
 mod sdk;
 mod semantics;
+mod webhooks;

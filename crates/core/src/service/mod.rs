@@ -13,8 +13,10 @@
 //! that may block. A store whose reads are not quick
 //! ([`Store::inline_reads`]) has every operation run on such a thread.
 
+mod triggers;
+
 use crate::error_code::ErrorCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -36,6 +38,7 @@ use crate::queues;
 use crate::sealing::TokenSeal;
 use crate::store::{Millis, Store, StoreError, Tx};
 use crate::tags;
+use crate::webhooks;
 
 /// How many times a transaction that lost a race is run again.
 const RETRIES: usize = 8;
@@ -62,7 +65,13 @@ pub struct Service<S: Store> {
     quotas: Quotas,
     /// The pollers this node has answered.
     pollers: Arc<Pollers>,
+    /// The service's public endpoint (`http://HOST:PORT`), which webhook
+    /// URLs start with: set once the server knows where it listens.
+    endpoint: Arc<OnceLock<String>>,
 }
+
+/// What webhook URLs start with while no endpoint was set (tests, embedders).
+const NO_ENDPOINT: &str = "http://localhost";
 
 impl<S: Store> Clone for Service<S> {
     fn clone(&self) -> Service<S> {
@@ -72,6 +81,7 @@ impl<S: Store> Clone for Service<S> {
             artifacts: Arc::clone(&self.artifacts),
             quotas: self.quotas,
             pollers: Arc::clone(&self.pollers),
+            endpoint: Arc::clone(&self.endpoint),
         }
     }
 }
@@ -103,6 +113,7 @@ impl<S: Store> Service<S> {
             artifacts: Arc::new(NoArtifactStore),
             quotas: config.quotas,
             pollers: Arc::default(),
+            endpoint: Arc::default(),
         };
         let types = config.third_party_action_types.clone();
         svc.store.write(&mut |tx| action_types::seed_third_party(tx, &types)).map_err(|e| match e {
@@ -141,6 +152,19 @@ impl<S: Store> Service<S> {
     pub fn with_artifact_locations(mut self, artifacts: impl ArtifactLocations) -> Service<S> {
         self.artifacts = Arc::new(artifacts);
         self
+    }
+
+    /// Shares `endpoint`, the cell the service's public endpoint
+    /// (`http://HOST:PORT`, no path) is set in once the server listens:
+    /// webhook URLs start with it.
+    pub fn with_endpoint(mut self, endpoint: Arc<OnceLock<String>>) -> Service<S> {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// The endpoint webhook URLs start with.
+    fn endpoint(&self) -> &str {
+        self.endpoint.get().map_or(NO_ENDPOINT, String::as_str)
     }
 
     /// Replaces the dispatch lease (30 s by default).
@@ -440,14 +464,17 @@ impl<S: Store> Service<S> {
             Operation::TagResource => txn(&mut |tx| tags::tag(tx, c, i, region)),
             Operation::UntagResource => txn(&mut |tx| tags::untag(tx, c, i, region)),
             Operation::ListTagsForResource => txn(&mut |tx| tags::list(tx, c, i, region)),
-            Operation::DeleteWebhook
-            | Operation::DeregisterWebhookWithThirdParty
-            | Operation::ListRuleExecutions
+            Operation::PutWebhook => {
+                let endpoint = self.endpoint();
+                txn(&mut |tx| webhooks::put(tx, &ctx.tokens, c, i, region, endpoint, ms))
+            }
+            Operation::ListWebhooks => txn(&mut |tx| webhooks::list(tx, c, i, region, self.endpoint())),
+            Operation::DeleteWebhook => txn(&mut |tx| webhooks::delete(tx, c, i)),
+            Operation::RegisterWebhookWithThirdParty => txn(&mut |tx| webhooks::register(tx, c, i, true, ms)),
+            Operation::DeregisterWebhookWithThirdParty => txn(&mut |tx| webhooks::register(tx, c, i, false, ms)),
+            Operation::ListRuleExecutions
             | Operation::ListRuleTypes
-            | Operation::ListWebhooks
             | Operation::OverrideStageCondition
-            | Operation::PutWebhook
-            | Operation::RegisterWebhookWithThirdParty
             | Operation::RollbackStage => Err(unsupported(operation)),
             // Their path took them to `run_job_here` above.
             Operation::PollForThirdPartyJobs
@@ -526,9 +553,6 @@ impl<S: Store> Service<S> {
     }
 }
 
-/// The answer to an operation of the model that cpjobs does not run
-/// (`ValidationException`, where a name of no operation at all is the
-/// server's `UnknownOperationException`).
 /// The answer to an operation of the model that cpjobs does not run: what AWS
 /// answers for a name it does not know, so no client reads it as bad input
 /// (the server words it as it words an unknown target).

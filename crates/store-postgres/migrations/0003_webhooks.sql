@@ -1,0 +1,14 @@
+-- Version 3: webhooks (PutWebhook), one row per account and name. `id` is the
+-- random part of the webhook's URL, by which its POSTs find it; `definition`
+-- is the domain's JSON (its secret sealed).
+CREATE TABLE webhooks (
+    account_id     TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    id             TEXT NOT NULL UNIQUE,
+    definition     TEXT NOT NULL,
+    registered     BOOLEAN NOT NULL,
+    last_triggered BIGINT,
+    created        BIGINT NOT NULL,
+    updated        BIGINT NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
