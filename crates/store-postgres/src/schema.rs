@@ -17,8 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_stage_transitions.sql"),
     include_str!("../migrations/0003_webhooks.sql"),
-    // 0004 is taken by work on another branch; it goes before this one when merged.
-    include_str!("../migrations/0005_console_reads.sql"),
+    include_str!("../migrations/0004_console_reads.sql"),
 ];
 
 /// The advisory lock's key: the schema's name hashed, under a prefix of ours.

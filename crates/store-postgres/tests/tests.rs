@@ -32,14 +32,14 @@ fn nodes_starting_at_once_migrate_the_schema_once() {
         let opening: Vec<_> = (0..4).map(|_| s.spawn(|| open(&schema))).collect();
         opening.into_iter().map(|t| t.join().expect("open")).collect()
     });
-    assert!(stores.iter().all(|s| s.schema_version() == 3));
+    assert!(stores.iter().all(|s| s.schema_version() == 4));
     let s = open(&schema);
-    assert_eq!(s.schema_version(), 3, "reopening keeps the version");
+    assert_eq!(s.schema_version(), 4, "reopening keeps the version");
     stores[0].write(&mut |tx| tx.insert_job(&job("j", "q", 1))).expect("write on one node");
     assert!(stores[3].read(&mut |tx| tx.get_job("j")).expect("read on another").is_some());
     drop((stores, s));
     admin(&format!(
-        "DO $$ BEGIN IF (SELECT COUNT(*) FROM {schema}.schema_version) <> 3 THEN \
+        "DO $$ BEGIN IF (SELECT COUNT(*) FROM {schema}.schema_version) <> 4 THEN \
          RAISE EXCEPTION 'the migration ran more than once'; END IF; END $$; DROP SCHEMA {schema} CASCADE"
     ));
 }

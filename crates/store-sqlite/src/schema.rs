@@ -13,8 +13,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_tags.sql"),
     include_str!("../migrations/0005_stage_transitions.sql"),
     include_str!("../migrations/0006_webhooks.sql"),
-    // 0007 is taken by work on another branch; it goes before this one when merged.
-    include_str!("../migrations/0008_console_reads.sql"),
+    include_str!("../migrations/0007_console_reads.sql"),
 ];
 
 /// Brings the schema of `conn`'s file up to date: every migration the file

@@ -29,10 +29,10 @@ cpjobs_core::store_tests!(fresh);
 fn schema_is_versioned_and_reopening_keeps_it() {
     let path = fresh_path();
     let s = SqliteStore::open(&path).expect("open");
-    assert_eq!(s.schema_version().expect("version"), 6);
+    assert_eq!(s.schema_version().expect("version"), 7);
     drop(s);
     let s = SqliteStore::open(&path).expect("reopen");
-    assert_eq!(s.schema_version().expect("version"), 6);
+    assert_eq!(s.schema_version().expect("version"), 7);
 }
 
 #[test]
