@@ -114,11 +114,11 @@ operations! {
     ListDeployActionExecutionTargets: CodePipeline, Path::Read;
     ListPipelineExecutions: CodePipeline, Path::Read;
     ListPipelines: CodePipeline, Path::Read;
-    ListRuleExecutions: CodePipeline, Path::Unsupported;
-    ListRuleTypes: CodePipeline, Path::Unsupported;
+    ListRuleExecutions: CodePipeline, Path::Read;
+    ListRuleTypes: CodePipeline, Path::Read;
     ListTagsForResource: CodePipeline, Path::Read;
     ListWebhooks: CodePipeline, Path::Unsupported;
-    OverrideStageCondition: CodePipeline, Path::Unsupported;
+    OverrideStageCondition: CodePipeline, Path::Write;
     PollForJobs: CodePipeline, Path::Job(JobWrite::Poll(false));
     PollForThirdPartyJobs: CodePipeline, Path::Job(JobWrite::Poll(true));
     PutActionRevision: CodePipeline, Path::Write;
@@ -130,7 +130,7 @@ operations! {
     PutWebhook: CodePipeline, Path::Unsupported;
     RegisterWebhookWithThirdParty: CodePipeline, Path::Unsupported;
     RetryStageExecution: CodePipeline, Path::Write;
-    RollbackStage: CodePipeline, Path::Unsupported;
+    RollbackStage: CodePipeline, Path::Write;
     StartPipelineExecution: CodePipeline, Path::Write;
     StopPipelineExecution: CodePipeline, Path::Write;
     TagResource: CodePipeline, Path::Write;

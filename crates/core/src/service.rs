@@ -433,15 +433,20 @@ impl<S: Store> Service<S> {
             Operation::TagResource => txn(&mut |tx| tags::tag(tx, c, i, region)),
             Operation::UntagResource => txn(&mut |tx| tags::untag(tx, c, i, region)),
             Operation::ListTagsForResource => txn(&mut |tx| tags::list(tx, c, i, region)),
+            Operation::ListRuleTypes => txn(&mut |tx| executions::list_rule_types(tx, c, i, region)),
+            Operation::ListRuleExecutions => txn(&mut |tx| executions::list_rule_executions(tx, c, i, region)),
+            Operation::OverrideStageCondition => {
+                self.then_sources(txn(&mut |tx| executions::override_condition(tx, c, i, region, ms)), ms)
+            }
+            Operation::RollbackStage => {
+                self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
+                self.then_sources(txn(&mut |tx| executions::rollback_stage(tx, c, i, region, ms)), ms)
+            }
             Operation::DeleteWebhook
             | Operation::DeregisterWebhookWithThirdParty
-            | Operation::ListRuleExecutions
-            | Operation::ListRuleTypes
             | Operation::ListWebhooks
-            | Operation::OverrideStageCondition
             | Operation::PutWebhook
-            | Operation::RegisterWebhookWithThirdParty
-            | Operation::RollbackStage => Err(unsupported(operation)),
+            | Operation::RegisterWebhookWithThirdParty => Err(unsupported(operation)),
             // Their path took them to `run_job_here` above.
             Operation::PollForThirdPartyJobs
             | Operation::PollForJobs

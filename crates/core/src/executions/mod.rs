@@ -33,12 +33,18 @@ use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
 
+pub(crate) mod conditions;
 mod revisions;
+mod rollback;
+pub(crate) mod rules;
 mod transitions;
 mod variables;
 mod views;
 
+pub(crate) use conditions::{list as list_rule_executions, override_condition};
 pub(crate) use revisions::{deploy_targets, put_revision};
+pub(crate) use rollback::rollback_stage;
+pub(crate) use rules::list_types as list_rule_types;
 pub(crate) use transitions::{disable as disable_transition, enable as enable_transition};
 pub(crate) use views::{get, list, list_actions, state};
 
@@ -113,6 +119,12 @@ pub(crate) struct StageRun {
     pub name: String,
     pub status: Option<String>,
     pub actions: Vec<ActionRun>,
+    /// Every evaluation of the stage's conditions, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<conditions::ConditionRun>,
+    /// The stage's retries, automatic and manual.
+    #[serde(default, skip_serializing_if = "conditions::Retries::is_none")]
+    pub retries: conditions::Retries,
 }
 
 /// A pipeline execution's run state.
@@ -155,6 +167,13 @@ pub(crate) struct Run {
     /// `currentRevision` shape of a job result).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub given_revisions: Vec<(String, String, Value)>,
+    /// What makes the execution a rollback (`executionType: ROLLBACK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<rollback::Rollback>,
+    /// Rollbacks this step of the engine asked for: (stage, target
+    /// execution), begun once the run is saved (so the stage is free).
+    #[serde(skip)]
+    pub rollbacks: Vec<(String, String)>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
@@ -180,18 +199,21 @@ impl Run {
             .find(|c| c.id == attempt_id)
     }
 
-    /// The earliest deadline of an in-progress action, while the run is unfinished.
+    /// The earliest deadline of an in-progress action, or time a waiting
+    /// condition is evaluated again, while the run is unfinished.
     fn next_deadline(&self) -> Option<Millis> {
         if !matches!(self.status.as_str(), IN_PROGRESS | "Stopping") {
             return None;
         }
-        self.stages
+        let actions = self
+            .stages
             .iter()
             .flat_map(|s| &s.actions)
             .filter_map(|a| a.current.as_ref())
             .filter(|c| c.status == IN_PROGRESS)
             .filter_map(|c| c.deadline)
-            .min()
+            .min();
+        [actions, conditions::next_wake(self)].into_iter().flatten().min()
     }
 
     fn to_row(&self, revision: i64) -> ExecutionRow {
@@ -230,7 +252,7 @@ pub(crate) fn save(tx: &mut dyn Tx, run: &Run, revision: i64) -> Res<()> {
     if tx.update_execution(&run.to_row(revision), revision)? { Ok(()) } else { lost_race("execution") }
 }
 
-fn execution_not_found(id: &str, pipeline: &str) -> Fail {
+pub(crate) fn execution_not_found(id: &str, pipeline: &str) -> Fail {
     ApiError::client(
         ErrorCode::PipelineExecutionNotFoundException,
         format!("Pipeline execution '{id}' does not exist in pipeline '{pipeline}'"),
@@ -314,6 +336,8 @@ pub(crate) fn begin(
                     .iter()
                     .map(|a| ActionRun { name: a.name.clone(), run_order: a.run_order, current: None, history: vec![] })
                     .collect(),
+                conditions: vec![],
+                retries: Default::default(),
             })
             .collect(),
         artifacts: BTreeMap::new(),
@@ -322,6 +346,8 @@ pub(crate) fn begin(
         variables: how.variables,
         trigger_type: how.trigger_type,
         given_revisions: how.given_revisions,
+        rollback: None,
+        rollbacks: vec![],
     };
     tx.insert_execution(&run.to_row(0))?;
     advance_and_save(tx, &mut run, 0, &plan, region, now)?;
@@ -348,6 +374,7 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
                     run.waiting_for = None;
                     for s in run.stages.iter_mut().filter(|s| s.status.as_deref() == Some(IN_PROGRESS)) {
                         s.status = Some("Stopped".into());
+                        conditions::end_waiting(s, "Cancelled", now);
                         released.push(s.name.clone());
                     }
                 }
@@ -355,7 +382,12 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
             }
             _ => return Ok(released),
         }
-        let Some(si) = run.stages.iter().position(|s| s.status.as_deref() != Some("Succeeded")) else {
+        // Stages left behind: succeeded, skipped, or (a rollback) not its one stage.
+        let rollback = run.rollback.as_ref().map(|rb| rb.stage.clone());
+        let Some(si) = run.stages.iter().position(|s| {
+            !matches!(s.status.as_deref(), Some("Succeeded" | "Skipped"))
+                && rollback.as_ref().is_none_or(|stage| *stage == s.name)
+        }) else {
             run.status = "Succeeded".into();
             return Ok(released);
         };
@@ -370,23 +402,72 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
             run.waiting_for = None;
             run.stages[si].status = Some(IN_PROGRESS.into());
         }
+        match conditions::entry(run, plan, si, now) {
+            conditions::Step::Go => {}
+            conditions::Step::Wait => return Ok(released),
+            conditions::Step::Engage(result) => {
+                let stage = &mut run.stages[si];
+                released.push(stage.name.clone());
+                if result == "SKIP" {
+                    stage.status = Some("Skipped".into());
+                    continue;
+                }
+                let summary = format!("The entry condition of stage '{}' was not met", stage.name);
+                fail_stage(run, si, summary);
+                return Ok(released);
+            }
+        }
         let stage = &mut run.stages[si];
         let any_failed = stage.actions.iter().any(|a| matches!(status(a), Some("Failed") | Some("Abandoned")));
         let any_running = stage.actions.iter().any(|a| status(a) == Some(IN_PROGRESS));
         if any_failed {
-            if !any_running {
-                stage.status = Some("Failed".into());
-                released.push(stage.name.clone());
-                run.status = "Failed".into();
-                let failed = stage.actions.iter().find(|a| matches!(status(a), Some("Failed"))).map(|a| a.name.clone());
-                run.status_summary = failed.map(|a| format!("Action '{a}' in stage '{}' failed", stage.name));
+            if any_running {
+                return Ok(released);
             }
+            let failed = stage.actions.iter().find(|a| matches!(status(a), Some("Failed"))).map(|a| a.name.clone());
+            let summary = failed.map(|a| format!("Action '{a}' in stage '{}' failed", stage.name));
+            match conditions::failure(run, plan, si, now) {
+                (conditions::Step::Wait, _) => return Ok(released),
+                (conditions::Step::Engage(r), mode)
+                    if r == "RETRY" && run.stages[si].retries.auto < conditions::AUTO_RETRIES =>
+                {
+                    let stage = &mut run.stages[si];
+                    stage.retries.auto += 1;
+                    stage.retries.latest = Some("AutomatedStageRetry".into());
+                    retry_actions(stage, mode == "ALL_ACTIONS");
+                    continue;
+                }
+                (conditions::Step::Engage(r), _) if r == "ROLLBACK" => {
+                    let summary = summary.unwrap_or_default();
+                    request_rollback(tx, run, si, summary)?;
+                }
+                _ => {
+                    let stage = &mut run.stages[si];
+                    stage.status = Some("Failed".into());
+                    run.status = "Failed".into();
+                    run.status_summary = summary;
+                }
+            }
+            released.push(run.stages[si].name.clone());
             return Ok(released);
         }
         let Some(order) = stage.actions.iter().filter(|a| status(a) != Some("Succeeded")).map(|a| a.run_order).min()
         else {
-            stage.status = Some("Succeeded".into());
-            released.push(stage.name.clone());
+            match conditions::success(run, plan, si, now) {
+                conditions::Step::Go => run.stages[si].status = Some("Succeeded".into()),
+                conditions::Step::Wait => return Ok(released),
+                conditions::Step::Engage(result) => {
+                    let summary = format!("The success condition of stage '{}' was not met", run.stages[si].name);
+                    if result == "ROLLBACK" {
+                        request_rollback(tx, run, si, summary)?;
+                    } else {
+                        fail_stage(run, si, summary);
+                    }
+                    released.push(run.stages[si].name.clone());
+                    return Ok(released);
+                }
+            }
+            released.push(run.stages[si].name.clone());
             continue;
         };
         let to_start: Vec<usize> = (0..stage.actions.len())
@@ -397,6 +478,42 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
         }
         for ai in to_start {
             start_action(tx, run, plan, si, ai, region, now)?;
+        }
+    }
+}
+
+/// Fails stage `si` and the run, with `summary`.
+fn fail_stage(run: &mut Run, si: usize, summary: String) {
+    run.stages[si].status = Some("Failed".into());
+    run.status = "Failed".into();
+    run.status_summary = Some(summary);
+}
+
+/// Fails stage `si` and asks for its rollback to the newest execution that
+/// succeeded it (begun once the run is saved). A rollback that fails is not
+/// rolled back again, and with no such execution there is nothing to roll
+/// back to: the stage just fails, and the summary says so.
+fn request_rollback(tx: &mut dyn Tx, run: &mut Run, si: usize, summary: String) -> Res<()> {
+    let stage = run.stages[si].name.clone();
+    let target = if run.rollback.is_none() { rollback::automatic_target(tx, run, &stage)? } else { None };
+    let summary = match &target {
+        Some(t) => format!("{summary}; the stage is rolled back to pipeline execution {t}"),
+        None if run.rollback.is_some() => format!("{summary}; a rollback is not rolled back"),
+        None => format!("{summary}; no earlier execution succeeded in the stage, so there is nothing to roll back to"),
+    };
+    fail_stage(run, si, summary);
+    if let Some(t) = target {
+        run.rollbacks.push((stage, t));
+    }
+    Ok(())
+}
+
+/// Puts the stage's failed actions (or all, `all`) back to be run again.
+fn retry_actions(stage: &mut StageRun, all: bool) {
+    for a in &mut stage.actions {
+        let retry = all || a.current.as_ref().is_some_and(|c| c.status != "Succeeded");
+        if retry && let Some(old) = a.current.take() {
+            a.history.push(old);
         }
     }
 }
@@ -438,6 +555,9 @@ fn supersede_waiters(tx: &mut dyn Tx, run: &Run, now: Millis) -> Res<()> {
     let Some(stage) = run.waiting_for.as_deref() else { return Ok(()) };
     for (mut o, rev) in at_stage(tx, run, stage)? {
         if o.waiting_for == run.waiting_for && o.status == IN_PROGRESS {
+            for s in &mut o.stages {
+                conditions::end_waiting(s, "Abandoned", now);
+            }
             o.status = "Superseded".into();
             o.status_summary = Some(format!("Superseded by pipeline execution {}", run.id));
             o.waiting_for = None;
@@ -460,6 +580,12 @@ pub(crate) fn advance_and_save(
 ) -> Res<()> {
     let released = advance(tx, run, plan, region, now)?;
     save(tx, run, rev)?;
+    // Rollbacks go first: the stage they roll back is theirs before any waiter's.
+    for (stage, target) in std::mem::take(&mut run.rollbacks) {
+        if let Some((t, _)) = load(tx, &target)? {
+            rollback::begin(tx, &t, &stage, "AutomatedRollback", run.id.clone(), region, now)?;
+        }
+    }
     if plan.mode == "PARALLEL" {
         return Ok(()); // nobody waits
     }
@@ -633,6 +759,14 @@ pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usiz
                 external_execution_id: None,
             };
             finish_action(tx, &row.id, &id, outcome, None, region, now)?;
+            expired += 1;
+        }
+        // A condition waiting for its window: evaluated again.
+        if conditions::next_wake(&run).is_some_and(|w| w <= now)
+            && let Some((mut run, rev)) = load(tx, &row.id)?
+        {
+            let plan = pipelines::plan_of(&run.declaration, region)?;
+            advance_and_save(tx, &mut run, rev, &plan, region, now)?;
             expired += 1;
         }
     }
@@ -862,12 +996,9 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
         );
     }
     let stage = &mut run.stages[si];
-    for a in &mut stage.actions {
-        let retry = all || a.current.as_ref().is_some_and(|c| c.status != "Succeeded");
-        if retry && let Some(old) = a.current.take() {
-            a.history.push(old);
-        }
-    }
+    retry_actions(stage, all);
+    stage.retries.manual += 1;
+    stage.retries.latest = Some("ManualStageRetry".into());
     stage.status = Some(IN_PROGRESS.into());
     run.status = IN_PROGRESS.into();
     run.status_summary = None;

@@ -76,6 +76,11 @@ macro_rules! __store_checks {
                 put_action_revision_starts_executions,
                 put_action_revision_for_third_party_and_s3_sources,
                 deploy_action_targets,
+                stage_conditions_gate_and_judge,
+                deployment_window_holds_until_open_or_overridden,
+                failed_stage_retries_itself_once,
+                failed_stage_rolls_back,
+                rollback_stage_by_hand,
             ]
             once: [
                 state_of_stages_reached_long_ago,
