@@ -32,11 +32,13 @@ use crate::input::{opt_bool, opt_str, req_obj, req_str, timestamp};
 use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
+use stage_end::{Flow, retry_actions};
 
 pub(crate) mod conditions;
 mod revisions;
 mod rollback;
 pub(crate) mod rules;
+mod stage_end;
 mod transitions;
 mod variables;
 mod views;
@@ -402,19 +404,12 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
             run.waiting_for = None;
             run.stages[si].status = Some(IN_PROGRESS.into());
         }
-        match conditions::entry(run, plan, si, now) {
-            conditions::Step::Go => {}
-            conditions::Step::Wait => return Ok(released),
-            conditions::Step::Engage(result) => {
-                let stage = &mut run.stages[si];
-                released.push(stage.name.clone());
-                if result == "SKIP" {
-                    stage.status = Some("Skipped".into());
-                    continue;
-                }
-                let summary = format!("The entry condition of stage '{}' was not met", stage.name);
-                fail_stage(run, si, summary);
-                return Ok(released);
+        match stage_end::entry(run, plan, si, now) {
+            Flow::Go => {}
+            Flow::Wait => return Ok(released),
+            Flow::Left => {
+                released.push(run.stages[si].name.clone());
+                continue;
             }
         }
         let stage = &mut run.stages[si];
@@ -424,51 +419,24 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
             if any_running {
                 return Ok(released);
             }
-            let failed = stage.actions.iter().find(|a| matches!(status(a), Some("Failed"))).map(|a| a.name.clone());
-            let summary = failed.map(|a| format!("Action '{a}' in stage '{}' failed", stage.name));
-            match conditions::failure(run, plan, si, now) {
-                (conditions::Step::Wait, _) => return Ok(released),
-                (conditions::Step::Engage(r), mode)
-                    if r == "RETRY" && run.stages[si].retries.auto < conditions::AUTO_RETRIES =>
-                {
-                    let stage = &mut run.stages[si];
-                    stage.retries.auto += 1;
-                    stage.retries.latest = Some("AutomatedStageRetry".into());
-                    retry_actions(stage, mode == "ALL_ACTIONS");
+            match stage_end::failed(tx, run, plan, si, now)? {
+                Flow::Go => continue,
+                Flow::Wait => return Ok(released),
+                Flow::Left => {
+                    released.push(run.stages[si].name.clone());
                     continue;
                 }
-                (conditions::Step::Engage(r), _) if r == "ROLLBACK" => {
-                    let summary = summary.unwrap_or_default();
-                    request_rollback(tx, run, si, summary)?;
-                }
-                _ => {
-                    let stage = &mut run.stages[si];
-                    stage.status = Some("Failed".into());
-                    run.status = "Failed".into();
-                    run.status_summary = summary;
-                }
             }
-            released.push(run.stages[si].name.clone());
-            return Ok(released);
         }
         let Some(order) = stage.actions.iter().filter(|a| status(a) != Some("Succeeded")).map(|a| a.run_order).min()
         else {
-            match conditions::success(run, plan, si, now) {
-                conditions::Step::Go => run.stages[si].status = Some("Succeeded".into()),
-                conditions::Step::Wait => return Ok(released),
-                conditions::Step::Engage(result) => {
-                    let summary = format!("The success condition of stage '{}' was not met", run.stages[si].name);
-                    if result == "ROLLBACK" {
-                        request_rollback(tx, run, si, summary)?;
-                    } else {
-                        fail_stage(run, si, summary);
-                    }
+            match stage_end::succeeded(tx, run, plan, si, now)? {
+                Flow::Wait => return Ok(released),
+                Flow::Go | Flow::Left => {
                     released.push(run.stages[si].name.clone());
-                    return Ok(released);
+                    continue;
                 }
             }
-            released.push(run.stages[si].name.clone());
-            continue;
         };
         let to_start: Vec<usize> = (0..stage.actions.len())
             .filter(|&i| stage.actions[i].run_order == order && stage.actions[i].current.is_none())
@@ -478,42 +446,6 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
         }
         for ai in to_start {
             start_action(tx, run, plan, si, ai, region, now)?;
-        }
-    }
-}
-
-/// Fails stage `si` and the run, with `summary`.
-fn fail_stage(run: &mut Run, si: usize, summary: String) {
-    run.stages[si].status = Some("Failed".into());
-    run.status = "Failed".into();
-    run.status_summary = Some(summary);
-}
-
-/// Fails stage `si` and asks for its rollback to the newest execution that
-/// succeeded it (begun once the run is saved). A rollback that fails is not
-/// rolled back again, and with no such execution there is nothing to roll
-/// back to: the stage just fails, and the summary says so.
-fn request_rollback(tx: &mut dyn Tx, run: &mut Run, si: usize, summary: String) -> Res<()> {
-    let stage = run.stages[si].name.clone();
-    let target = if run.rollback.is_none() { rollback::automatic_target(tx, run, &stage)? } else { None };
-    let summary = match &target {
-        Some(t) => format!("{summary}; the stage is rolled back to pipeline execution {t}"),
-        None if run.rollback.is_some() => format!("{summary}; a rollback is not rolled back"),
-        None => format!("{summary}; no earlier execution succeeded in the stage, so there is nothing to roll back to"),
-    };
-    fail_stage(run, si, summary);
-    if let Some(t) = target {
-        run.rollbacks.push((stage, t));
-    }
-    Ok(())
-}
-
-/// Puts the stage's failed actions (or all, `all`) back to be run again.
-fn retry_actions(stage: &mut StageRun, all: bool) {
-    for a in &mut stage.actions {
-        let retry = all || a.current.as_ref().is_some_and(|c| c.status != "Succeeded");
-        if retry && let Some(old) = a.current.take() {
-            a.history.push(old);
         }
     }
 }
