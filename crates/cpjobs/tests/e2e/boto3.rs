@@ -17,9 +17,16 @@ fn run_scenario_with(scenario: &str, config_text: &str) {
 /// Runs `scenario` on a service started with `serve_args` too; answers the
 /// directory of its config and data (`data/`), removed when dropped.
 pub(crate) fn run_scenario_with_args(scenario: &str, config_text: &str, serve_args: &[&str]) -> TempDir {
+    run_script("boto3_flows.py", scenario, config_text, serve_args)
+}
+
+/// Runs `scenario` of `script` (a file next to this one) against a service
+/// started with `serve_args` too; answers the directory of its config and
+/// data (`data/`), removed when dropped.
+pub(crate) fn run_script(script: &str, scenario: &str, config_text: &str, serve_args: &[&str]) -> TempDir {
     let home = TempDir::new(&format!("boto3-{scenario}"));
     let mut server = Server::start_with(&home.0, config_text, None, serve_args);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/boto3_flows.py");
+    let script = format!("{}/tests/e2e/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut cmd = Command::new("python3");
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -27,7 +34,7 @@ pub(crate) fn run_scenario_with_args(scenario: &str, config_text: &str, serve_ar
         .env("AWS_DEFAULT_REGION", REGION)
         .env("CPJOBS_ENDPOINT", &server.endpoint)
         .env("CUSTOMER_ACCOUNT", CUSTOMER.account)
-        .arg(script)
+        .arg(&script)
         .arg(scenario);
     for (who, k) in [("CUSTOMER", CUSTOMER), ("PARTNER", PARTNER), ("OTHER", OTHER)] {
         cmd.env(format!("{who}_KEY"), k.key).env(format!("{who}_SECRET"), k.secret);
