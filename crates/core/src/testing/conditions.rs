@@ -306,6 +306,19 @@ pub(crate) fn deployment_window_holds_until_open_or_overridden<S: Store>(w: Worl
     run_custom(&w, "Build", "Maker", 4004);
     assert_eq!(w.status("sunday", &held), "Succeeded");
 
+    // An execution stopped while it waits: the condition is cancelled, and the sweep leaves it be.
+    let stopped = start_with(&w, "sunday", None, 4500);
+    source(&w, "r2b", 4500);
+    let st = stage_state(&w, "sunday", 1, 4500);
+    assert_eq!(st["beforeEntryConditionState"]["latestExecution"]["status"], "InProgress");
+    w.ok(CUSTOMER, "StopPipelineExecution", json!({"pipelineName": "sunday", "pipelineExecutionId": stopped}), 4501);
+    assert_eq!(w.status("sunday", &stopped), "Stopped");
+    let st = stage_state(&w, "sunday", 1, 4501);
+    assert_eq!(st["latestExecution"]["status"], "Stopped");
+    assert_eq!(st["beforeEntryConditionState"]["latestExecution"]["status"], "Cancelled");
+    let ov_stopped = ov(&stopped, "Build", "BEFORE_ENTRY");
+    assert_eq!(w.err(CUSTOMER, "OverrideStageCondition", ov_stopped, 4502), "ConditionNotOverridableException");
+
     // A rule timeout ends the wait: the rule fails and the result engages.
     let mut brief = rule("Sunday", "DeploymentWindow", json!({"Cron": "* * * ? * SUN *"}));
     brief["timeoutInMinutes"] = json!(5);
