@@ -38,7 +38,7 @@ use crate::tags;
 /// How many times a transaction that lost a race is run again.
 const RETRIES: usize = 8;
 
-/// How the log names the periodic sweep (leases, timeouts, approvals).
+/// How the log names the periodic sweep (leases, timeouts, approvals, waiting conditions).
 const SWEEP: &str = "Sweep";
 /// How the log names the S3 source copies.
 const SOURCES: &str = "S3Source";
@@ -174,9 +174,11 @@ impl<S: Store> Service<S> {
             total.requeued += step.requeued;
             total.timed_out += step.timed_out;
             total.approvals_expired += step.approvals_expired;
+            total.conditions_evaluated += step.conditions_evaluated;
             if step.requeued < jobs::SWEEP_BATCH
                 && step.timed_out < jobs::SWEEP_BATCH
                 && step.approvals_expired < jobs::SWEEP_BATCH
+                && step.conditions_evaluated < jobs::SWEEP_BATCH
             {
                 break;
             }

@@ -671,9 +671,10 @@ fn start_action(
 }
 
 /// Fails the actions of due executions whose deadline passed (expired
-/// approvals); returns how many. At most `limit` executions per call.
-pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usize) -> Res<usize> {
-    let mut expired = 0;
+/// approvals), and evaluates again the conditions whose wake time came;
+/// returns how many of each. At most `limit` executions per call.
+pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usize) -> Res<(usize, usize)> {
+    let (mut expired, mut evaluated) = (0, 0);
     for row in tx.due_executions(now, limit)? {
         let run = Run::from_row(&row)?;
         let due: Vec<String> = run
@@ -699,10 +700,10 @@ pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usiz
         {
             let plan = pipelines::plan_of(&run.declaration, region)?;
             advance_and_save(tx, &mut run, rev, &plan, region, now)?;
-            expired += 1;
+            evaluated += 1;
         }
     }
-    Ok(expired)
+    Ok((expired, evaluated))
 }
 
 /// An S3 source action waiting for its object to be copied.

@@ -259,9 +259,9 @@ pub(crate) fn deployment_window_holds_until_open_or_overridden<S: Store>(w: Worl
     assert_eq!(st["latestExecution"]["status"], "InProgress");
     assert_eq!(st["beforeEntryConditionState"]["latestExecution"]["status"], "InProgress");
     assert_eq!(build_action(&w, "window", 3), Value::Null, "held before the stage's actions");
-    w.svc.tick(at(1800)).expect("sweep");
+    assert_eq!(w.svc.tick(at(1800)).expect("sweep").conditions_evaluated, 0, "not due before the window opens");
     assert_eq!(build_action(&w, "window", 1800), Value::Null, "still outside the window");
-    w.svc.tick(at(3600)).expect("sweep");
+    assert_eq!(w.svc.tick(at(3600)).expect("sweep").conditions_evaluated, 1);
     assert_eq!(build_action(&w, "window", 3600), "InProgress", "the window opened");
     assert_eq!(
         stage_state(&w, "window", 1, 3600)["beforeEntryConditionState"]["latestExecution"]["status"],
