@@ -429,6 +429,46 @@ pub(crate) fn failed_stage_rolls_back<S: Store>(w: World<S>) {
         "a rollback runs one stage"
     );
 
+    // onFailure with a condition: the rollback engages only when it is met. The rollback's entry
+    // rule reads the source's output variable as the target execution had it.
+    let good_commit =
+        rule("Commit", "VariableCheck", json!({"Variable": "#{Src.Commit}", "Value": "^good-", "Operator": "MATCHES"}));
+    create(
+        &w,
+        "cond",
+        json!({"beforeEntry": {"conditions": [{"result": "FAIL", "rules": [good_commit]}]},
+               "onFailure": {"conditions": [{"result": "ROLLBACK", "rules": [env_is_prod()]}]}}),
+    );
+    let commit = |c: &str| json!({"outputVariables": {"Commit": c}});
+    let target = start_with(&w, "cond", Some("prod"), 20);
+    finish(&w, "Source", "MySource", Some(commit("good-1")), 20);
+    run_custom(&w, "Build", "Maker", 21);
+    assert_eq!(w.status("cond", &target), "Succeeded");
+    let dev = start_with(&w, "cond", None, 22);
+    finish(&w, "Source", "MySource", Some(commit("good-2")), 22);
+    finish(&w, "Build", "Maker", None, 23);
+    assert_eq!(w.status("cond", &dev), "Failed");
+    assert_eq!(executions(&w, "cond", 23).len(), 2, "not met (Env is dev): no rollback");
+    let st = stage_state(&w, "cond", 1, 23);
+    assert_eq!(st["onFailureConditionState"]["latestExecution"]["status"], "Failed");
+    let prod = start_with(&w, "cond", Some("prod"), 24);
+    finish(&w, "Source", "MySource", Some(commit("good-3")), 24);
+    finish(&w, "Build", "Maker", None, 25);
+    assert_eq!(w.status("cond", &prod), "Failed");
+    let back = executions(&w, "cond", 25)[0].clone();
+    assert_eq!(back["rollbackMetadata"]["rollbackTargetPipelineExecutionId"], json!(target), "met: rolled back");
+    assert_eq!(stage_state(&w, "cond", 1, 25)["beforeEntryConditionState"]["latestExecution"]["status"], "Succeeded");
+    let bid = back["pipelineExecutionId"].as_str().expect("id").to_owned();
+    let rules = w.ok(
+        CUSTOMER,
+        "ListRuleExecutions",
+        json!({"pipelineName": "cond", "filter": {"pipelineExecutionId": bid}}),
+        25,
+    );
+    assert_eq!(rules["ruleExecutionDetails"][0]["input"]["resolvedConfiguration"]["Variable"], "good-1");
+    run_custom(&w, "Build", "Maker", 26);
+    assert_eq!(w.status("cond", &bid), "Succeeded");
+
     // onSuccess ROLLBACK: a stage that succeeds but fails its check rolls back (and the rollback passes it).
     let ok_var =
         rule("BuildOk", "VariableCheck", json!({"Variable": "#{BuildVariables.Ok}", "Value": "yes", "Operator": "EQ"}));
