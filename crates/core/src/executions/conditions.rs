@@ -522,8 +522,27 @@ pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str
     let offset = decode_offset(opt_str(input, "nextToken")?)?;
     let wanted = offset + limit + 1;
     let mut details = Vec::new();
-    match input.pointer("/filter/pipelineExecutionId").and_then(Value::as_str) {
-        Some(id) => details = rule_details(&load_of(tx, caller, pipeline, id)?.0, region)?,
+    // `latestInPipelineExecution` names one execution too; with `startTimeRange`
+    // `Latest`, only the latest evaluation of each rule of each stage is listed.
+    let latest_in = input.pointer("/filter/latestInPipelineExecution");
+    let latest_id = latest_in.and_then(|l| l.get("pipelineExecutionId")).and_then(Value::as_str);
+    let id = input.pointer("/filter/pipelineExecutionId").and_then(Value::as_str);
+    if let (Some(a), Some(b)) = (id, latest_id)
+        && a != b
+    {
+        return fail(
+            ErrorCode::ValidationException,
+            "filter.pipelineExecutionId and filter.latestInPipelineExecution.pipelineExecutionId name different executions",
+        );
+    }
+    match id.or(latest_id) {
+        Some(id) => {
+            details = rule_details(&load_of(tx, caller, pipeline, id)?.0, region)?;
+            if latest_in.and_then(|l| l.get("startTimeRange")).and_then(Value::as_str) == Some("Latest") {
+                let mut seen = std::collections::HashSet::new();
+                details.retain(|d| seen.insert((d["stageName"].clone(), d["ruleName"].clone())));
+            }
+        }
         None => {
             let mut at = 0;
             loop {
@@ -550,7 +569,9 @@ pub(crate) fn list(tx: &mut dyn Tx, caller: &Caller, input: &Value, region: &str
 /// The rule evaluations of one run, newest first.
 fn rule_details(run: &Run, region: &str) -> Res<Vec<Value>> {
     let plan = pipelines::plan_of(&run.declaration, region)?;
-    let mut out: Vec<(Millis, Value)> = Vec::new();
+    // Keyed by start time, then by place in the document (later evaluations come later there),
+    // so evaluations started in the same millisecond still list newest first.
+    let mut out: Vec<((Millis, usize), Value)> = Vec::new();
     for (stage, sp) in run.stages.iter().zip(&plan.stages) {
         for c in &stage.conditions {
             let declared = match c.kind.as_str() {
@@ -592,7 +613,7 @@ fn rule_details(run: &Run, region: &str) -> Res<Vec<Value>> {
                 if let Some(by) = &c.updated_by {
                     d["updatedBy"] = json!(by);
                 }
-                out.push((r.started, d));
+                out.push(((r.started, out.len()), d));
             }
         }
     }

@@ -149,6 +149,16 @@ pub(crate) fn stage_conditions_gate_and_judge<S: Store>(w: World<S>) {
         7,
     );
     assert_eq!(e, "PipelineExecutionNotFoundException");
+    let latest = |range: &str| {
+        let filter = json!({"latestInPipelineExecution": {"pipelineExecutionId": dev, "startTimeRange": range}});
+        w.ok(CUSTOMER, "ListRuleExecutions", json!({"pipelineName": "gate", "filter": filter}), 7)
+    };
+    assert_eq!(latest("All"), one);
+    assert_eq!(latest("Latest"), one, "one evaluation: the latest");
+    let mixed = json!({"pipelineExecutionId": prod,
+                       "latestInPipelineExecution": {"pipelineExecutionId": dev, "startTimeRange": "All"}});
+    let e = w.err(CUSTOMER, "ListRuleExecutions", json!({"pipelineName": "gate", "filter": mixed}), 7);
+    assert_eq!(e, "ValidationException");
     assert_eq!(w.err(OTHER, "ListRuleExecutions", json!({"pipelineName": "gate"}), 7), "PipelineNotFoundException");
 
     // beforeEntry SKIP: the stage is skipped and the execution goes on (here, to its end).
@@ -168,6 +178,23 @@ pub(crate) fn stage_conditions_gate_and_judge<S: Store>(w: World<S>) {
     finish(&w, "Build", "Maker", Some(json!({"outputVariables": {"Ok": "no"}})), 13);
     assert_eq!(w.status("judge", &bad), "Failed");
     assert_eq!(stage_state(&w, "judge", 1, 13)["onSuccessConditionState"]["latestExecution"]["status"], "Failed");
+    // Retried, the stage has nothing to run again and its success condition is evaluated again:
+    // two evaluations of the rule, of which `Latest` lists the newer.
+    let retry = json!({"pipelineName": "judge", "stageName": "Build", "pipelineExecutionId": bad, "retryMode": "FAILED_ACTIONS"});
+    w.ok(CUSTOMER, "RetryStageExecution", retry, 13);
+    assert_eq!(w.status("judge", &bad), "Failed", "still not met");
+    let evaluations = |range: &str| {
+        let filter = json!({"latestInPipelineExecution": {"pipelineExecutionId": bad, "startTimeRange": range}});
+        let out = w.ok(CUSTOMER, "ListRuleExecutions", json!({"pipelineName": "judge", "filter": filter}), 13);
+        out["ruleExecutionDetails"].as_array().expect("list").clone()
+    };
+    let (all, latest) = (evaluations("All"), evaluations("Latest"));
+    assert_eq!(all.len(), 2);
+    assert_eq!(latest, all[..1], "the newer evaluation");
+    let st = stage_state(&w, "judge", 1, 13);
+    let shown = &st["onSuccessConditionState"]["conditionStates"][0]["ruleStates"][0]["latestExecution"];
+    assert_eq!(latest[0]["ruleExecutionId"], shown["ruleExecutionId"], "the one the state shows");
+    assert_ne!(all[0]["ruleExecutionId"], all[1]["ruleExecutionId"]);
     let good = start_with(&w, "judge", None, 14);
     source(&w, "r5", 14);
     finish(&w, "Build", "Maker", Some(json!({"outputVariables": {"Ok": "yes"}})), 15);
