@@ -6,7 +6,10 @@ boto3_flows.py, whose helpers it uses. Any failed check raises (exit 1).
 
 import sys
 
-from boto3_flows import action, client, declaration, expect, type_id
+# Importing the flows must not leave a compiled copy of them in the source tree.
+sys.dont_write_bytecode = True
+
+from boto3_flows import action, client, declaration, expect, type_id  # noqa: E402
 
 
 def rule(name, provider, configuration):
