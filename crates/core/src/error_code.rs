@@ -41,6 +41,8 @@ error_codes! {
     ActionTypeNotFoundException,
     /// A change that lost too many races in a row.
     ConcurrentModificationException,
+    /// A stage condition with nothing waiting to override.
+    ConditionNotOverridableException,
     /// A request that conflicts with the resource's state.
     ConflictException,
     /// A second stop of an execution that is stopping.
@@ -83,6 +85,8 @@ error_codes! {
     PipelineExecutionNotFoundException,
     /// An execution that cannot be stopped.
     PipelineExecutionNotStoppableException,
+    /// A rollback target from an older version of the pipeline.
+    PipelineExecutionOutdatedException,
     /// A pipeline name already taken.
     PipelineNameInUseException,
     /// A pipeline that does not exist.
@@ -99,6 +103,8 @@ error_codes! {
     StageNotRetryableException,
     /// More tags than a resource may have.
     TooManyTagsException,
+    /// A stage that cannot be rolled back to the execution named.
+    UnableToRollbackStageException,
     /// Input that breaks the model's constraints or the service's rules.
     ValidationException,
     /// A webhook that the caller's account does not have.

@@ -648,6 +648,9 @@ pub struct TickReport {
     pub timed_out: usize,
     /// Manual approvals that expired (their actions failed).
     pub approvals_expired: usize,
+    /// Stage conditions waiting for a rule (a deployment window) that were
+    /// evaluated again.
+    pub conditions_evaluated: usize,
 }
 
 /// One sweep step: times out overdue jobs (failing their actions), expires
@@ -678,7 +681,8 @@ pub(crate) fn tick(tx: &mut dyn Tx, ctx: &Ctx, now: Millis) -> Res<TickReport> {
         };
         executions::finish_action(tx, &job.execution_id, &job.action_execution_id, outcome, None, &ctx.region, now)?;
     }
-    report.approvals_expired = executions::expire_due(tx, &ctx.region, now, SWEEP_BATCH)?;
+    (report.approvals_expired, report.conditions_evaluated) =
+        executions::expire_due(tx, &ctx.region, now, SWEEP_BATCH)?;
     for mut job in tx.expired_leases(now, SWEEP_BATCH)? {
         if transition(tx, &mut job, JobStatus::Queued, now)? {
             report.requeued += 1;

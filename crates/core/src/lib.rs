@@ -10,6 +10,7 @@ pub mod artifacts;
 mod clients;
 pub mod config;
 pub mod credentials;
+mod cron;
 pub mod error_code;
 mod executions;
 mod fail;

@@ -115,11 +115,11 @@ operations! {
     ListDeployActionExecutionTargets: CodePipeline, Path::Read;
     ListPipelineExecutions: CodePipeline, Path::Read;
     ListPipelines: CodePipeline, Path::Read;
-    ListRuleExecutions: CodePipeline, Path::Unsupported;
-    ListRuleTypes: CodePipeline, Path::Unsupported;
+    ListRuleExecutions: CodePipeline, Path::Read;
+    ListRuleTypes: CodePipeline, Path::Read;
     ListTagsForResource: CodePipeline, Path::Read;
     ListWebhooks: CodePipeline, Path::Read;
-    OverrideStageCondition: CodePipeline, Path::Unsupported;
+    OverrideStageCondition: CodePipeline, Path::Write;
     PollForJobs: CodePipeline, Path::Job(JobWrite::Poll(false));
     PollForThirdPartyJobs: CodePipeline, Path::Job(JobWrite::Poll(true));
     PutActionRevision: CodePipeline, Path::Write;
@@ -131,7 +131,7 @@ operations! {
     PutWebhook: CodePipeline, Path::Write;
     RegisterWebhookWithThirdParty: CodePipeline, Path::Write;
     RetryStageExecution: CodePipeline, Path::Write;
-    RollbackStage: CodePipeline, Path::Unsupported;
+    RollbackStage: CodePipeline, Path::Write;
     StartPipelineExecution: CodePipeline, Path::Write;
     StopPipelineExecution: CodePipeline, Path::Write;
     TagResource: CodePipeline, Path::Write;

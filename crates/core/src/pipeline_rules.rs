@@ -10,7 +10,8 @@
 //!
 //! What cpjobs does not run is refused rather than stored and ignored: a
 //! trigger (it needs a `CodeStarSourceConnection` source, which cpjobs has
-//! not) and stage conditions.
+//! not), and stage conditions with results or rules cpjobs does not run
+//! (see [`crate::executions::conditions::check`]).
 
 use crate::ErrorCode;
 use std::collections::{HashMap, HashSet};
@@ -36,8 +37,9 @@ fn given(v: Option<&Value>) -> bool {
     }
 }
 
-/// Checks the declaration's V2 features, variables and namespaces.
-pub(crate) fn check(decl: &Value) -> Res<()> {
+/// Checks the declaration's V2 features, variables, namespaces and stage
+/// conditions (`region`: the pipeline's, which rules may not leave).
+pub(crate) fn check(decl: &Value, region: &str) -> Res<()> {
     let v2 = decl.get("pipelineType").and_then(Value::as_str) == Some("V2");
     let stages = opt_list(decl, "stages")?;
     if !v2 {
@@ -73,15 +75,9 @@ pub(crate) fn check(decl: &Value) -> Res<()> {
         );
     }
     for s in stages {
-        if let Some(m) = CONDITION_MEMBERS.iter().find(|m| given(s.get(**m))) {
-            let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
-            return fail(
-                ErrorCode::InvalidStageDeclarationException,
-                format!(
-                    "Stage '{name}' declares {m}: cpjobs does not run stage conditions, so it refuses them rather than ignore them"
-                ),
-            );
-        }
+        let is_source =
+            actions_of(s).any(|(a, _)| a.pointer("/actionTypeId/category").and_then(Value::as_str) == Some("Source"));
+        crate::executions::conditions::check(s, is_source, region)?;
     }
     let mut names = HashSet::new();
     for v in opt_list(decl, "variables")? {
@@ -188,9 +184,26 @@ fn check_references(stages: &[Value], declared: &HashSet<&str>) -> Res<()> {
             }
         }
     }
+    // What refers: each action at its run order, and each rule of a stage's
+    // conditions: `beforeEntry`'s before any action of the stage (order 0),
+    // `onSuccess`'s and `onFailure`'s after all of them.
+    let mut referrers: Vec<(usize, i64, String, &Value)> = Vec::new();
     for (si, s) in stages.iter().enumerate() {
         for (a, order) in actions_of(s) {
             let action = a.get("name").and_then(Value::as_str).unwrap_or_default();
+            referrers.push((si, order, format!("Action configuration for action '{action}'"), a));
+        }
+        for (member, order) in [("beforeEntry", 0), ("onSuccess", i64::MAX), ("onFailure", i64::MAX)] {
+            let rules = s.pointer(&format!("/{member}/conditions/0/rules")).and_then(Value::as_array);
+            for r in rules.into_iter().flatten() {
+                let rule = r.get("name").and_then(Value::as_str).unwrap_or_default();
+                let stage = s.get("name").and_then(Value::as_str).unwrap_or_default();
+                referrers.push((si, order, format!("The configuration of rule '{rule}' of stage '{stage}'"), r));
+            }
+        }
+    }
+    {
+        for (si, order, what, a) in referrers {
             let values = a.get("configuration").and_then(Value::as_object).into_iter().flat_map(|c| c.values());
             for r in values.filter_map(Value::as_str).flat_map(variables::references) {
                 let why = match r.namespace {
@@ -204,10 +217,12 @@ fn check_references(stages: &[Value], declared: &HashSet<&str>) -> Res<()> {
                         None => format!("no action of the pipeline has the namespace '{ns}'"),
                     },
                 };
-                return fail(
-                    ErrorCode::InvalidActionDeclarationException,
-                    format!("Action configuration for action '{action}' refers to {}: {why}", r.text()),
-                );
+                let code = if what.starts_with("The configuration of rule") {
+                    ErrorCode::InvalidStageDeclarationException
+                } else {
+                    ErrorCode::InvalidActionDeclarationException
+                };
+                return fail(code, format!("{what} refers to {}: {why}", r.text()));
             }
         }
     }

@@ -55,6 +55,8 @@ pub(crate) struct StagePlan {
     pub(crate) name: String,
     /// Its actions in declaration order.
     pub(crate) actions: Vec<ActionPlan>,
+    /// Its conditions (V2).
+    pub(crate) conditions: crate::executions::conditions::StageConditions,
 }
 
 /// A validated declaration, as the engine reads it.
@@ -120,7 +122,8 @@ pub(crate) fn plan(decl: &Value, region: &str) -> Res<Plan> {
                 timeout_minutes: opt_i64(a, "timeoutInMinutes")?,
             });
         }
-        stages.push(StagePlan { name: req_str(s, "name")?.to_owned(), actions });
+        let conditions = crate::executions::conditions::of_stage(s);
+        stages.push(StagePlan { name: req_str(s, "name")?.to_owned(), actions, conditions });
     }
     Ok(Plan {
         name: req_str(decl, "name")?.to_owned(),
@@ -175,7 +178,7 @@ fn validate(tx: &mut dyn Tx, caller: &Caller, decl: &Value, region: &str, versio
     if store.get("type").and_then(Value::as_str) != Some("S3") {
         return fail(ErrorCode::InvalidStructureException, "The artifact store type must be S3");
     }
-    crate::pipeline_rules::check(decl)?;
+    crate::pipeline_rules::check(decl, region)?;
     if plan.stages.len() < 2 {
         return fail(ErrorCode::InvalidStructureException, "A pipeline must contain at least two stages");
     }

@@ -32,14 +32,21 @@ use crate::input::{opt_bool, opt_str, req_obj, req_str, timestamp};
 use crate::jobs;
 use crate::pipelines::{self, Plan};
 use crate::store::{ExecutionRow, JsonText, Millis, StoreError, Tx};
+use stage_end::{Flow, retry_actions};
 
+pub(crate) mod conditions;
 mod revisions;
+mod rollback;
+pub(crate) mod rules;
+mod stage_end;
 mod transitions;
 mod variables;
 mod views;
 
+pub(crate) use conditions::{list as list_rule_executions, override_condition};
 pub(crate) use revisions::{deploy_targets, put_revision};
-
+pub(crate) use rollback::rollback_stage;
+pub(crate) use rules::list_types as list_rule_types;
 pub(crate) use transitions::{disable as disable_transition, enable as enable_transition};
 pub(crate) use views::{get, list, list_actions, state};
 
@@ -114,6 +121,12 @@ pub(crate) struct StageRun {
     pub name: String,
     pub status: Option<String>,
     pub actions: Vec<ActionRun>,
+    /// Every evaluation of the stage's conditions, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<conditions::ConditionRun>,
+    /// The stage's retries, automatic and manual.
+    #[serde(default, skip_serializing_if = "conditions::Retries::is_none")]
+    pub retries: conditions::Retries,
 }
 
 /// A pipeline execution's run state.
@@ -161,6 +174,13 @@ pub(crate) struct Run {
     /// Not stored.
     #[serde(skip)]
     pub marked: Vec<String>,
+    /// What makes the execution a rollback (`executionType: ROLLBACK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<rollback::Rollback>,
+    /// Rollbacks this step of the engine asked for: (stage, target
+    /// execution), begun once the run is saved (so the stage is free).
+    #[serde(skip)]
+    pub rollbacks: Vec<(String, String)>,
 }
 
 const IN_PROGRESS: &str = "InProgress";
@@ -186,18 +206,21 @@ impl Run {
             .find(|c| c.id == attempt_id)
     }
 
-    /// The earliest deadline of an in-progress action, while the run is unfinished.
+    /// The earliest deadline of an in-progress action, or time a waiting
+    /// condition is evaluated again, while the run is unfinished.
     fn next_deadline(&self) -> Option<Millis> {
         if !matches!(self.status.as_str(), IN_PROGRESS | "Stopping") {
             return None;
         }
-        self.stages
+        let actions = self
+            .stages
             .iter()
             .flat_map(|s| &s.actions)
             .filter_map(|a| a.current.as_ref())
             .filter(|c| c.status == IN_PROGRESS)
             .filter_map(|c| c.deadline)
-            .min()
+            .min();
+        [actions, conditions::next_wake(self)].into_iter().flatten().min()
     }
 
     fn to_row(&self, revision: i64) -> ExecutionRow {
@@ -274,7 +297,7 @@ pub(crate) fn save(tx: &mut dyn Tx, run: &Run, revision: i64) -> Res<()> {
     run.mark(tx)
 }
 
-fn execution_not_found(id: &str, pipeline: &str) -> Fail {
+pub(crate) fn execution_not_found(id: &str, pipeline: &str) -> Fail {
     ApiError::client(
         ErrorCode::PipelineExecutionNotFoundException,
         format!("Pipeline execution '{id}' does not exist in pipeline '{pipeline}'"),
@@ -361,6 +384,8 @@ pub(crate) fn begin(
                     .iter()
                     .map(|a| ActionRun { name: a.name.clone(), run_order: a.run_order, current: None, history: vec![] })
                     .collect(),
+                conditions: vec![],
+                retries: Default::default(),
             })
             .collect(),
         artifacts: BTreeMap::new(),
@@ -370,6 +395,8 @@ pub(crate) fn begin(
         trigger_type: how.trigger_type,
         given_revisions: how.given_revisions,
         marked: Vec::new(),
+        rollback: None,
+        rollbacks: vec![],
     };
     tx.insert_execution(&run.to_row(0))?;
     run.mark(tx)?;
@@ -397,6 +424,7 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
                     run.waiting_for = None;
                     for s in run.stages.iter_mut().filter(|s| s.status.as_deref() == Some(IN_PROGRESS)) {
                         s.status = Some("Stopped".into());
+                        conditions::end_waiting(s, "Cancelled", now);
                         released.push(s.name.clone());
                     }
                 }
@@ -404,7 +432,12 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
             }
             _ => return Ok(released),
         }
-        let Some(si) = run.stages.iter().position(|s| s.status.as_deref() != Some("Succeeded")) else {
+        // Stages left behind: succeeded, skipped, or (a rollback) not its one stage.
+        let rollback = run.rollback.as_ref().map(|rb| rb.stage.clone());
+        let Some(si) = run.stages.iter().position(|s| {
+            !matches!(s.status.as_deref(), Some("Succeeded" | "Skipped"))
+                && rollback.as_ref().is_none_or(|stage| *stage == s.name)
+        }) else {
             run.status = "Succeeded".into();
             return Ok(released);
         };
@@ -419,24 +452,39 @@ pub(crate) fn advance(tx: &mut dyn Tx, run: &mut Run, plan: &Plan, region: &str,
             run.waiting_for = None;
             run.stages[si].status = Some(IN_PROGRESS.into());
         }
+        match stage_end::entry(run, plan, si, now) {
+            Flow::Go => {}
+            Flow::Wait => return Ok(released),
+            Flow::Left => {
+                released.push(run.stages[si].name.clone());
+                continue;
+            }
+        }
         let stage = &mut run.stages[si];
         let any_failed = stage.actions.iter().any(|a| matches!(status(a), Some("Failed") | Some("Abandoned")));
         let any_running = stage.actions.iter().any(|a| status(a) == Some(IN_PROGRESS));
         if any_failed {
-            if !any_running {
-                stage.status = Some("Failed".into());
-                released.push(stage.name.clone());
-                run.status = "Failed".into();
-                let failed = stage.actions.iter().find(|a| matches!(status(a), Some("Failed"))).map(|a| a.name.clone());
-                run.status_summary = failed.map(|a| format!("Action '{a}' in stage '{}' failed", stage.name));
+            if any_running {
+                return Ok(released);
             }
-            return Ok(released);
+            match stage_end::failed(tx, run, plan, si, now)? {
+                Flow::Go => continue,
+                Flow::Wait => return Ok(released),
+                Flow::Left => {
+                    released.push(run.stages[si].name.clone());
+                    continue;
+                }
+            }
         }
         let Some(order) = stage.actions.iter().filter(|a| status(a) != Some("Succeeded")).map(|a| a.run_order).min()
         else {
-            stage.status = Some("Succeeded".into());
-            released.push(stage.name.clone());
-            continue;
+            match stage_end::succeeded(tx, run, plan, si, now)? {
+                Flow::Wait => return Ok(released),
+                Flow::Go | Flow::Left => {
+                    released.push(run.stages[si].name.clone());
+                    continue;
+                }
+            }
         };
         let to_start: Vec<usize> = (0..stage.actions.len())
             .filter(|&i| stage.actions[i].run_order == order && stage.actions[i].current.is_none())
@@ -487,6 +535,9 @@ fn supersede_waiters(tx: &mut dyn Tx, run: &Run, now: Millis) -> Res<()> {
     let Some(stage) = run.waiting_for.as_deref() else { return Ok(()) };
     for (mut o, rev) in at_stage(tx, run, stage)? {
         if o.waiting_for == run.waiting_for && o.status == IN_PROGRESS {
+            for s in &mut o.stages {
+                conditions::end_waiting(s, "Abandoned", now);
+            }
             o.status = "Superseded".into();
             o.status_summary = Some(format!("Superseded by pipeline execution {}", run.id));
             o.waiting_for = None;
@@ -509,6 +560,12 @@ pub(crate) fn advance_and_save(
 ) -> Res<()> {
     let released = advance(tx, run, plan, region, now)?;
     save(tx, run, rev)?;
+    // Rollbacks go first: the stage they roll back is theirs before any waiter's.
+    for (stage, target) in std::mem::take(&mut run.rollbacks) {
+        if let Some((t, _)) = load(tx, &target)? {
+            rollback::begin(tx, &t, &stage, "AutomatedRollback", run.id.clone(), region, now)?;
+        }
+    }
     if plan.mode == "PARALLEL" {
         return Ok(()); // nobody waits
     }
@@ -662,9 +719,10 @@ fn start_action(
 }
 
 /// Fails the actions of due executions whose deadline passed (expired
-/// approvals); returns how many. At most `limit` executions per call.
-pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usize) -> Res<usize> {
-    let mut expired = 0;
+/// approvals), and evaluates again the conditions whose wake time came;
+/// returns how many of each. At most `limit` executions per call.
+pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usize) -> Res<(usize, usize)> {
+    let (mut expired, mut evaluated) = (0, 0);
     for row in tx.due_executions(now, limit)? {
         let run = Run::from_row(&row)?;
         let due: Vec<String> = run
@@ -684,8 +742,16 @@ pub(crate) fn expire_due(tx: &mut dyn Tx, region: &str, now: Millis, limit: usiz
             finish_action(tx, &row.id, &id, outcome, None, region, now)?;
             expired += 1;
         }
+        // A condition waiting for its window: evaluated again.
+        if conditions::next_wake(&run).is_some_and(|w| w <= now)
+            && let Some((mut run, rev)) = load(tx, &row.id)?
+        {
+            let plan = pipelines::plan_of(&run.declaration, region)?;
+            advance_and_save(tx, &mut run, rev, &plan, region, now)?;
+            evaluated += 1;
+        }
     }
-    Ok(expired)
+    Ok((expired, evaluated))
 }
 
 /// An S3 source action waiting for its object to be copied.
@@ -911,12 +977,9 @@ pub(crate) fn retry_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, regio
         );
     }
     let stage = &mut run.stages[si];
-    for a in &mut stage.actions {
-        let retry = all || a.current.as_ref().is_some_and(|c| c.status != "Succeeded");
-        if retry && let Some(old) = a.current.take() {
-            a.history.push(old);
-        }
-    }
+    retry_actions(stage, all);
+    stage.retries.manual += 1;
+    stage.retries.latest = Some("ManualStageRetry".into());
     stage.status = Some(IN_PROGRESS.into());
     run.status = IN_PROGRESS.into();
     run.status_summary = None;

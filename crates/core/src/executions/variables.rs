@@ -13,8 +13,13 @@ use super::Run;
 use crate::pipelines::{ActionPlan, Plan};
 use crate::variables::{self, CODEPIPELINE, PIPELINE_VARIABLES, Reference};
 
-/// The value of one reference in `run`, if the execution has it.
+/// The value of one reference in `run`, if the execution has it. A rollback
+/// execution runs one stage: the namespaces of the actions before it are
+/// its target execution's, copied when it began.
 fn value_of(run: &Run, plan: &Plan, r: &Reference<'_>) -> Option<String> {
+    if let Some(v) = run.rollback.as_ref().and_then(|rb| rb.namespaces.get(r.namespace)) {
+        return v.get(r.name)?.as_str().map(str::to_owned);
+    }
     match r.namespace {
         CODEPIPELINE => (r.name == "PipelineExecutionId").then(|| run.id.clone()),
         PIPELINE_VARIABLES => run.variables.iter().find(|(n, _)| n == r.name).map(|(_, v)| v.clone()),
@@ -81,4 +86,25 @@ pub(crate) fn resolve_configuration(
         out.insert(k.clone(), resolved);
     }
     Ok(Some(out))
+}
+
+/// A rule's configuration with every reference resolved, or the first
+/// reference that has no value (which fails the rule).
+pub(crate) fn resolve_map(
+    run: &Run,
+    plan: &Plan,
+    config: &Map<String, Value>,
+) -> Result<Map<String, Value>, Unresolved> {
+    let mut out = Map::with_capacity(config.len());
+    for (k, v) in config {
+        let resolved = match v.as_str() {
+            Some(text) => match variables::resolve(text, &mut |r| value_of(run, plan, r)) {
+                Ok(s) => Value::String(s),
+                Err(r) => return Err(Unresolved { property: k.clone(), reference: r.text() }),
+            },
+            None => v.clone(),
+        };
+        out.insert(k.clone(), resolved);
+    }
+    Ok(out)
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use std::collections::HashMap;
 
-use super::{Artifact, Attempt, IN_PROGRESS, Run, load_of, part};
+use super::{Artifact, Attempt, IN_PROGRESS, Run, conditions, load_of, part};
 use crate::action_types::{self, ActionTypeId};
 use crate::api::Caller;
 use crate::fail::Res;
@@ -37,8 +37,8 @@ fn summary_json(run: &Run) -> Res<Value> {
         "sourceRevisions": source_revisions(run),
         "trigger": trigger_json(run),
         "executionMode": execution_mode(run)?,
-        "executionType": "STANDARD",
     });
+    execution_type(run, &mut v);
     if let Some(s) = &run.status_summary {
         v["statusSummary"] = json!(s);
     }
@@ -48,7 +48,23 @@ fn summary_json(run: &Run) -> Res<Value> {
     Ok(v)
 }
 
-fn source_revisions(run: &Run) -> Vec<Value> {
+/// `executionType` and, for a rollback, `rollbackMetadata`.
+fn execution_type(run: &Run, v: &mut Value) {
+    match &run.rollback {
+        Some(rb) => {
+            v["executionType"] = json!("ROLLBACK");
+            v["rollbackMetadata"] = json!({"rollbackTargetPipelineExecutionId": rb.target});
+        }
+        None => v["executionType"] = json!("STANDARD"),
+    }
+}
+
+/// The revisions the execution's source actions gave it (a rollback's are
+/// its target's).
+pub(super) fn source_revisions(run: &Run) -> Vec<Value> {
+    if let Some(rb) = &run.rollback {
+        return rb.source_revisions.clone();
+    }
     run.stages
         .first()
         .map(|s| {
@@ -88,8 +104,8 @@ pub(crate) fn get(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Value>
         "artifactRevisions": revisions,
         "trigger": trigger_json(&run),
         "executionMode": execution_mode(&run)?,
-        "executionType": "STANDARD",
     });
+    execution_type(&run, &mut v);
     if let Some(s) = &run.status_summary {
         v["statusSummary"] = json!(s);
     }
@@ -269,7 +285,31 @@ pub(crate) fn state(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<Valu
             r.stages.iter().find(|x| x.name == sname).and_then(|x| x.status.as_ref().map(|status| (r, status)))
         });
         if let Some((r, status)) = reached {
-            st["latestExecution"] = json!({"pipelineExecutionId": r.id, "status": status, "type": "STANDARD"});
+            let kind = if r.rollback.is_some() { "ROLLBACK" } else { "STANDARD" };
+            st["latestExecution"] = json!({"pipelineExecutionId": r.id, "status": status, "type": kind});
+            let stage_run = r.stages.iter().find(|x| x.name == sname);
+            for (kind, member) in [
+                (conditions::BEFORE_ENTRY, "beforeEntryConditionState"),
+                (conditions::ON_SUCCESS, "onSuccessConditionState"),
+                (conditions::ON_FAILURE, "onFailureConditionState"),
+            ] {
+                if let Some(c) = stage_run.and_then(|x| conditions::state_json(x, kind)) {
+                    st[member] = c;
+                }
+            }
+            if let Some(retries) = stage_run.map(|x| &x.retries).filter(|r| !r.is_none()) {
+                let mut m = json!({});
+                if retries.auto > 0 {
+                    m["autoStageRetryAttempt"] = json!(retries.auto);
+                }
+                if retries.manual > 0 {
+                    m["manualStageRetryAttempt"] = json!(retries.manual);
+                }
+                if let Some(t) = &retries.latest {
+                    m["latestRetryTrigger"] = json!(t);
+                }
+                st["retryStageMetadata"] = m;
+            }
         }
         let mut action_states = Vec::new();
         for a in s.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {

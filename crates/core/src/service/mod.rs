@@ -43,7 +43,7 @@ use crate::webhooks;
 /// How many times a transaction that lost a race is run again.
 const RETRIES: usize = 8;
 
-/// How the log names the periodic sweep (leases, timeouts, approvals).
+/// How the log names the periodic sweep (leases, timeouts, approvals, waiting conditions).
 const SWEEP: &str = "Sweep";
 /// How the log names the S3 source copies.
 const SOURCES: &str = "S3Source";
@@ -204,9 +204,11 @@ impl<S: Store> Service<S> {
             total.requeued += step.requeued;
             total.timed_out += step.timed_out;
             total.approvals_expired += step.approvals_expired;
+            total.conditions_evaluated += step.conditions_evaluated;
             if step.requeued < jobs::SWEEP_BATCH
                 && step.timed_out < jobs::SWEEP_BATCH
                 && step.approvals_expired < jobs::SWEEP_BATCH
+                && step.conditions_evaluated < jobs::SWEEP_BATCH
             {
                 break;
             }
@@ -472,10 +474,15 @@ impl<S: Store> Service<S> {
             Operation::DeleteWebhook => txn(&mut |tx| webhooks::delete(tx, c, i)),
             Operation::RegisterWebhookWithThirdParty => txn(&mut |tx| webhooks::register(tx, c, i, true, ms)),
             Operation::DeregisterWebhookWithThirdParty => txn(&mut |tx| webhooks::register(tx, c, i, false, ms)),
-            Operation::ListRuleExecutions
-            | Operation::ListRuleTypes
-            | Operation::OverrideStageCondition
-            | Operation::RollbackStage => Err(unsupported(operation)),
+            Operation::ListRuleTypes => txn(&mut |tx| executions::list_rule_types(tx, c, i, region)),
+            Operation::ListRuleExecutions => txn(&mut |tx| executions::list_rule_executions(tx, c, i, region)),
+            Operation::OverrideStageCondition => {
+                self.then_sources(txn(&mut |tx| executions::override_condition(tx, c, i, region, ms)), ms)
+            }
+            Operation::RollbackStage => {
+                self.artifact_bucket_is_the_accounts(c, i, "pipelineName")?;
+                self.then_sources(txn(&mut |tx| executions::rollback_stage(tx, c, i, region, ms)), ms)
+            }
             // Their path took them to `run_job_here` above.
             Operation::PollForThirdPartyJobs
             | Operation::PollForJobs

@@ -3,6 +3,7 @@
 //! through [`Api::submit`](crate::Api::submit) with JSON, each check a test of its
 //! own through [`store_tests!`](crate::store_tests).
 
+mod conditions;
 pub mod contract;
 pub mod domain;
 pub mod named;

@@ -82,6 +82,11 @@ macro_rules! __store_checks {
                 job_queues_and_pollers,
                 webhooks_start_pipelines,
                 s3_object_versions_start_watching_pipelines,
+                stage_conditions_gate_and_judge,
+                deployment_window_holds_until_open_or_overridden,
+                failed_stage_retries_itself_once,
+                failed_stage_rolls_back,
+                rollback_stage_by_hand,
             ]
             once: [
                 state_of_stages_reached_long_ago,

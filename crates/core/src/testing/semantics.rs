@@ -69,7 +69,11 @@ pub(crate) fn strict_where_aws_is_strict<S: Store>(w: World<S>) {
     d["stages"][1]["beforeEntry"] = json!({"conditions": [{"result": "FAIL", "rules": []}]});
     refused_creation(&w, d.clone(), "ValidationException", "conditions need V2");
     d["pipelineType"] = json!("V2");
-    refused_creation(&w, d, "InvalidStageDeclarationException", "conditions are refused, not ignored");
+    refused_creation(&w, d.clone(), "InvalidStageDeclarationException", "a condition has rules");
+    d["stages"][1]["beforeEntry"] = json!({"conditions": [{"result": "FAIL", "rules": [{"name": "Alarm",
+        "ruleTypeId": {"category": "Rule", "owner": "AWS", "provider": "CloudWatchAlarm", "version": "1"},
+        "configuration": {"AlarmName": "a"}}]}]});
+    refused_creation(&w, d, "InvalidStageDeclarationException", "a rule needing CloudWatch is refused, not ignored");
     let mut d = two_stages("dupvars", true);
     d["variables"] = json!([{"name": "Env"}, {"name": "Env", "defaultValue": "x"}]);
     refused_creation(&w, d, "ValidationException", "a variable is declared once");
@@ -176,8 +180,8 @@ pub(crate) fn strict_where_aws_is_strict<S: Store>(w: World<S>) {
     let fetch = &list["actionExecutionDetails"].as_array().expect("list").last().expect("the source")["output"];
     assert_eq!(fetch.get("outputVariables"), None, "{fetch}");
 
-    // Operations cpjobs does not run answer as an unknown operation does.
-    for op in ["ListRuleTypes", "RollbackStage"] {
+    // Names the model does not have answer as AWS answers an unknown operation.
+    for op in ["ListWidgets", "RollbackStages"] {
         let e = w.call(CUSTOMER, op, json!({}), 11).expect_err(op);
         assert_eq!((e.status, e.code.as_str()), (400, "UnknownOperationException"), "{op}");
     }

@@ -20,7 +20,9 @@ pub(crate) fn run_scenario_with_args(scenario: &str, config_text: &str, serve_ar
     run_script("boto3_flows.py", scenario, config_text, serve_args)
 }
 
-/// [`run_scenario_with_args`] for a scenario of another script next to this file.
+/// Runs `scenario` of `script` (a file next to this one) against a service
+/// started with `serve_args` too; answers the directory of its config and
+/// data (`data/`), removed when dropped.
 pub(crate) fn run_script(script: &str, scenario: &str, config_text: &str, serve_args: &[&str]) -> TempDir {
     let home = TempDir::new(&format!("boto3-{scenario}"));
     let mut server = Server::start_with(&home.0, config_text, None, serve_args);
@@ -32,7 +34,7 @@ pub(crate) fn run_script(script: &str, scenario: &str, config_text: &str, serve_
         .env("AWS_DEFAULT_REGION", REGION)
         .env("CPJOBS_ENDPOINT", &server.endpoint)
         .env("CUSTOMER_ACCOUNT", CUSTOMER.account)
-        .arg(script)
+        .arg(&script)
         .arg(scenario);
     for (who, k) in [("CUSTOMER", CUSTOMER), ("PARTNER", PARTNER), ("OTHER", OTHER)] {
         cmd.env(format!("{who}_KEY"), k.key).env(format!("{who}_SECRET"), k.secret);

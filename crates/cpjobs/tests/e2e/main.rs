@@ -13,6 +13,7 @@ mod boto3;
 mod browser;
 mod clients_cmd;
 mod concurrency;
+mod conditions;
 mod console;
 mod harness;
 mod identity;
