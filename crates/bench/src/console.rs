@@ -190,14 +190,14 @@ async fn create_pipelines(addr: SocketAddr, customer: &Signer, pipelines: u64) -
 /// document replaced too), `count` of them in each pipeline of `plan`, all
 /// started when `first` was (so, in the history's order, after `first` and
 /// before `template`). Written against the `executions` table of schema
-/// versions 1 to 6 of `cpjobs-store-sqlite`; ends with a WAL checkpoint.
+/// versions 1 to 7 of `cpjobs-store-sqlite`; ends with a WAL checkpoint.
 fn copy_executions(db: &Path, template: &str, first: &str, plan: &[(String, u64)]) -> Result<u64, String> {
     let conn = rusqlite::Connection::open(db).map_err(|e| e.to_string())?;
     conn.busy_timeout(Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let version: i64 =
         conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(|e| e.to_string())?;
-    if !(1..=6).contains(&version) {
-        return Err(format!("the bulk setup knows schema versions 1 to 6, the file is at {version}"));
+    if !(1..=7).contains(&version) {
+        return Err(format!("the bulk setup knows schema versions 1 to 7, the file is at {version}"));
     }
     let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2), \
                ids(id) AS MATERIALIZED (SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' \

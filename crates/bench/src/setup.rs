@@ -79,15 +79,15 @@ pub(crate) fn pipeline() -> Value {
 /// queued job `template` (same queue, client, execution and data; a fresh id;
 /// status `Queued`), in transactions of 50k rows. For the latency phase's deep
 /// queues only: the copies are polled, never completed. Written against
-/// schema versions 1 to 6 of `cpjobs-store-sqlite` (the same `jobs` table); the service may keep running
+/// schema versions 1 to 7 of `cpjobs-store-sqlite` (the same `jobs` table); the service may keep running
 /// (SQLite locks the file between processes). Ends with a WAL checkpoint.
 pub(crate) fn bulk_queue(db: &Path, template: &str, count: u64) -> Result<(), String> {
     let conn = rusqlite::Connection::open(db).map_err(|e| e.to_string())?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let version: i64 =
         conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(|e| e.to_string())?;
-    if !(1..=6).contains(&version) {
-        return Err(format!("the bulk setup knows schema versions 1 to 6, the file is at {version}"));
+    if !(1..=7).contains(&version) {
+        return Err(format!("the bulk setup knows schema versions 1 to 7, the file is at {version}"));
     }
     let sql = "INSERT INTO jobs (id, queue, account_id, pipeline_name, execution_id, action_execution_id, \
                client_id, status, nonce, lease_until, timeout_at, created, updated, query_value, data, result) \

@@ -666,3 +666,34 @@ impl ArtifactBackend for RemoteBackend {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ArtifactStore;
+    use crate::store::contract::moto_settings;
+
+    /// What the disk store checks when it reads (the content is as long as recorded),
+    /// the shared store checks too.
+    #[tokio::test]
+    async fn damaged_data_is_an_error_not_a_different_object() {
+        let Some(settings) = moto_settings() else { return };
+        let backend = RemoteBackend::new(&settings).unwrap();
+        let store = ArtifactStore::new(Arc::new(backend.clone()));
+        store.ensure_bucket("bkt", "1").await.unwrap();
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"hello world"))]);
+        store
+            .put_object("bkt", "k", ObjectHeaders::default(), body, BodyCheck::default(), SystemTime::now())
+            .await
+            .unwrap();
+        let data: Vec<_> = backend.store.list(Some(&backend.path(&["data"]))).try_collect().await.unwrap();
+        assert_eq!(data.len(), 1, "one data object for one object");
+        backend.store.put(&data[0].location, PutPayload::from_static(b"hello")).await.unwrap();
+        let (meta, reader) = store.get_object("bkt", "k").await.unwrap();
+        assert_eq!(meta.size, 11);
+        match reader.stream(0..11).await {
+            Err(StoreError::Backend(cause)) => assert!(cause.contains("holds 5 bytes, its record says 11"), "{cause}"),
+            other => panic!("damaged data is refused: {other:?}"),
+        }
+    }
+}

@@ -28,7 +28,7 @@ impl OpenContent for RemoteContent {
         for (path, size) in self.data {
             let (start, end) = (range.start.max(offset), range.end.min(offset + size));
             if start < end {
-                pieces.push((path, start - offset..end - offset));
+                pieces.push((path, start - offset..end - offset, size));
             }
             offset += size;
         }
@@ -38,13 +38,13 @@ impl OpenContent for RemoteContent {
             // rather than a body that breaks off.
             let mut pieces = pieces.into_iter();
             let first = match pieces.next() {
-                Some((path, r)) => Some(get_range(&store, &path, r).await?),
+                Some((path, r, size)) => Some(get_range(&store, &path, r, size).await?),
                 None => None,
             };
             let rest = futures::stream::iter(pieces)
-                .then(move |(path, r)| {
+                .then(move |(path, r, size)| {
                     let store = store.clone();
-                    async move { get_range(&store, &path, r).await.map_err(std::io::Error::other) }
+                    async move { get_range(&store, &path, r, size).await.map_err(std::io::Error::other) }
                 })
                 .try_flatten();
             let stream = futures::stream::iter(first.map(Ok::<_, std::io::Error>)).try_flatten().chain(rest).boxed();
@@ -55,13 +55,19 @@ impl OpenContent for RemoteContent {
 
 type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>>;
 
+/// `range` of the data object at `path`, which its record says holds `size` bytes: one
+/// that holds another number was damaged, and is not served as if whole.
 async fn get_range(
     store: &Arc<dyn ObjectStore>,
     path: &Path,
     range: std::ops::Range<u64>,
+    size: u64,
 ) -> Result<ByteStream, StoreError> {
     let opts = GetOptions { range: Some(GetRange::Bounded(range)), ..GetOptions::default() };
     match store.get_opts(path, opts).await {
+        Ok(r) if r.meta.size != size => {
+            Err(StoreError::Backend(format!("{path} holds {} bytes, its record says {size}", r.meta.size)))
+        }
         Ok(r) => Ok(r.into_stream().map_err(std::io::Error::other).boxed()),
         // Data replaced and forgotten since the record was read.
         Err(e) if is_missing_object(&e) => Err(StoreError::Unavailable(format!("{path} changed while being read"))),
