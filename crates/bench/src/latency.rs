@@ -9,13 +9,20 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::client::{Conn, Signer, cp};
 use crate::pgfill::{Filled, PgFill};
 use crate::setup::{self, PIPELINE};
+
+/// The most time the polls of one depth may take.
+const BUDGET: Duration = Duration::from_secs(180);
+
+/// The service's dispatch lease (its default): a polled job not
+/// acknowledged within it is queued again.
+const LEASE: Duration = Duration::from_secs(30);
 
 /// Where the node keeps its jobs, so the phase can fill its queue.
 pub(crate) enum Store {
@@ -64,6 +71,7 @@ pub(crate) async fn phase(
     for target in depths {
         let t = Instant::now();
         let mut filled: Option<(Filled, u64)> = None;
+        let mut filled_at = None;
         if target > depth {
             let count = target - depth;
             match &filler {
@@ -71,12 +79,23 @@ pub(crate) async fn phase(
                 Filler::Postgres(pg) => filled = Some((pg.queue(&template, count).await?, count)),
             }
             println!("setup: {count} jobs queued in bulk (SQL) in {:.1} s", t.elapsed().as_secs_f64());
+            // The earlier depth's leases run from its polls, before the fill.
+            filled_at = Some(t);
             depth = target;
         }
         let mut times = Vec::with_capacity(polls);
         let mut claimed = Vec::new();
-        let warmup = 200;
+        // 200 unmeasured polls before the default 2,000; a tenth of fewer.
+        let warmup = (polls / 10).min(200);
+        // Bounded in time as every loop of the bench: a store that slows
+        // down with depth shows it in fewer polls, not in a run that never ends.
+        let deadline = Instant::now() + BUDGET;
+        let measured_from = filled_at.unwrap_or_else(Instant::now);
         for i in 0..warmup + polls {
+            if Instant::now() > deadline && times.len() > 1 {
+                println!("note: stopped at depth {depth} after {} s, {} polls measured", BUDGET.as_secs(), times.len());
+                break;
+            }
             let t = Instant::now();
             let a = poller.call(partner, &cp("PollForThirdPartyJobs"), poll_body.as_bytes()).await?;
             let elapsed = t.elapsed();
@@ -94,14 +113,21 @@ pub(crate) async fn phase(
         }
         if let (Filler::Postgres(pg), Some((filled, count))) = (&filler, filled) {
             // Claims go oldest first and the copies are as old as the
-            // template: the first `count` polls must each have taken one.
+            // template: the first `count` polls must each have taken one. A
+            // copy whose lease ran out may be claimed again: count each once.
+            claimed.sort_unstable();
+            claimed.dedup();
             let want = count.min(claimed.len() as u64);
             let got = pg.claimed(filled, &claimed).await?;
             println!(
-                "check: {got} of the {} polls at depth {depth} claimed a bulk-filled job ({want} expected)",
+                "check: {got} of the {} jobs polled at depth {depth} were bulk-filled copies ({want} expected)",
                 claimed.len()
             );
-            if got != want {
+            // Exactly `want` while no lease ran out; after that, jobs of
+            // earlier depths whose leases ended are queued again beside the
+            // copies, so only "some" is certain.
+            let leases_ran_out = measured_from.elapsed() >= LEASE;
+            if got == 0 || (got != want && !leases_ran_out) {
                 return Err(format!("at depth {depth}, {got} polls claimed a bulk-filled job, {want} should have"));
             }
         }

@@ -52,7 +52,7 @@ run options:
   --runs N                windows (hello, polls) or batches (lifecycles) per phase; medians are reported (default 3)
   --lifecycles N          jobs queued (and completed) per lifecycles batch (default 10000)
   --depths LIST           queue depths for latency (default 10,10000,1000000)
-  --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured)
+  --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured; a tenth of fewer)
   --pipelines N           console: pipelines stored (default 1000)
   --executions N          console: executions stored in all (default 100000)
   --deep N                console: executions of the measured pipeline p0000 (default 10000)

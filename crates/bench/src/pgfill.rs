@@ -35,11 +35,15 @@ pub(crate) struct PgFill {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// The rows one fill added: `seq` in `(after, last]`.
+/// The rows one fill added: `seq` in `(after, last]`, each with the
+/// template's `updated`, which is older than `started`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Filled {
     after: i64,
     last: i64,
+    /// When the fill started, in milliseconds since the epoch (the clock the
+    /// node on this machine stamps `updated` with).
+    started: i64,
 }
 
 impl PgFill {
@@ -80,6 +84,9 @@ impl PgFill {
     /// checkpointed; after a fill of a minute, autovacuum and a checkpoint
     /// would instead start during the measured polls and measure themselves.
     pub(crate) async fn queue(&self, template: &str, count: u64) -> Result<Filled, String> {
+        let started =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis()
+                as i64;
         let after: i64 = self.one("SELECT COALESCE(MAX(seq), 0) FROM jobs", &[]).await?;
         let mut left = count;
         while left > 0 {
@@ -102,16 +109,18 @@ impl PgFill {
         if let Err(e) = self.client.batch_execute("CHECKPOINT").await {
             println!("note: no CHECKPOINT after the bulk fill ({e}); one may run during the measured polls");
         }
-        Ok(Filled { after, last })
+        Ok(Filled { after, last, started })
     }
 
-    /// How many of `ids` are copies of `filled` that are now `Dispatched`:
-    /// polls that really claimed a bulk-filled job.
+    /// How many of `ids` are copies of `filled` that the node has changed
+    /// since the fill: polls that really claimed a bulk-filled job. (Not
+    /// "are `Dispatched`": a claim whose 30 s lease ran out during the phase
+    /// is `Queued` again, with a later `updated`.)
     pub(crate) async fn claimed(&self, filled: Filled, ids: &[String]) -> Result<u64, String> {
         let n: i64 = self
             .one(
-                "SELECT COUNT(*) FROM jobs WHERE id = ANY($1) AND seq > $2 AND seq <= $3 AND status = 'Dispatched'",
-                &[&ids, &filled.after, &filled.last],
+                "SELECT COUNT(*) FROM jobs WHERE id = ANY($1) AND seq > $2 AND seq <= $3 AND updated >= $4",
+                &[&ids, &filled.after, &filled.last, &filled.started],
             )
             .await?;
         Ok(n as u64)
