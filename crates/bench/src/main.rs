@@ -14,15 +14,20 @@
 //! 10, 10k and 1M, the depth kept by starting an execution after each poll),
 //! and, asked for by name, `console` (the console's pipeline page and list
 //! with 1,000 pipelines and 100,000 executions stored; see `console.rs`).
+//! On SQLite (the default) or, with `--store postgres://...`, on PostgreSQL,
+//! through one node or `--nodes N` nodes sharing that database.
 //! Every load loop is bounded in time and count; only 127.0.0.1 is contacted.
 
 mod client;
 mod console;
+mod latency;
+mod pgfill;
 mod procs;
 mod setup;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,15 +52,18 @@ run options:
   --runs N                windows (hello, polls) or batches (lifecycles) per phase; medians are reported (default 3)
   --lifecycles N          jobs queued (and completed) per lifecycles batch (default 10000)
   --depths LIST           queue depths for latency (default 10,10000,1000000)
-  --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured)
+  --latency-polls N       measured polls per depth (default 2000, after 200 unmeasured; a tenth of fewer)
   --pipelines N           console: pipelines stored (default 1000)
   --executions N          console: executions stored in all (default 100000)
   --deep N                console: executions of the measured pipeline p0000 (default 10000)
   --fetches N             console: timed fetches of each page (default 20)
   --work-dir DIR          where data and logs go (default a fresh directory in the temp dir, removed after)
   --store URL             run cpjobs serve on this PostgreSQL database (an empty one: the bench makes its
-                          pipeline there) instead of SQLite; not with the latency phase, which fills the
+                          pipeline there) instead of SQLite; not with the console phase, which fills the
                           SQLite file in bulk
+  --nodes N               with --store: run N cpjobs serve nodes on that database, with one service key,
+                          and spread the connections of polls and lifecycles over them (default 1;
+                          the latency phase uses the first node)
   --store-connections N   the most connections cpjobs serve opens to that database (its default: 8)
   --aws-sigv4             sign each request with aws-sigv4's full signer, which derives the signing key
                           every time; by default the key is derived once a day, as the AWS SDKs do, and
@@ -113,6 +121,7 @@ struct Opts {
     aws_sigv4: bool,
     store: Option<String>,
     store_connections: Option<u64>,
+    nodes: usize,
     fill: console::Fill,
 }
 
@@ -132,6 +141,7 @@ impl Opts {
             aws_sigv4: false,
             store: None,
             store_connections: None,
+            nodes: 1,
             fill: console::Fill { pipelines: 1000, executions: 100_000, deep: 10_000, fetches: 20 },
         };
         let num = |v: &str, name: &str| v.parse::<u64>().map_err(|_| format!("{name} needs a number, not {v:?}"));
@@ -155,6 +165,7 @@ impl Opts {
                 "--work-dir" => o.work_dir = Some(PathBuf::from(v)),
                 "--store" => o.store = Some(v.clone()),
                 "--store-connections" => o.store_connections = Some(num(v, name)?.clamp(1, 1000)),
+                "--nodes" => o.nodes = num(v, name)?.clamp(1, 8) as usize,
                 "--pipelines" => o.fill.pipelines = num(v, name)?.clamp(1, 10_000),
                 "--executions" => o.fill.executions = num(v, name)?.clamp(2, 10_000_000),
                 "--deep" => o.fill.deep = num(v, name)?,
@@ -170,10 +181,11 @@ impl Opts {
         if o.cpjobs.as_os_str().is_empty() && o.phases.iter().any(|p| p != "hello") {
             return Err("--cpjobs PATH is required".into());
         }
-        if o.store.is_some() && o.phases.iter().any(|p| p == "latency" || p == "console") {
-            return Err(
-                "--store: the latency and console phases fill the SQLite store in bulk; choose other --phases".into()
-            );
+        if o.store.is_some() && o.phases.iter().any(|p| p == "console") {
+            return Err("--store: the console phase fills the SQLite store in bulk; choose other --phases".into());
+        }
+        if o.nodes > 1 && o.store.is_none() {
+            return Err("--nodes: several nodes share a PostgreSQL database (--store URL)".into());
         }
         if o.depths.contains(&0) {
             return Err("queue depths must be at least 1".into());
@@ -215,8 +227,9 @@ async fn phases(opts: &Opts, work: &Path) -> Result<(), String> {
         let server = Server::hello(&work.join("hello.log")).await?;
         let mut rates = Vec::new();
         for _ in 0..opts.runs {
-            let r = closed_loop(server.addr, &partner, opts.connections, opts.duration, &poll_body, b"{\"jobs\":[]}")
-                .await?;
+            let r =
+                closed_loop(&[server.addr], &partner, opts.connections, opts.duration, &poll_body, b"{\"jobs\":[]}")
+                    .await?;
             println!("hello-world POST /: {r:.0} req/s");
             rates.push(r);
         }
@@ -238,26 +251,64 @@ async fn phases(opts: &Opts, work: &Path) -> Result<(), String> {
     };
     setup::write_config(&config, &top)?;
     let data = work.join("data");
-    let server = Server::cpjobs(&opts.cpjobs, &config, &data, &work.join("cpjobs.log"), opts.store.as_deref()).await?;
-    let result = cpjobs_phases(opts, &server, &data, &partner, &customer, &poll_body).await;
-    let stopped = server.stop().await;
+    let mut servers = Vec::new();
+    let started = start_nodes(opts, work, &config, &data, &mut servers).await;
+    let result = match started {
+        Ok(()) => cpjobs_phases(opts, &servers, &data, &partner, &customer, &poll_body).await,
+        Err(e) => Err(e),
+    };
+    let mut stopped = Ok(());
+    for server in servers {
+        stopped = stopped.and(server.stop().await);
+    }
     result.and(stopped)
+}
+
+/// Starts the nodes under test into `servers`: one on SQLite in `data`, or
+/// `--nodes` on the PostgreSQL database, each with a data directory of its
+/// own (`data`, `data-2`, ...) and all with one service key file, as nodes
+/// behind one load balancer are run (a client token sealed by one node is
+/// opened by the others).
+async fn start_nodes(
+    opts: &Opts,
+    work: &Path,
+    config: &Path,
+    data: &Path,
+    servers: &mut Vec<Server>,
+) -> Result<(), String> {
+    let key = match &opts.store {
+        Some(_) => Some(setup::write_service_key(&work.join("service.key"))?),
+        None => None,
+    };
+    for i in 1..=opts.nodes {
+        let (dir, log) = match i {
+            1 => (data.to_owned(), work.join("cpjobs.log")),
+            i => (work.join(format!("data-{i}")), work.join(format!("cpjobs-{i}.log"))),
+        };
+        servers.push(Server::cpjobs(&opts.cpjobs, config, &dir, &log, opts.store.as_deref(), key.as_deref()).await?);
+    }
+    if opts.nodes > 1 {
+        let addrs: Vec<String> = servers.iter().map(|s| s.addr.to_string()).collect();
+        println!("{} nodes on one PostgreSQL database: {}", opts.nodes, addrs.join(", "));
+    }
+    Ok(())
 }
 
 async fn cpjobs_phases(
     opts: &Opts,
-    server: &Server,
+    servers: &[Server],
     data: &Path,
     partner: &Signer,
     customer: &Signer,
     poll_body: &str,
 ) -> Result<(), String> {
     let want = |p: &str| opts.phases.iter().any(|x| x == p);
-    let addr = server.addr;
+    let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+    let addr = addrs[0];
     if want("polls") {
         let mut rates = Vec::new();
         for _ in 0..opts.runs {
-            let r = closed_loop(addr, partner, opts.connections, opts.duration, poll_body, b"{\"jobs\":[]}").await?;
+            let r = closed_loop(&addrs, partner, opts.connections, opts.duration, poll_body, b"{\"jobs\":[]}").await?;
             println!("PollForThirdPartyJobs, empty queue: {r:.0} polls/s");
             rates.push(r);
         }
@@ -286,34 +337,42 @@ async fn cpjobs_phases(
         let mut rates = Vec::new();
         for _ in 0..opts.runs {
             let t = Instant::now();
-            start_executions(addr, customer, opts.lifecycle_connections, opts.lifecycles).await?;
+            start_executions(&addrs, customer, opts.lifecycle_connections, opts.lifecycles).await?;
             println!(
                 "setup: {} executions started through the API in {:.1} s",
                 opts.lifecycles,
                 t.elapsed().as_secs_f64()
             );
             let (done, secs) =
-                lifecycles(addr, partner, &tokens, opts.lifecycle_connections, opts.lifecycles, poll_body).await?;
+                lifecycles(&addrs, partner, &tokens, opts.lifecycle_connections, opts.lifecycles, poll_body).await?;
             let r = done as f64 / secs;
-            println!("durable third-party lifecycles (4 requests each): {done} in {secs:.2} s = {r:.0}/s");
+            println!(
+                "durable third-party lifecycles (4 requests each, {} node(s)): {done} in {secs:.2} s = {r:.0}/s",
+                addrs.len()
+            );
             if done != opts.lifecycles {
                 return Err(format!("{done} lifecycles completed, {} were queued", opts.lifecycles));
             }
             rates.push(r);
         }
-        println!("RESULT lifecycles/s median {:.0} of {}", median(&rates), show(&rates));
+        println!("RESULT lifecycles/s median {:.0} of {} ({} node(s))", median(&rates), show(&rates), addrs.len());
     }
 
     if want("latency") {
-        latency_phase(opts, addr, data, partner, customer, poll_body).await?;
+        let store = match &opts.store {
+            Some(url) => latency::Store::Postgres(url.clone()),
+            None => latency::Store::Sqlite(data.join("cpjobs.sqlite3")),
+        };
+        latency::phase(addr, &store, &opts.depths, opts.latency_polls, partner, customer, poll_body).await?;
     }
     Ok(())
 }
 
-/// `connections` loops sending the same signed request for `duration`;
-/// every answer must be 200 with `expect` as its body. Requests per second.
+/// `connections` loops sending the same signed request for `duration`,
+/// connection `i` to `addrs[i % len]`; every answer must be 200 with
+/// `expect` as its body. Requests per second.
 async fn closed_loop(
-    addr: std::net::SocketAddr,
+    addrs: &[SocketAddr],
     signer: &Signer,
     connections: usize,
     duration: Duration,
@@ -322,8 +381,8 @@ async fn closed_loop(
 ) -> Result<f64, String> {
     let count = Arc::new(AtomicU64::new(0));
     let mut conns = Vec::new();
-    for _ in 0..connections {
-        conns.push(Conn::open(addr).await?);
+    for i in 0..connections {
+        conns.push(Conn::open(addrs[i % addrs.len()]).await?);
     }
     let started = Instant::now();
     let deadline = started + duration;
@@ -349,17 +408,12 @@ async fn closed_loop(
 }
 
 /// Starts `n` executions of the bench pipeline over `connections` connections
-/// (setup, not measured).
-async fn start_executions(
-    addr: std::net::SocketAddr,
-    customer: &Signer,
-    connections: usize,
-    n: u64,
-) -> Result<(), String> {
+/// spread over `addrs` (setup, not measured).
+async fn start_executions(addrs: &[SocketAddr], customer: &Signer, connections: usize, n: u64) -> Result<(), String> {
     let left = Arc::new(AtomicU64::new(n));
     let mut tasks = Vec::new();
-    for _ in 0..connections.min(n as usize) {
-        let mut conn = Conn::open(addr).await?;
+    for i in 0..connections.min(n as usize) {
+        let mut conn = Conn::open(addrs[i % addrs.len()]).await?;
         let (customer, left) = (customer.clone(), left.clone());
         tasks.push(tokio::spawn(async move {
             let body = json!({"name": PIPELINE});
@@ -484,11 +538,12 @@ async fn lifecycle(
     Ok(true)
 }
 
-/// Completes the queued jobs over `connections` connections, each worker
+/// Completes the queued jobs over `connections` connections spread over
+/// `addrs` (a worker's jobs may have been queued through any node), each worker
 /// running [`lifecycle`] until its poll finds nothing (at most `max` jobs in
 /// all, within 10 minutes). `(completed, seconds)`.
 async fn lifecycles(
-    addr: std::net::SocketAddr,
+    addrs: &[SocketAddr],
     partner: &Signer,
     tokens: &Arc<HashMap<String, String>>,
     connections: usize,
@@ -499,8 +554,8 @@ async fn lifecycles(
     let budget = Arc::new(AtomicU64::new(max));
     let stop = Arc::new(AtomicBool::new(false));
     let mut conns = Vec::new();
-    for _ in 0..connections {
-        conns.push(Conn::open(addr).await?);
+    for i in 0..connections {
+        conns.push(Conn::open(addrs[i % addrs.len()]).await?);
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(600);
@@ -534,68 +589,6 @@ async fn lifecycles(
     Ok((done.load(Ordering::Relaxed), started.elapsed().as_secs_f64()))
 }
 
-/// Poll latency at each queue depth: one connection polls one job at a time;
-/// after each poll another connection starts an execution, which queues one
-/// job, so every poll finds exactly `depth` jobs queued. Only the polls are
-/// timed. Deeper queues are filled in bulk (SQL copies of a real job).
-async fn latency_phase(
-    opts: &Opts,
-    addr: std::net::SocketAddr,
-    data: &Path,
-    partner: &Signer,
-    customer: &Signer,
-    poll_body: &str,
-) -> Result<(), String> {
-    let mut poller = Conn::open(addr).await?;
-    let mut starter = Conn::open(addr).await?;
-    let start_body = json!({"name": PIPELINE});
-    // Earlier phases complete every job they queue, so the queue starts empty here.
-    let first = starter.ok(customer, &cp("StartPipelineExecution"), &start_body).await?;
-    let template = {
-        let polled =
-            poller.ok(partner, &cp("PollForThirdPartyJobs"), &json!({"actionTypeId": setup::action_type()})).await?;
-        let id = polled["jobs"][0]["jobId"].as_str().ok_or_else(|| format!("no job after {first}: {polled}"))?;
-        id.to_owned()
-    };
-    // The template is now Dispatched; its copies are Queued. The queue is empty.
-    let mut depth = 0u64;
-    let mut depths = opts.depths.clone();
-    depths.sort_unstable();
-    for target in depths {
-        let t = Instant::now();
-        if target > depth {
-            setup::bulk_queue(&data.join("cpjobs.sqlite3"), &template, target - depth)?;
-            println!("setup: {} jobs queued in bulk (SQL) in {:.1} s", target - depth, t.elapsed().as_secs_f64());
-            depth = target;
-        }
-        let mut times = Vec::with_capacity(opts.latency_polls);
-        let warmup = 200;
-        for i in 0..warmup + opts.latency_polls {
-            let t = Instant::now();
-            let a = poller.call(partner, &cp("PollForThirdPartyJobs"), poll_body.as_bytes()).await?;
-            let elapsed = t.elapsed();
-            let polled = a.json();
-            if a.status != 200 || polled["jobs"].as_array().map(Vec::len) != Some(1) {
-                return Err(format!("a poll at depth {depth} answered {}: {polled}", a.status));
-            }
-            if i >= warmup {
-                times.push(elapsed);
-            }
-            starter.ok(customer, &cp("StartPipelineExecution"), &start_body).await?;
-        }
-        times.sort_unstable();
-        let p = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1e3;
-        println!(
-            "RESULT poll latency at depth {depth}: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms ({} polls, one at a time)",
-            p(0.50),
-            p(0.90),
-            p(0.99),
-            times.len()
-        );
-    }
-    Ok(())
-}
-
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -604,4 +597,33 @@ fn median(v: &[f64]) -> f64 {
 
 fn show(v: &[f64]) -> String {
     v.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Opts;
+
+    fn parse(args: &[&str]) -> Result<Opts, String> {
+        let mut all = vec!["--cpjobs".to_owned(), "/bin/cpjobs".to_owned()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        Opts::parse(&all)
+    }
+
+    #[test]
+    fn several_nodes_need_a_shared_database() {
+        let e = parse(&["--nodes", "2"]).err().unwrap();
+        assert!(e.contains("--nodes"), "{e}");
+        let o = parse(&["--nodes", "2", "--store", "postgres://u@127.0.0.1/db"]).unwrap();
+        assert_eq!(o.nodes, 2);
+        assert_eq!(parse(&[]).unwrap().nodes, 1);
+    }
+
+    #[test]
+    fn postgres_runs_the_latency_phase_but_not_the_console() {
+        let url = "postgres://u@127.0.0.1/db";
+        let o = parse(&["--store", url, "--phases", "latency", "--depths", "10,1000000"]).unwrap();
+        assert_eq!(o.depths, vec![10, 1_000_000]);
+        let e = parse(&["--store", url, "--phases", "console"]).err().unwrap();
+        assert!(e.contains("console"), "{e}");
+    }
 }

@@ -21,13 +21,15 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts `cpjobs serve` with `config` on `data_dir`; its log goes to `log`.
+    /// Starts `cpjobs serve` with `config` on `data_dir` (and `store`, and
+    /// the service key file `key`, when given); its log goes to `log`.
     pub(crate) async fn cpjobs(
         bin: &Path,
         config: &Path,
         data_dir: &Path,
         log: &Path,
         store: Option<&str>,
+        key: Option<&Path>,
     ) -> Result<Server, String> {
         let mut cmd = Command::new(bin);
         cmd.arg("serve").arg("--config").arg(config).arg("--data-dir").arg(data_dir).args([
@@ -38,6 +40,9 @@ impl Server {
         ]);
         if let Some(url) = store {
             cmd.args(["--store", url]);
+        }
+        if let Some(key) = key {
+            cmd.arg("--service-key-file").arg(key);
         }
         Server::start(cmd, log).await
     }

@@ -1,7 +1,8 @@
 //! What the measured phases need in place, and nothing they measure: the
 //! configuration file, the pipeline, executions started through the API, and
 //! (for the deep queues of the latency phase only) queued jobs copied in bulk
-//! in SQL from a job the service itself created.
+//! in SQL from a job the service itself created, in the SQLite file (here) or
+//! the PostgreSQL database (`pgfill.rs`); the service key nodes share.
 
 use std::path::Path;
 
@@ -49,6 +50,27 @@ job_timeout_seconds = 3600
         ps = PARTNER.2,
     );
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes a fresh random 32-byte service key to `path`, private to its
+/// owner (as `cpjobs serve --service-key-file` requires), for nodes that
+/// share one database. The path, for the nodes' command lines.
+pub(crate) fn write_service_key(path: &Path) -> Result<std::path::PathBuf, String> {
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(&key))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path.to_owned())
 }
 
 /// `CreatePipeline` input: the partner's source action, then a manual
