@@ -63,13 +63,20 @@ const CLAIM: &str = concat!(
      jobs.query_value, jobs.data, jobs.result"
 );
 
-/// [`Tx::anything_due`] in one statement, each `EXISTS` the query of its list.
+/// [`Tx::anything_due`] in one statement.
+///
+/// Each part compares the earliest due time, read as `min()` from the head of
+/// its partial index, with `now`, rather than asking `EXISTS (... <= $1)`: a
+/// prepared statement runs on PostgreSQL's generic plan after five runs, and
+/// with `$1` unknown the planner expected a third of the rows to match and
+/// chose a scan of the whole table (514 ms at 1M queued jobs; 0.09 ms on the
+/// index). `min()` over an indexed column is an index probe whatever `$1` is.
 const ANYTHING_DUE: &str = concat!(
-    "SELECT EXISTS (SELECT 1 FROM jobs WHERE ",
+    "SELECT COALESCE((SELECT min(timeout_at) FROM jobs WHERE ",
     unfinished!(),
-    " AND timeout_at <= $1) \
-     OR EXISTS (SELECT 1 FROM jobs WHERE status = 'Dispatched' AND lease_until <= $1) \
-     OR EXISTS (SELECT 1 FROM executions WHERE status IN ('InProgress', 'Stopping') AND wake_at <= $1)"
+    ") <= $1, false) \
+     OR COALESCE((SELECT min(lease_until) FROM jobs WHERE status = 'Dispatched') <= $1, false) \
+     OR COALESCE((SELECT min(wake_at) FROM executions WHERE status IN ('InProgress', 'Stopping')) <= $1, false)"
 );
 
 /// A row count as PostgreSQL binds it.
