@@ -74,18 +74,7 @@ pub(crate) fn resolve_configuration(
     if !has_refs {
         return Ok(None);
     }
-    let mut out = Map::with_capacity(ap.configuration.len());
-    for (k, v) in &ap.configuration {
-        let resolved = match v.as_str() {
-            Some(text) => match variables::resolve(text, &mut |r| value_of(run, plan, r)) {
-                Ok(s) => Value::String(s),
-                Err(r) => return Err(Unresolved { property: k.clone(), reference: r.text() }),
-            },
-            None => v.clone(),
-        };
-        out.insert(k.clone(), resolved);
-    }
-    Ok(Some(out))
+    resolve_map(run, plan, &ap.configuration).map(Some)
 }
 
 /// A rule's configuration with every reference resolved, or the first
