@@ -467,10 +467,7 @@ pub(crate) fn override_condition(
     let p = pipelines::load(tx, &caller.account_id, pipeline)?;
     let stages = p.declaration.get("stages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
     if !stages.iter().any(|s| s.get("name").and_then(Value::as_str) == Some(stage_name)) {
-        return fail(
-            ErrorCode::StageNotFoundException,
-            format!("Stage '{stage_name}' does not exist in pipeline '{pipeline}'"),
-        );
+        return super::no_such_stage(pipeline, stage_name);
     }
     let not_overridable = |why: &str| {
         fail::<Value>(

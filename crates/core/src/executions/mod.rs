@@ -999,12 +999,7 @@ pub(crate) fn put_approval(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
     let summary = result.get("summary").and_then(Value::as_str).unwrap_or_default().to_owned();
     let p = pipelines::load(tx, &caller.account_id, pipeline)?;
     let plan = pipelines::plan(&p.declaration, region)?;
-    let Some(stage) = plan.stages.iter().find(|s| s.name == stage_name) else {
-        return fail(
-            ErrorCode::StageNotFoundException,
-            format!("Stage '{stage_name}' does not exist in pipeline '{pipeline}'"),
-        );
-    };
+    let stage = plan_stage(&plan, pipeline, stage_name)?;
     if !stage.actions.iter().any(|a| a.name == action_name && a.type_id.is_manual_approval()) {
         return fail(
             ErrorCode::ActionNotFoundException,
@@ -1054,5 +1049,18 @@ pub(crate) fn put_approval(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
             finish_action(tx, &run.id, &id, outcome, Some(by), region, now)?;
             return Ok(json!({"approvedAt": timestamp(now)}));
         }
+    }
+}
+
+/// AWS's answer for a stage the pipeline does not declare.
+fn no_such_stage<T>(pipeline: &str, stage: &str) -> Res<T> {
+    fail(ErrorCode::StageNotFoundException, format!("Stage '{stage}' does not exist in pipeline '{pipeline}'"))
+}
+
+/// The stage named `stage` in `plan` (of pipeline `pipeline`), or [`no_such_stage`].
+fn plan_stage<'p>(plan: &'p Plan, pipeline: &str, stage: &str) -> Res<&'p pipelines::StagePlan> {
+    match plan.stages.iter().find(|s| s.name == stage) {
+        Some(s) => Ok(s),
+        None => no_such_stage(pipeline, stage),
     }
 }

@@ -33,12 +33,7 @@ pub(crate) fn put_revision(tx: &mut dyn Tx, caller: &Caller, input: &Value, regi
     };
     let p = pipelines::load(tx, &caller.account_id, pipeline)?;
     let plan = pipelines::plan(&p.declaration, region)?;
-    let Some(stage) = plan.stages.iter().find(|s| s.name == stage_name) else {
-        return fail(
-            ErrorCode::StageNotFoundException,
-            format!("Stage '{stage_name}' does not exist in pipeline '{pipeline}'"),
-        );
-    };
+    let stage = super::plan_stage(&plan, pipeline, stage_name)?;
     let Some(action) = stage.actions.iter().find(|a| a.name == action_name) else {
         return fail(
             ErrorCode::ActionNotFoundException,

@@ -147,12 +147,7 @@ pub(crate) fn rollback_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value, re
     let target_id = req_str(input, "targetPipelineExecutionId")?;
     let p = pipelines::load(tx, &caller.account_id, pipeline)?;
     let plan = pipelines::plan(&p.declaration, region)?;
-    let Some(sp) = plan.stages.iter().find(|s| s.name == stage) else {
-        return fail(
-            ErrorCode::StageNotFoundException,
-            format!("Stage '{stage}' does not exist in pipeline '{pipeline}'"),
-        );
-    };
+    let sp = super::plan_stage(&plan, pipeline, stage)?;
     let target = match load(tx, target_id)? {
         Some((run, _)) if run.account_id == caller.account_id && run.pipeline_name == pipeline => run,
         _ => return Err(execution_not_found(target_id, pipeline)),

@@ -39,10 +39,7 @@ fn target_stage(tx: &mut dyn Tx, caller: &Caller, input: &Value) -> Res<(String,
         .map(|l| l.iter().filter_map(|s| s.get("name").and_then(Value::as_str)).collect())
         .unwrap_or_default();
     let Some(i) = stages.iter().position(|s| *s == stage) else {
-        return fail(
-            ErrorCode::StageNotFoundException,
-            format!("Stage '{stage}' does not exist in pipeline '{pipeline}'"),
-        );
+        return super::no_such_stage(pipeline, stage);
     };
     let into = match kind {
         "Inbound" if i == 0 => {
