@@ -12,7 +12,7 @@ use tokio_postgres::{Client, NoTls};
 
 /// The versions of `cpjobs-store-postgres`' schema whose `jobs` table the
 /// fill's statement is written against (unchanged since version 1).
-const KNOWN_VERSIONS: std::ops::RangeInclusive<i64> = 1..=4;
+const KNOWN_VERSIONS: std::ops::RangeInclusive<i64> = 1..=5;
 
 /// Rows per transaction: large enough that the fill is quick, small enough
 /// that one transaction's WAL stays well below `max_wal_size`.

@@ -138,7 +138,14 @@ pub(crate) struct TypeCache(Mutex<HashMap<String, (i64, Arc<ActionTypeDef>)>>);
 impl TypeCache {
     /// The action type stored under `key`, if any.
     fn get(&self, tx: &mut dyn Tx, key: &str) -> Res<Option<Arc<ActionTypeDef>>> {
-        let Some(revision) = tx.action_type_revision(key)? else { return Ok(None) };
+        let revision = tx.action_type_revision(key)?;
+        self.get_at(tx, key, revision)
+    }
+
+    /// [`get`](TypeCache::get) when the stored revision was read already, in
+    /// this transaction (with other rows, in one query).
+    fn get_at(&self, tx: &mut dyn Tx, key: &str, revision: Option<i64>) -> Res<Option<Arc<ActionTypeDef>>> {
+        let Some(revision) = revision else { return Ok(None) };
         if let Some((r, def)) = self.lock().get(key)
             && *r == revision
         {
@@ -220,19 +227,16 @@ fn def_of(doc: &Doc) -> Res<ActionTypeDef> {
         .map_err(|e| Fail::Store(crate::store::StoreError::Backend(format!("stored action type is unreadable: {e}"))))
 }
 
-/// The action type a caller polls, if it may poll it.
+/// The action type a caller polls, if it may poll it, from its stored
+/// revision (read with the rest of the poll's checks).
 fn pollable(
     tx: &mut dyn Tx,
     types: &TypeCache,
     caller: &Caller,
     id: &ActionTypeId,
-    third_party: bool,
+    revision: Option<i64>,
 ) -> Res<Arc<ActionTypeDef>> {
-    let wanted_owner = if third_party { "ThirdParty" } else { "Custom" };
-    if id.owner != wanted_owner {
-        return Err(type_not_found(id));
-    }
-    match types.get(tx, &id.key(&caller.account_id))? {
+    match types.get_at(tx, &id.key(&caller.account_id), revision)? {
         Some(def) => {
             if def.deleted || !def.may_poll(&caller.account_id) {
                 Err(type_not_found(id))
@@ -264,16 +268,18 @@ fn client_token_of(input: &Value, third_party: bool) -> Res<Option<&str>> {
 /// Loads a job the caller may work on; third-party calls must present the
 /// job's client token.
 fn load_for(tx: &mut dyn Tx, ctx: &Ctx, caller: &Caller, id: &str, client_token: Option<&str>) -> Res<Loaded> {
-    let types = &*ctx.types;
-    let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
     match client_token {
         Some(token) => {
+            let loaded = tx.job_with_client(id)?.ok_or_else(|| job_not_found(id))?;
+            let job = loaded.job;
             let Some(client_id) = &job.client_id else { return Err(job_not_found(id)) };
-            let Some(def) = types.get(tx, &job.queue)? else { return Err(job_not_found(id)) };
+            let Some(def) = ctx.types.get_at(tx, &job.queue, loaded.type_revision)? else {
+                return Err(job_not_found(id));
+            };
             if !def.may_poll(&caller.account_id) {
                 return Err(job_not_found(id));
             }
-            match tx.client_token(client_id)?.and_then(|t| ctx.tokens.open(client_id, &t)) {
+            match loaded.client_token.and_then(|t| ctx.tokens.open(client_id, &t)) {
                 Some(t) if secrets_equal(&t, token) => Ok(Loaded { job, def: Some(def) }),
                 _ => fail(
                     ErrorCode::InvalidClientTokenException,
@@ -282,6 +288,7 @@ fn load_for(tx: &mut dyn Tx, ctx: &Ctx, caller: &Caller, id: &str, client_token:
             }
         }
         None => {
+            let job = tx.get_job(id)?.ok_or_else(|| job_not_found(id))?;
             if job.client_id.is_some() || job.account_id != caller.account_id {
                 return Err(job_not_found(id));
             }
@@ -334,15 +341,40 @@ struct PollRequest {
     max: usize,
 }
 
+/// The action type a poll names, refused at once when it is not of the
+/// poll's family (custom types for `PollForJobs`, third-party ones for
+/// `PollForThirdPartyJobs`).
+fn polled_type(input: &Value, third_party: bool) -> Res<ActionTypeId> {
+    let id = ActionTypeId::from_json(input.get("actionTypeId").unwrap_or(&Value::Null))?;
+    let wanted_owner = if third_party { "ThirdParty" } else { "Custom" };
+    if id.owner != wanted_owner {
+        return Err(type_not_found(&id));
+    }
+    Ok(id)
+}
+
+/// The value a poll's `queryParam` gives, before its action type says which
+/// property may be queried: what the queue is probed for (the request is
+/// refused later if the name is not the type's queryable property).
+fn query_candidate(input: &Value, third_party: bool) -> Option<&str> {
+    if third_party {
+        return None;
+    }
+    let (_, v) = input.get("queryParam")?.as_object()?.iter().next()?;
+    Some(v.as_str().unwrap_or_default())
+}
+
+/// The rest of a poll's checks, once its action type's stored revision is known.
 fn poll_request(
     tx: &mut dyn Tx,
     types: &TypeCache,
     caller: &Caller,
     input: &Value,
+    id: &ActionTypeId,
+    revision: Option<i64>,
     third_party: bool,
 ) -> Res<PollRequest> {
-    let id = ActionTypeId::from_json(input.get("actionTypeId").unwrap_or(&Value::Null))?;
-    let def = pollable(tx, types, caller, &id, third_party)?;
+    let def = pollable(tx, types, caller, id, revision)?;
     let max = opt_i64(input, "maxBatchSize")?.unwrap_or(1).clamp(1, MAX_BATCH) as usize;
     let query: Map<String, Value> = if third_party {
         Map::new()
@@ -368,24 +400,43 @@ fn poll_request(
     Ok(PollRequest { def, query_value, max })
 }
 
-/// A poll's answer when it surely finds nothing: checks the request as
-/// [`poll`] does (same refusals), then, with the queue it polls,
-/// `Some({"jobs": []})` if the queue holds no `Queued` job, `None` if a
-/// claim is needed. Read-only: polls of an empty queue never wait for the writer.
-pub(crate) fn poll_finds_nothing(
+/// What a poll's read-side check found (see [`poll_check`]).
+pub(crate) struct PollChecked {
+    /// The queue polled.
+    pub queue: String,
+    /// Whether leases or timeouts ended and should be swept before claiming.
+    pub anything_due: bool,
+    /// `{"jobs": []}` when the queue surely holds nothing the poll could claim.
+    pub nothing: Option<Value>,
+}
+
+/// A poll checked on a read transaction: the same refusals as [`poll`],
+/// whether anything is due to sweep, and whether the queue surely holds no
+/// job for it, from one [`Tx::poll_probe`]. Read-only: polls of an empty
+/// queue never wait for the writer.
+pub(crate) fn poll_check(
     tx: &mut dyn Tx,
     types: &TypeCache,
     caller: &Caller,
     input: &Value,
     third_party: bool,
-) -> Res<(String, Option<Value>)> {
-    let r = poll_request(tx, types, caller, input, third_party)?;
+    now: Millis,
+) -> Res<PollChecked> {
+    let id = polled_type(input, third_party)?;
+    let probed = id.key(&caller.account_id);
+    let candidate = query_candidate(input, third_party);
+    let probe = tx.poll_probe(&probed, candidate, now)?;
+    let r = poll_request(tx, types, caller, input, &id, probe.type_revision, third_party)?;
     let queue = r.def.id.key(&r.def.account_id);
-    if tx.may_have_queued(&queue, r.query_value.as_deref())? {
-        Ok((queue, None))
+    // The probe asked for the queue and value the checked request names,
+    // unless the request names something else (then ask again).
+    let may_have_queued = if queue == probed && r.query_value.as_deref() == candidate {
+        probe.may_have_queued
     } else {
-        Ok((queue, Some(json!({"jobs": []}))))
-    }
+        tx.may_have_queued(&queue, r.query_value.as_deref())?
+    };
+    let nothing = (!may_have_queued).then(|| json!({"jobs": []}));
+    Ok(PollChecked { queue, anything_due: probe.anything_due, nothing })
 }
 
 /// `PollForThirdPartyJobs` / `PollForJobs`.
@@ -397,7 +448,10 @@ pub(crate) fn poll(
     third_party: bool,
     now: Millis,
 ) -> Res<Value> {
-    let PollRequest { def, query_value, max } = poll_request(tx, &ctx.types, caller, input, third_party)?;
+    let id = polled_type(input, third_party)?;
+    let revision = tx.action_type_revision(&id.key(&caller.account_id))?;
+    let PollRequest { def, query_value, max } =
+        poll_request(tx, &ctx.types, caller, input, &id, revision, third_party)?;
     let lease_until = now + ctx.lease_ms;
     let claimed =
         tx.claim_jobs(&def.id.key(&def.account_id), query_value.as_deref(), max, now, lease_until, &mut uuid)?;

@@ -231,6 +231,30 @@ pub struct ExecutionRow {
     pub doc: JsonText,
 }
 
+/// What a third-party job call reads before anything else, in one read on
+/// backends that can: the job, its client's stored token and the revision
+/// of its queue's action type (see [`Tx::job_with_client`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobWithClient {
+    pub job: JobRow,
+    /// The stored (sealed) token of the job's client; `None` when the job
+    /// has no client or the client is gone.
+    pub client_token: Option<String>,
+    /// [`Tx::action_type_revision`] of the job's queue.
+    pub type_revision: Option<i64>,
+}
+
+/// What a poll checks before it claims (see [`Tx::poll_probe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollProbe {
+    /// [`Tx::action_type_revision`] of the polled queue.
+    pub type_revision: Option<i64>,
+    /// [`Tx::may_have_queued`] of the polled queue.
+    pub may_have_queued: bool,
+    /// [`Tx::anything_due`].
+    pub anything_due: bool,
+}
+
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRow {
@@ -475,6 +499,29 @@ pub trait Tx {
     fn may_have_queued(&mut self, queue: &str, query_value: Option<&str>) -> StoreResult<bool> {
         let _ = (queue, query_value);
         Ok(true)
+    }
+    /// The job `id` with its client's token and its queue's action type
+    /// revision: every third-party job call checks all three, so a backend
+    /// reached over the network answers them in one query.
+    fn job_with_client(&mut self, id: &str) -> StoreResult<Option<JobWithClient>> {
+        let Some(job) = self.get_job(id)? else { return Ok(None) };
+        let client_token = match &job.client_id {
+            Some(client_id) => self.client_token(client_id)?,
+            None => None,
+        };
+        let type_revision = self.action_type_revision(&job.queue)?;
+        Ok(Some(JobWithClient { job, client_token, type_revision }))
+    }
+    /// What a poll of `queue` (an action type's key, which is its queue's
+    /// name) checks before it claims: the action type's revision, whether
+    /// the queue may hold a job matching `query_value`, and whether anything
+    /// is due at `now`; one query on a backend reached over the network.
+    fn poll_probe(&mut self, queue: &str, query_value: Option<&str>, now: Millis) -> StoreResult<PollProbe> {
+        Ok(PollProbe {
+            type_revision: self.action_type_revision(queue)?,
+            may_have_queued: self.may_have_queued(queue, query_value)?,
+            anything_due: self.anything_due(now)?,
+        })
     }
     /// Writes `j`'s mutable fields (status, nonce, lease, updated, result)
     /// only if the stored job has `expected_status` and `expected_nonce`.

@@ -201,9 +201,10 @@ pub(crate) fn run<T, E: From<StoreError>>(
                 }
                 pause(attempt);
             }
-            (Some((Failure::Lost, _)), _) if conn.begin_lost && !reconnected => {
+            (Some(_), _) if conn.begin_lost && !reconnected => {
                 // A connection that died while idle (the database restarted):
-                // its BEGIN failed, so nothing of `f` ran, and a new connection may run it.
+                // its BEGIN (or the COMMIT of the read before) failed, so
+                // nothing of `f` ran, and a new connection may run it.
                 pooled.close();
                 reconnected = true;
             }
@@ -221,6 +222,10 @@ pub(crate) fn run<T, E: From<StoreError>>(
                 rollback(conn);
                 return Err(e);
             }
+            (None, Ok(v)) if !write => {
+                conn.commit_read();
+                return Ok(v);
+            }
             (None, Ok(v)) => match conn.simple("COMMIT") {
                 Ok(()) => return Ok(v),
                 Err(e) => {
@@ -228,13 +233,13 @@ pub(crate) fn run<T, E: From<StoreError>>(
                     let error = conn.fail(&e);
                     conn.failed = None;
                     match failure {
-                        Failure::Retry if attempt < ATTEMPTS => pause(attempt),
-                        Failure::Retry => return Err(error.into()),
-                        // `f` ran no statement and its BEGIN found the connection gone.
-                        Failure::Lost if conn.begin_lost && !reconnected => {
+                        // Nothing of `f` ran: the connection was unusable before its first statement.
+                        _ if conn.begin_lost && !reconnected => {
                             pooled.close();
                             reconnected = true;
                         }
+                        Failure::Retry if attempt < ATTEMPTS => pause(attempt),
+                        Failure::Retry => return Err(error.into()),
                         Failure::Lost => {
                             pooled.close();
                             return Err(StoreError::Backend(format!(

@@ -14,7 +14,7 @@
 //! dropped, and the next taker opens a new one (reconnecting after a restart
 //! of the database).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -62,15 +62,27 @@ pub(crate) fn backend(e: &tokio_postgres::Error) -> StoreError {
 /// A statement sent whose answer is not read yet.
 type Pending = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
 
+/// What a statement sent ahead was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ahead {
+    /// The `BEGIN` of the running transaction.
+    Begin,
+    /// The `COMMIT` of a read-only transaction before it.
+    ReadCommit,
+}
+
 /// One open connection and the statements prepared on it.
 pub(crate) struct Conn {
     pub(crate) client: Arc<Client>,
     statements: HashMap<&'static str, Statement>,
-    /// A `BEGIN` sent ahead of the transaction's first statement (see
-    /// [`Conn::begin`]); its answer is read before anything else is sent.
-    pending: Option<Pending>,
-    /// Whether the last `BEGIN` failed because the connection was gone:
-    /// nothing of the transaction ran, so it may run on a new connection.
+    /// Statements sent ahead whose answers are not read yet, oldest first:
+    /// the `COMMIT` of the read transaction before (see
+    /// [`Conn::commit_read`]) and this transaction's `BEGIN` (see
+    /// [`Conn::begin`]). Their answers are read before anything else is sent.
+    pending: VecDeque<(Pending, Ahead)>,
+    /// Whether this transaction failed before any of its statements ran (its
+    /// `BEGIN`, or the `COMMIT` of the read before it, found the connection
+    /// unusable): it may run on a new connection.
     pub(crate) begin_lost: bool,
     /// The first failure of the running transaction, if a statement failed:
     /// PostgreSQL refuses every later statement of it, and a `COMMIT` of it
@@ -90,22 +102,55 @@ impl Conn {
     /// `BEGIN` is reported by [`settle`](Conn::settle) before anything else).
     pub(crate) fn begin(&mut self, begin: &'static str) {
         self.begin_lost = false;
+        self.send_ahead(begin, Ahead::Begin);
+    }
+
+    /// Ends a read-only transaction without waiting for the answer: its
+    /// rows were all read, and a `COMMIT` of a `READ ONLY` transaction
+    /// changes nothing and has nothing to report but a lost connection. The
+    /// answer is read before the connection's next statement, by then
+    /// usually long arrived, so a read costs one round trip less.
+    pub(crate) fn commit_read(&mut self) {
+        self.send_ahead("COMMIT", Ahead::ReadCommit);
+    }
+
+    fn send_ahead(&mut self, sql: &'static str, what: Ahead) {
         let client = Arc::clone(&self.client);
-        let mut sent: Pending = Box::pin(async move { client.batch_execute(begin).await });
+        let mut sent: Pending = Box::pin(async move { client.batch_execute(sql).await });
         // The first poll hands the message to the connection's task and
         // stops at the answer, which a later poll (with a real waker) reads.
         match sent.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Pending => self.pending = Some(sent),
-            Poll::Ready(r) => self.pending = Some(Box::pin(std::future::ready(r))),
+            Poll::Pending => self.pending.push_back((sent, what)),
+            Poll::Ready(r) => self.pending.push_back((Box::pin(std::future::ready(r)), what)),
         }
     }
 
-    /// Reads the answer of the `BEGIN` sent ahead, if any.
+    /// Reads the answers of the statements sent ahead, if any. A failure of
+    /// either means nothing of the running transaction ran: a lost
+    /// connection's `BEGIN`, or a `COMMIT` of a read before it that failed,
+    /// after which this connection's state is not known, so the transaction
+    /// is run again on a new one ([`begin_lost`](Conn::begin_lost)).
     fn settle(&mut self) -> Result<(), tokio_postgres::Error> {
-        match self.pending.take() {
-            None => Ok(()),
-            Some(sent) => Conn::wait(sent).inspect_err(|e| self.begin_lost = Failure::of(e) == Failure::Lost),
+        while let Some((sent, what)) = self.pending.pop_front() {
+            if let Err(e) = Conn::wait(sent) {
+                self.pending.clear();
+                match what {
+                    Ahead::Begin => self.begin_lost = Failure::of(&e) == Failure::Lost,
+                    Ahead::ReadCommit => {
+                        self.begin_lost = true;
+                        self.failed = Some((
+                            Failure::Lost,
+                            StoreError::Backend(format!(
+                                "the connection to PostgreSQL failed after a read: {}",
+                                describe(&e)
+                            )),
+                        ));
+                    }
+                }
+                return Err(e);
+            }
         }
+        Ok(())
     }
 
     /// `sql` prepared on this connection, once per connection.
@@ -211,7 +256,7 @@ impl Pool {
             Ok(Ok(client)) => Ok(Conn {
                 client: Arc::new(client),
                 statements: HashMap::new(),
-                pending: None,
+                pending: VecDeque::new(),
                 begin_lost: false,
                 failed: None,
             }),

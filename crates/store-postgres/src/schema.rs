@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_stage_transitions.sql"),
     include_str!("../migrations/0003_webhooks.sql"),
     include_str!("../migrations/0004_console_reads.sql"),
+    include_str!("../migrations/0005_reached_rows.sql"),
 ];
 
 /// The advisory lock's key: the schema's name hashed, under a prefix of ours.

@@ -8,9 +8,10 @@
 //! transaction in PostgreSQL, where the domain expects `false` and goes on.
 
 use cpjobs_core::JobStatus;
+use cpjobs_core::StoreError;
 use cpjobs_core::store::{
-    ClientRow, Doc, ExecutionRow, JobRow, JsonText, Millis, PipelineRow, QueueFigures, StoreResult, Tag, TransitionRow,
-    Tx, WebhookRow,
+    ClientRow, Doc, ExecutionRow, JobRow, JobWithClient, JsonText, Millis, PipelineRow, PollProbe, QueueFigures,
+    StoreResult, Tag, TransitionRow, Tx, WebhookRow,
 };
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -49,21 +50,24 @@ pub(crate) struct PgTx<'c> {
 /// only makes two pipelines wait for each other).
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('cpjobs pipeline ' || $1::text), hashtext($2::text))";
 
-/// The oldest queued jobs of a queue, locked; rows another claim holds are
-/// skipped, not waited for, so concurrent polls take different jobs.
-const CLAIM_CANDIDATES: &str = "SELECT id FROM jobs WHERE queue = $1 AND status = 'Queued' \
-     AND ($2::text IS NULL OR query_value = $2::text) ORDER BY created, seq LIMIT $3 FOR UPDATE SKIP LOCKED";
-
-/// Dispatches the candidates, each with its own nonce, still guarded on `Queued`.
+/// Claims up to `$3` of the oldest queued jobs of a queue in one statement:
+/// the candidates are locked, and rows another claim holds are skipped, not
+/// waited for, so concurrent polls take different jobs; each is dispatched
+/// with the nonce of its place in the claim (`$4`, one per place, oldest
+/// first), still guarded on `Queued`. The place comes back last, to order
+/// what `RETURNING` gives in no particular order.
 const CLAIM: &str = concat!(
-    "UPDATE jobs SET status = 'Dispatched', nonce = c.nonce, lease_until = $3, updated = $4 \
-     FROM unnest($1::text[], $2::text[]) AS c(id, nonce) WHERE jobs.id = c.id AND jobs.status = 'Queued' RETURNING jobs.",
+    "WITH picked AS (SELECT id, created, seq FROM jobs WHERE queue = $1 AND status = 'Queued' \
+       AND ($2::text IS NULL OR query_value = $2::text) ORDER BY created, seq LIMIT $3 FOR UPDATE SKIP LOCKED), \
+     placed AS (SELECT id, row_number() OVER (ORDER BY created, seq) AS place FROM picked) \
+     UPDATE jobs SET status = 'Dispatched', nonce = ($4::text[])[placed.place], lease_until = $5, updated = $6 \
+     FROM placed WHERE jobs.id = placed.id AND jobs.status = 'Queued' RETURNING jobs.",
     "id, jobs.queue, jobs.account_id, jobs.pipeline_name, jobs.execution_id, jobs.action_execution_id, \
      jobs.client_id, jobs.status, jobs.nonce, jobs.lease_until, jobs.timeout_at, jobs.created, jobs.updated, \
-     jobs.query_value, jobs.data, jobs.result"
+     jobs.query_value, jobs.data, jobs.result, placed.place"
 );
 
-/// [`Tx::anything_due`] in one statement.
+/// [`Tx::anything_due`] as an SQL expression of the parameter `$now`.
 ///
 /// Each part compares the earliest due time, read as `min()` from the head of
 /// its partial index, with `now`, rather than asking `EXISTS (... <= $1)`: a
@@ -71,13 +75,30 @@ const CLAIM: &str = concat!(
 /// with `$1` unknown the planner expected a third of the rows to match and
 /// chose a scan of the whole table (514 ms at 1M queued jobs; 0.09 ms on the
 /// index). `min()` over an indexed column is an index probe whatever `$1` is.
-const ANYTHING_DUE: &str = concat!(
-    "SELECT COALESCE((SELECT min(timeout_at) FROM jobs WHERE ",
-    unfinished!(),
-    ") <= $1, false) \
-     OR COALESCE((SELECT min(lease_until) FROM jobs WHERE status = 'Dispatched') <= $1, false) \
-     OR COALESCE((SELECT min(wake_at) FROM executions WHERE status IN ('InProgress', 'Stopping')) <= $1, false)"
-);
+macro_rules! anything_due {
+    ($now:literal) => {
+        concat!(
+            "(COALESCE((SELECT min(timeout_at) FROM jobs WHERE ",
+            unfinished!(),
+            ") <= ",
+            $now,
+            ", false) OR COALESCE((SELECT min(lease_until) FROM jobs WHERE status = 'Dispatched') <= ",
+            $now,
+            ", false) OR COALESCE((SELECT min(wake_at) FROM executions WHERE status IN ('InProgress', 'Stopping')) <= ",
+            $now,
+            ", false))"
+        )
+    };
+}
+
+/// Whether a queue holds a `Queued` job (matching `$2` when given), as an
+/// SQL expression: an index probe on `jobs_queued`.
+macro_rules! queued_in {
+    () => {
+        "EXISTS (SELECT 1 FROM jobs WHERE queue = $1 AND status = 'Queued' \
+         AND ($2::text IS NULL OR query_value = $2::text))"
+    };
+}
 
 /// A row count as PostgreSQL binds it.
 fn limit(n: usize) -> i64 {
@@ -222,6 +243,7 @@ impl Tx for PgTx<'_> {
         self.lock(account_id, name)?;
         self.exec("DELETE FROM executions WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
         self.exec("DELETE FROM latest_reached WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
+        self.exec("DELETE FROM reached WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
         self.exec("DELETE FROM pipeline_versions WHERE account_id = $1 AND name = $2", &[&account_id, &name])?;
         self.exec("DELETE FROM stage_transitions WHERE account_id = $1 AND pipeline_name = $2", &[&account_id, &name])?;
         Ok(self.exec("DELETE FROM pipelines WHERE account_id = $1 AND name = $2", &[&account_id, &name])? == 1)
@@ -416,25 +438,48 @@ impl Tx for PgTx<'_> {
         lease_until: Millis,
         nonce: &mut dyn FnMut() -> String,
     ) -> StoreResult<Vec<JobRow>> {
-        let ids: Vec<String> = self.query(CLAIM_CANDIDATES, &[&queue, &query_value, &limit(max)], |r| get(r, 0))?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let nonces: Vec<String> = ids.iter().map(|_| nonce()).collect();
-        let mut claimed = self.query(CLAIM, &[&ids, &nonces, &lease_until, &now], job_row)?;
-        // RETURNING comes in no particular order: give them oldest first.
-        claimed.sort_by_key(|j| ids.iter().position(|id| *id == j.id));
-        Ok(claimed)
+        // One nonce per place the claim may fill: those of places left empty
+        // are never used (a nonce costs a random draw; a round trip more to
+        // learn first how many jobs were found costs more).
+        let nonces: Vec<String> = (0..max).map(|_| nonce()).collect();
+        let mut claimed =
+            self.query(CLAIM, &[&queue, &query_value, &limit(max), &nonces, &lease_until, &now], |r| {
+                Ok((get::<i64>(r, 16)?, job_row(r)?))
+            })?;
+        claimed.sort_by_key(|(place, _)| *place);
+        Ok(claimed.into_iter().map(|(_, job)| job).collect())
     }
 
     fn may_have_queued(&mut self, queue: &str, query_value: Option<&str>) -> StoreResult<bool> {
-        let found = self.one(
-            "SELECT 1 FROM jobs WHERE queue = $1 AND status = 'Queued' \
-             AND ($2::text IS NULL OR query_value = $2::text) LIMIT 1",
-            &[&queue, &query_value],
-            |_| Ok(()),
+        let found = self.one(concat!("SELECT ", queued_in!()), &[&queue, &query_value], |r| get::<bool>(r, 0))?;
+        Ok(found == Some(true))
+    }
+
+    fn job_with_client(&mut self, id: &str) -> StoreResult<Option<JobWithClient>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                job_columns!(),
+                ", (SELECT client_token FROM clients c WHERE c.client_id = jobs.client_id), \
+                 (SELECT revision FROM action_types t WHERE t.key = jobs.queue) FROM jobs WHERE id = $1"
+            ),
+            &[&id],
+            |r| Ok(JobWithClient { job: job_row(r)?, client_token: get(r, 16)?, type_revision: get(r, 17)? }),
+        )
+    }
+
+    fn poll_probe(&mut self, queue: &str, query_value: Option<&str>, now: Millis) -> StoreResult<PollProbe> {
+        let probe = self.one(
+            concat!(
+                "SELECT (SELECT revision FROM action_types WHERE key = $1), ",
+                queued_in!(),
+                ", ",
+                anything_due!("$3")
+            ),
+            &[&queue, &query_value, &now],
+            |r| Ok(PollProbe { type_revision: get(r, 0)?, may_have_queued: get(r, 1)?, anything_due: get(r, 2)? }),
         )?;
-        Ok(found.is_some())
+        probe.ok_or_else(|| StoreError::Backend("the poll's checks answered no row".into()))
     }
 
     fn update_job(
@@ -572,14 +617,12 @@ impl Tx for PgTx<'_> {
         if parts.is_empty() {
             return Ok(());
         }
-        // One statement for every part; a part marked by a later execution keeps it.
+        // One statement for every part. Rows of this execution only (see
+        // migration 5): a part reached again (a retry) is marked once.
         self.exec(
-            "INSERT INTO latest_reached (account_id, pipeline_name, part, execution_id, started, seq) \
-             SELECT $1, $2, p.part, e.id, e.started, e.seq FROM executions e, unnest($3::text[]) AS p(part) \
-             WHERE e.id = $4 \
-             ON CONFLICT (account_id, pipeline_name, part) DO UPDATE SET \
-               execution_id = EXCLUDED.execution_id, started = EXCLUDED.started, seq = EXCLUDED.seq \
-             WHERE (EXCLUDED.started, EXCLUDED.seq) > (latest_reached.started, latest_reached.seq)",
+            "INSERT INTO reached (account_id, pipeline_name, part, started, seq, execution_id) \
+             SELECT $1, $2, p.part, e.started, e.seq, e.id FROM executions e, unnest($3::text[]) AS p(part) \
+             WHERE e.id = $4 ON CONFLICT DO NOTHING",
             &[&account_id, &pipeline, &parts, &id],
         )?;
         Ok(())
@@ -600,8 +643,16 @@ impl Tx for PgTx<'_> {
             return Ok(None);
         }
         let found: Vec<(String, String)> = self.query(
-            "SELECT part, execution_id FROM latest_reached WHERE account_id = $1 AND pipeline_name = $2 \
-             AND part = ANY($3::text[])",
+            // Per part, the later of this version's rows and the row the
+            // version before kept (see migration 5), each an index probe.
+            "SELECT p.part, m.execution_id FROM unnest($3::text[]) AS p(part) CROSS JOIN LATERAL ( \
+               SELECT execution_id, started, seq FROM ( \
+                 (SELECT execution_id, started, seq FROM reached r WHERE r.account_id = $1 \
+                    AND r.pipeline_name = $2 AND r.part = p.part ORDER BY started DESC, seq DESC LIMIT 1) \
+                 UNION ALL \
+                 (SELECT execution_id, started, seq FROM latest_reached l WHERE l.account_id = $1 \
+                    AND l.pipeline_name = $2 AND l.part = p.part) \
+               ) both_tables ORDER BY started DESC, seq DESC LIMIT 1) m",
             &[&account_id, &pipeline, &parts],
             |r| Ok((get(r, 0)?, get(r, 1)?)),
         )?;
@@ -676,7 +727,8 @@ impl Tx for PgTx<'_> {
     }
 
     fn anything_due(&mut self, now: Millis) -> StoreResult<bool> {
-        Ok(self.one(ANYTHING_DUE, &[&now], |r| get(r, 0))?.unwrap_or(false))
+        let due = self.one(concat!("SELECT ", anything_due!("$1")), &[&now], |r| get::<bool>(r, 0))?;
+        Ok(due == Some(true))
     }
 
     fn list_clients(

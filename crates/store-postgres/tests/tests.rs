@@ -32,14 +32,14 @@ fn nodes_starting_at_once_migrate_the_schema_once() {
         let opening: Vec<_> = (0..4).map(|_| s.spawn(|| open(&schema))).collect();
         opening.into_iter().map(|t| t.join().expect("open")).collect()
     });
-    assert!(stores.iter().all(|s| s.schema_version() == 4));
+    assert!(stores.iter().all(|s| s.schema_version() == 5));
     let s = open(&schema);
-    assert_eq!(s.schema_version(), 4, "reopening keeps the version");
+    assert_eq!(s.schema_version(), 5, "reopening keeps the version");
     stores[0].write(&mut |tx| tx.insert_job(&job("j", "q", 1))).expect("write on one node");
     assert!(stores[3].read(&mut |tx| tx.get_job("j")).expect("read on another").is_some());
     drop((stores, s));
     admin(&format!(
-        "DO $$ BEGIN IF (SELECT COUNT(*) FROM {schema}.schema_version) <> 4 THEN \
+        "DO $$ BEGIN IF (SELECT COUNT(*) FROM {schema}.schema_version) <> 5 THEN \
          RAISE EXCEPTION 'the migration ran more than once'; END IF; END $$; DROP SCHEMA {schema} CASCADE"
     ));
 }
@@ -336,4 +336,34 @@ fn a_pipelines_job_list_waits_for_results_in_flight() {
         .collect();
     result.join().expect("thread").expect("the result commits");
     assert_eq!(listed, ["first", "next"], "the list waited for the result in flight");
+}
+
+/// During a rolling upgrade, nodes of the version before keep the latest
+/// execution per stage in `latest_reached` (one row per part) while nodes of
+/// this version add rows of their own to `reached`: readers take the later
+/// of both, so a mark written by either is seen.
+#[test]
+fn marks_of_nodes_of_the_version_before_are_read_beside_this_versions() {
+    if !ready() {
+        return;
+    }
+    let schema = new_schema();
+    let w = World::new(open(&schema));
+    w.ok(CUSTOMER, "CreatePipeline", json!({"pipeline": partner_pipeline("app")}), 0);
+    let exec = w.ok(CUSTOMER, "StartPipelineExecution", json!({"name": "app"}), 1)["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let reader = open(&schema);
+    let latest = || reader.read(&mut |tx| tx.latest_reached(CUSTOMER, "app", &["Source".to_owned()])).expect("read");
+    assert_eq!(latest(), Some(vec![("Source".to_owned(), exec.clone())]), "this version's mark");
+    // An older node marks a later execution (its table, its upsert).
+    admin(&format!(
+        "INSERT INTO {schema}.latest_reached VALUES ('{CUSTOMER}', 'app', 'Source', 'from-an-old-node', 9000000000000000, 99)"
+    ));
+    assert_eq!(latest(), Some(vec![("Source".to_owned(), "from-an-old-node".to_owned())]), "the later mark wins");
+    admin(&format!("UPDATE {schema}.latest_reached SET started = 0, seq = 0"));
+    assert_eq!(latest(), Some(vec![("Source".to_owned(), exec)]), "an earlier old mark loses");
+    drop((w, reader));
+    admin(&format!("DROP SCHEMA {schema} CASCADE"));
 }

@@ -612,12 +612,12 @@ impl<S: Store> Service<S> {
         now: Millis,
     ) -> Result<PollCheck, ApiError> {
         let operation = if third_party { Operation::PollForThirdPartyJobs } else { Operation::PollForJobs };
-        let (due, (queue, nothing)) = self.txn(operation.as_str(), false, &mut |tx| {
-            Ok((tx.anything_due(now)?, jobs::poll_finds_nothing(tx, &self.ctx.types, caller, input, third_party)?))
+        let checked = self.txn(operation.as_str(), false, &mut |tx| {
+            jobs::poll_check(tx, &self.ctx.types, caller, input, third_party, now)
         })?;
         // Past the refusals: the caller may poll this queue, so it is a poller of it.
-        self.pollers.record(&queue, &caller.account_id, now);
-        Ok(match (due, nothing) {
+        self.pollers.record(&checked.queue, &caller.account_id, now);
+        Ok(match (checked.anything_due, checked.nothing) {
             (true, _) => PollCheck::SweepFirst,
             (false, Some(empty)) => PollCheck::Nothing(empty),
             (false, None) => PollCheck::Claim,

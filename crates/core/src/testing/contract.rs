@@ -12,6 +12,8 @@ use serde_json::json;
 use crate::jobs::JobStatus;
 // The queue reads of issue 12 live in a module of their own; the dispatch names them here.
 use super::queues::{queue_reads, reached_marks};
+// The reads that answer several questions at once, in a module of their own.
+use super::probes::combined_reads;
 use crate::store::{
     ClientRow, ExecutionRow, JobRow, PipelineRow, Store, StoreError, Tag, TransitionRow, Tx, WebhookRow,
 };

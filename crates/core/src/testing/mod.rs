@@ -7,6 +7,7 @@ mod conditions;
 pub mod contract;
 pub mod domain;
 pub mod named;
+mod probes;
 mod queues;
 mod revisions;
 mod semantics;

@@ -43,6 +43,7 @@ macro_rules! __store_checks {
                 queued_writes_answer_once_committed,
                 queue_reads,
                 reached_marks,
+                combined_reads,
             ]
             shared: [
                 concurrent_claims_hand_each_job_out_once,

@@ -65,6 +65,6 @@ fn serve_on_postgres_runs_a_boto3_lifecycle() {
     assert!(!data.join("cpjobs.sqlite3").exists(), "nothing went to SQLite");
     let jobs = psql(&url, &format!("SELECT status, COUNT(*) FROM {schema}.jobs GROUP BY status ORDER BY status"));
     assert!(jobs.contains("Succeeded|"), "the jobs are in PostgreSQL: {jobs}");
-    assert_eq!(psql(&url, &format!("SELECT MAX(version) FROM {schema}.schema_version")), "4");
+    assert_eq!(psql(&url, &format!("SELECT MAX(version) FROM {schema}.schema_version")), "5");
     psql(&url, &format!("DROP SCHEMA {schema} CASCADE"));
 }
