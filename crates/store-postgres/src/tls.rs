@@ -67,7 +67,7 @@ enum Roots {
 impl Roots {
     fn describe(&self) -> String {
         match self {
-            Roots::File(path, from) => format!("the CA file {} ({from})", path.display()),
+            Roots::File(path, from) => format!("the CA file {} named by {from}", path.display()),
             Roots::System => "the system's CA certificates".to_owned(),
         }
     }
@@ -269,7 +269,7 @@ fn connector(roots: &Roots) -> Result<MakeRustlsConnect, String> {
     let mut store = RootCertStore::empty();
     match roots {
         Roots::File(path, from) => {
-            let named = || format!("the CA file {} ({from})", path.display());
+            let named = || format!("the CA file {} named by {from}", path.display());
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", named()))?;
             for (i, cert) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
                 let cert = cert.map_err(|e| format!("{} is not valid PEM: {e}", named()))?;

@@ -131,7 +131,7 @@ fn a_certificate_from_another_ca_is_refused_under_every_mode() {
             e.contains(
                 "cannot connect to PostgreSQL: the TLS certificate of the PostgreSQL server 127.0.0.1 is not \
                         signed by a CA cpjobs trusts (the CA file"
-            ) && e.contains("other-ca.crt (store_ca_file)"),
+            ) && e.contains("other-ca.crt named by store_ca_file)"),
             "{extra:?}: {e}"
         );
         assert!(!e.contains(&server_url().expect("url")), "the password stays out: {e}");
