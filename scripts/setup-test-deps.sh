@@ -5,7 +5,7 @@
 # starts a throwaway one),
 # Chromium with its WebDriver (the console's browser tests), and Debian's
 # PostgreSQL server (the PostgreSQL store's tests; scripts/test-postgres.sh
-# starts a throwaway cluster of it).
+# starts a throwaway cluster of it, with TLS certificates made by openssl).
 set -euo pipefail
 want_awscli=1.45.11
 want_boto3=1.43.11
@@ -28,6 +28,15 @@ if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; t
   else
     echo "setup-test-deps: chromium/chromedriver missing and not root: the browser tests will fail under CI" >&2
   fi
+fi
+# openssl, which makes the throwaway cluster's TLS certificates (scripts/test-postgres.sh).
+if ! command -v openssl >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-test-deps: openssl is missing; as root: apt-get install -y openssl" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null; }
 fi
 # PostgreSQL's server (apt-get, when root and missing).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

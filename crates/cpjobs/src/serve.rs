@@ -49,7 +49,10 @@ on a PostgreSQL database that several service nodes can share.
   --store STORE      where jobs, pipelines and executions live: sqlite (the default, a file in
                      the data directory) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the
                      password may instead come from PGPASSWORD or the config's
-                     store_password_file); overrides the config's `store`
+                     store_password_file); TLS to it is required unless the server is on
+                     this machine, verified against the system's CAs or the config's
+                     store_ca_file (the URL's sslmode and sslrootcert say otherwise);
+                     overrides the config's `store`
   --service-key-file FILE
                      the 32-byte key that signs job credentials, client tokens and console
                      sessions, private to its owner (chmod 600); give every node the same
@@ -284,9 +287,15 @@ fn open_domain(
             if let Some(n) = store.max_connections {
                 options.max_connections = n;
             }
+            options.ca_file = store.ca_file.clone();
             let shown = redact_store_url(url);
             let pg = PgStore::open(&options).map_err(|e| format!("cannot open the store {shown}: {e}"))?;
-            tracing::info!(store = %shown, schema_version = pg.schema_version(), "store: PostgreSQL");
+            tracing::info!(
+                store = %shown,
+                schema_version = pg.schema_version(),
+                transport = pg.transport(),
+                "store: PostgreSQL"
+            );
             wire(config, data_dir, settings, pg)
         }
     }

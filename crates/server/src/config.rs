@@ -54,6 +54,7 @@ struct RawConfig {
     metrics_listen: Option<String>,
     store: Option<String>,
     store_password_file: Option<PathBuf>,
+    store_ca_file: Option<PathBuf>,
     store_max_connections: Option<u64>,
     service_key_file: Option<PathBuf>,
     artifacts: Option<artifacts::RawArtifacts>,
@@ -98,7 +99,7 @@ pub struct ServerSettings {
     pub max_body_bytes: Option<usize>,
     /// `metrics_token` / `metrics_token_file`, `metrics_listen`.
     pub metrics: crate::MetricsAccess,
-    /// `store`, `store_password_file`, `store_max_connections`.
+    /// `store`, `store_password_file`, `store_ca_file`, `store_max_connections`.
     pub store: StoreSettings,
     /// `[artifacts]`: where artifacts are kept.
     pub artifacts: ArtifactBackendSettings,
@@ -117,6 +118,10 @@ pub struct StoreSettings {
     pub password: Option<String>,
     /// `store_max_connections`: the most connections one node opens.
     pub max_connections: Option<usize>,
+    /// `store_ca_file`: the CA certificates (PEM) the database server's TLS
+    /// certificate must chain to, relative paths resolved against the TOML's
+    /// directory. The store reads it when it opens.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for StoreSettings {
@@ -125,6 +130,7 @@ impl fmt::Debug for StoreSettings {
             .field("url", &self.url.as_deref().map(redact_store_url))
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("max_connections", &self.max_connections)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -255,6 +261,13 @@ fn store_settings(raw: &RawConfig, base: &Path) -> Result<StoreSettings, ConfigE
         }
         None => None,
     };
+    let ca_file = match &raw.store_ca_file {
+        Some(_) if url.is_none() => {
+            return Err(ConfigError("store_ca_file needs store = \"postgres://...\"".into()));
+        }
+        Some(f) => Some(if f.is_absolute() { f.clone() } else { base.join(f) }),
+        None => None,
+    };
     let max_connections = match raw.store_max_connections {
         Some(n) if !(1..=1000).contains(&n) => {
             return Err(ConfigError(format!("store_max_connections {n} is outside [1, 1000]")));
@@ -262,7 +275,7 @@ fn store_settings(raw: &RawConfig, base: &Path) -> Result<StoreSettings, ConfigE
         Some(n) => Some(n as usize),
         None => None,
     };
-    Ok(StoreSettings { url, password, max_connections })
+    Ok(StoreSettings { url, password, max_connections, ca_file })
 }
 
 /// Reads the configuration file at `path`: the domain's configuration and
@@ -698,12 +711,13 @@ job_timeout_seconds = 3600
         std::fs::write(dir.join("pg-password"), "pa ss\n").unwrap();
         let text = format!(
             "store = \"postgres://cpjobs@db.internal:5432/cpjobs\"\nstore_password_file = \"pg-password\"\n\
-             store_max_connections = 16\n{EXAMPLE}"
+             store_max_connections = 16\nstore_ca_file = \"db-ca.pem\"\n{EXAMPLE}"
         );
         let (_, s) = parse_all(&text, &dir).unwrap();
         assert_eq!(s.store.url.as_deref(), Some("postgres://cpjobs@db.internal:5432/cpjobs"));
         assert_eq!(s.store.password.as_deref(), Some("pa ss"), "the file's line break is not the password's");
         assert_eq!(s.store.max_connections, Some(16));
+        assert_eq!(s.store.ca_file, Some(dir.join("db-ca.pem")), "relative to the TOML");
         assert!(!format!("{:?}", s.store).contains("pa ss"), "the password stays out of debug output");
         std::fs::remove_dir_all(&dir).unwrap();
 
@@ -712,6 +726,11 @@ job_timeout_seconds = 3600
         assert!(e.contains("neither \"sqlite\" nor") && !e.contains("hunter2"), "{e}");
         let e = refused(&with("store_password_file = \"p\""));
         assert!(e.contains("store_password_file needs store"), "{e}");
+        let e = refused(&with("store = \"sqlite\"\nstore_ca_file = \"/etc/ssl/db-ca.pem\""));
+        assert!(e.contains("store_ca_file needs store"), "{e}");
+        let text = with("store = \"postgres://h/db\"\nstore_ca_file = \"/etc/ssl/db-ca.pem\"");
+        let (_, s) = parse_all(&text, Path::new("/elsewhere")).unwrap();
+        assert_eq!(s.store.ca_file.as_deref(), Some(Path::new("/etc/ssl/db-ca.pem")), "an absolute path as it is");
         let e = refused(&with("store = \"postgres://h/db\"\nstore_max_connections = 0"));
         assert!(e.contains("store_max_connections 0 is outside"), "{e}");
         let e = refused(&with("store = \"postgresql://h/db\"\nstore_password_file = \"/nonexistent/pw\""));

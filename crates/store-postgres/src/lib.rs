@@ -51,17 +51,19 @@
 //! on blocking threads, never on the server's async ones.
 //!
 //! Rooms: `schema.rs` applies the numbered migrations of `migrations/`;
-//! `pool.rs` the connections; `tx.rs` the transaction's queries; `rows.rs`
-//! the row mapping; `writers.rs` the threads behind `write_then`. This file
-//! opens the store and runs transactions.
+//! `pool.rs` the connections; `tls.rs` what secures them (`sslmode`, the
+//! trusted CAs); `tx.rs` the transaction's queries; `rows.rs` the row
+//! mapping; `writers.rs` the threads behind `write_then`. This file opens
+//! the store and runs transactions.
 
 mod pool;
 mod rows;
 mod schema;
+mod tls;
 mod tx;
 mod writers;
 
-use std::str::FromStr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +91,11 @@ pub struct PgOptions {
     pub password: Option<String>,
     /// The most connections the store opens (each transaction holds one).
     pub max_connections: usize,
+    /// The CA certificates (PEM) the server's certificate must chain to
+    /// (`store_ca_file`; the URL's `sslrootcert` is the other way to say
+    /// it); without either, the system's. Setting one demands TLS unless
+    /// the URL's `sslmode` says otherwise (see `tls.rs`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl PgOptions {
@@ -98,6 +105,7 @@ impl PgOptions {
             url: url.into(),
             password: std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            ca_file: None,
         }
     }
 }
@@ -113,6 +121,7 @@ pub struct PgStore {
     writers: Writers,
     pool: Arc<Pool>,
     schema_version: i64,
+    transport: String,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -124,9 +133,8 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connects to the database and brings its schema up to date.
     pub fn open(options: &PgOptions) -> Result<PgStore, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(&options.url).map_err(|e| {
-            StoreError::Backend(format!("the PostgreSQL URL {} is not valid: {e}", redact_url(&options.url)))
-        })?;
+        let (mut config, tls) = tls::Tls::configure(&options.url, options.ca_file.as_deref())?;
+        let transport = tls.summary().to_owned();
         if config.get_password().is_none()
             && let Some(p) = &options.password
         {
@@ -138,7 +146,7 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let pool = Arc::new(Pool::start(config, options.max_connections)?);
+        let pool = Arc::new(Pool::start(config, tls, options.max_connections)?);
         let schema_version = {
             let mut c = pool.take()?;
             let v = schema::migrate(&c.conn().client).map_err(|e| {
@@ -155,12 +163,18 @@ impl PgStore {
             )));
         }
         let writers = Writers::start(Arc::clone(&pool), options.max_connections.max(1))?;
-        Ok(PgStore { writers, pool, schema_version })
+        Ok(PgStore { writers, pool, schema_version, transport })
     }
 
     /// The schema version the database is at.
     pub fn schema_version(&self) -> i64 {
         self.schema_version
+    }
+
+    /// How the connections to the server are secured, for the operator's
+    /// log: clear text, or TLS and what its certificate is verified against.
+    pub fn transport(&self) -> &str {
+        &self.transport
     }
 }
 

@@ -21,7 +21,9 @@ use std::task::{Context, Poll, Waker};
 
 use cpjobs_core::StoreError;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres::{Client, Config, Statement};
+
+use crate::tls::Tls;
 
 /// Locks `m`, also when a panicking holder poisoned it (the pool's state
 /// is a list and a count, consistent at every step).
@@ -187,6 +189,7 @@ impl Conn {
 /// drives their sockets.
 pub(crate) struct Pool {
     config: Config,
+    tls: Arc<Tls>,
     max: usize,
     state: Mutex<PoolState>,
     freed: Condvar,
@@ -203,8 +206,8 @@ struct PoolState {
 impl Pool {
     /// A pool of at most `max` connections to `config`'s server, with its
     /// runtime thread started. Connects once, so a wrong address or
-    /// password is reported here, not at the first request.
-    pub(crate) fn start(config: Config, max: usize) -> Result<Pool, StoreError> {
+    /// password (or certificate) is reported here, not at the first request.
+    pub(crate) fn start(config: Config, tls: Tls, max: usize) -> Result<Pool, StoreError> {
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         std::thread::Builder::new()
@@ -228,6 +231,7 @@ impl Pool {
             .map_err(|e| StoreError::Backend(format!("cannot start the PostgreSQL runtime: {e}")))?;
         let pool = Pool {
             config,
+            tls: Arc::new(tls),
             max: max.max(1),
             state: Mutex::new(PoolState { idle: Vec::new(), open: 0 }),
             freed: Condvar::new(),
@@ -243,15 +247,8 @@ impl Pool {
     /// Opens a connection; its socket is driven by the runtime thread.
     fn connect(&self) -> Result<Conn, StoreError> {
         let config = self.config.clone();
-        let task = self.runtime.spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(cause = %e, "a PostgreSQL connection ended");
-                }
-            });
-            Ok::<_, tokio_postgres::Error>(client)
-        });
+        let tls = Arc::clone(&self.tls);
+        let task = self.runtime.spawn(async move { tls.connect(&config).await });
         match Conn::wait(task) {
             Ok(Ok(client)) => Ok(Conn {
                 client: Arc::new(client),
@@ -260,7 +257,7 @@ impl Pool {
                 begin_lost: false,
                 failed: None,
             }),
-            Ok(Err(e)) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {}", describe(&e)))),
+            Ok(Err(e)) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {}", self.tls.explain(&e)))),
             Err(e) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {e}"))),
         }
     }

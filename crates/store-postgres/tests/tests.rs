@@ -4,6 +4,7 @@
 //! restart that loses nothing, connections lost and made again.
 
 mod support;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

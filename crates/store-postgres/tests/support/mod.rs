@@ -55,6 +55,25 @@ pub fn admin(sql: &str) {
     });
 }
 
+/// The first column of the first row `sql` answers on the test server
+/// (outside any store), as text; `None` for no row or NULL.
+pub fn admin_value(sql: &str) -> Option<String> {
+    let url = server_url().expect("a test server");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let (client, conn) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to the test server");
+        let driver = tokio::spawn(conn);
+        let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        drop(client);
+        let _ = driver.await;
+        messages.into_iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+            _ => None,
+        })?
+    })
+}
+
 /// A new, empty schema's name.
 pub fn new_schema() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
