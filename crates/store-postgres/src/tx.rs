@@ -92,13 +92,41 @@ macro_rules! anything_due {
 }
 
 /// Whether a queue holds a `Queued` job (matching `$2` when given), as an
-/// SQL expression: an index probe on `jobs_queued`.
+/// SQL expression: the head of the queue in `jobs_queued`. Asked as the
+/// first row in the index's order, not `EXISTS`: under the generic plan,
+/// with `$1` unknown, PostgreSQL expected any queue to hold a share of the
+/// table and chose a scan for the first match, which reads the whole table
+/// when the polled queue is empty (see `tx/plans.rs`).
 macro_rules! queued_in {
     () => {
-        "EXISTS (SELECT 1 FROM jobs WHERE queue = $1 AND status = 'Queued' \
-         AND ($2::text IS NULL OR query_value = $2::text))"
+        "COALESCE((SELECT true FROM jobs WHERE queue = $1 AND status = 'Queued' \
+         AND ($2::text IS NULL OR query_value = $2::text) ORDER BY created, seq LIMIT 1), false)"
     };
 }
+
+/// [`Tx::anything_due`].
+const ANYTHING_DUE: &str = concat!("SELECT ", anything_due!("$1"));
+
+/// [`Tx::poll_probe`]: the action type's revision, whether the queue holds a
+/// job for the poll, whether anything is due, in one row.
+const POLL_PROBE: &str =
+    concat!("SELECT (SELECT revision FROM action_types WHERE key = $1), ", queued_in!(), ", ", anything_due!("$3"));
+
+/// [`Tx::job_with_client`]: the job, its client's token, its queue's action
+/// type revision, in one row.
+const JOB_WITH_CLIENT: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    ", (SELECT client_token FROM clients c WHERE c.client_id = jobs.client_id), \
+     (SELECT revision FROM action_types t WHERE t.key = jobs.queue) FROM jobs WHERE id = $1"
+);
+
+/// [`Tx::update_job`]: the guarded transition.
+const UPDATE_JOB: &str = "UPDATE jobs SET status = $2, nonce = $3, lease_until = $4, updated = $5, result = $6 \
+     WHERE id = $1 AND status = $7 AND nonce IS NOT DISTINCT FROM $8";
+
+#[cfg(test)]
+mod plans;
 
 /// A row count as PostgreSQL binds it.
 fn limit(n: usize) -> i64 {
@@ -456,29 +484,15 @@ impl Tx for PgTx<'_> {
     }
 
     fn job_with_client(&mut self, id: &str) -> StoreResult<Option<JobWithClient>> {
-        self.one(
-            concat!(
-                "SELECT ",
-                job_columns!(),
-                ", (SELECT client_token FROM clients c WHERE c.client_id = jobs.client_id), \
-                 (SELECT revision FROM action_types t WHERE t.key = jobs.queue) FROM jobs WHERE id = $1"
-            ),
-            &[&id],
-            |r| Ok(JobWithClient { job: job_row(r)?, client_token: get(r, 16)?, type_revision: get(r, 17)? }),
-        )
+        self.one(JOB_WITH_CLIENT, &[&id], |r| {
+            Ok(JobWithClient { job: job_row(r)?, client_token: get(r, 16)?, type_revision: get(r, 17)? })
+        })
     }
 
     fn poll_probe(&mut self, queue: &str, query_value: Option<&str>, now: Millis) -> StoreResult<PollProbe> {
-        let probe = self.one(
-            concat!(
-                "SELECT (SELECT revision FROM action_types WHERE key = $1), ",
-                queued_in!(),
-                ", ",
-                anything_due!("$3")
-            ),
-            &[&queue, &query_value, &now],
-            |r| Ok(PollProbe { type_revision: get(r, 0)?, may_have_queued: get(r, 1)?, anything_due: get(r, 2)? }),
-        )?;
+        let probe = self.one(POLL_PROBE, &[&queue, &query_value, &now], |r| {
+            Ok(PollProbe { type_revision: get(r, 0)?, may_have_queued: get(r, 1)?, anything_due: get(r, 2)? })
+        })?;
         probe.ok_or_else(|| StoreError::Backend("the poll's checks answered no row".into()))
     }
 
@@ -489,8 +503,7 @@ impl Tx for PgTx<'_> {
         expected_nonce: Option<&str>,
     ) -> StoreResult<bool> {
         let n = self.exec(
-            "UPDATE jobs SET status = $2, nonce = $3, lease_until = $4, updated = $5, result = $6 \
-             WHERE id = $1 AND status = $7 AND nonce IS NOT DISTINCT FROM $8",
+            UPDATE_JOB,
             &[
                 &j.id,
                 &j.status.as_str(),
@@ -727,7 +740,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn anything_due(&mut self, now: Millis) -> StoreResult<bool> {
-        let due = self.one(concat!("SELECT ", anything_due!("$1")), &[&now], |r| get::<bool>(r, 0))?;
+        let due = self.one(ANYTHING_DUE, &[&now], |r| get::<bool>(r, 0))?;
         Ok(due == Some(true))
     }
 
