@@ -56,6 +56,7 @@
 //! mapping; `writers.rs` the threads behind `write_then`. This file opens
 //! the store and runs transactions.
 
+mod drive;
 mod pool;
 mod rows;
 mod schema;
@@ -149,7 +150,7 @@ impl PgStore {
         let pool = Arc::new(Pool::start(config, tls, options.max_connections)?);
         let schema_version = {
             let mut c = pool.take()?;
-            let v = schema::migrate(&c.conn().client).map_err(|e| {
+            let v = schema::migrate(c.conn()).map_err(|e| {
                 StoreError::Backend(format!("the schema could not be brought up to date: {}", backend(&e)))
             })?;
             drop(c);

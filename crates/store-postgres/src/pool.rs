@@ -1,13 +1,11 @@
-//! Connections: a bounded pool of PostgreSQL connections whose sockets are
-//! driven by the store's own runtime, on one thread of its own.
+//! Connections: a bounded pool of PostgreSQL connections, each driven by
+//! the thread that holds it.
 //!
 //! The store's trait is synchronous and its closures are neither `Send` nor
 //! `'static`, so a transaction runs on the thread that asked for it: that
-//! thread takes a connection from the pool and waits for each statement
-//! with a plain executor (`futures_executor::block_on`), which blocks only
-//! that thread and needs no runtime of its own. The connections' I/O runs on
-//! the runtime thread, so a caller inside a tokio runtime never nests one
-//! runtime in another (the sync `postgres` crate would panic there).
+//! thread takes a connection from the pool and waits for each statement by
+//! driving the connection's socket itself (`drive.rs`), with no runtime and
+//! no other thread, so a caller inside a tokio runtime never nests one.
 //!
 //! Invariant: a connection goes back to the pool only between transactions
 //! and only while it is open; one that failed mid-transaction or was lost is
@@ -21,9 +19,14 @@ use std::task::{Context, Poll, Waker};
 
 use cpjobs_core::StoreError;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, Statement};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, Row, Statement};
 
+use crate::drive::{self, ConnectError, Driven};
 use crate::tls::Tls;
+
+/// Parameters of one statement.
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Locks `m`, also when a panicking holder poisoned it (the pool's state
 /// is a list and a count, consistent at every step).
@@ -76,6 +79,8 @@ enum Ahead {
 /// One open connection and the statements prepared on it.
 pub(crate) struct Conn {
     pub(crate) client: Arc<Client>,
+    /// Its socket and protocol state, driven while this thread waits.
+    driven: Driven,
     statements: HashMap<&'static str, Statement>,
     /// Statements sent ahead whose answers are not read yet, oldest first:
     /// the `COMMIT` of the read transaction before (see
@@ -93,9 +98,21 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Waits for `f` on this thread.
-    pub(crate) fn wait<F: std::future::Future>(f: F) -> F::Output {
-        futures_executor::block_on(f)
+    /// Waits for `f` on this thread, driving the connection.
+    pub(crate) fn wait<F: std::future::Future>(&mut self, f: F) -> F::Output {
+        self.driven.wait(f)
+    }
+
+    /// Runs a prepared statement and gives its rows.
+    pub(crate) fn query(&mut self, stmt: &Statement, p: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let Conn { client, driven, .. } = self;
+        driven.wait(client.query(stmt, p))
+    }
+
+    /// Runs a prepared statement and gives how many rows it touched.
+    pub(crate) fn execute(&mut self, stmt: &Statement, p: Params<'_>) -> Result<u64, tokio_postgres::Error> {
+        let Conn { client, driven, .. } = self;
+        driven.wait(client.execute(stmt, p))
     }
 
     /// Sends `begin` without waiting for its answer: the transaction's first
@@ -119,12 +136,14 @@ impl Conn {
     fn send_ahead(&mut self, sql: &'static str, what: Ahead) {
         let client = Arc::clone(&self.client);
         let mut sent: Pending = Box::pin(async move { client.batch_execute(sql).await });
-        // The first poll hands the message to the connection's task and
-        // stops at the answer, which a later poll (with a real waker) reads.
+        // The first poll queues the message for the connection and stops at
+        // the answer, which a later wait reads; the flush writes the message
+        // to the socket now, so the server runs it while this thread goes on.
         match sent.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Pending => self.pending.push_back((sent, what)),
             Poll::Ready(r) => self.pending.push_back((Box::pin(std::future::ready(r)), what)),
         }
+        self.driven.flush();
     }
 
     /// Reads the answers of the statements sent ahead, if any. A failure of
@@ -134,7 +153,7 @@ impl Conn {
     /// is run again on a new one ([`begin_lost`](Conn::begin_lost)).
     fn settle(&mut self) -> Result<(), tokio_postgres::Error> {
         while let Some((sent, what)) = self.pending.pop_front() {
-            if let Err(e) = Conn::wait(sent) {
+            if let Err(e) = self.driven.wait(sent) {
                 self.pending.clear();
                 match what {
                     Ahead::Begin => self.begin_lost = Failure::of(&e) == Failure::Lost,
@@ -161,7 +180,8 @@ impl Conn {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = Conn::wait(self.client.prepare(sql))?;
+        let Conn { client, driven, .. } = self;
+        let s = driven.wait(client.prepare(sql))?;
         self.statements.insert(sql, s.clone());
         Ok(s)
     }
@@ -181,21 +201,18 @@ impl Conn {
     /// Runs a statement without parameters or rows (`BEGIN`, `COMMIT`).
     pub(crate) fn simple(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
         self.settle()?;
-        Conn::wait(self.client.batch_execute(sql))
+        let Conn { client, driven, .. } = self;
+        driven.wait(client.batch_execute(sql))
     }
 }
 
-/// The pool: idle connections, how many are open, and the runtime that
-/// drives their sockets.
+/// The pool: idle connections and how many are open.
 pub(crate) struct Pool {
     config: Config,
     tls: Arc<Tls>,
     max: usize,
     state: Mutex<PoolState>,
     freed: Condvar,
-    runtime: tokio::runtime::Handle,
-    /// Ends the runtime thread when the pool is dropped.
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 struct PoolState {
@@ -204,39 +221,15 @@ struct PoolState {
 }
 
 impl Pool {
-    /// A pool of at most `max` connections to `config`'s server, with its
-    /// runtime thread started. Connects once, so a wrong address or
+    /// A pool of at most `max` connections to `config`'s server. Connects once, so a wrong address or
     /// password (or certificate) is reported here, not at the first request.
     pub(crate) fn start(config: Config, tls: Tls, max: usize) -> Result<Pool, StoreError> {
-        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("cpjobs-postgres".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = handle_tx.send(Err(e.to_string()));
-                        return;
-                    }
-                };
-                let _ = handle_tx.send(Ok(rt.handle().clone()));
-                // Runs the connections' tasks until the pool is gone.
-                let _ = rt.block_on(stopped);
-            })
-            .map_err(|e| StoreError::Backend(format!("cannot start the PostgreSQL thread: {e}")))?;
-        let runtime = handle_rx
-            .recv()
-            .map_err(|_| StoreError::Backend("the PostgreSQL thread ended".into()))?
-            .map_err(|e| StoreError::Backend(format!("cannot start the PostgreSQL runtime: {e}")))?;
         let pool = Pool {
             config,
             tls: Arc::new(tls),
             max: max.max(1),
             state: Mutex::new(PoolState { idle: Vec::new(), open: 0 }),
             freed: Condvar::new(),
-            runtime,
-            _stop: stop,
         };
         let first = pool.connect()?;
         lock(&pool.state).open = 1;
@@ -244,21 +237,21 @@ impl Pool {
         Ok(pool)
     }
 
-    /// Opens a connection; its socket is driven by the runtime thread.
+    /// Opens a connection, on this thread.
     fn connect(&self) -> Result<Conn, StoreError> {
-        let config = self.config.clone();
-        let tls = Arc::clone(&self.tls);
-        let task = self.runtime.spawn(async move { tls.connect(&config).await });
-        match Conn::wait(task) {
-            Ok(Ok(client)) => Ok(Conn {
+        match drive::connect(&self.config, &self.tls) {
+            Ok((client, driven)) => Ok(Conn {
                 client: Arc::new(client),
+                driven,
                 statements: HashMap::new(),
                 pending: VecDeque::new(),
                 begin_lost: false,
                 failed: None,
             }),
-            Ok(Err(e)) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {}", self.tls.explain(&e)))),
-            Err(e) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {e}"))),
+            Err(ConnectError::Pg(e)) => {
+                Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {}", self.tls.explain(&e))))
+            }
+            Err(ConnectError::Other(e)) => Err(StoreError::Backend(format!("cannot connect to PostgreSQL: {e}"))),
         }
     }
 

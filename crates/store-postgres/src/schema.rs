@@ -8,8 +8,6 @@
 //! writes to) before it looks at the version, so one applies the migrations
 //! and the others find them applied.
 
-use tokio_postgres::Client;
-
 use crate::pool::Conn;
 
 /// Schema migrations; index `i` brings the schema to version `i + 1`.
@@ -26,8 +24,9 @@ const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('cpjobs schema ' || cu
 
 /// Brings the schema up to date: every migration the database lacks, and
 /// its version, in one transaction (a failed upgrade leaves it as it was).
-pub(crate) fn migrate(client: &Client) -> Result<i64, tokio_postgres::Error> {
-    Conn::wait(async {
+pub(crate) fn migrate(conn: &mut Conn) -> Result<i64, tokio_postgres::Error> {
+    let client = std::sync::Arc::clone(&conn.client);
+    conn.wait(async {
         client.batch_execute("BEGIN").await?;
         let r = async {
             client.batch_execute(LOCK).await?;

@@ -43,8 +43,11 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{CertificateError, ClientConfig, RootCertStore};
 use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::drive::{ConnectError, Protocol, Socket};
 
 /// What the URL's `sslmode` asked for (libpq's words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,19 +143,26 @@ impl Tls {
         &self.summary
     }
 
-    /// Connects to `config`'s server; the connection's socket is driven by
-    /// a task of the calling runtime until the connection ends.
-    pub(crate) async fn connect(&self, config: &Config) -> Result<Client, tokio_postgres::Error> {
+    /// The startup handshake on `socket` (TLS first, as decided): the client
+    /// and the connection's protocol state, which the thread that waits on
+    /// the connection drives (see `drive.rs`). `name` is what the server's
+    /// certificate must be valid for.
+    pub(crate) async fn handshake(
+        &self,
+        config: &Config,
+        socket: Socket,
+        name: &str,
+    ) -> Result<(Client, Protocol), ConnectError> {
         match &self.connector {
             None => {
-                let (client, connection) = config.connect(NoTls).await?;
-                tokio::spawn(drive(connection));
-                Ok(client)
+                let (client, connection) = config.connect_raw(socket, NoTls).await.map_err(ConnectError::Pg)?;
+                Ok((client, Box::pin(connection)))
             }
-            Some(tls) => {
-                let (client, connection) = config.connect(tls.clone()).await?;
-                tokio::spawn(drive(connection));
-                Ok(client)
+            Some(make) => {
+                let tls = MakeTlsConnect::<Socket>::make_tls_connect(&mut make.clone(), name)
+                    .map_err(|e| ConnectError::Other(format!("{name} is not a name TLS can check: {e}")))?;
+                let (client, connection) = config.connect_raw(socket, tls).await.map_err(ConnectError::Pg)?;
+                Ok((client, Box::pin(connection)))
             }
         }
     }
@@ -202,13 +212,6 @@ impl Tls {
             );
         }
         detail
-    }
-}
-
-/// Ends with the connection; a connection that ended on an error says so.
-async fn drive<F: Future<Output = Result<(), tokio_postgres::Error>>>(connection: F) {
-    if let Err(e) = connection.await {
-        tracing::warn!(cause = %e, "a PostgreSQL connection ended");
     }
 }
 

@@ -15,9 +15,8 @@ use cpjobs_core::store::{
 };
 use serde_json::Value;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 
-use crate::pool::Conn;
+use crate::pool::{Conn, Params};
 use crate::rows::{
     client_columns, client_row, doc_row, execution_columns, execution_row, get, job_columns, job_row, json_text,
     pipeline_columns, pipeline_row, webhook_columns, webhook_row,
@@ -31,9 +30,6 @@ macro_rules! unfinished {
         "status IN ('Created', 'Queued', 'Dispatched', 'InProgress')"
     };
 }
-
-/// Parameters of one statement.
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// The queries of one transaction, on the connection that runs it.
 pub(crate) struct PgTx<'c> {
@@ -150,7 +146,7 @@ impl PgTx<'_> {
 
     fn rows(&mut self, sql: &'static str, p: Params<'_>) -> StoreResult<Vec<Row>> {
         let stmt = self.conn.statement(sql).map_err(|e| self.conn.fail(&e))?;
-        Conn::wait(self.conn.client.query(&stmt, p)).map_err(|e| self.conn.fail(&e))
+        self.conn.query(&stmt, p).map_err(|e| self.conn.fail(&e))
     }
 
     fn query<T>(
@@ -173,7 +169,7 @@ impl PgTx<'_> {
 
     fn exec(&mut self, sql: &'static str, p: Params<'_>) -> StoreResult<u64> {
         let stmt = self.conn.statement(sql).map_err(|e| self.conn.fail(&e))?;
-        Conn::wait(self.conn.client.execute(&stmt, p)).map_err(|e| self.conn.fail(&e))
+        self.conn.execute(&stmt, p).map_err(|e| self.conn.fail(&e))
     }
 
     /// Keeps `p`'s declaration as version `p.version`, made at `p.updated`.
