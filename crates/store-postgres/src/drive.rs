@@ -85,7 +85,11 @@ impl ReadWrite for mio::net::UnixStream {
 
 impl AsyncRead for Socket {
     fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let into = buf.initialize_unfilled();
+        // At most 64 KiB at a time: the buffer handed in is uninitialized and
+        // must be zeroed before a safe read, and a large row's buffer would
+        // otherwise be zeroed whole at every read of a part of it.
+        let n = buf.remaining().min(64 * 1024);
+        let into = buf.initialize_unfilled_to(n);
         match self.get_mut().io(|s| s.read(into)) {
             Poll::Ready(Ok(n)) => {
                 buf.advance(n);

@@ -51,7 +51,8 @@
 //! on blocking threads, never on the server's async ones.
 //!
 //! Rooms: `schema.rs` applies the numbered migrations of `migrations/`;
-//! `pool.rs` the connections; `tls.rs` what secures them (`sslmode`, the
+//! `pool.rs` the connections; `drive.rs` their sockets, driven by the
+//! thread that waits on them; `tls.rs` what secures them (`sslmode`, the
 //! trusted CAs); `tx.rs` the transaction's queries; `rows.rs` the row
 //! mapping; `writers.rs` the threads behind `write_then`. This file opens
 //! the store and runs transactions.

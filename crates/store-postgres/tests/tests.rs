@@ -368,3 +368,27 @@ fn marks_of_nodes_of_the_version_before_are_read_beside_this_versions() {
     drop((w, reader));
     admin(&format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+/// Rows far larger than a socket's buffers go out and come back whole: the
+/// connection is driven by the waiting thread, which must go on writing
+/// when the socket takes no more and reading a message spread over many
+/// reads.
+#[test]
+fn rows_larger_than_the_socket_buffers_go_and_come_back_whole() {
+    if !ready() {
+        return;
+    }
+    let schema = new_schema();
+    let s = open(&schema);
+    let mut big = job("big", "q", 1);
+    // 8 MiB of JSON that does not compress into a few pages.
+    let text: String = (0..1_000_000u32).map(|i| format!("{:08x}", i.wrapping_mul(2_654_435_761))).collect();
+    big.data = json!({"blob": text}).into();
+    s.write(&mut |tx| tx.insert_job(&big)).expect("a large write");
+    for _ in 0..3 {
+        let back = s.read(&mut |tx| tx.get_job("big")).expect("a large read").expect("stored");
+        assert_eq!(back, big);
+    }
+    drop(s);
+    admin(&format!("DROP SCHEMA {schema} CASCADE"));
+}
