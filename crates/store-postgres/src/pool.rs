@@ -105,18 +105,38 @@ impl Conn {
 
     /// Runs a prepared statement and gives its rows.
     pub(crate) fn query(&mut self, stmt: &Statement, p: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let Conn { client, driven, .. } = self;
-        driven.wait(client.query(stmt, p))
+        let client = Arc::clone(&self.client);
+        self.behind_pending(client.query(stmt, p))
     }
 
     /// Runs a prepared statement and gives how many rows it touched.
     pub(crate) fn execute(&mut self, stmt: &Statement, p: Params<'_>) -> Result<u64, tokio_postgres::Error> {
-        let Conn { client, driven, .. } = self;
-        driven.wait(client.execute(stmt, p))
+        let client = Arc::clone(&self.client);
+        self.behind_pending(client.execute(stmt, p))
     }
 
-    /// Sends `begin` without waiting for its answer: the transaction's first
-    /// statement follows it on the wire at once, which saves each
+    /// Sends `request` behind the statements sent ahead, so all go out in
+    /// one write, then reads their answers (see [`settle`](Conn::settle))
+    /// and its own. When one sent ahead failed, `request`'s answer is not
+    /// waited for: a `BEGIN` (fixed text, on a connection between
+    /// transactions) or a read's `COMMIT` fails when the connection is gone,
+    /// and `request` with it; the transaction runs again on a new one.
+    fn behind_pending<T>(
+        &mut self,
+        request: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, tokio_postgres::Error> {
+        let mut request = std::pin::pin!(request);
+        // The first poll queues the request after those sent ahead.
+        let first = request.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        self.settle()?;
+        match first {
+            Poll::Ready(r) => r,
+            Poll::Pending => self.driven.wait(request),
+        }
+    }
+
+    /// Sends `begin` without waiting for its answer: it goes out with the
+    /// transaction's first statement, in one write, which saves each
     /// transaction a round trip (PostgreSQL answers in order, and a failed
     /// `BEGIN` is reported by [`settle`](Conn::settle) before anything else).
     pub(crate) fn begin(&mut self, begin: &'static str) {
@@ -137,13 +157,17 @@ impl Conn {
         let client = Arc::clone(&self.client);
         let mut sent: Pending = Box::pin(async move { client.batch_execute(sql).await });
         // The first poll queues the message for the connection and stops at
-        // the answer, which a later wait reads; the flush writes the message
-        // to the socket now, so the server runs it while this thread goes on.
+        // the answer, which a later wait reads. A `BEGIN` stays queued until
+        // the transaction's first statement, and both go out in one write; a
+        // read's `COMMIT` is written now, so the server ends the transaction
+        // (and lets go of its snapshot) while the connection sits in the pool.
         match sent.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Pending => self.pending.push_back((sent, what)),
             Poll::Ready(r) => self.pending.push_back((Box::pin(std::future::ready(r)), what)),
         }
-        self.driven.flush();
+        if what == Ahead::ReadCommit {
+            self.driven.flush();
+        }
     }
 
     /// Reads the answers of the statements sent ahead, if any. A failure of
@@ -176,12 +200,11 @@ impl Conn {
 
     /// `sql` prepared on this connection, once per connection.
     pub(crate) fn statement(&mut self, sql: &'static str) -> Result<Statement, tokio_postgres::Error> {
-        self.settle()?;
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let Conn { client, driven, .. } = self;
-        let s = driven.wait(client.prepare(sql))?;
+        let client = Arc::clone(&self.client);
+        let s = self.behind_pending(client.prepare(sql))?;
         self.statements.insert(sql, s.clone());
         Ok(s)
     }
@@ -200,9 +223,8 @@ impl Conn {
 
     /// Runs a statement without parameters or rows (`BEGIN`, `COMMIT`).
     pub(crate) fn simple(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
-        self.settle()?;
-        let Conn { client, driven, .. } = self;
-        driven.wait(client.batch_execute(sql))
+        let client = Arc::clone(&self.client);
+        self.behind_pending(client.batch_execute(sql))
     }
 }
 
