@@ -245,7 +245,7 @@ pub(crate) fn connect(config: &Config, tls: &Tls) -> Result<(Client, Driven), Co
     for i in order {
         let port = ports.get(if ports.len() == 1 { 0 } else { i }).copied().unwrap_or(DEFAULT_PORT);
         let deadline = Instant::now() + timeout;
-        let (socket, name) = match open(hosts.get(i), addrs.get(i).copied(), port, timeout) {
+        let (socket, name) = match open(config, hosts.get(i), addrs.get(i).copied(), port, timeout) {
             Ok(opened) => opened,
             Err(e) => {
                 last = Some(ConnectError::Other(e));
@@ -271,6 +271,7 @@ pub(crate) fn connect(config: &Config, tls: &Tls) -> Result<(Client, Driven), Co
 /// name resolved (each address in turn) or its Unix socket directory. With
 /// the name the connection's TLS checks the certificate against.
 fn open(
+    config: &Config,
     host: Option<&Host>,
     addr: Option<std::net::IpAddr>,
     port: u16,
@@ -280,7 +281,7 @@ fn open(
         let mut last = format!("{name} has no address");
         for a in addrs {
             match TcpStream::connect_timeout(&a, timeout) {
-                Ok(s) => return tcp_socket(s).map(|s| (s, name)).map_err(|e| format!("{a}: {e}")),
+                Ok(s) => return tcp_socket(s, config).map(|s| (s, name)).map_err(|e| format!("{a}: {e}")),
                 Err(e) => last = format!("cannot reach {name} at {a}: {e}"),
             }
         }
@@ -309,10 +310,14 @@ fn open(
     }
 }
 
-fn tcp_socket(s: TcpStream) -> io::Result<Socket> {
+fn tcp_socket(s: TcpStream, config: &Config) -> io::Result<Socket> {
     s.set_nodelay(true)?;
-    // As libpq and tokio-postgres do: a peer that vanished is noticed.
-    socket2::SockRef::from(&s).set_keepalive(true)?;
+    // As libpq and tokio-postgres do: a peer that vanished is noticed, after
+    // the URL's `keepalives_idle` (two hours unless told).
+    if config.get_keepalives() {
+        let keepalive = socket2::TcpKeepalive::new().with_time(config.get_keepalives_idle());
+        socket2::SockRef::from(&s).set_tcp_keepalive(&keepalive)?;
+    }
     s.set_nonblocking(true)?;
     Ok(Socket::Tcp(mio::net::TcpStream::from_std(s)))
 }
