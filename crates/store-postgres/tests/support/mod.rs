@@ -43,16 +43,7 @@ pub fn ready() -> bool {
 
 /// Runs `sql` on the test server, outside any store.
 pub fn admin(sql: &str) {
-    let url = server_url().expect("a test server");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    rt.block_on(async {
-        let (client, conn) =
-            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to the test server");
-        let driver = tokio::spawn(conn);
-        client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-        drop(client);
-        let _ = driver.await;
-    });
+    let _ = admin_value(sql);
 }
 
 /// The first column of the first row `sql` answers on the test server
