@@ -422,6 +422,50 @@ pub(crate) fn poll_check(
     third_party: bool,
     now: Millis,
 ) -> Res<PollChecked> {
+    Ok(checked_request(tx, types, caller, input, third_party, now)?.0)
+}
+
+/// What a poll found in one transaction that checks it and claims (see
+/// [`check_and_poll`]).
+pub(crate) enum Polled {
+    /// The answer: the jobs claimed, or none.
+    Answer(Value),
+    /// Leases or timeouts ended: sweep, then poll again.
+    SweepFirst,
+}
+
+/// A poll checked and claimed in one (write) transaction, for stores whose
+/// every transaction is a round trip to a server: [`poll_check`]'s checks,
+/// then, unless something is due or the queue surely holds nothing, the
+/// claim of [`poll`] with the action type the check read (one transaction
+/// and one read less than checking on a reader first). The queue polled
+/// comes back with the outcome, refusals aside.
+pub(crate) fn check_and_poll(
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<(String, Polled)> {
+    let (checked, request) = checked_request(tx, &ctx.types, caller, input, third_party, now)?;
+    let polled = match (checked.anything_due, checked.nothing) {
+        (true, _) => Polled::SweepFirst,
+        (false, Some(empty)) => Polled::Answer(empty),
+        (false, None) => Polled::Answer(claim(tx, ctx, request, third_party, now)?),
+    };
+    Ok((checked.queue, polled))
+}
+
+/// [`poll_check`], with the request it checked.
+fn checked_request(
+    tx: &mut dyn Tx,
+    types: &TypeCache,
+    caller: &Caller,
+    input: &Value,
+    third_party: bool,
+    now: Millis,
+) -> Res<(PollChecked, PollRequest)> {
     let id = polled_type(input, third_party)?;
     let probed = id.key(&caller.account_id);
     let candidate = query_candidate(input, third_party);
@@ -436,7 +480,7 @@ pub(crate) fn poll_check(
         tx.may_have_queued(&queue, r.query_value.as_deref())?
     };
     let nothing = (!may_have_queued).then(|| json!({"jobs": []}));
-    Ok(PollChecked { queue, anything_due: probe.anything_due, nothing })
+    Ok((PollChecked { queue, anything_due: probe.anything_due, nothing }, r))
 }
 
 /// `PollForThirdPartyJobs` / `PollForJobs`.
@@ -450,8 +494,13 @@ pub(crate) fn poll(
 ) -> Res<Value> {
     let id = polled_type(input, third_party)?;
     let revision = tx.action_type_revision(&id.key(&caller.account_id))?;
-    let PollRequest { def, query_value, max } =
-        poll_request(tx, &ctx.types, caller, input, &id, revision, third_party)?;
+    let request = poll_request(tx, &ctx.types, caller, input, &id, revision, third_party)?;
+    claim(tx, ctx, request, third_party, now)
+}
+
+/// Claims what a checked poll asks for and answers it.
+fn claim(tx: &mut dyn Tx, ctx: &Ctx, request: PollRequest, third_party: bool, now: Millis) -> Res<Value> {
+    let PollRequest { def, query_value, max } = request;
     let lease_until = now + ctx.lease_ms;
     let claimed =
         tx.claim_jobs(&def.id.key(&def.account_id), query_value.as_deref(), max, now, lease_until, &mut uuid)?;

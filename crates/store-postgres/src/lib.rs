@@ -238,7 +238,8 @@ pub(crate) fn run<T, E: From<StoreError>>(
                 rollback(conn);
                 return Err(e);
             }
-            (None, Ok(v)) if !write => {
+            // Nothing to make durable: the answer does not wait for COMMIT.
+            (None, Ok(v)) if !write || !conn.wrote => {
                 conn.commit_read();
                 return Ok(v);
             }

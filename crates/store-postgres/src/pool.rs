@@ -87,6 +87,9 @@ pub(crate) struct Conn {
     /// [`Conn::commit_read`]) and this transaction's `BEGIN` (see
     /// [`Conn::begin`]). Their answers are read before anything else is sent.
     pending: VecDeque<(Pending, Ahead)>,
+    /// Whether the running transaction sent a statement that may change
+    /// rows (anything but a `SELECT`): only then is its `COMMIT` awaited.
+    pub(crate) wrote: bool,
     /// Whether this transaction failed before any of its statements ran (its
     /// `BEGIN`, or the `COMMIT` of the read before it, found the connection
     /// unusable): it may run on a new connection.
@@ -141,12 +144,14 @@ impl Conn {
     /// `BEGIN` is reported by [`settle`](Conn::settle) before anything else).
     pub(crate) fn begin(&mut self, begin: &'static str) {
         self.begin_lost = false;
+        self.wrote = false;
         self.send_ahead(begin, Ahead::Begin);
     }
 
-    /// Ends a read-only transaction without waiting for the answer: its
-    /// rows were all read, and a `COMMIT` of a `READ ONLY` transaction
-    /// changes nothing and has nothing to report but a lost connection. The
+    /// Ends a transaction that changed nothing (a read, or a write that only
+    /// read) without waiting for the answer: its rows were all read, and its
+    /// `COMMIT` has nothing to make durable and nothing to report but a lost
+    /// connection. The
     /// answer is read before the connection's next statement, by then
     /// usually long arrived, so a read costs one round trip less.
     pub(crate) fn commit_read(&mut self) {
@@ -267,6 +272,7 @@ impl Pool {
                 driven,
                 statements: HashMap::new(),
                 pending: VecDeque::new(),
+                wrote: false,
                 begin_lost: false,
                 failed: None,
             }),

@@ -145,6 +145,7 @@ impl PgTx<'_> {
     }
 
     fn rows(&mut self, sql: &'static str, p: Params<'_>) -> StoreResult<Vec<Row>> {
+        self.note_write(sql);
         let stmt = self.conn.statement(sql).map_err(|e| self.conn.fail(&e))?;
         self.conn.query(&stmt, p).map_err(|e| self.conn.fail(&e))
     }
@@ -167,7 +168,17 @@ impl PgTx<'_> {
         self.rows(sql, p)?.first().map(f).transpose()
     }
 
+    /// Notes that `sql` may change rows: anything but a `SELECT` (whose
+    /// locks, `FOR UPDATE` or advisory, end with the transaction whether or
+    /// not its `COMMIT` is awaited).
+    fn note_write(&mut self, sql: &str) {
+        if !sql.trim_start().starts_with("SELECT") {
+            self.conn.wrote = true;
+        }
+    }
+
     fn exec(&mut self, sql: &'static str, p: Params<'_>) -> StoreResult<u64> {
+        self.note_write(sql);
         let stmt = self.conn.statement(sql).map_err(|e| self.conn.fail(&e))?;
         self.conn.execute(&stmt, p).map_err(|e| self.conn.fail(&e))
     }

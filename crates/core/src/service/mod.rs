@@ -505,7 +505,23 @@ impl<S: Store> Service<S> {
         now: SystemTime,
     ) -> Result<Value, ApiError> {
         let ms = millis(now);
-        if let JobWrite::Poll(tp) = w {
+        if let JobWrite::Poll(tp) = w
+            && !self.store.inline_reads()
+        {
+            // Every transaction is a round trip to the store's server: the
+            // check and the claim share one.
+            let (queue, polled) = self
+                .txn(operation.as_str(), true, &mut |tx| jobs::check_and_poll(tx, &self.ctx, caller, input, tp, ms))?;
+            self.pollers.record(&queue, &caller.account_id, ms);
+            match polled {
+                jobs::Polled::Answer(v) => return Ok(v),
+                // Leases and timeouts that ended are applied before claiming,
+                // so a poll never waits for the periodic sweep.
+                jobs::Polled::SweepFirst => {
+                    self.tick(now)?;
+                }
+            }
+        } else if let JobWrite::Poll(tp) = w {
             match self.poll_check(caller, input, tp, ms)? {
                 PollCheck::Nothing(empty) => return Ok(empty),
                 // Leases and timeouts that ended are applied before claiming,
