@@ -400,77 +400,40 @@ fn poll_request(
     Ok(PollRequest { def, query_value, max })
 }
 
-/// What a poll's read-side check found (see [`poll_check`]).
-pub(crate) struct PollChecked {
-    /// The queue polled.
-    pub queue: String,
-    /// Whether leases or timeouts ended and should be swept before claiming.
-    pub anything_due: bool,
-    /// `{"jobs": []}` when the queue surely holds nothing the poll could claim.
-    pub nothing: Option<Value>,
-}
-
-/// A poll checked on a read transaction: the same refusals as [`poll`],
-/// whether anything is due to sweep, and whether the queue surely holds no
-/// job for it, from one [`Tx::poll_probe`]. Read-only: polls of an empty
-/// queue never wait for the writer.
-pub(crate) fn poll_check(
-    tx: &mut dyn Tx,
-    types: &TypeCache,
-    caller: &Caller,
-    input: &Value,
-    third_party: bool,
-    now: Millis,
-) -> Res<PollChecked> {
-    Ok(checked_request(tx, types, caller, input, third_party, now)?.0)
-}
-
-/// What a poll found in one transaction that checks it and claims (see
-/// [`check_and_poll`]).
-pub(crate) enum Polled {
-    /// The answer: the jobs claimed, or none.
+/// What a poll's check found (see [`poll_check`]).
+pub(crate) enum PollCheck {
+    /// The poll's answer: `{"jobs": []}` when the queue surely holds
+    /// nothing it could claim, or the jobs the check went on to claim.
     Answer(Value),
-    /// Leases or timeouts ended: sweep, then poll again.
+    /// Leases or timeouts ended: sweep, then claim.
     SweepFirst,
+    /// The queue holds jobs: claim.
+    Claim,
 }
 
-/// A poll checked and claimed in one (write) transaction, for stores whose
-/// every transaction is a round trip to a server: [`poll_check`]'s checks,
-/// then, unless something is due or the queue surely holds nothing, the
-/// claim of [`poll`] with the action type the check read (one transaction
-/// and one read less than checking on a reader first). The queue polled
-/// comes back with the outcome, refusals aside.
-pub(crate) fn check_and_poll(
+/// A poll checked: the same refusals as [`poll`], whether anything is due
+/// to sweep, and whether the queue surely holds no job for it, from one
+/// [`Tx::poll_probe`]; the queue polled comes back with the outcome.
+///
+/// On a read transaction (`claim` false) polls of an empty queue never wait
+/// for the writer. With `claim`, on a write transaction, a poll that may
+/// find a job claims it at once with the action type the check read, never
+/// answering [`PollCheck::Claim`]: for stores whose every transaction is a
+/// round trip to a server, one transaction and one read less.
+pub(crate) fn poll_check(
     tx: &mut dyn Tx,
     ctx: &Ctx,
     caller: &Caller,
     input: &Value,
     third_party: bool,
     now: Millis,
-) -> Res<(String, Polled)> {
-    let (checked, request) = checked_request(tx, &ctx.types, caller, input, third_party, now)?;
-    let polled = match (checked.anything_due, checked.nothing) {
-        (true, _) => Polled::SweepFirst,
-        (false, Some(empty)) => Polled::Answer(empty),
-        (false, None) => Polled::Answer(claim(tx, ctx, request, third_party, now)?),
-    };
-    Ok((checked.queue, polled))
-}
-
-/// [`poll_check`], with the request it checked.
-fn checked_request(
-    tx: &mut dyn Tx,
-    types: &TypeCache,
-    caller: &Caller,
-    input: &Value,
-    third_party: bool,
-    now: Millis,
-) -> Res<(PollChecked, PollRequest)> {
+    claim: bool,
+) -> Res<(String, PollCheck)> {
     let id = polled_type(input, third_party)?;
     let probed = id.key(&caller.account_id);
     let candidate = query_candidate(input, third_party);
     let probe = tx.poll_probe(&probed, candidate, now)?;
-    let r = poll_request(tx, types, caller, input, &id, probe.type_revision, third_party)?;
+    let r = poll_request(tx, &ctx.types, caller, input, &id, probe.type_revision, third_party)?;
     let queue = r.def.id.key(&r.def.account_id);
     // The probe asked for the queue and value the checked request names,
     // unless the request names something else (then ask again).
@@ -479,8 +442,13 @@ fn checked_request(
     } else {
         tx.may_have_queued(&queue, r.query_value.as_deref())?
     };
-    let nothing = (!may_have_queued).then(|| json!({"jobs": []}));
-    Ok((PollChecked { queue, anything_due: probe.anything_due, nothing }, r))
+    let check = match (probe.anything_due, may_have_queued) {
+        (true, _) => PollCheck::SweepFirst,
+        (false, false) => PollCheck::Answer(json!({"jobs": []})),
+        (false, true) if claim => PollCheck::Answer(claim_jobs(tx, ctx, r, third_party, now)?),
+        (false, true) => PollCheck::Claim,
+    };
+    Ok((queue, check))
 }
 
 /// `PollForThirdPartyJobs` / `PollForJobs`.
@@ -495,11 +463,11 @@ pub(crate) fn poll(
     let id = polled_type(input, third_party)?;
     let revision = tx.action_type_revision(&id.key(&caller.account_id))?;
     let request = poll_request(tx, &ctx.types, caller, input, &id, revision, third_party)?;
-    claim(tx, ctx, request, third_party, now)
+    claim_jobs(tx, ctx, request, third_party, now)
 }
 
 /// Claims what a checked poll asks for and answers it.
-fn claim(tx: &mut dyn Tx, ctx: &Ctx, request: PollRequest, third_party: bool, now: Millis) -> Res<Value> {
+fn claim_jobs(tx: &mut dyn Tx, ctx: &Ctx, request: PollRequest, third_party: bool, now: Millis) -> Res<Value> {
     let PollRequest { def, query_value, max } = request;
     let lease_until = now + ctx.lease_ms;
     let claimed =

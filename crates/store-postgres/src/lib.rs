@@ -238,8 +238,9 @@ pub(crate) fn run<T, E: From<StoreError>>(
                 rollback(conn);
                 return Err(e);
             }
-            // Nothing to make durable: the answer does not wait for COMMIT.
-            (None, Ok(v)) if !write || !conn.wrote => {
+            // Nothing to make durable (a read, or a write that only read):
+            // the answer does not wait for COMMIT.
+            (None, Ok(v)) if !conn.wrote => {
                 conn.commit_read();
                 return Ok(v);
             }

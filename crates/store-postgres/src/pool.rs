@@ -151,9 +151,8 @@ impl Conn {
     /// Ends a transaction that changed nothing (a read, or a write that only
     /// read) without waiting for the answer: its rows were all read, and its
     /// `COMMIT` has nothing to make durable and nothing to report but a lost
-    /// connection. The
-    /// answer is read before the connection's next statement, by then
-    /// usually long arrived, so a read costs one round trip less.
+    /// connection. The answer is read before the connection's next
+    /// statement, by then usually long arrived: one round trip less.
     pub(crate) fn commit_read(&mut self) {
         self.send_ahead("COMMIT", Ahead::ReadCommit);
     }

@@ -30,7 +30,7 @@ use crate::credentials::{CredentialIssuer, NoCredentials};
 use crate::executions;
 use crate::fail::Fail;
 use crate::input::millis;
-use crate::jobs::{self, Ctx, TickReport, TypeCache};
+use crate::jobs::{self, Ctx, PollCheck, TickReport, TypeCache};
 use crate::operation::{JobWrite, Operation, Path};
 use crate::pipelines;
 use crate::pollers::Pollers;
@@ -505,25 +505,12 @@ impl<S: Store> Service<S> {
         now: SystemTime,
     ) -> Result<Value, ApiError> {
         let ms = millis(now);
-        if let JobWrite::Poll(tp) = w
-            && !self.store.inline_reads()
-        {
-            // Every transaction is a round trip to the store's server: the
-            // check and the claim share one.
-            let (queue, polled) = self
-                .txn(operation.as_str(), true, &mut |tx| jobs::check_and_poll(tx, &self.ctx, caller, input, tp, ms))?;
-            self.pollers.record(&queue, &caller.account_id, ms);
-            match polled {
-                jobs::Polled::Answer(v) => return Ok(v),
-                // Leases and timeouts that ended are applied before claiming,
-                // so a poll never waits for the periodic sweep.
-                jobs::Polled::SweepFirst => {
-                    self.tick(now)?;
-                }
-            }
-        } else if let JobWrite::Poll(tp) = w {
-            match self.poll_check(caller, input, tp, ms)? {
-                PollCheck::Nothing(empty) => return Ok(empty),
+        if let JobWrite::Poll(tp) = w {
+            // On a store whose every transaction is a round trip to its
+            // server, the check and the claim share one.
+            let together = !self.store.inline_reads();
+            match self.poll_check(caller, input, tp, ms, together)? {
+                PollCheck::Answer(v) => return Ok(v),
                 // Leases and timeouts that ended are applied before claiming,
                 // so a poll never waits for the periodic sweep.
                 PollCheck::SweepFirst => {
@@ -549,10 +536,10 @@ impl<S: Store> Service<S> {
         reply: Reply,
     ) -> Result<(), (Value, Reply)> {
         if let JobWrite::Poll(tp) = write {
-            match self.poll_check(caller, &input, tp, now) {
+            match self.poll_check(caller, &input, tp, now, false) {
                 Ok(PollCheck::Claim) => {}
                 Ok(PollCheck::SweepFirst) => return Err((input, reply)),
-                Ok(PollCheck::Nothing(empty)) => {
+                Ok(PollCheck::Answer(empty)) => {
                     reply(Ok(empty));
                     return Ok(());
                 }
@@ -607,36 +594,24 @@ impl<S: Store> Api for Service<S> {
     }
 }
 
-/// What a poll needs, as seen from a read transaction.
-enum PollCheck {
-    /// The poll surely finds nothing: this is its answer.
-    Nothing(Value),
-    /// Leases or timeouts ended: sweep, then claim.
-    SweepFirst,
-    /// The queue holds jobs: claim.
-    Claim,
-}
-
 impl<S: Store> Service<S> {
-    /// Checks a poll on the reader: refusals, due sweeps, an empty queue. A
-    /// poll that surely finds nothing must not queue behind the single writer.
+    /// Checks a poll (see [`jobs::poll_check`]): on the reader, where a poll
+    /// that surely finds nothing must not queue behind the single writer, or,
+    /// with `claim`, on a write transaction that also claims.
     fn poll_check(
         &self,
         caller: &Caller,
         input: &Value,
         third_party: bool,
         now: Millis,
+        claim: bool,
     ) -> Result<PollCheck, ApiError> {
         let operation = if third_party { Operation::PollForThirdPartyJobs } else { Operation::PollForJobs };
-        let checked = self.txn(operation.as_str(), false, &mut |tx| {
-            jobs::poll_check(tx, &self.ctx.types, caller, input, third_party, now)
+        let (queue, check) = self.txn(operation.as_str(), claim, &mut |tx| {
+            jobs::poll_check(tx, &self.ctx, caller, input, third_party, now, claim)
         })?;
         // Past the refusals: the caller may poll this queue, so it is a poller of it.
-        self.pollers.record(&checked.queue, &caller.account_id, now);
-        Ok(match (checked.anything_due, checked.nothing) {
-            (true, _) => PollCheck::SweepFirst,
-            (false, Some(empty)) => PollCheck::Nothing(empty),
-            (false, None) => PollCheck::Claim,
-        })
+        self.pollers.record(&queue, &caller.account_id, now);
+        Ok(check)
     }
 }
